@@ -1,0 +1,156 @@
+// Command xblctl is the project's development tool: it creates the table,
+// loads fixtures, mints development tokens, serves the local API through
+// the Lambda event path, invokes a function with an event file, and runs
+// the whole local stack (`make run`).
+//
+// Exit codes: 0 success, 1 failure, 2 bad usage, 3 invalid input (a bad
+// fixture or event file).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitInvalid = 3
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(args []string) error
+}
+
+// commands is set in init: the commands' usage text reads it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"up", "[FIXTURE...]", "run the whole local stack: DynamoDB Local, table, fixtures, API (what `make run` does)", runUp},
+		{"create-table", "", "create the table if it does not exist (idempotent)", runCreateTable},
+		{"load", "FILE...", "validate fixture files, then write them to the table", runLoad},
+		{"token", "--xuid X --uhs H --title T --sandbox S", "print an Authorization header value signed with the development key", runToken},
+		{"serve", "", "serve the local API: HTTP requests become API Gateway payload 2.0 events", runServe},
+		{"invoke", "FUNCTION --event FILE", "invoke one function with one event file, as `sam local invoke` does", runInvoke},
+		{"dynamodb", "", "run DynamoDB Local in the foreground until Ctrl-C", runDynamoDB},
+	}
+}
+
+// usageError is bad usage: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// invalidError is invalid input: exit code 3.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string { return e.err.Error() }
+func (e invalidError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		mainUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:])
+		var ue usageError
+		var ie invalidError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "xblctl %s: %v\nRun 'xblctl %s --help' for usage.\n", c.name, err, c.name)
+			return exitUsage
+		case errors.As(err, &ie):
+			fmt.Fprintf(stderr, "xblctl %s: %v\n", c.name, err)
+			return exitInvalid
+		default:
+			fmt.Fprintf(stderr, "xblctl %s: %v\n", c.name, err)
+			return exitFailure
+		}
+	}
+	fmt.Fprintf(stderr, "xblctl: unknown command %q\n\n", args[0])
+	mainUsage(stderr)
+	return exitUsage
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: xblctl COMMAND [flags]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'xblctl COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 failure, 2 bad usage, 3 invalid input.")
+}
+
+// newFlags returns a FlagSet for a command whose parse errors are usage
+// errors and whose --help prints the command's usage.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses args; --help prints usage to stdout.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(fs, os.Stdout)
+		return flag.ErrHelp
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	for _, c := range commands {
+		if c.name == fs.Name() {
+			fmt.Fprintf(w, "Usage: xblctl %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+		}
+	}
+	var hasFlags bool
+	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+}
+
+// envOr returns the environment variable's value, or def when it is empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

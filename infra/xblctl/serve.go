@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/localapi"
+	"github.com/xblread/xblread/pkg/samtemplate"
+)
+
+// localConfig is the functions' configuration for the local stack: the
+// environment's, with the development key trusted when no key is set.
+func localConfig(table, endpoint string) app.Config {
+	c := app.ConfigFromEnv()
+	c.Table, c.Endpoint = table, endpoint
+	if !c.HasKeys() {
+		c.PEM = string(devkey.PublicPEM)
+		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience
+	}
+	return c
+}
+
+// localFunctions builds every function of the template, each with the
+// handler its Lambda binary runs and its timeout from the template.
+func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config, log *slog.Logger) (map[string]localapi.Function, error) {
+	props, err := t.Functions()
+	if err != nil {
+		return nil, err
+	}
+	deps, err := app.NewDeps(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	fns := map[string]localapi.Function{}
+	for id, p := range props {
+		f, ok := app.Lookup(id)
+		if !ok {
+			return nil, fmt.Errorf("template function %s has no Go function in pkg/app", id)
+		}
+		timeout := time.Duration(p.Timeout) * time.Second
+		if timeout <= 0 {
+			timeout = 3 * time.Second // Lambda's default
+		}
+		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: timeout}
+	}
+	return fns, nil
+}
+
+func loadTemplate(path string) (*samtemplate.Template, error) {
+	if path == "" {
+		p, err := samtemplate.Find(".")
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return samtemplate.Load(path)
+}
+
+// newLocalServer builds the local API from the template.
+func newLocalServer(ctx context.Context, templatePath string, cfg app.Config, logOut io.Writer) (*localapi.Server, error) {
+	t, err := loadTemplate(templatePath)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := t.Routes()
+	if err != nil {
+		return nil, err
+	}
+	log := app.NewLogger(logOut)
+	fns, err := localFunctions(ctx, t, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return localapi.New(routes, fns, log)
+}
+
+func runServe(args []string) error {
+	fs := newFlags("serve")
+	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "listen address (env PORT sets the port)")
+	tmpl := fs.String("template", "", "SAM template with the routes (default: template.yaml here or in a parent directory)")
+	table, endpoint := tableFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	srv, err := newLocalServer(ctx, *tmpl, localConfig(*table, *endpoint), os.Stderr)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "serving the local API on http://%s (table %s)\n", l.Addr(), *table)
+	return serveUntilDone(ctx, l, srv)
+}
+
+// serveUntilDone serves on l until ctx ends, then shuts down gracefully.
+func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func runInvoke(args []string) error {
+	// The function name may come before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := newFlags("invoke")
+	eventPath := fs.String("event", "", "event file (payload 2.0 JSON), - for standard input (required)")
+	tmpl := fs.String("template", "", "SAM template (default: template.yaml here or in a parent directory)")
+	table, endpoint := tableFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if name == "" {
+		return usagef("name a function: %s", functionNames())
+	}
+	f, ok := app.Lookup(name)
+	if !ok {
+		return usagef("unknown function %q: one of %s", name, functionNames())
+	}
+	if *eventPath == "" {
+		return usagef("--event is required")
+	}
+	var payload []byte
+	var err error
+	if *eventPath == "-" {
+		payload, err = io.ReadAll(os.Stdin)
+	} else {
+		payload, err = os.ReadFile(*eventPath)
+	}
+	if err != nil {
+		return err
+	}
+	if !json.Valid(payload) {
+		return invalidError{fmt.Errorf("%s is not valid JSON", *eventPath)}
+	}
+	ctx := context.Background()
+	t, err := loadTemplate(*tmpl)
+	if err != nil {
+		return err
+	}
+	fns, err := localFunctions(ctx, t, localConfig(*table, *endpoint), app.NewLogger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	fn, ok := fns[f.LogicalID]
+	if !ok {
+		return fmt.Errorf("function %s is not in the template", f.LogicalID)
+	}
+	out, err := localapi.Invoke(ctx, fn, f.LogicalID, payload)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stdout, string(out))
+	return nil
+}
+
+func functionNames() string {
+	var names []string
+	for _, f := range app.Functions {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ", ")
+}

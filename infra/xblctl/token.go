@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+func runToken(args []string) error {
+	fs := newFlags("token")
+	xuid := fs.String("xuid", "", "caller's xuid (required)")
+	uhs := fs.String("uhs", "", "caller's userhash, repeated in the header (required)")
+	title := fs.String("title", "", "title id (required)")
+	sandbox := fs.String("sandbox", "", "sandbox, such as RETAIL or XDKS.1 (required)")
+	device := fs.String("device", "", "device id")
+	gamertag := fs.String("gamertag", "", "gamertag")
+	server := fs.Bool("server", false, "grant server-level access")
+	ttl := fs.Duration("ttl", time.Hour, "validity; negative mints an already expired token")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"--xuid", *xuid}, {"--uhs", *uhs}, {"--title", *title}, {"--sandbox", *sandbox}} {
+		if f.val == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("missing %s", strings.Join(missing, ", "))
+	}
+	x, err := xbl.ParseXUID(*xuid)
+	if err != nil {
+		return usagef("--xuid: %v", err)
+	}
+	if strings.ContainsAny(*uhs, ";= ") {
+		return usagef("--uhs must not contain ';', '=' or spaces")
+	}
+	header, err := mintToken(auth.Caller{XUID: x, UserHash: *uhs, TitleID: *title, Sandbox: *sandbox,
+		DeviceID: *device, Gamertag: *gamertag, Server: *server}, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stdout, header)
+	return nil
+}
+
+// mintToken signs a token for c with the development key.
+func mintToken(c auth.Caller, ttl time.Duration) (string, error) {
+	s, err := devkey.Signer()
+	if err != nil {
+		return "", err
+	}
+	return s.Mint(c, ttl, time.Now())
+}

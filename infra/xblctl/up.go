@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xblread/xblread/infra/ddblocal"
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// demoFixture is loaded by `up` when no fixture is named.
+const demoFixture = "infra/fixtures/demo.json"
+
+func runUp(args []string) error {
+	fs := newFlags("up")
+	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "API listen address (env PORT sets the port)")
+	ddbPort := fs.Int("dynamodb-port", 8000, "DynamoDB Local port (env DYNAMODB_PORT); unused when "+store.EndpointEnv+" is set")
+	tmpl := fs.String("template", "", "SAM template with the routes (default: template.yaml here or in a parent directory)")
+	table, _ := tableFlags(fs)
+	if p := os.Getenv("DYNAMODB_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return usagef("DYNAMODB_PORT=%q is not a port number", p)
+		}
+		*ddbPort = n
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// Whoever started us (make) going away stops us too.
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		files = strings.Fields(os.Getenv("FIXTURES"))
+	}
+	if len(files) == 0 {
+		files = []string{filepath.Join(root, demoFixture)}
+	}
+	ds, err := readFixtures(files, os.Stderr)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("API address %s: %w (set PORT to use another port)", *addr, err)
+	}
+	defer l.Close()
+
+	endpoint := os.Getenv(store.EndpointEnv)
+	var ddbDone <-chan struct{}
+	if endpoint == "" {
+		fmt.Fprintf(os.Stderr, "starting DynamoDB Local on 127.0.0.1:%d ...\n", *ddbPort)
+		srv, err := ddblocal.Start(ctx, root, *ddbPort)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			srv.Stop()
+			fmt.Fprintln(os.Stderr, "stopped DynamoDB Local")
+		}()
+		endpoint, ddbDone = srv.Endpoint, srv.Done()
+	} else {
+		fmt.Fprintf(os.Stderr, "using DynamoDB at %s (%s is set)\n", endpoint, store.EndpointEnv)
+	}
+	st, err := openStore(ctx, *table, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := createTable(ctx, st, os.Stderr); err != nil {
+		return err
+	}
+	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
+		return err
+	}
+	api, err := newLocalServer(ctx, *tmpl, localConfig(*table, endpoint), os.Stderr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + l.Addr().String()
+	fmt.Fprintf(os.Stdout, "ready: local API on %s (DynamoDB %s, table %s). Ctrl-C stops everything.\n", base, endpoint, *table)
+	for _, c := range tryCommands(base, ds) {
+		fmt.Fprintf(os.Stdout, "try:   %s\n", c)
+	}
+	if ddbDone != nil {
+		go func() {
+			select {
+			case <-ddbDone:
+				fmt.Fprintln(os.Stderr, "DynamoDB Local exited; stopping")
+				stop()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return serveUntilDone(ctx, l, api)
+}
+
+// tryCommands returns copy-paste curl commands against the loaded data,
+// each with a freshly minted token.
+func tryCommands(base string, ds *xbl.Dataset) []string {
+	configs := map[string]xbl.ServiceConfig{}
+	for _, c := range ds.Configs {
+		configs[c.SCID] = c
+	}
+	caller := func(x xbl.XUID, scid string) auth.Caller {
+		c := auth.Caller{XUID: x, UserHash: "dev" + x.String(), TitleID: "1297287135", Sandbox: "RETAIL"}
+		if cfg, ok := configs[scid]; ok {
+			if len(cfg.TitleIDs) > 0 {
+				c.TitleID = cfg.TitleIDs[0]
+			}
+			if len(cfg.Sandboxes) > 0 {
+				c.Sandbox = cfg.Sandboxes[0]
+			}
+		}
+		return c
+	}
+	var out []string
+	if len(ds.Stats) > 0 {
+		u := ds.Stats[0]
+		names := make([]string, 0, len(u.Stats))
+		for n := range u.Stats {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		body, _ := json.Marshal(map[string]any{
+			"requestedusers": []string{u.XUID.String()},
+			"requestedscids": []map[string]any{{"scid": u.SCID, "requestedstats": names}},
+		})
+		if tok, err := mintToken(caller(u.XUID, u.SCID), 12*time.Hour); err == nil {
+			out = append(out, fmt.Sprintf("curl -s %s -H %s -H 'Content-Type: application/json' -d %s",
+				shellQuote(base+"/batch?operation=read"), shellQuote("Authorization: "+tok), shellQuote(string(body))))
+		}
+	}
+	if len(ds.Sessions) > 0 && len(ds.Sessions[0].Members) > 0 {
+		ss := ds.Sessions[0]
+		x := ss.Members[0].XUID
+		if tok, err := mintToken(caller(x, ss.SCID), 12*time.Hour); err == nil {
+			out = append(out, fmt.Sprintf("curl -s %s -H %s -H 'x-xbl-contract-version: 107'",
+				shellQuote(base+"/serviceconfigs/"+ss.SCID+"/sessions?xuid="+x.String()), shellQuote("Authorization: "+tok)))
+		}
+	}
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func runDynamoDB(args []string) error {
+	fs := newFlags("dynamodb")
+	port := fs.Int("port", 8000, "port (env DYNAMODB_PORT)")
+	if p := os.Getenv("DYNAMODB_PORT"); p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			*port = n
+		}
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		return err
+	}
+	srv, err := ddblocal.Start(ctx, root, *port)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	fmt.Fprintf(os.Stdout, "DynamoDB Local on %s (in memory). Ctrl-C stops it.\n", srv.Endpoint)
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+		return fmt.Errorf("DynamoDB Local exited")
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+// Package localapi is the local stand-in for API Gateway's HTTP API: it
+// turns each HTTP request into the payload 2.0 event API Gateway would
+// send, invokes the function's Lambda handler with it through
+// lambda.Handler.Invoke, and turns the response event back into HTTP. The
+// route table comes from template.yaml.
+package localapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/xblread/xblread/pkg/samtemplate"
+)
+
+// MaxBodyBytes is API Gateway's payload limit.
+const MaxBodyBytes = 10 << 20
+
+// Function is a Lambda function the local API can invoke.
+type Function struct {
+	// Handler is the function's handler, as lambda.NewHandler returns it.
+	Handler lambda.Handler
+	// Timeout is the function's timeout; the invocation's context ends then.
+	Timeout time.Duration
+}
+
+// Server serves a set of routes by invoking Lambda handlers.
+type Server struct {
+	routes []route
+	fns    map[string]Function
+	log    *slog.Logger
+}
+
+type route struct {
+	samtemplate.Route
+	segs []string
+}
+
+// New returns a Server for routes, invoking fns by the routes' function
+// logical ids. Every route's function must be in fns. accessLog receives
+// one line per request.
+func New(routes []samtemplate.Route, fns map[string]Function, accessLog *slog.Logger) (*Server, error) {
+	s := &Server{fns: fns, log: accessLog}
+	for _, r := range routes {
+		if _, ok := fns[r.Function]; !ok {
+			return nil, fmt.Errorf("route %s: no handler for function %s", r.Key(), r.Function)
+		}
+		if !strings.HasPrefix(r.Path, "/") {
+			return nil, fmt.Errorf("route %s: path must start with /", r.Key())
+		}
+		s.routes = append(s.routes, route{Route: r, segs: strings.Split(r.Path[1:], "/")})
+	}
+	return s, nil
+}
+
+// match finds the route for method and escaped path as API Gateway does:
+// literal segments beat {param} segments, which beat a greedy {param+}, and
+// a route for the method beats ANY. It returns the route and its path
+// parameters (decoded).
+func (s *Server) match(method, path string) (*route, map[string]string) {
+	if !strings.HasPrefix(path, "/") {
+		return nil, nil
+	}
+	segs := strings.Split(path[1:], "/")
+	var best *route
+	var bestParams map[string]string
+	bestScore := -1
+	for i := range s.routes {
+		r := &s.routes[i]
+		if r.Method != method && r.Method != "ANY" {
+			continue
+		}
+		params, score, ok := r.matches(segs)
+		if !ok {
+			continue
+		}
+		if r.Method != "ANY" {
+			score++
+		}
+		if score > bestScore {
+			best, bestParams, bestScore = r, params, score
+		}
+	}
+	return best, bestParams
+}
+
+func (r *route) matches(segs []string) (map[string]string, int, bool) {
+	params := map[string]string{}
+	score := 0
+	for i, pat := range r.segs {
+		if name, ok := strings.CutPrefix(pat, "{"); ok && strings.HasSuffix(pat, "+}") {
+			if i >= len(segs) {
+				return nil, 0, false
+			}
+			params[strings.TrimSuffix(name, "+}")] = unescape(strings.Join(segs[i:], "/"))
+			return params, score, true
+		}
+		if i >= len(segs) || segs[i] == "" {
+			return nil, 0, false
+		}
+		if name, ok := strings.CutPrefix(pat, "{"); ok && strings.HasSuffix(pat, "}") {
+			params[strings.TrimSuffix(name, "}")] = unescape(segs[i])
+			score += 2
+			continue
+		}
+		if pat != segs[i] {
+			return nil, 0, false
+		}
+		score += 4
+	}
+	if len(segs) != len(r.segs) {
+		return nil, 0, false
+	}
+	if len(params) == 0 {
+		params = nil
+	}
+	return params, score * 2, true
+}
+
+func unescape(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// gatewayError writes one of API Gateway's own error responses.
+func gatewayError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message":%q}`, message)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	apigwID := newAPIGatewayID()
+	w.Header().Set("Apigw-Requestid", apigwID)
+	rec := &statusWriter{ResponseWriter: w}
+	routeKey := "-"
+	var lambdaID string
+	var integration time.Duration
+	defer func() {
+		s.log.Info("access",
+			"requestId", apigwID, "lambdaRequestId", lambdaID, "ip", clientIP(r),
+			"requestTime", start.UTC().Format(timeLayout), "httpMethod", r.Method,
+			"routeKey", routeKey, "path", r.URL.EscapedPath(), "protocol", r.Proto,
+			"status", rec.status, "responseLength", rec.bytes,
+			"integrationLatencyMs", integration.Milliseconds(),
+			"responseLatencyMs", time.Since(start).Milliseconds())
+	}()
+
+	rt, params := s.match(r.Method, r.URL.EscapedPath())
+	if rt == nil {
+		gatewayError(rec, http.StatusNotFound, "Not Found")
+		return
+	}
+	routeKey = rt.Key()
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		gatewayError(rec, http.StatusBadRequest, "Bad Request")
+		return
+	}
+	if len(body) > MaxBodyBytes {
+		gatewayError(rec, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	event := NewEvent(r, body, routeKey, params, apigwID, start)
+	fn := s.fns[rt.Function]
+	lambdaID = newUUID()
+	t0 := time.Now()
+	resp, err := invoke(r.Context(), fn, rt.Function, lambdaID, event)
+	integration = time.Since(t0)
+	if err != nil {
+		s.log.Error("invoke failed", "requestId", apigwID, "lambdaRequestId", lambdaID, "function", rt.Function, "error", err.Error())
+		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	if err := writeResponse(rec, resp); err != nil {
+		s.log.Error("bad function response", "requestId", apigwID, "function", rt.Function, "error", err.Error())
+		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
+
+// errTimeout is a function that ran past its timeout.
+var errTimeout = errors.New("task timed out")
+
+// invoke runs one invocation as the Lambda runtime would: a context with
+// the function's deadline and a Lambda context, the event as JSON.
+func invoke(ctx context.Context, fn Function, name, requestID string, event events.APIGatewayV2HTTPRequest) (*events.APIGatewayV2HTTPResponse, error) {
+	payload, err := json.Marshal(event)
+	if err != nil {
+		return nil, fmt.Errorf("marshal event: %w", err)
+	}
+	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       requestID,
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
+	})
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := fn.Handler.Invoke(ctx, payload)
+		done <- result{out, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(fn.Timeout + 100*time.Millisecond):
+		return nil, fmt.Errorf("%s: %w after %s", name, errTimeout, fn.Timeout)
+	}
+	if res.err != nil {
+		return nil, fmt.Errorf("%s: %w", name, res.err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(res.out, &resp); err != nil {
+		return nil, fmt.Errorf("%s: response is not a payload 2.0 response: %w", name, err)
+	}
+	return &resp, nil
+}
+
+// Invoke runs fn with the event in payload, as `sam local invoke` does, and
+// returns the function's raw response.
+func Invoke(ctx context.Context, fn Function, name string, payload []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       newUUID(),
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
+	})
+	return fn.Handler.Invoke(ctx, payload)
+}
+
+func writeResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse) error {
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return fmt.Errorf("status code %d", resp.StatusCode)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			return fmt.Errorf("body is not base64: %w", err)
+		}
+		body = b
+	}
+	h := w.Header()
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for _, c := range resp.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, err := w.Write(body)
+	return err
+}
+
+func clientIP(r *http.Request) string {
+	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
+		return strings.Trim(r.RemoteAddr[:i], "[]")
+	}
+	return r.RemoteAddr
+}
+
+// newAPIGatewayID returns an id shaped like API Gateway's request ids.
+func newAPIGatewayID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// newUUID returns a random (version 4) UUID, as Lambda request ids are.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}

@@ -1,0 +1,259 @@
+// Package xbl holds the values both APIs serve and the rules for reading
+// them from requests and fixtures: XUIDs, SCIDs, statistics, service
+// configurations and multiplayer sessions.
+package xbl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// XUID is an Xbox user id: an unsigned 64-bit integer.
+type XUID uint64
+
+// ParseXUID reads a decimal XUID exactly. Signs, fractions, exponents, hex,
+// leading or trailing space, empty text and values above 2^64-1 are errors.
+func ParseXUID(s string) (XUID, error) {
+	if s == "" {
+		return 0, errors.New("xuid is empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("xuid %q is not an unsigned decimal integer", truncate(s))
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("xuid %q is out of range (0 to 18446744073709551615)", truncate(s))
+	}
+	return XUID(v), nil
+}
+
+// String returns the decimal form of x.
+func (x XUID) String() string { return strconv.FormatUint(uint64(x), 10) }
+
+// ParseSCID checks that s is a GUID in the 8-4-4-4-12 hex form and returns
+// its canonical (lower-case) form, under which it is stored and matched.
+func ParseSCID(s string) (string, error) {
+	if len(s) != 36 {
+		return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+			}
+		default:
+			if !isHex(c) {
+				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+			}
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// truncate keeps error messages short when the caller sent a huge value.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// StatType is the type of a statistic's value.
+type StatType string
+
+// The statistic types the service stores and returns.
+const (
+	Integer StatType = "Integer"
+	Double  StatType = "Double"
+	String  StatType = "String"
+)
+
+// StatValue is one typed statistic value. Value holds its canonical text:
+// decimal for integers, the shortest round-tripping form for doubles.
+type StatValue struct {
+	Type  StatType
+	Value string
+}
+
+// NewStatValue checks that text is a valid value of type t and returns it in
+// canonical form.
+func NewStatValue(t StatType, text string) (StatValue, error) {
+	switch t {
+	case Integer:
+		n, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
+			return StatValue{}, fmt.Errorf("%q is not a 64-bit integer", truncate(text))
+		}
+		return StatValue{Type: t, Value: strconv.FormatInt(n, 10)}, nil
+	case Double:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return StatValue{}, fmt.Errorf("%q is not a finite double", truncate(text))
+		}
+		return StatValue{Type: t, Value: strconv.FormatFloat(f, 'g', -1, 64)}, nil
+	case String:
+		return StatValue{Type: t, Value: text}, nil
+	}
+	return StatValue{}, fmt.Errorf("type %q is not one of Integer, Double, String", truncate(string(t)))
+}
+
+// Access says who may read a statistic of a service configuration.
+type Access string
+
+// The two access levels of a statistic.
+const (
+	// Open statistics are readable by any caller authorized to the sandbox.
+	Open Access = "open"
+	// Restricted statistics are readable only by the owning titles.
+	Restricted Access = "restricted"
+)
+
+// ServiceConfig is what the service knows of one SCID: the titles that own
+// it, the sandboxes it lives in and the access level of its statistics.
+type ServiceConfig struct {
+	SCID      string // canonical (lower-case)
+	TitleIDs  []string
+	Sandboxes []string
+	Stats     map[string]Access
+}
+
+// UserStats is one user's statistics for one SCID.
+type UserStats struct {
+	XUID  XUID
+	SCID  string // canonical
+	Stats map[string]StatValue
+}
+
+// Profile is what the service knows of a user beyond statistics.
+type Profile struct {
+	XUID     XUID
+	Gamertag string
+}
+
+// Visibility is a session's visibility.
+type Visibility string
+
+// Session visibilities.
+const (
+	Private Visibility = "private"
+	Visible Visibility = "visible"
+	Full    Visibility = "full"
+	OpenVis Visibility = "open"
+)
+
+// ParseVisibility checks that s names a visibility.
+func ParseVisibility(s string) (Visibility, error) {
+	switch v := Visibility(s); v {
+	case Private, Visible, Full, OpenVis:
+		return v, nil
+	}
+	return "", fmt.Errorf("visibility %q is not one of private, visible, full, open", truncate(s))
+}
+
+// MemberStatus is a user's state in a session.
+type MemberStatus string
+
+// Member states.
+const (
+	Active   MemberStatus = "active"
+	Reserved MemberStatus = "reserved"
+	Inactive MemberStatus = "inactive"
+)
+
+// ParseMemberStatus checks that s names a member status.
+func ParseMemberStatus(s string) (MemberStatus, error) {
+	switch v := MemberStatus(s); v {
+	case Active, Reserved, Inactive:
+		return v, nil
+	}
+	return "", fmt.Errorf("status %q is not one of active, reserved, inactive", truncate(s))
+}
+
+// ParseJoinRestriction checks that s names a join restriction ("" for none).
+func ParseJoinRestriction(s string) (string, error) {
+	switch s {
+	case "", "local", "followed":
+		return s, nil
+	}
+	return "", fmt.Errorf("joinRestriction %q is not one of local, followed", truncate(s))
+}
+
+// Member is one user's place in a session.
+type Member struct {
+	XUID   XUID
+	Status MemberStatus
+	MyTurn bool
+}
+
+// Session is a multiplayer session with its members.
+type Session struct {
+	SCID            string // canonical
+	Template        string
+	Name            string
+	StartTime       time.Time
+	Version         int
+	Visibility      Visibility
+	JoinRestriction string
+	Keywords        []string
+	Members         []Member
+}
+
+// Accepted is the number of members who are not merely reserved.
+func (s *Session) Accepted() int {
+	n := 0
+	for _, m := range s.Members {
+		if m.Status != Reserved {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckName checks a session template or session name. Names are stored
+// inside DynamoDB keys joined by '#', so '#' and control characters are
+// refused; so are empty and overlong names.
+func CheckName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if len(s) > 128 {
+		return fmt.Errorf("%s is longer than 128 bytes", what)
+	}
+	for _, r := range s {
+		if r == '#' || r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, truncate(s))
+		}
+	}
+	return nil
+}
+
+// Dataset is a set of values to load into the store, as a fixture file
+// describes them.
+type Dataset struct {
+	Configs  []ServiceConfig
+	Profiles []Profile
+	Stats    []UserStats
+	Sessions []Session
+}
+
+// Merge appends o's values to d; on load, later values replace earlier ones
+// with the same key.
+func (d *Dataset) Merge(o *Dataset) {
+	d.Configs = append(d.Configs, o.Configs...)
+	d.Profiles = append(d.Profiles, o.Profiles...)
+	d.Stats = append(d.Stats, o.Stats...)
+	d.Sessions = append(d.Sessions, o.Sessions...)
+}

@@ -1,13 +1,14 @@
 package app
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/xblread/xblread/pkg/httpapi"
 )
 
 // NewLogger returns the JSON logger of a function. In Lambda it is
@@ -24,24 +25,5 @@ func NewLogger(w io.Writer) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: lambdacontext.ReplaceAttr})
-	return slog.New(requestIDHandler{h})
-}
-
-// requestIDHandler adds the requestId of the Lambda context, as
-// lambdacontext's own handler does.
-type requestIDHandler struct{ slog.Handler }
-
-func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(as)}
-}
-
-func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return slog.New(httpapi.WithRequestID(h))
 }

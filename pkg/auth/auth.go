@@ -6,8 +6,11 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,6 +133,9 @@ func (v *Verifier) Verify(header string) (*Caller, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAlgorithm(token); err != nil {
+		return nil, err
+	}
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keys.keyFunc); err != nil {
 		return nil, classify(err)
@@ -154,6 +160,29 @@ func (v *Verifier) Verify(header string) (*Caller, error) {
 		XUID: x, UserHash: c.UserHash, Gamertag: c.Gamertag, TitleID: c.TitleID,
 		DeviceID: c.DeviceID, Sandbox: c.Sandbox, Server: c.Server,
 	}, nil
+}
+
+// checkAlgorithm refuses a token whose header names an algorithm outside
+// Algorithms ("none", HMAC, ...) before anything else is done with it.
+func checkAlgorithm(token string) error {
+	head, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return fail("format", "token is malformed", nil)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return fail("format", "token is malformed", err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return fail("format", "token is malformed", err)
+	}
+	if !slices.Contains(Algorithms, h.Alg) {
+		return fail("algorithm", "token algorithm is not accepted", fmt.Errorf("alg %q", h.Alg))
+	}
+	return nil
 }
 
 // classify turns a jwt error into an *Error naming the failed check.

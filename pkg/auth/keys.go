@@ -144,14 +144,15 @@ func (k jwk) publicKey() (crypto.PublicKey, error) {
 		default:
 			return nil, fmt.Errorf("unsupported EC curve %q", k.Crv)
 		}
-		x, err1 := b64int(k.X)
-		y, err2 := b64int(k.Y)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("EC key coordinates: %w", err)
+		size := (curve.Params().BitSize + 7) / 8
+		x, err1 := base64.RawURLEncoding.DecodeString(k.X)
+		y, err2 := base64.RawURLEncoding.DecodeString(k.Y)
+		if errors.Join(err1, err2) != nil || len(x) != size || len(y) != size {
+			return nil, errors.New("EC key coordinates are not base64url of the curve's size")
 		}
-		pub := &ecdsa.PublicKey{Curve: curve, X: x, Y: y}
-		if !curve.IsOnCurve(x, y) {
-			return nil, errors.New("EC key is not on its curve")
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return nil, fmt.Errorf("EC key: %w", err)
 		}
 		return pub, nil
 	case "RSA":
@@ -182,9 +183,13 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	var doc string
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		size := (k.Curve.Params().BitSize + 7) / 8
+		raw, err := k.Bytes() // 0x04 || X || Y
+		if err != nil {
+			return "", fmt.Errorf("thumbprint: %w", err)
+		}
+		size := (len(raw) - 1) / 2
 		doc = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, k.Curve.Params().Name,
-			b64(k.X.FillBytes(make([]byte, size))), b64(k.Y.FillBytes(make([]byte, size))))
+			b64(raw[1:1+size]), b64(raw[1+size:]))
 	case *rsa.PublicKey:
 		doc = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, b64(big.NewInt(int64(k.E)).Bytes()), b64(k.N.Bytes()))
 	default:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,7 +44,7 @@ func (r LoadResult) Items() int {
 // with fewer members or keywords loses its stale membership and keyword
 // items. Writes go out in BatchWriteItem calls of 25, a few at a time, and
 // unprocessed items are retried with backoff. progress, when not nil, is
-// called with the items written so far and the total.
+// called (never concurrently) with the items written so far and the total.
 func (s *Store) Load(ctx context.Context, d *xbl.Dataset, progress func(done, total int)) (LoadResult, error) {
 	var res LoadResult
 	w := newWriteSet()
@@ -174,7 +175,9 @@ func (w *writeSet) requests() []types.WriteRequest {
 // writeAll sends reqs in BatchWriteItem calls of at most 25, with bounded
 // concurrency, retrying unprocessed items. It returns the number of calls.
 func (s *Store) writeAll(ctx context.Context, reqs []types.WriteRequest, progress func(done, total int)) (int, error) {
-	var done, calls atomic.Int64
+	var calls atomic.Int64
+	var mu sync.Mutex // serializes progress calls
+	done := 0
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(writeConcurrency)
 	for start := 0; start < len(reqs); start += maxBatchWrite {
@@ -185,9 +188,11 @@ func (s *Store) writeAll(ctx context.Context, reqs []types.WriteRequest, progres
 			if err != nil {
 				return err
 			}
-			d := done.Add(int64(len(chunk)))
 			if progress != nil {
-				progress(int(d), len(reqs))
+				mu.Lock()
+				done += len(chunk)
+				progress(done, len(reqs))
+				mu.Unlock()
 			}
 			return nil
 		})

@@ -1,0 +1,128 @@
+package samtemplate
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/xblread/xblread/pkg/store"
+)
+
+func load(t *testing.T) *Template {
+	t.Helper()
+	p, err := Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+func TestRoutes(t *testing.T) {
+	routes, err := load(t).Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{"POST", "/batch", "StatsBatchFunction"},
+		{"POST", "/serviceconfigs/{scid}/batch", "SessionsBatchFunction"},
+		{"GET", "/serviceconfigs/{scid}/sessions", "SessionsBatchFunction"},
+		{"POST", "/serviceconfigs/{scid}/sessiontemplates/{template}/batch", "SessionsBatchFunction"},
+		{"GET", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions", "SessionsBatchFunction"},
+		{"GET", "/users/{user}/scids/{scid}/stats/{names}", "StatsBatchFunction"},
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("Routes =\n%v\nwant\n%v", routes, want)
+	}
+}
+
+// TestTableMatchesStore proves that template.yaml declares the table the
+// store defines and the local stack creates.
+func TestTableMatchesStore(t *testing.T) {
+	_, props, err := load(t).Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := store.Definition()
+	if props.BillingMode != string(def.BillingMode) {
+		t.Errorf("BillingMode = %q, want %q", props.BillingMode, def.BillingMode)
+	}
+	var keys, wantKeys, attrs, wantAttrs [][2]string
+	for _, k := range props.KeySchema {
+		keys = append(keys, [2]string{k.AttributeName, k.KeyType})
+	}
+	for _, k := range def.KeySchema {
+		wantKeys = append(wantKeys, [2]string{aws.ToString(k.AttributeName), string(k.KeyType)})
+	}
+	for _, a := range props.AttributeDefinitions {
+		attrs = append(attrs, [2]string{a.AttributeName, a.AttributeType})
+	}
+	for _, a := range def.AttributeDefinitions {
+		wantAttrs = append(wantAttrs, [2]string{aws.ToString(a.AttributeName), string(a.AttributeType)})
+	}
+	if !reflect.DeepEqual(keys, wantKeys) {
+		t.Errorf("KeySchema = %v, want %v", keys, wantKeys)
+	}
+	if !reflect.DeepEqual(attrs, wantAttrs) {
+		t.Errorf("AttributeDefinitions = %v, want %v", attrs, wantAttrs)
+	}
+	if len(props.GlobalSecondaryIndexes) != len(def.GlobalSecondaryIndexes) {
+		t.Errorf("template has %d GSIs, store %d", len(props.GlobalSecondaryIndexes), len(def.GlobalSecondaryIndexes))
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != 2 {
+		t.Fatalf("template has %d functions, want 2", len(fns))
+	}
+	for id, f := range fns {
+		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || !reflect.DeepEqual(f.Architectures, []string{"arm64"}) {
+			t.Errorf("%s: runtime %q handler %q architectures %v", id, f.Runtime, f.Handler, f.Architectures)
+		}
+		if f.Timeout <= 0 {
+			t.Errorf("%s: no timeout", id)
+		}
+		if _, ok := f.Environment.Variables["TABLE_NAME"]; !ok {
+			t.Errorf("%s: TABLE_NAME not set", id)
+		}
+	}
+}
+
+func TestParseRejectsBadTemplates(t *testing.T) {
+	for name, doc := range map[string]string{
+		"not yaml":     "Resources: [",
+		"no resources": "AWSTemplateFormatVersion: '2010-09-09'\n",
+	} {
+		if _, err := Parse([]byte(doc)); err == nil {
+			t.Errorf("%s: Parse succeeded", name)
+		}
+	}
+	dup := []byte(`
+Resources:
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        E: {Type: HttpApi, Properties: {Path: /x, Method: get}}
+  B:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        E: {Type: HttpApi, Properties: {Path: /x, Method: GET}}
+`)
+	tmpl, err := Parse(dup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmpl.Routes(); err == nil {
+		t.Error("Routes accepted one route claimed by two functions")
+	}
+}

@@ -1,0 +1,269 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/fixture"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
+
+const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+
+func TestCreateTableIsIdempotent(t *testing.T) {
+	c := ddbtest.Client(t)
+	name := ddbtest.NewTable(t) // created once already
+	created, err := store.CreateTable(context.Background(), c, name)
+	if err != nil || created {
+		t.Fatalf("second CreateTable = %v, %v; want false, nil", created, err)
+	}
+	out, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := store.Definition()
+	if !reflect.DeepEqual(out.Table.KeySchema, def.KeySchema) {
+		t.Errorf("key schema = %+v, want %+v", out.Table.KeySchema, def.KeySchema)
+	}
+}
+
+func TestCreateTableRefusesAnotherKeySchema(t *testing.T) {
+	c := ddbtest.Client(t)
+	name := fmt.Sprintf("other-%d", time.Now().UnixNano())
+	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
+	if _, err := store.CreateTable(context.Background(), c, name); err == nil {
+		t.Error("CreateTable accepted a table with another key schema")
+	}
+}
+
+func parse(t *testing.T, doc string) *xbl.Dataset {
+	t.Helper()
+	f, err := fixture.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &f.Data
+}
+
+// partition returns every item under pk, by sort key.
+func partition(t *testing.T, st *store.Store, pk string) map[string]map[string]types.AttributeValue {
+	t.Helper()
+	out := map[string]map[string]types.AttributeValue{}
+	p := dynamodb.NewQueryPaginator(st.Client(), &dynamodb.QueryInput{
+		TableName:                 aws.String(st.Table()),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			out[it["sk"].(*types.AttributeValueMemberS).Value] = it
+		}
+	}
+	return out
+}
+
+func sortKeys(m map[string]map[string]types.AttributeValue) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+const contract = `{
+  "serviceConfigs": [{"scid": "` + scid + `", "titleIds": ["1297287135"], "sandboxes": ["XDKS.1", "RETAIL"],
+     "stats": {"OverallReputation": "open", "SecretStat": "restricted"}}],
+  "users": [{"xuid": "2533274792693551", "gamertag": "WarriorSaint",
+     "stats": {"` + scid + `": {"OverallReputation": {"type": "Integer", "value": 66},
+                                "KD": {"type": "Double", "value": "1.25"},
+                                "Rank": {"type": "String", "value": "Gold"}}}}],
+  "sessions": [{"scid": "` + scid + `", "templateName": "deathmatch", "name": "session-seven",
+     "startTime": "2026-11-20T13:45:30.09Z", "version": 1, "visibility": "open", "joinRestriction": "local",
+     "keywords": ["one", "two"],
+     "members": [{"xuid": "9876", "status": "active", "myTurn": true}, {"xuid": "5432", "status": "reserved"}]}]
+}`
+
+// pks are the partitions the contract fixture writes to.
+var pks = []string{
+	"scid#" + scid, "profile#2533274792693551", "2533274792693551#" + scid,
+	"9876#" + scid, "5432#" + scid, "keyword#" + scid + "#one", "keyword#" + scid + "#two", "session#" + scid,
+}
+
+func TestLoadWritesEveryItem(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	res, err := st.Load(context.Background(), parse(t, contract), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.LoadResult{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 2, Keywords: 2, Writes: 1}
+	if res != want {
+		t.Errorf("Load = %+v, want %+v", res, want)
+	}
+
+	stats := partition(t, st, "2533274792693551#"+scid)["stats"]
+	if stats == nil {
+		t.Fatal("no stats item")
+	}
+	m := stats["stats"].(*types.AttributeValueMemberM).Value
+	for name, want := range map[string][2]string{"OverallReputation": {"Integer", "N:66"}, "KD": {"Double", "N:1.25"}, "Rank": {"String", "S:Gold"}} {
+		v := m[name].(*types.AttributeValueMemberM).Value
+		var got string
+		switch x := v["v"].(type) {
+		case *types.AttributeValueMemberN:
+			got = "N:" + x.Value
+		case *types.AttributeValueMemberS:
+			got = "S:" + x.Value
+		}
+		if v["t"].(*types.AttributeValueMemberS).Value != want[0] || got != want[1] {
+			t.Errorf("stat %s = %v %s, want %v", name, v["t"], got, want)
+		}
+	}
+
+	member := partition(t, st, "9876#"+scid)["session#deathmatch#session-seven"]
+	if member == nil {
+		t.Fatal("no membership item for 9876")
+	}
+	for attr, want := range map[string]string{
+		"status": "active", "visibility": "open", "joinRestriction": "local",
+		"startTime": "2026-11-20T13:45:30.0900000Z", "template": "deathmatch", "name": "session-seven",
+	} {
+		if got := member[attr].(*types.AttributeValueMemberS).Value; got != want {
+			t.Errorf("membership %s = %q, want %q", attr, got, want)
+		}
+	}
+	if got := member["accepted"].(*types.AttributeValueMemberN).Value; got != "1" {
+		t.Errorf("accepted = %s, want 1 (the reserved member does not count)", got)
+	}
+	if !member["myTurn"].(*types.AttributeValueMemberBOOL).Value {
+		t.Error("myTurn not stored")
+	}
+	if kw := partition(t, st, "keyword#"+scid+"#two"); kw["deathmatch#session-seven"] == nil {
+		t.Errorf("keyword item missing: %v", sortKeys(kw))
+	}
+	if p := partition(t, st, "profile#2533274792693551")["profile"]; p["gamertag"].(*types.AttributeValueMemberS).Value != "WarriorSaint" {
+		t.Errorf("profile = %v", p)
+	}
+}
+
+func TestLoadTwiceLeavesTheSameData(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	ds := parse(t, contract)
+	if _, err := st.Load(context.Background(), ds, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]map[string]map[string]types.AttributeValue{}
+	for _, pk := range pks {
+		before[pk] = partition(t, st, pk)
+		if len(before[pk]) == 0 {
+			t.Fatalf("partition %s is empty after the first load", pk)
+		}
+	}
+	res, err := st.Load(context.Background(), ds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 0 {
+		t.Errorf("second load deleted %d items", res.Deleted)
+	}
+	for _, pk := range pks {
+		if after := partition(t, st, pk); !reflect.DeepEqual(after, before[pk]) {
+			t.Errorf("partition %s changed:\nbefore %v\nafter  %v", pk, before[pk], after)
+		}
+	}
+}
+
+func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	session := func(members, keywords string) string {
+		return `{"sessions":[{"scid":"` + scid + `","templateName":"t","name":"s","startTime":"2026-11-20T13:45:30Z",
+			"version":1,"visibility":"open","keywords":` + keywords + `,"members":` + members + `}]}`
+	}
+	ctx := context.Background()
+	if _, err := st.Load(ctx, parse(t, session(`[{"xuid":"1","status":"active"},{"xuid":"2","status":"active"}]`, `["one","two"]`)), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Load(ctx, parse(t, session(`[{"xuid":"1","status":"inactive"},{"xuid":"3","status":"active"}]`, `["two","three"]`)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 2 {
+		t.Errorf("Deleted = %d, want 2 (member 2, keyword one)", res.Deleted)
+	}
+	present := map[string]bool{
+		"1#" + scid: true, "2#" + scid: false, "3#" + scid: true,
+		"keyword#" + scid + "#one": false, "keyword#" + scid + "#two": true, "keyword#" + scid + "#three": true,
+	}
+	for pk, want := range present {
+		if got := len(partition(t, st, pk)) > 0; got != want {
+			t.Errorf("partition %s present = %v, want %v", pk, got, want)
+		}
+	}
+	if got := partition(t, st, "1#"+scid)["session#t#s"]["status"].(*types.AttributeValueMemberS).Value; got != "inactive" {
+		t.Errorf("member 1 status = %q, want the reloaded inactive", got)
+	}
+}
+
+func TestLoadWritesInChunksOf25(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	var ds xbl.Dataset
+	for i := 1; i <= 60; i++ {
+		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: xbl.XUID(i), Gamertag: fmt.Sprintf("player%d", i)})
+	}
+	var calls, lastDone, lastTotal int
+	res, err := st.Load(context.Background(), &ds, func(done, total int) { calls++; lastDone, lastTotal = max(lastDone, done), total })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Profiles != 60 || res.Writes != 3 {
+		t.Errorf("Load = %+v, want 60 profiles in 3 writes", res)
+	}
+	if calls != 3 || lastDone != 60 || lastTotal != 60 {
+		t.Errorf("progress: %d calls, last %d/%d; want 3 calls reaching 60/60", calls, lastDone, lastTotal)
+	}
+	for _, i := range []int{1, 25, 26, 60} {
+		if len(partition(t, st, fmt.Sprintf("profile#%d", i))) != 1 {
+			t.Errorf("profile %d missing", i)
+		}
+	}
+}
+
+func TestLoadIntoMissingTableFails(t *testing.T) {
+	st := store.New(ddbtest.Client(t), "no-such-table")
+	_, err := st.Load(context.Background(), parse(t, contract), nil)
+	if err == nil {
+		t.Fatal("Load into a missing table succeeded")
+	}
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("error %v is not ResourceNotFoundException", err)
+	}
+}

@@ -1,0 +1,119 @@
+package xbl
+
+import "testing"
+
+func TestParseXUID(t *testing.T) {
+	tests := []struct {
+		in   string
+		want XUID
+		ok   bool
+	}{
+		{"2533274792693551", 2533274792693551, true},
+		{"18446744073709551615", 18446744073709551615, true},
+		{"0", 0, true},
+		{"18446744073709551616", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"1.5", 0, false},
+		{"1e3", 0, false},
+		{"0x10", 0, false},
+		{"", 0, false},
+		{" 1", 0, false},
+		{"1 ", 0, false},
+		{"١٢", 0, false}, // Arabic-Indic digits
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseXUID(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ParseXUID(%q) error = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if got != tt.want {
+				t.Errorf("ParseXUID(%q) = %d, want %d", tt.in, got, tt.want)
+			}
+			if tt.ok && got.String() != tt.in {
+				t.Errorf("String() = %q, want %q", got.String(), tt.in)
+			}
+		})
+	}
+}
+
+func TestParseSCID(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"7492baca-c1b4-440d-a391-b7ef364a8d40", "7492baca-c1b4-440d-a391-b7ef364a8d40", true},
+		{"7492BACA-C1B4-440D-A391-B7EF364A8D40", "7492baca-c1b4-440d-a391-b7ef364a8d40", true},
+		{"{7492baca-c1b4-440d-a391-b7ef364a8d40}", "", false},
+		{"7492bacac1b4440da391b7ef364a8d40", "", false},
+		{"7492baca-c1b4-440d-a391-b7ef364a8d4g", "", false},
+		{"7492baca-c1b4-440d-a391_b7ef364a8d40", "", false},
+		{"7492baca-c1b4-440d-a391-b7ef364a8d40#", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseSCID(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("ParseSCID(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestNewStatValue(t *testing.T) {
+	tests := []struct {
+		typ      StatType
+		in, want string
+		ok       bool
+	}{
+		{Integer, "66", "66", true},
+		{Integer, "-9223372036854775808", "-9223372036854775808", true},
+		{Integer, "007", "7", true},
+		{Integer, "9223372036854775808", "", false},
+		{Integer, "1.0", "", false},
+		{Double, "1.25", "1.25", true},
+		{Double, "0.1", "0.1", true},
+		{Double, "1e21", "1e+21", true},
+		{Double, "3", "3", true},
+		{Double, "NaN", "", false},
+		{Double, "Inf", "", false},
+		{Double, "1e999", "", false},
+		{Double, "x", "", false},
+		{String, "Gold", "Gold", true},
+		{String, "", "", true},
+		{"Float", "1", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.typ)+"/"+tt.in, func(t *testing.T) {
+			got, err := NewStatValue(tt.typ, tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("error = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && (got.Value != tt.want || got.Type != tt.typ) {
+				t.Errorf("got %+v, want %s %q", got, tt.typ, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"deathmatch", "session-seven", "a.b_c", "élan"} {
+		if err := CheckName("name", ok); err != nil {
+			t.Errorf("CheckName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a#b", "a\nb", "a\x00", string(make([]byte, 129))} {
+		if err := CheckName("name", bad); err == nil {
+			t.Errorf("CheckName(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestAccepted(t *testing.T) {
+	s := Session{Members: []Member{{Status: Active}, {Status: Reserved}, {Status: Inactive}, {Status: Reserved}}}
+	if got := s.Accepted(); got != 2 {
+		t.Errorf("Accepted() = %d, want 2", got)
+	}
+}

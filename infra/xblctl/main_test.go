@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/store"
+)
+
+// bin is the xblctl binary under test, built once.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "xblctl-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "xblctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build xblctl: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := ddbtest.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// xblctl runs the binary with env added to the test environment.
+func xblctl(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--help"}, 0, ""},
+		{nil, 2, ""},
+		{[]string{"frobnicate"}, 2, ""},
+		{[]string{"load"}, 2, ""},
+		{[]string{"load", "--bogus", "x.json"}, 2, ""},
+		{[]string{"token", "--xuid", "1"}, 2, ""},
+		{[]string{"token", "--xuid", "-1", "--uhs", "u", "--title", "1", "--sandbox", "S"}, 2, ""},
+		{[]string{"invoke", "nosuchfunction", "--event", "x.json"}, 2, ""},
+		{[]string{"invoke", "statsbatch"}, 2, ""},
+		{[]string{"create-table", "extra"}, 2, ""},
+	}
+	for _, c := range commands {
+		tests = append(tests, struct {
+			args []string
+			code int
+			out  string
+		}{[]string{c.name, "--help"}, 0, "Usage: xblctl " + c.name})
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := xblctl(t, nil, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.out) {
+				t.Errorf("stdout %q lacks %q", r.stdout, tt.out)
+			}
+			if tt.code == 2 && r.stderr == "" {
+				t.Error("usage error with nothing on stderr")
+			}
+		})
+	}
+}
+
+func tableEnv(t *testing.T) (string, []string) {
+	name := fmt.Sprintf("xblctl-%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		ddbtest.Client(t).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return name, []string{"TABLE_NAME=" + name, store.EndpointEnv + "=" + ddbtest.Endpoint()}
+}
+
+func TestCreateTable(t *testing.T) {
+	name, env := tableEnv(t)
+	r := xblctl(t, env, "create-table")
+	if r.code != 0 || r.stdout != "created table "+name+"\n" {
+		t.Fatalf("first: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = xblctl(t, env, "create-table")
+	if r.code != 0 || r.stdout != "table "+name+" already exists\n" {
+		t.Fatalf("second: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// items returns every item of the partitions, for comparing loads.
+func items(t *testing.T, table string, pks ...string) map[string][]map[string]types.AttributeValue {
+	t.Helper()
+	c := ddbtest.Client(t)
+	out := map[string][]map[string]types.AttributeValue{}
+	for _, pk := range pks {
+		res, err := c.Query(context.Background(), &dynamodb.QueryInput{
+			TableName:                 aws.String(table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			ConsistentRead:            aws.Bool(true),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[pk] = res.Items
+	}
+	return out
+}
+
+const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+
+var demoPartitions = []string{
+	"scid#" + scid, "profile#2533274792693551", "2533274792693551#" + scid, "9876#" + scid,
+	"keyword#" + scid + "#one", "session#" + scid,
+}
+
+func TestLoad(t *testing.T) {
+	table, env := tableEnv(t)
+	demo := filepath.Join("..", "fixtures", "demo.json")
+	if r := xblctl(t, env, "load", demo); r.code != 1 || !strings.Contains(r.stderr, "does not exist: run `xblctl create-table`") {
+		t.Errorf("load before create-table: exit %d, stderr %q", r.code, r.stderr)
+	}
+	xblctl(t, env, "create-table")
+
+	r := xblctl(t, env, "load", demo)
+	if r.code != 0 {
+		t.Fatalf("load: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "2 service configs, 5 profiles, 3 stats items, 3 sessions (7 memberships, 4 keyword entries)") {
+		t.Errorf("load output %q does not say what it loaded", r.stdout)
+	}
+	first := items(t, table, demoPartitions...)
+	for pk, its := range first {
+		if len(its) == 0 {
+			t.Errorf("partition %s empty after load", pk)
+		}
+	}
+	if r := xblctl(t, env, "load", demo); r.code != 0 {
+		t.Fatalf("second load: exit %d\n%s", r.code, r.stderr)
+	}
+	if second := items(t, table, demoPartitions...); !reflect.DeepEqual(second, first) {
+		t.Errorf("loading twice changed the data")
+	}
+}
+
+func TestLoadRejectsBadFixtureWritingNothing(t *testing.T) {
+	table, env := tableEnv(t)
+	xblctl(t, env, "create-table")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"users":[{"xuid":"111","gamertag":"Fine"}]}`), 0o644)
+	os.WriteFile(bad, []byte(`{
+  "serviceConfigs": [{"scid": "`+scid+`", "titleIds": ["1"], "sandboxes": ["RETAIL"]}],
+  "users": [{"xuid": "222", "gamertag": "Ok"}, {"xuid": "-5"}],
+  "sessions": [{"scid": "`+scid+`", "templateName": "t", "name": "n", "startTime": "2026-11-20T13:45:30Z",
+                "version": 1, "visibility": "open", "members": [{"xuid": "222", "status": "sleeping"}]}]
+}`), 0o644)
+	r := xblctl(t, env, "load", good, bad)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{bad + ": invalid fixture (2 problems)", "$.users[1].xuid", "$.sessions[0].members[0].status", "nothing was written"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	for pk, its := range items(t, table, "profile#111", "profile#222", "scid#"+scid, "222#"+scid, "session#"+scid) {
+		if len(its) != 0 {
+			t.Errorf("partition %s was written", pk)
+		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	v, err := devkey.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := xblctl(t, nil, "token", "--xuid", "2533274792693551", "--uhs", "abc", "--title", "1297287135",
+		"--sandbox", "XDKS.1", "--device", "d1", "--gamertag", "WarriorSaint", "--server")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	header := strings.TrimSpace(r.stdout)
+	got, err := v.Verify(header)
+	if err != nil {
+		t.Fatalf("minted token refused: %v", err)
+	}
+	want := auth.Caller{XUID: 2533274792693551, UserHash: "abc", TitleID: "1297287135", Sandbox: "XDKS.1", DeviceID: "d1", Gamertag: "WarriorSaint", Server: true}
+	if *got != want {
+		t.Errorf("claims = %+v, want %+v", *got, want)
+	}
+
+	// Flip one character in the middle of the signature.
+	i := len(header) - 10
+	flip := byte('A')
+	if header[i] == 'A' {
+		flip = 'B'
+	}
+	tampered := header[:i] + string(flip) + header[i+1:]
+	expired := strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "abc", "--title", "1", "--sandbox", "S", "--ttl", "-1h").stdout)
+	for name, tt := range map[string]struct{ header, check string }{
+		"tampered":          {tampered, "signature"},
+		"expired":           {expired, "exp"},
+		"userhash mismatch": {strings.Replace(header, "x=abc;", "x=abd;", 1), "userhash"},
+	} {
+		_, err := v.Verify(tt.header)
+		var ae *auth.Error
+		if !errors.As(err, &ae) || ae.Check != tt.check {
+			t.Errorf("%s: Verify error = %v, want check %s", name, err, tt.check)
+		}
+	}
+}
+
+func TestInvoke(t *testing.T) {
+	_, env := tableEnv(t)
+	r := xblctl(t, env, "invoke", "statsbatch", "--event", filepath.Join("..", "..", "functions", "statsbatch", "events", "batch.json"))
+	if r.code != 0 || !strings.Contains(r.stdout, `"statusCode":501`) || !strings.Contains(r.stdout, "POST /batch is not built yet") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o644)
+	if r := xblctl(t, env, "invoke", "statsbatch", "--event", bad); r.code != 3 {
+		t.Errorf("bad event: exit %d, want 3", r.code)
+	}
+}
+
+// process is a running xblctl whose output lines are read as they come.
+type process struct {
+	cmd   *exec.Cmd
+	lines chan string
+}
+
+func start(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, lines: make(chan string, 1000)}
+	go func() {
+		s := bufio.NewScanner(pr)
+		s.Buffer(nil, 1<<20)
+		for s.Scan() {
+			p.lines <- s.Text()
+		}
+		close(p.lines)
+	}()
+	go func() { cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return p
+}
+
+// waitFor returns the first output line matching re.
+func (p *process) waitFor(t *testing.T, re *regexp.Regexp, limit time.Duration) []string {
+	t.Helper()
+	timeout := time.After(limit)
+	var seen []string
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("process ended before %s; output:\n%s", re, strings.Join(seen, "\n"))
+			}
+			seen = append(seen, line)
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s within %s; output:\n%s", re, limit, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+func get(t *testing.T, url, authz string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(`{"requestedusers":["1"],"requestedscids":[]}`))
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServe(t *testing.T) {
+	_, env := tableEnv(t)
+	p := start(t, env, "serve", "--addr", "127.0.0.1:0")
+	base := p.waitFor(t, regexp.MustCompile(`serving the local API on (http://\S+)`), 30*time.Second)[1]
+	token := strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "u", "--title", "1", "--sandbox", "RETAIL").stdout)
+
+	if code, body := get(t, base+"/batch?operation=read", token); code != 501 || !strings.Contains(body, `"errorMessage":"POST /batch is not built yet"`) {
+		t.Errorf("request through the event path: %d %s", code, body)
+	}
+	if code, body := get(t, base+"/batch", ""); code != 401 || !strings.Contains(body, `"errorCode":401`) {
+		t.Errorf("without a token: %d %s", code, body)
+	}
+	if code, body := get(t, base+"/no/such/route", token); code != 404 || body != `{"message":"Not Found"}` {
+		t.Errorf("unknown route: %d %s", code, body)
+	}
+	p.waitFor(t, regexp.MustCompile(`"message":"access".*"routeKey":"-".*"status":404`), 5*time.Second)
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(p.cmd, 10*time.Second); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
+}
+
+func waitExit(cmd *exec.Cmd, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if cmd.ProcessState != nil {
+			if !cmd.ProcessState.Success() {
+				return fmt.Errorf("exited with %v", cmd.ProcessState)
+			}
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("still running after %s", limit)
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestUp runs the whole local stack as `make run` does, with a DynamoDB
+// Local of its own, non-default ports and a custom fixture, and checks that
+// Ctrl-C leaves nothing running.
+func TestUp(t *testing.T) {
+	apiPort, ddbPort := freePort(t), freePort(t)
+	fix := filepath.Join(t.TempDir(), "mine.json")
+	os.WriteFile(fix, []byte(`{
+  "serviceConfigs": [{"scid": "`+scid+`", "titleIds": ["42"], "sandboxes": ["XDKS.9"], "stats": {"Wins": "open"}}],
+  "users": [{"xuid": "777", "gamertag": "Seven", "stats": {"`+scid+`": {"Wins": {"type": "Integer", "value": 7}}}}]
+}`), 0o644)
+	env := []string{store.EndpointEnv + "=", fmt.Sprintf("PORT=%d", apiPort), fmt.Sprintf("DYNAMODB_PORT=%d", ddbPort),
+		"FIXTURES=" + fix, "TABLE_NAME=uptest"}
+	p := start(t, env, "up")
+	p.waitFor(t, regexp.MustCompile(`loaded .*mine\.json into table uptest: 1 service configs, 1 profiles, 1 stats items`), 90*time.Second)
+	ready := p.waitFor(t, regexp.MustCompile(`^ready: local API on (http://127\.0\.0\.1:\d+) \(DynamoDB (http://127\.0\.0\.1:\d+)`), 30*time.Second)
+	if want := fmt.Sprintf("http://127.0.0.1:%d", apiPort); ready[1] != want {
+		t.Errorf("API on %s, want %s", ready[1], want)
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d", ddbPort); ready[2] != want {
+		t.Errorf("DynamoDB on %s, want %s", ready[2], want)
+	}
+	try := p.waitFor(t, regexp.MustCompile(`^try:\s+curl -s '([^']+)' -H 'Authorization: ([^']+)'`), 5*time.Second)
+	if !strings.Contains(try[2], "x=dev777;") {
+		t.Errorf("the curl's token is not for the fixture's user: %s", try[2])
+	}
+	v, _ := devkey.Verifier()
+	if c, err := v.Verify(try[2]); err != nil || c.Sandbox != "XDKS.9" || c.TitleID != "42" {
+		t.Errorf("the curl's token: %+v, %v; want the fixture's sandbox and title", c, err)
+	}
+	if code, body := get(t, try[1], try[2]); code != 501 {
+		t.Errorf("the printed curl: %d %s", code, body)
+	}
+
+	p.cmd.Process.Signal(os.Interrupt)
+	if err := waitExit(p.cmd, 15*time.Second); err != nil {
+		t.Fatalf("up after Ctrl-C: %v", err)
+	}
+	for _, port := range []int{apiPort, ddbPort} {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+			c.Close()
+			t.Errorf("port %d still answers after Ctrl-C", port)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package localapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/xblread/xblread/pkg/samtemplate"
+)
+
+var routes = []samtemplate.Route{
+	{Method: "POST", Path: "/batch", Function: "Echo"},
+	{Method: "GET", Path: "/users/{user}/scids/{scid}/stats/{names}", Function: "Echo"},
+	{Method: "GET", Path: "/files/{proxy+}", Function: "Echo"},
+	{Method: "ANY", Path: "/any/{x}", Function: "Echo"},
+	{Method: "GET", Path: "/any/fixed", Function: "Other"},
+	{Method: "GET", Path: "/slow", Function: "Slow"},
+	{Method: "GET", Path: "/broken", Function: "Broken"},
+}
+
+// echo returns the event it received as the response body, with the
+// request id and time left it saw in headers.
+func echo(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	b, _ := json.Marshal(e)
+	lc, _ := lambdacontext.FromContext(ctx)
+	d, _ := ctx.Deadline()
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode:        200,
+		Headers:           map[string]string{"Content-Type": "application/json", "X-Lambda-Id": lc.AwsRequestID, "X-Left": time.Until(d).String()},
+		MultiValueHeaders: map[string][]string{"X-Multi": {"a", "b"}},
+		Cookies:           []string{"c=1"},
+		Body:              string(b),
+	}, nil
+}
+
+func newServer(t *testing.T) (*httptest.Server, *strings.Builder) {
+	t.Helper()
+	logs := &strings.Builder{}
+	fns := map[string]Function{
+		"Echo": {Handler: lambda.NewHandler(echo), Timeout: 10 * time.Second},
+		"Other": {Handler: lambda.NewHandler(func() (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{StatusCode: 204}, nil
+		}), Timeout: time.Second},
+		"Slow": {Handler: lambda.NewHandler(func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
+			time.Sleep(2 * time.Second) // ignores its deadline
+			return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+		}), Timeout: 200 * time.Millisecond},
+		"Broken": {Handler: lambda.NewHandler(func() (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{}, io.ErrUnexpectedEOF
+		}), Timeout: time.Second},
+	}
+	s, err := New(routes, fns, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv, logs
+}
+
+func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+func TestEventAsAPIGatewayBuildsIt(t *testing.T) {
+	srv, logs := newServer(t)
+	req, _ := http.NewRequest("GET", srv.URL+"/users/xuid(2533274792693551)/scids/7492BACA-c1b4-440d-a391-b7ef364a8d40/stats/A,B%20C?x=1&x=2&kw=a+b%20c", nil)
+	req.Header.Add("X-Thing", "one")
+	req.Header.Add("X-Thing", "two")
+	req.Header.Set("Authorization", "XBL3.0 x=u;t")
+	req.Header.Set("Cookie", "a=1; b=2")
+	resp, body := do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var e events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"version", e.Version, "2.0"},
+		{"routeKey", e.RouteKey, "GET /users/{user}/scids/{scid}/stats/{names}"},
+		{"requestContext.routeKey", e.RequestContext.RouteKey, e.RouteKey},
+		{"rawPath", e.RawPath, "/users/xuid(2533274792693551)/scids/7492BACA-c1b4-440d-a391-b7ef364a8d40/stats/A,B%20C"},
+		{"rawQueryString", e.RawQueryString, "x=1&x=2&kw=a+b%20c"},
+		{"queryStringParameters", e.QueryStringParameters, map[string]string{"x": "1,2", "kw": "a+b c"}},
+		{"pathParameters", e.PathParameters, map[string]string{"user": "xuid(2533274792693551)", "scid": "7492BACA-c1b4-440d-a391-b7ef364a8d40", "names": "A,B C"}},
+		{"repeated header", e.Headers["x-thing"], "one,two"},
+		{"authorization", e.Headers["authorization"], "XBL3.0 x=u;t"},
+		{"cookies", e.Cookies, []string{"a=1", "b=2"}},
+		{"no cookie header", e.Headers["cookie"], ""},
+		{"http.method", e.RequestContext.HTTP.Method, "GET"},
+		{"http.path", e.RequestContext.HTTP.Path, e.RawPath},
+		{"http.sourceIp", e.RequestContext.HTTP.SourceIP, "127.0.0.1"},
+		{"stage", e.RequestContext.Stage, "$default"},
+		{"body", e.Body, ""},
+		{"isBase64Encoded", e.IsBase64Encoded, false},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+	for name := range e.Headers {
+		if name != strings.ToLower(name) {
+			t.Errorf("header %q is not lower-case", name)
+		}
+	}
+	if e.RequestContext.RequestID == "" || e.RequestContext.TimeEpoch == 0 {
+		t.Error("requestContext lacks requestId or timeEpoch")
+	}
+	if resp.Header.Get("X-Lambda-Id") == "" {
+		t.Error("handler saw no Lambda request id")
+	}
+	if left, _ := time.ParseDuration(resp.Header.Get("X-Left")); left <= 0 || left > 10*time.Second {
+		t.Errorf("handler's deadline was %v away, want within the 10s timeout", left)
+	}
+	if got := resp.Header.Values("X-Multi"); !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Errorf("multi-value header = %v", got)
+	}
+	if got := resp.Header.Get("Set-Cookie"); got != "c=1" {
+		t.Errorf("Set-Cookie = %q", got)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(logs.String())), &line); err != nil {
+		t.Fatalf("access log is not one JSON line: %q", logs.String())
+	}
+	if line["routeKey"] != e.RouteKey || line["status"] != float64(200) || line["requestId"] != e.RequestContext.RequestID {
+		t.Errorf("access log line = %v", line)
+	}
+}
+
+func TestEventBody(t *testing.T) {
+	srv, _ := newServer(t)
+	for _, tt := range []struct {
+		name, contentType string
+		body              []byte
+		base64            bool
+	}{
+		{"json", "application/json", []byte(`{"requestedusers":["1"]}`), false},
+		{"no content type", "", []byte(`{"a":1}`), false},
+		{"binary", "application/octet-stream", []byte{0, 1, 2, 0xff}, true},
+		{"invalid utf-8 labelled json", "application/json", []byte{'"', 0xff, '"'}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", srv.URL+"/batch?operation=read", strings.NewReader(string(tt.body)))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			_, body := do(t, req)
+			var e events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.IsBase64Encoded != tt.base64 {
+				t.Errorf("isBase64Encoded = %v, want %v", e.IsBase64Encoded, tt.base64)
+			}
+			got := []byte(e.Body)
+			if e.IsBase64Encoded {
+				got, _ = base64.StdEncoding.DecodeString(e.Body)
+			}
+			if string(got) != string(tt.body) {
+				t.Errorf("body = %q, want %q", got, tt.body)
+			}
+			if e.Headers["content-length"] != "" && e.Headers["content-length"] != itoa(len(tt.body)) {
+				t.Errorf("content-length = %s", e.Headers["content-length"])
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRouting(t *testing.T) {
+	srv, _ := newServer(t)
+	tests := []struct {
+		method, path string
+		status       int
+		routeKey     string
+	}{
+		{"POST", "/batch", 200, "POST /batch"},
+		{"GET", "/batch", 404, ""},
+		{"POST", "/batch/", 404, ""},
+		{"POST", "/Batch", 404, ""},
+		{"GET", "/nothing", 404, ""},
+		{"GET", "/users/x/scids/y/stats", 404, ""},
+		{"GET", "/users/x/scids/y/stats/z/extra", 404, ""},
+		{"GET", "/users//scids/y/stats/z", 404, ""},
+		{"GET", "/files/a/b/c", 200, "GET /files/{proxy+}"},
+		{"DELETE", "/any/thing", 200, "ANY /any/{x}"},
+		{"GET", "/any/fixed", 204, ""},
+		{"POST", "/any/fixed", 200, "ANY /any/{x}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			resp, body := do(t, req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tt.status, body)
+			}
+			switch {
+			case tt.status == 404:
+				if string(body) != `{"message":"Not Found"}` || resp.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("404 body %s, type %s; want API Gateway's", body, resp.Header.Get("Content-Type"))
+				}
+			case tt.routeKey != "":
+				var e events.APIGatewayV2HTTPRequest
+				json.Unmarshal(body, &e)
+				if e.RouteKey != tt.routeKey {
+					t.Errorf("routeKey = %q, want %q", e.RouteKey, tt.routeKey)
+				}
+			}
+		})
+	}
+}
+
+func TestFunctionFailures(t *testing.T) {
+	srv, logs := newServer(t)
+	for _, path := range []string{"/slow", "/broken"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		start := time.Now()
+		resp, body := do(t, req)
+		if resp.StatusCode != 500 || string(body) != `{"message":"Internal Server Error"}` {
+			t.Errorf("%s: %d %s, want API Gateway's 500", path, resp.StatusCode, body)
+		}
+		if path == "/slow" && time.Since(start) > 1500*time.Millisecond {
+			t.Errorf("%s: answered after %v, want soon after the 200ms timeout", path, time.Since(start))
+		}
+	}
+	if !strings.Contains(logs.String(), "task timed out") {
+		t.Errorf("log does not say the function timed out:\n%s", logs)
+	}
+}
+
+func TestTooLargeBody(t *testing.T) {
+	srv, _ := newServer(t)
+	req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(strings.Repeat("a", MaxBodyBytes+1)))
+	resp, _ := do(t, req)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status = %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestNewRejectsRouteWithoutFunction(t *testing.T) {
+	_, err := New([]samtemplate.Route{{Method: "GET", Path: "/x", Function: "Missing"}}, map[string]Function{}, slog.Default())
+	if err == nil {
+		t.Error("New accepted a route whose function has no handler")
+	}
+}

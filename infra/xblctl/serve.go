@@ -63,11 +63,7 @@ func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config
 
 func loadTemplate(path string) (*samtemplate.Template, error) {
 	if path == "" {
-		p, err := samtemplate.Find(".")
-		if err != nil {
-			return nil, err
-		}
-		path = p
+		return samtemplate.LoadNearest(".")
 	}
 	return samtemplate.Load(path)
 }

@@ -22,11 +22,7 @@ func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
 
 func template(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	p, err := samtemplate.Find(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(p)
+	tmpl, err := samtemplate.LoadNearest(".")
 	if err != nil {
 		t.Fatal(err)
 	}

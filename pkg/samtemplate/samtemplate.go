@@ -125,6 +125,15 @@ func Find(dir string) (string, error) {
 	}
 }
 
+// LoadNearest loads template.yaml from dir or its nearest parent that has one.
+func LoadNearest(dir string) (*Template, error) {
+	p, err := Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Load(p)
+}
+
 // Functions returns the properties of each AWS::Serverless::Function by
 // logical id, with Globals applied for the properties the project reads.
 func (t *Template) Functions() (map[string]FunctionProps, error) {

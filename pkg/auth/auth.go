@@ -102,6 +102,7 @@ func ParseHeader(h string) (userhash, token string, err error) {
 type Verifier struct {
 	keys   *KeySet
 	parser *jwt.Parser
+	cache  tokenCache
 }
 
 // NewVerifier returns a Verifier that trusts keys and requires the given
@@ -133,6 +134,12 @@ func (v *Verifier) Verify(header string) (*Caller, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := v.cache.get(token, time.Now()); ok {
+		if c.UserHash != userhash {
+			return nil, fail("userhash", "userhash in the header does not match the token", nil)
+		}
+		return &c, nil
+	}
 	if err := checkAlgorithm(token); err != nil {
 		return nil, err
 	}
@@ -156,10 +163,12 @@ func (v *Verifier) Verify(header string) (*Caller, error) {
 	if err != nil {
 		return nil, fail("claims", "token has an invalid xid claim", err)
 	}
-	return &Caller{
+	caller := Caller{
 		XUID: x, UserHash: c.UserHash, Gamertag: c.Gamertag, TitleID: c.TitleID,
 		DeviceID: c.DeviceID, Sandbox: c.Sandbox, Server: c.Server,
-	}, nil
+	}
+	v.cache.put(token, caller, c.ExpiresAt.Time)
+	return &caller, nil
 }
 
 // checkAlgorithm refuses a token whose header names an algorithm outside

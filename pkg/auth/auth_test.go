@@ -295,3 +295,25 @@ func TestNewVerifierNeedsConfig(t *testing.T) {
 		t.Error("NewVerifier with no issuer succeeded")
 	}
 }
+
+func TestVerifyCachesOnlyUntilExpiry(t *testing.T) {
+	f := newFixture(t)
+	h, _ := f.signer.Mint(alice, time.Hour, time.Now())
+	for range 2 { // the second check is answered from the cache
+		if _, err := f.verifier.Verify(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.verifier.Verify(strings.Replace(h, "x=uhs1;", "x=other;", 1)); err == nil {
+		t.Error("a cached token was accepted with another userhash")
+	}
+	_, token, _ := ParseHeader(h)
+	f.verifier.cache.put(token, alice, time.Now().Add(-time.Hour)) // as if it had expired
+	if _, ok := f.verifier.cache.get(token, time.Now()); ok {
+		t.Error("an expired entry was served")
+	}
+	bad := h[:len(h)-4] + "AAAA"
+	if _, err := f.verifier.Verify(bad); err == nil {
+		t.Error("a tampered token was accepted")
+	}
+}

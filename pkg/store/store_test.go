@@ -266,3 +266,40 @@ func TestLoadIntoMissingTableFails(t *testing.T) {
 		t.Errorf("error %v is not ResourceNotFoundException", err)
 	}
 }
+
+func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	if _, err := st.Load(context.Background(), parse(t, contract), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.ReadStats(context.Background(), store.StatsQuery{
+		Users: []xbl.XUID{2533274792693551, 42},
+		SCIDs: []string{scid, "00000000-0000-0000-0000-000000000000"},
+		Names: []string{"KD", "SecretStat", "Absent"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Stats[store.UserSCID{XUID: 2533274792693551, SCID: scid}]
+	want := map[string]xbl.StatValue{"KD": {Type: xbl.Double, Value: "1.25"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stats = %v, want only the requested KD", got)
+	}
+	if len(res.Stats) != 1 {
+		t.Errorf("stats for %d user/scid pairs, want 1", len(res.Stats))
+	}
+	cfg := res.Configs[scid]
+	if cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"SecretStat": xbl.Restricted}) ||
+		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) {
+		t.Errorf("config = %+v", cfg)
+	}
+	if len(res.Configs) != 1 {
+		t.Errorf("%d configs, want 1", len(res.Configs))
+	}
+	if !reflect.DeepEqual(res.Gamertags, map[xbl.XUID]string{2533274792693551: "WarriorSaint"}) {
+		t.Errorf("gamertags = %v", res.Gamertags)
+	}
+	if res.Calls != 1 || res.Retries != 0 || res.ConsumedRCU <= 0 {
+		t.Errorf("usage = %+v, want 1 call and some capacity", res.Usage)
+	}
+}

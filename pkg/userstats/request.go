@@ -144,6 +144,10 @@ func parseUsers(raw json.RawMessage) ([]xbl.XUID, error) {
 // parseXUIDValue reads a JSON string or number as an xuid, without going
 // through float64.
 func parseXUIDValue(raw json.RawMessage) (xbl.XUID, error) {
+	// The common case, a quoted string of digits, needs no JSON decoding.
+	if n := len(raw); n > 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\`) {
+		return xbl.ParseXUID(string(raw[1 : n-1]))
+	}
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {

@@ -7,10 +7,10 @@ package userstats
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
+	"hash/crc64"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/xblread/xblread/pkg/auth"
@@ -184,8 +184,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return err
 	}
 	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	sum := sha256.Sum256(body)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	etag := etagOf(body)
 	hd := w.Header()
 	hd.Set("ETag", etag)
 	hd.Set("Cache-Control", "private, no-cache")
@@ -197,6 +196,21 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return nil
+}
+
+// etagTable is the CRC-64 table of the ETags.
+var etagTable = crc64.MakeTable(crc64.ECMA)
+
+// etagOf returns a strong entity tag for body: its CRC-64 and length. A
+// cryptographic hash is not needed to tell versions of one resource apart,
+// and CRC-64 costs a fraction of SHA-256 on 20 KB bodies.
+func etagOf(body []byte) string {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = strconv.AppendUint(b, crc64.Checksum(body, etagTable), 36)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(len(body)), 36)
+	return string(append(b, '"'))
 }
 
 // matches reports whether an If-None-Match header list names etag (or *),

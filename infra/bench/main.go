@@ -1,0 +1,348 @@
+// Command bench measures the service against DynamoDB Local: the same
+// request through the local API (HTTP, the payload 2.0 event, the Lambda
+// handler) and as the raw DynamoDB calls it needs, interleaved, with p50 and
+// p99 of each, the overhead and the ratio. `make bench` runs it.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xblread/xblread/infra/ddblocal"
+	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/localapi"
+	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the benchmark's settings.
+type options struct {
+	n, warmup    int
+	population   int // users in the table
+	users        int // users per stats request
+	scids        int
+	statsPerSCID int
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.n, "n", 400, "measured requests per case")
+	flag.IntVar(&o.warmup, "warmup", 200, "unmeasured requests per case first (DynamoDB Local's JIT warms up)")
+	flag.IntVar(&o.population, "population", 2000, "users in the table")
+	flag.IntVar(&o.users, "users", 100, "users per statistics request")
+	flag.IntVar(&o.scids, "scids", 2, "SCIDs per statistics request")
+	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	endpoint := os.Getenv(store.EndpointEnv)
+	if endpoint == "" {
+		root, err := ddblocal.RepoRoot(".")
+		if err != nil {
+			return err
+		}
+		srv, err := ddblocal.Start(ctx, root, 0)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		endpoint = srv.Endpoint
+	}
+	client, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	table := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	st := store.New(client, table)
+	if _, err := store.CreateTable(ctx, client, table); err != nil {
+		return err
+	}
+	defer client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+
+	ds := dataset(o)
+	start := time.Now()
+	if _, err := st.Load(ctx, ds, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "loaded %d users × %d SCIDs in %s\n", o.population, o.scids, time.Since(start).Round(time.Millisecond))
+
+	base, shutdown, err := startAPI(ctx, table, endpoint)
+	if err != nil {
+		return err
+	}
+	defer shutdown()
+
+	c := &statsCase{o: o, client: client, table: table, base: base, ds: ds}
+	if err := c.prepare(); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	api, raw, err := measure(ctx, o, c.viaAPI, c.raw)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("DynamoDB Local, %d measured requests per case after %d warm-up; %d users × %d SCIDs × %d stats per request\n\n",
+		o.n, o.warmup, o.users, o.scids, o.statsPerSCID)
+	fmt.Println("| case | p50 ms | p99 ms |")
+	fmt.Println("| --- | ---: | ---: |")
+	row := func(name string, d []time.Duration) {
+		fmt.Printf("| %s | %.2f | %.2f |\n", name, ms(pct(d, 50)), ms(pct(d, 99)))
+	}
+	row(fmt.Sprintf("POST /batch through the local API (%d users × %d SCIDs)", o.users, o.scids), api)
+	row(fmt.Sprintf("raw BatchGetItem calls it needs (%d, concurrent)", c.calls()), raw)
+	fmt.Printf("\noverhead at p50: %.2f ms; ratio p50 %.3f, p99 %.3f\n",
+		ms(pct(api, 50)-pct(raw, 50)), float64(pct(api, 50))/float64(pct(raw, 50)), float64(pct(api, 99))/float64(pct(raw, 99)))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+// measure runs a and b alternately (order swapped every round, so that
+// neither always runs on the warmer connection), first unmeasured.
+func measure(ctx context.Context, o options, a, b func(context.Context, int) error) ([]time.Duration, []time.Duration, error) {
+	var da, db []time.Duration
+	for i := range o.warmup + o.n {
+		first, second := a, b
+		if i%2 == 1 {
+			first, second = b, a
+		}
+		t0 := time.Now()
+		if err := first(ctx, i); err != nil {
+			return nil, nil, err
+		}
+		t1 := time.Now()
+		if err := second(ctx, i); err != nil {
+			return nil, nil, err
+		}
+		t2 := time.Now()
+		if i < o.warmup {
+			continue
+		}
+		if i%2 == 0 {
+			da, db = append(da, t1.Sub(t0)), append(db, t2.Sub(t1))
+		} else {
+			db, da = append(db, t1.Sub(t0)), append(da, t2.Sub(t1))
+		}
+	}
+	return da, db, nil
+}
+
+func scidOf(i int) string { return fmt.Sprintf("7492baca-c1b4-440d-a391-%012x", i) }
+
+func statName(i int) string { return fmt.Sprintf("Stat%d", i) }
+
+const title = "1297287135"
+
+func dataset(o options) *xbl.Dataset {
+	ds := &xbl.Dataset{}
+	for s := range o.scids {
+		cfg := xbl.ServiceConfig{SCID: scidOf(s), TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{}}
+		for k := range o.statsPerSCID + 3 {
+			cfg.Stats[statName(k)] = xbl.Open
+		}
+		ds.Configs = append(ds.Configs, cfg)
+	}
+	for u := range o.population {
+		x := xbl.XUID(2533274792693551 + u)
+		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: x, Gamertag: fmt.Sprintf("Player%d", u)})
+		for s := range o.scids {
+			us := xbl.UserStats{XUID: x, SCID: scidOf(s), Stats: map[string]xbl.StatValue{}}
+			// Each user has more stats than a request asks for.
+			for k := range o.statsPerSCID + 3 {
+				us.Stats[statName(k)] = xbl.StatValue{Type: xbl.Integer, Value: fmt.Sprint(u*7 + k)}
+			}
+			ds.Stats = append(ds.Stats, us)
+		}
+	}
+	return ds
+}
+
+// startAPI serves the local API, built as xblctl serve builds it, on a
+// loopback port.
+func startAPI(ctx context.Context, table, endpoint string) (string, func(), error) {
+	cfg := app.Config{Table: table, Endpoint: endpoint, PEM: string(devkey.PublicPEM), Issuer: devkey.Issuer, Audience: devkey.Audience}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	deps, err := app.NewDeps(ctx, cfg, log)
+	if err != nil {
+		return "", nil, err
+	}
+	tmpl, err := samtemplate.LoadNearest(".")
+	if err != nil {
+		return "", nil, err
+	}
+	routes, err := tmpl.Routes()
+	if err != nil {
+		return "", nil, err
+	}
+	fns := map[string]localapi.Function{}
+	for _, f := range app.Functions {
+		fns[f.LogicalID] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: 10 * time.Second}
+	}
+	srv, err := localapi.New(routes, fns, log)
+	if err != nil {
+		return "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(l)
+	return "http://" + l.Addr().String(), func() { hs.Close() }, nil
+}
+
+// statsCase is the statistics batch: the API request and its raw calls.
+type statsCase struct {
+	o      options
+	client *dynamodb.Client
+	table  string
+	base   string
+	ds     *xbl.Dataset
+	token  string
+	names  []string
+}
+
+func (c *statsCase) prepare() error {
+	s, err := devkey.Signer()
+	if err != nil {
+		return err
+	}
+	c.token, err = s.Mint(auth.Caller{XUID: 1, UserHash: "bench", TitleID: title, Sandbox: "RETAIL"}, time.Hour, time.Now())
+	for k := range c.o.statsPerSCID {
+		c.names = append(c.names, statName(k))
+	}
+	return err
+}
+
+// users returns the users of round i: a window that moves through the table.
+func (c *statsCase) users(i int) []xbl.XUID {
+	out := make([]xbl.XUID, c.o.users)
+	for j := range out {
+		out[j] = xbl.XUID(2533274792693551 + (i*c.o.users+j)%c.o.population)
+	}
+	return out
+}
+
+func (c *statsCase) calls() int {
+	keys := c.o.users*c.o.scids + c.o.users + c.o.scids
+	return (keys + 99) / 100
+}
+
+func (c *statsCase) viaAPI(ctx context.Context, i int) error {
+	var us, sc []string
+	for _, x := range c.users(i) {
+		us = append(us, `"`+x.String()+`"`)
+	}
+	for s := range c.o.scids {
+		sc = append(sc, `{"scid":"`+scidOf(s)+`","requestedstats":["`+strings.Join(c.names, `","`)+`"]}`)
+	}
+	body := `{"requestedusers":[` + strings.Join(us, ",") + `],"requestedscids":[` + strings.Join(sc, ",") + `]}`
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/batch?operation=read", bytes.NewReader([]byte(body)))
+	req.Header.Set("Authorization", c.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-xbl-contract-version", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"statname":"Stat0"`)) {
+		return fmt.Errorf("POST /batch: %d %s", resp.StatusCode, out)
+	}
+	return nil
+}
+
+// raw sends the BatchGetItem calls the request needs, as the store does:
+// the same keys and projection, chunks of 100, concurrently.
+func (c *statsCase) raw(ctx context.Context, i int) error {
+	var keys []store.Key
+	for s := range c.o.scids {
+		keys = append(keys, store.ConfigKey(scidOf(s)))
+	}
+	for _, x := range c.users(i) {
+		keys = append(keys, store.ProfileKey(x))
+		for s := range c.o.scids {
+			keys = append(keys, store.StatsKey(x, scidOf(s)))
+		}
+	}
+	names := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
+	proj := []string{"#pk", "#sk", "gamertag", "titleIds", "sandboxes"}
+	for k, n := range c.names {
+		ph := fmt.Sprintf("#%d", k)
+		names[ph] = store.StatAttr(n)
+		proj = append(proj, ph)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	got := make([]int, (len(keys)+99)/100)
+	for start := 0; start < len(keys); start += 100 {
+		chunk := keys[start:min(start+100, len(keys))]
+		g.Go(func() error {
+			ka := types.KeysAndAttributes{ProjectionExpression: aws.String(strings.Join(proj, ",")), ExpressionAttributeNames: names}
+			for _, k := range chunk {
+				ka.Keys = append(ka.Keys, map[string]types.AttributeValue{
+					store.AttrPK: &types.AttributeValueMemberS{Value: k.PK},
+					store.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+				})
+			}
+			out, err := c.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+				RequestItems:           map[string]types.KeysAndAttributes{c.table: ka},
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			})
+			if err != nil {
+				return err
+			}
+			if len(out.UnprocessedKeys) > 0 {
+				return fmt.Errorf("unprocessed keys in the raw case")
+			}
+			got[start/100] = len(out.Responses[c.table])
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/localapi"
+	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/userstats"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+type memReader struct{ res *store.StatsResult }
+
+func (m memReader) ReadStats(context.Context, store.StatsQuery) (*store.StatsResult, error) {
+	return m.res, nil
+}
+
+// BenchmarkStatsEventPath measures what the local API adds around the
+// stats handler: HTTP on loopback, the payload 2.0 event and the Lambda
+// handler's JSON, for 100 users × 2 SCIDs × 2 stats with an in-memory
+// store. Compare with userstats' BenchmarkBatch (the handler alone).
+func BenchmarkStatsEventPath(b *testing.B) {
+	const scidA, scidB = "7492baca-c1b4-440d-a391-b7ef364a8d40", "c402ff50-3e76-11e2-a25f-0800200c1212"
+	res := &store.StatsResult{
+		Configs: map[string]*xbl.ServiceConfig{
+			scidA: {SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+			scidB: {SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		},
+		Gamertags: map[xbl.XUID]string{},
+		Stats:     map[store.UserSCID]map[string]xbl.StatValue{},
+	}
+	var users []string
+	for i := range 100 {
+		x := xbl.XUID(2533274792693551 + i)
+		users = append(users, `"`+x.String()+`"`)
+		res.Gamertags[x] = fmt.Sprintf("Player%d", i)
+		for _, s := range []string{scidA, scidB} {
+			res.Stats[store.UserSCID{XUID: x, SCID: s}] = map[string]xbl.StatValue{
+				"Kills": {Type: xbl.Integer, Value: fmt.Sprint(1000 + i)}, "KD": {Type: xbl.Double, Value: "1.25"},
+			}
+		}
+	}
+	body := `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
+		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
+	v, _ := devkey.Verifier()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := userstats.NewHandler(httpapi.API{Verifier: v, Log: log}, memReader{res})
+	tmpl, err := samtemplate.LoadNearest(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	routes, _ := tmpl.Routes()
+	fn := localapi.Function{Handler: lambda.NewHandler(Lambda(h)), Timeout: 10 * time.Second}
+	srv, err := localapi.New(routes, map[string]localapi.Function{"StatsBatchFunction": fn, "SessionsBatchFunction": fn}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	s, _ := devkey.Signer()
+	tok, _ := s.Mint(auth.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour, time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", ts.URL+"/batch?operation=read", strings.NewReader(body))
+		req.Header.Set("Authorization", tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.StatusCode)
+		}
+	}
+}

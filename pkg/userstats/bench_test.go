@@ -1,0 +1,60 @@
+package userstats
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// memReader answers from memory: for measuring the handler alone.
+type memReader struct{ res *store.StatsResult }
+
+func (m memReader) ReadStats(context.Context, store.StatsQuery) (*store.StatsResult, error) {
+	return m.res, nil
+}
+
+// BenchmarkBatch measures one POST /batch of 100 users × 2 SCIDs × 2 stats
+// through the whole handler (token check, parsing, access, response and
+// ETag) with an in-memory store.
+func BenchmarkBatch(b *testing.B) {
+	res := &store.StatsResult{
+		Configs: map[string]*xbl.ServiceConfig{
+			scidA: {SCID: scidA, TitleIDs: []string{titleA}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+			scidB: {SCID: scidB, TitleIDs: []string{titleB}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		},
+		Gamertags: map[xbl.XUID]string{},
+		Stats:     map[store.UserSCID]map[string]xbl.StatValue{},
+	}
+	var users []string
+	for i := range 100 {
+		x := xbl.XUID(2533274792693551 + i)
+		users = append(users, `"`+x.String()+`"`)
+		res.Gamertags[x] = fmt.Sprintf("Player%d", i)
+		for _, s := range []string{scidA, scidB} {
+			res.Stats[store.UserSCID{XUID: x, SCID: s}] = map[string]xbl.StatValue{
+				"Kills": {Type: xbl.Integer, Value: fmt.Sprint(1000 + i)},
+				"KD":    {Type: xbl.Double, Value: "1.25"},
+			}
+		}
+	}
+	body := `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
+		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
+	h := newHandler(b, memReader{res})
+	tok := token(b, caller{})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/batch?operation=read", strings.NewReader(body))
+		r.Header.Set("Authorization", tok)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}

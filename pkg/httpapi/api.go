@@ -143,10 +143,3 @@ func (a *API) NotFound() http.Handler {
 		return Errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.EscapedPath())
 	})
 }
-
-// NotBuilt answers a route whose endpoint is not implemented yet with 501.
-func (a *API) NotBuilt(route string) http.Handler {
-	return a.Handle(func(w http.ResponseWriter, r *http.Request) error {
-		return Errorf(http.StatusNotImplemented, "%s is not built yet", route)
-	})
-}

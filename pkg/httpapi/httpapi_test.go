@@ -196,7 +196,7 @@ func TestWrap(t *testing.T) {
 
 func TestWrapUsesLambdaRequestID(t *testing.T) {
 	env := newEnv(t, JSON)
-	h := env.api.Wrap(env.api.NotBuilt("GET /x"))
+	h := env.api.Wrap(env.api.NotFound())
 	r := httptest.NewRequest("GET", "/x", nil)
 	r.Header.Set("Authorization", env.token(t))
 	r = r.WithContext(lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-id-1"}))
@@ -205,7 +205,7 @@ func TestWrapUsesLambdaRequestID(t *testing.T) {
 	if got := w.Header().Get(RequestIDHeader); got != "lambda-id-1" {
 		t.Errorf("%s = %q, want the Lambda request id", RequestIDHeader, got)
 	}
-	if w.Code != http.StatusNotImplemented || !strings.Contains(w.Body.String(), "GET /x is not built yet") {
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "no route for GET /x") {
 		t.Errorf("got %d %s", w.Code, w.Body)
 	}
 }

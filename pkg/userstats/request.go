@@ -129,7 +129,7 @@ func parseUsers(raw json.RawMessage) ([]xbl.XUID, error) {
 	seen := make(map[xbl.XUID]bool, len(list))
 	users := make([]xbl.XUID, 0, len(list))
 	for i, e := range list {
-		x, err := parseXUIDValue(e)
+		x, err := xbl.ParseXUIDJSON(e)
 		if err != nil {
 			return nil, badRequest("requestedusers[%d]: %v", i, err)
 		}
@@ -139,26 +139,6 @@ func parseUsers(raw json.RawMessage) ([]xbl.XUID, error) {
 		}
 	}
 	return users, nil
-}
-
-// parseXUIDValue reads a JSON string or number as an xuid, without going
-// through float64.
-func parseXUIDValue(raw json.RawMessage) (xbl.XUID, error) {
-	// The common case, a quoted string of digits, needs no JSON decoding.
-	if n := len(raw); n > 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\`) {
-		return xbl.ParseXUID(string(raw[1 : n-1]))
-	}
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, errors.New("xuid is not a valid JSON string")
-		}
-		return xbl.ParseXUID(s)
-	}
-	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
-		return xbl.ParseXUID(string(raw))
-	}
-	return 0, errors.New("xuid must be a string or a number")
 }
 
 func parseSCIDs(raw json.RawMessage) ([]scidRequest, error) {

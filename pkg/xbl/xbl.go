@@ -4,6 +4,8 @@
 package xbl
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -256,4 +258,24 @@ func (d *Dataset) Merge(o *Dataset) {
 	d.Profiles = append(d.Profiles, o.Profiles...)
 	d.Stats = append(d.Stats, o.Stats...)
 	d.Sessions = append(d.Sessions, o.Sessions...)
+}
+
+// ParseXUIDJSON reads an xuid written in JSON as a string or a number,
+// exactly: never through float64.
+func ParseXUIDJSON(raw []byte) (XUID, error) {
+	n := len(raw)
+	switch {
+	case n >= 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\`):
+		// The common case, a quoted string with no escapes.
+		return ParseXUID(string(raw[1 : n-1]))
+	case n > 0 && raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, errors.New("xuid is not a valid JSON string")
+		}
+		return ParseXUID(s)
+	case n > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
+		return ParseXUID(string(raw))
+	}
+	return 0, errors.New("xuid must be a string or a number")
 }

@@ -117,3 +117,34 @@ func TestAccepted(t *testing.T) {
 		t.Errorf("Accepted() = %d, want 2", got)
 	}
 }
+
+func TestParseXUIDJSON(t *testing.T) {
+	tests := []struct {
+		in   string
+		want XUID
+		ok   bool
+	}{
+		{`"2533274792693551"`, 2533274792693551, true},
+		{`18446744073709551615`, 18446744073709551615, true},
+		{`"18446744073709551615"`, 18446744073709551615, true},
+		{`"\u0031\u0032"`, 12, true},
+		{`18446744073709551616`, 0, false},
+		{`-1`, 0, false},
+		{`1.0`, 0, false},
+		{`1e3`, 0, false},
+		{`""`, 0, false},
+		{`"1"2"`, 0, false},
+		{`true`, 0, false},
+		{`null`, 0, false},
+		{`{}`, 0, false},
+		{``, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseXUIDJSON([]byte(tt.in))
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("ParseXUIDJSON(%s) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}

@@ -4,10 +4,12 @@
 package ddbtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -88,8 +90,16 @@ func NewStore(t testing.TB) *store.Store {
 // Counter counts the DynamoDB requests a client sends, by operation
 // (X-Amz-Target), retries included.
 type Counter struct {
-	mu  sync.Mutex
-	ops map[string]int
+	mu     sync.Mutex
+	ops    map[string]int
+	bodies map[string][]string
+}
+
+// Bodies returns the request bodies of the operation, in order.
+func (c *Counter) Bodies(op string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.bodies[op]...)
 }
 
 // Get returns the number of requests of the operation ("BatchGetItem").
@@ -114,6 +124,7 @@ func (c *Counter) Total() int {
 func (c *Counter) Reset() {
 	c.mu.Lock()
 	c.ops = map[string]int{}
+	c.bodies = map[string][]string{}
 	c.mu.Unlock()
 }
 
@@ -127,8 +138,15 @@ func (h countingHTTP) Do(r *http.Request) (*http.Response, error) {
 	if i := strings.LastIndexByte(op, '.'); i >= 0 {
 		op = op[i+1:]
 	}
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	h.c.mu.Lock()
 	h.c.ops[op]++
+	h.c.bodies[op] = append(h.c.bodies[op], string(body))
 	h.c.mu.Unlock()
 	return h.inner.Do(r)
 }
@@ -137,7 +155,7 @@ func (h countingHTTP) Do(r *http.Request) (*http.Response, error) {
 // HTTP request is counted.
 func CountingClient(t testing.TB) (*dynamodb.Client, *Counter) {
 	t.Helper()
-	c := &Counter{ops: map[string]int{}}
+	c := &Counter{ops: map[string]int{}, bodies: map[string][]string{}}
 	client, err := store.NewClient(context.Background(), endpoint, func(o *dynamodb.Options) {
 		o.HTTPClient = countingHTTP{inner: awshttp.NewBuildableClient(), c: c}
 	})

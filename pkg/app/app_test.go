@@ -78,7 +78,6 @@ func testDeps(t *testing.T) *Deps {
 	return &Deps{Store: st, Verifier: v, Log: NewLogger(io.Discard)}
 }
 
-
 // TestSampleEvents invokes each function with each of its sample events,
 // through lambda.NewHandler as the runtime does.
 func TestSampleEvents(t *testing.T) {

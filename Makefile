@@ -62,7 +62,7 @@ test: deps
 
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/userstats ./pkg/app
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/userstats ./pkg/mpsd ./pkg/app
 	$(GO) run ./infra/bench
 
 lint:

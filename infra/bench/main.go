@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,7 @@ type options struct {
 	users        int // users per stats request
 	scids        int
 	statsPerSCID int
+	sessions     []int // session counts of the session cases
 }
 
 func run() error {
@@ -62,7 +64,18 @@ func run() error {
 	flag.IntVar(&o.scids, "scids", 2, "SCIDs per statistics request")
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
+	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
+	only := flag.String("only", "", "run only the stats or the sessions cases")
 	flag.Parse()
+	for _, s := range strings.Split(*sessions, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 10 {
+				return fmt.Errorf("-sessions: %q is not a session count of at least 10", s)
+			}
+			o.sessions = append(o.sessions, n)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -83,29 +96,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	table := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	st := store.New(client, table)
-	if _, err := store.CreateTable(ctx, client, table); err != nil {
-		return err
+	var cases []benchCase
+	if *only == "" || *only == "stats" {
+		cases = append(cases, &statsCase{o: o})
 	}
-	defer client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-
-	ds := dataset(o)
-	start := time.Now()
-	if _, err := st.Load(ctx, ds, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "loaded %d users × %d SCIDs in %s\n", o.population, o.scids, time.Since(start).Round(time.Millisecond))
-
-	base, shutdown, err := startAPI(ctx, table, endpoint)
-	if err != nil {
-		return err
-	}
-	defer shutdown()
-
-	c := &statsCase{o: o, client: client, table: table, base: base, ds: ds}
-	if err := c.prepare(); err != nil {
-		return err
+	if *only == "" || *only == "sessions" {
+		for _, n := range o.sessions {
+			cases = append(cases, &sessionsCase{o: o, sessions: n})
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -115,22 +113,60 @@ func run() error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	api, raw, err := measure(ctx, o, c.viaAPI, c.raw)
-	if err != nil {
-		return err
+	type row struct {
+		c        benchCase
+		api, raw []time.Duration
 	}
-	fmt.Printf("DynamoDB Local, %d measured requests per case after %d warm-up; %d users × %d SCIDs × %d stats per request\n\n",
-		o.n, o.warmup, o.users, o.scids, o.statsPerSCID)
-	fmt.Println("| case | p50 ms | p99 ms |")
-	fmt.Println("| --- | ---: | ---: |")
-	row := func(name string, d []time.Duration) {
-		fmt.Printf("| %s | %.2f | %.2f |\n", name, ms(pct(d, 50)), ms(pct(d, 99)))
+	var rows []row
+	for _, c := range cases {
+		table := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+		if _, err := store.CreateTable(ctx, client, table); err != nil {
+			return err
+		}
+		defer client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		st := store.New(client, table)
+		ds := c.dataset()
+		start := time.Now()
+		res, err := st.Load(ctx, ds, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s: loaded %d items in %s\n", c.name(), res.Items(), time.Since(start).Round(time.Millisecond))
+		base, shutdown, err := startAPI(ctx, table, endpoint)
+		if err != nil {
+			return err
+		}
+		if err := c.prepare(client, table, base); err != nil {
+			shutdown()
+			return err
+		}
+		api, raw, err := measure(ctx, o, c.viaAPI, c.raw)
+		shutdown()
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name(), err)
+		}
+		rows = append(rows, row{c, api, raw})
 	}
-	row(fmt.Sprintf("POST /batch through the local API (%d users × %d SCIDs)", o.users, o.scids), api)
-	row(fmt.Sprintf("raw BatchGetItem calls it needs (%d, concurrent)", c.calls()), raw)
-	fmt.Printf("\noverhead at p50: %.2f ms; ratio p50 %.3f, p99 %.3f\n",
-		ms(pct(api, 50)-pct(raw, 50)), float64(pct(api, 50))/float64(pct(raw, 50)), float64(pct(api, 99))/float64(pct(raw, 99)))
+	fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API and raw interleaved\n\n", o.n, o.warmup)
+	fmt.Println("| case | through the local API p50 / p99 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		a50, a99, r50, r99 := pct(r.api, 50), pct(r.api, 99), pct(r.raw, 50), pct(r.raw, 99)
+		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %.2f / %.2f | %.2f | %.3f / %.3f |\n", r.c.name(), r.c.rawName(),
+			ms(a50), ms(a99), ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99))
+	}
 	return nil
+}
+
+// benchCase is one request kind: its data, the request through the local
+// API and the raw DynamoDB calls it needs.
+type benchCase interface {
+	name() string
+	rawName() string
+	dataset() *xbl.Dataset
+	prepare(client *dynamodb.Client, table, base string) error
+	viaAPI(ctx context.Context, i int) error
+	raw(ctx context.Context, i int) error
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -178,7 +214,8 @@ func statName(i int) string { return fmt.Sprintf("Stat%d", i) }
 
 const title = "1297287135"
 
-func dataset(o options) *xbl.Dataset {
+func (c *statsCase) dataset() *xbl.Dataset {
+	o := c.o
 	ds := &xbl.Dataset{}
 	for s := range o.scids {
 		cfg := xbl.ServiceConfig{SCID: scidOf(s), TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{}}
@@ -242,21 +279,33 @@ type statsCase struct {
 	client *dynamodb.Client
 	table  string
 	base   string
-	ds     *xbl.Dataset
 	token  string
 	names  []string
 }
 
-func (c *statsCase) prepare() error {
-	s, err := devkey.Signer()
-	if err != nil {
-		return err
-	}
-	c.token, err = s.Mint(auth.Caller{XUID: 1, UserHash: "bench", TitleID: title, Sandbox: "RETAIL"}, time.Hour, time.Now())
+func (c *statsCase) name() string {
+	return fmt.Sprintf("POST /batch, %d users × %d SCIDs × %d stats", c.o.users, c.o.scids, c.o.statsPerSCID)
+}
+
+func (c *statsCase) rawName() string { return fmt.Sprintf("%d BatchGetItem, concurrent", c.calls()) }
+
+func (c *statsCase) prepare(client *dynamodb.Client, table, base string) error {
+	c.client, c.table, c.base = client, table, base
+	var err error
+	c.token, err = benchToken(false)
 	for k := range c.o.statsPerSCID {
 		c.names = append(c.names, statName(k))
 	}
 	return err
+}
+
+// benchToken mints a development token for the benchmark's caller.
+func benchToken(server bool) (string, error) {
+	s, err := devkey.Signer()
+	if err != nil {
+		return "", err
+	}
+	return s.Mint(auth.Caller{XUID: 1, UserHash: "bench", TitleID: title, Sandbox: "RETAIL", Server: server}, time.Hour, time.Now())
 }
 
 // users returns the users of round i: a window that moves through the table.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -301,5 +302,38 @@ func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
 	}
 	if res.Calls != 1 || res.Retries != 0 || res.ConsumedRCU <= 0 {
 		t.Errorf("usage = %+v, want 1 call and some capacity", res.Usage)
+	}
+}
+
+// TestUserSessionsFollowsPages gives one user more membership data than a
+// Query page holds (1 MB): every session still comes back.
+func TestUserSessionsFollowsPages(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	big := strings.Repeat("k", 500) // a long keyword makes each item ~700 bytes
+	var ds xbl.Dataset
+	const n = 2000
+	for i := range n {
+		ds.Sessions = append(ds.Sessions, xbl.Session{
+			SCID: scid, Template: "t", Name: fmt.Sprintf("s%04d", i), StartTime: time.Unix(int64(i), 0).UTC(),
+			Version: 1, Visibility: xbl.OpenVis, Keywords: []string{big},
+			Members: []xbl.Member{{XUID: 7, Status: xbl.Active}},
+		})
+	}
+	if _, err := st.Load(context.Background(), &ds, nil); err != nil {
+		t.Fatal(err)
+	}
+	items, u, err := st.UserSessions(context.Background(), 7, scid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != n {
+		t.Errorf("%d sessions, want %d", len(items), n)
+	}
+	if u.Calls < 2 {
+		t.Errorf("%d Query pages; the test meant to need more than one", u.Calls)
+	}
+	kw, u, err := st.KeywordSessions(context.Background(), scid, big, "t")
+	if err != nil || len(kw) != n || u.Calls < 2 {
+		t.Errorf("keyword index: %d sessions in %d pages, %v", len(kw), u.Calls, err)
 	}
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Shape of the session data: every session has membersPerSession members
+// drawn from a pool sized so that each user is in about sessionsPerUser
+// sessions, whatever the number of sessions.
+const (
+	membersPerSession = 3
+	sessionsPerUser   = 6
+	batchXUIDs        = 100
+	sessionSCID       = "c402ff50-3e76-11e2-a25f-0800200c1212"
+	// queryConcurrency is the service's bound on Query calls in flight.
+	queryConcurrency = 16
+)
+
+// sessionsCase is the session directory batch query for 100 xuids.
+type sessionsCase struct {
+	o        options
+	sessions int
+	client   *dynamodb.Client
+	table    string
+	base     string
+	token    string
+}
+
+func (c *sessionsCase) pool() int {
+	return max(batchXUIDs, c.sessions*membersPerSession/sessionsPerUser)
+}
+
+func (c *sessionsCase) name() string {
+	return fmt.Sprintf("POST /serviceconfigs/{scid}/batch, %d xuids, %d sessions", batchXUIDs, c.sessions)
+}
+
+func (c *sessionsCase) rawName() string {
+	return fmt.Sprintf("1 GetItem + %d Query, %d at a time", batchXUIDs, queryConcurrency)
+}
+
+func (c *sessionsCase) dataset() *xbl.Dataset {
+	ds := &xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: sessionSCID, TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}}}}
+	pool := c.pool()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	statuses := []xbl.MemberStatus{xbl.Active, xbl.Active, xbl.Inactive, xbl.Reserved}
+	vis := []xbl.Visibility{xbl.OpenVis, xbl.OpenVis, xbl.Full, xbl.Visible, xbl.Private}
+	for i := range c.sessions {
+		s := xbl.Session{
+			SCID: sessionSCID, Template: []string{"deathmatch", "coop"}[i%2], Name: fmt.Sprintf("session-%07d", i),
+			StartTime: t0.Add(time.Duration(i) * 17 * time.Second), Version: 1 + i%3, Visibility: vis[i%len(vis)],
+			JoinRestriction: "local", Keywords: []string{fmt.Sprintf("kw%d", i%10)},
+		}
+		for m := range membersPerSession {
+			x := xbl.XUID(1_000_000 + (i*membersPerSession+m*7919)%pool)
+			dup := false
+			for _, o := range s.Members {
+				dup = dup || o.XUID == x
+			}
+			if !dup {
+				s.Members = append(s.Members, xbl.Member{XUID: x, Status: statuses[(i+m)%len(statuses)], MyTurn: m == 0})
+			}
+		}
+		ds.Sessions = append(ds.Sessions, s)
+	}
+	return ds
+}
+
+func (c *sessionsCase) prepare(client *dynamodb.Client, table, base string) error {
+	c.client, c.table, c.base = client, table, base
+	var err error
+	c.token, err = benchToken(true)
+	return err
+}
+
+// xuids returns the xuids of round i: a window that moves through the pool.
+func (c *sessionsCase) xuids(i int) []xbl.XUID {
+	out := make([]xbl.XUID, batchXUIDs)
+	for j := range out {
+		out[j] = xbl.XUID(1_000_000 + (i*batchXUIDs+j)%c.pool())
+	}
+	return out
+}
+
+func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
+	var xs []string
+	for _, x := range c.xuids(i) {
+		xs = append(xs, `"`+x.String()+`"`)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/serviceconfigs/"+sessionSCID+"/batch?private=true&reservations=true&inactive=true&take=100",
+		strings.NewReader(`{"xuids":[`+strings.Join(xs, ",")+`]}`))
+	req.Header.Set("Authorization", c.token)
+	req.Header.Set("x-xbl-contract-version", "107")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"sessionRef"`)) {
+		return fmt.Errorf("batch query: %d %s", resp.StatusCode, out)
+	}
+	return nil
+}
+
+// raw sends what the query needs: the configuration's GetItem and one
+// Query per xuid (every page), as the store does.
+func (c *sessionsCase) raw(ctx context.Context, i int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(queryConcurrency)
+	g.Go(func() error {
+		k := store.ConfigKey(sessionSCID)
+		_, err := c.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(c.table),
+			Key: map[string]types.AttributeValue{
+				store.AttrPK: &types.AttributeValueMemberS{Value: k.PK}, store.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+			},
+			ProjectionExpression: aws.String("titleIds, sandboxes"),
+		})
+		return err
+	})
+	for _, x := range c.xuids(i) {
+		g.Go(func() error {
+			p := dynamodb.NewQueryPaginator(c.client, &dynamodb.QueryInput{
+				TableName:                aws.String(c.table),
+				KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+				ProjectionExpression:     aws.String("#sk, template, #name, startTime, version, visibility, joinRestriction, keywords, accepted, #status, myTurn"),
+				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#status": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
+					":prefix": &types.AttributeValueMemberS{Value: "session#"},
+				},
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			})
+			for p.HasMorePages() {
+				if _, err := p.NextPage(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -283,6 +283,7 @@ func TestInvoke(t *testing.T) {
 type process struct {
 	cmd   *exec.Cmd
 	lines chan string
+	seen  []string // every line read so far
 }
 
 func start(t *testing.T, env []string, args ...string) *process {
@@ -308,23 +309,28 @@ func start(t *testing.T, env []string, args ...string) *process {
 	return p
 }
 
-// waitFor returns the first output line matching re.
+// waitFor returns the submatches of the first output line, so far or to
+// come, that matches re.
 func (p *process) waitFor(t *testing.T, re *regexp.Regexp, limit time.Duration) []string {
 	t.Helper()
+	for _, line := range p.seen {
+		if m := re.FindStringSubmatch(line); m != nil {
+			return m
+		}
+	}
 	timeout := time.After(limit)
-	var seen []string
 	for {
 		select {
 		case line, ok := <-p.lines:
 			if !ok {
-				t.Fatalf("process ended before %s; output:\n%s", re, strings.Join(seen, "\n"))
+				t.Fatalf("process ended before %s; output:\n%s", re, strings.Join(p.seen, "\n"))
 			}
-			seen = append(seen, line)
+			p.seen = append(p.seen, line)
 			if m := re.FindStringSubmatch(line); m != nil {
 				return m
 			}
 		case <-timeout:
-			t.Fatalf("no line matching %s within %s; output:\n%s", re, limit, strings.Join(seen, "\n"))
+			t.Fatalf("no line matching %s within %s; output:\n%s", re, limit, strings.Join(p.seen, "\n"))
 		}
 	}
 }
@@ -366,6 +372,8 @@ func TestServe(t *testing.T) {
 		t.Errorf("unknown route: %d %s", code, body)
 	}
 	p.waitFor(t, regexp.MustCompile(`"message":"access".*"routeKey":"-".*"status":404`), 5*time.Second)
+	// An EMF metrics record was written for the requests the functions saw.
+	p.waitFor(t, regexp.MustCompile(`"_aws":\{"CloudWatchMetrics".*"Namespace":"XblRead".*"Route":"POST /batch"|"Route":"POST /batch".*"_aws":\{`), 5*time.Second)
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitExit(p.cmd, 10*time.Second); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/localapi"
+	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/samtemplate"
 )
 
@@ -37,7 +37,8 @@ func localConfig(table, endpoint string) app.Config {
 
 // localFunctions builds every function of the template, each with the
 // handler its Lambda binary runs and its timeout from the template.
-func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config, log *slog.Logger) (map[string]localapi.Function, error) {
+func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
+	log := app.NewLogger(logOut)
 	props, err := t.Functions()
 	if err != nil {
 		return nil, err
@@ -46,6 +47,8 @@ func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config
 	if err != nil {
 		return nil, err
 	}
+	// The EMF records go where the logs go, as they do in Lambda.
+	deps.Metrics = metrics.NewWriter(logOut)
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
 		f, ok := app.Lookup(id)
@@ -78,12 +81,11 @@ func newLocalServer(ctx context.Context, templatePath string, cfg app.Config, lo
 	if err != nil {
 		return nil, err
 	}
-	log := app.NewLogger(logOut)
-	fns, err := localFunctions(ctx, t, cfg, log)
+	fns, err := localFunctions(ctx, t, cfg, logOut)
 	if err != nil {
 		return nil, err
 	}
-	return localapi.New(routes, fns, log)
+	return localapi.New(routes, fns, app.NewLogger(logOut))
 }
 
 func runServe(args []string) error {
@@ -175,7 +177,7 @@ func runInvoke(args []string) error {
 	if err != nil {
 		return err
 	}
-	fns, err := localFunctions(ctx, t, localConfig(*table, *endpoint), app.NewLogger(os.Stderr))
+	fns, err := localFunctions(ctx, t, localConfig(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/mpsd"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/userstats"
@@ -33,7 +34,13 @@ type Config struct {
 	JWKS     string // AUTH_JWKS: a JWKS document
 	JWKSURL  string // AUTH_JWKS_URL: where to fetch one at start-up
 	PEM      string // AUTH_PUBLIC_KEYS: PEM public keys
+	// MetricsNamespace is the CloudWatch namespace of the EMF records
+	// (METRICS_NAMESPACE, default XblRead).
+	MetricsNamespace string
 }
+
+// DefaultMetricsNamespace is the namespace when METRICS_NAMESPACE is not set.
+const DefaultMetricsNamespace = "XblRead"
 
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv() Config {
@@ -45,9 +52,14 @@ func ConfigFromEnv() Config {
 		JWKS:     os.Getenv("AUTH_JWKS"),
 		JWKSURL:  os.Getenv("AUTH_JWKS_URL"),
 		PEM:      os.Getenv("AUTH_PUBLIC_KEYS"),
+
+		MetricsNamespace: os.Getenv("METRICS_NAMESPACE"),
 	}
 	if c.Table == "" {
 		c.Table = DefaultTable
+	}
+	if c.MetricsNamespace == "" {
+		c.MetricsNamespace = DefaultMetricsNamespace
 	}
 	return c
 }
@@ -60,9 +72,18 @@ type Deps struct {
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Log      *slog.Logger
+	// Metrics receives the EMF records; nil writes none.
+	Metrics          *metrics.Writer
+	MetricsNamespace string
+}
+
+// api returns the HTTP plumbing settings of a function.
+func (d *Deps) api() httpapi.API {
+	return httpapi.API{Verifier: d.Verifier, Log: d.Log, Metrics: d.Metrics, MetricsNamespace: d.MetricsNamespace}
 }
 
 // NewDeps creates the DynamoDB client and the token verifier from c.
+// Metrics are left off; set Deps.Metrics to write them.
 func NewDeps(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	v, err := NewVerifier(ctx, c)
 	if err != nil {
@@ -72,7 +93,7 @@ func NewDeps(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Store: store.New(client, c.Table), Verifier: v, Log: log}, nil
+	return &Deps{Store: store.New(client, c.Table), Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace}, nil
 }
 
 // NewVerifier builds the token verifier from c's key sources.
@@ -124,13 +145,13 @@ var Functions = []Function{
 	{
 		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: userstats.Routes,
 		New: func(d *Deps) http.Handler {
-			return userstats.NewHandler(httpapi.API{Verifier: d.Verifier, Log: d.Log}, d.Store)
+			return userstats.NewHandler(d.api(), d.Store)
 		},
 	},
 	{
 		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: mpsd.Routes,
 		New: func(d *Deps) http.Handler {
-			return mpsd.NewHandler(httpapi.API{Verifier: d.Verifier, Log: d.Log}, d.Store)
+			return mpsd.NewHandler(d.api(), d.Store)
 		},
 	},
 }
@@ -168,5 +189,7 @@ func Main(name string) LambdaHandler {
 		log.Error("init failed", "function", name, "error", err.Error())
 		os.Exit(1)
 	}
+	// In Lambda, EMF lines on standard output become CloudWatch metrics.
+	d.Metrics = metrics.NewWriter(os.Stdout)
 	return Lambda(f.New(d))
 }

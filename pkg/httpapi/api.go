@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/metrics"
 )
 
 // RequestIDHeader carries the request id in every response; the same id is
@@ -28,6 +29,10 @@ type API struct {
 	Verifier *auth.Verifier
 	// Log receives one line per request, and the details of failures.
 	Log *slog.Logger
+	// Metrics, when set, receives one EMF record per request in the
+	// namespace MetricsNamespace, dimensioned by API and route.
+	Metrics          *metrics.Writer
+	MetricsNamespace string
 }
 
 // HandlerFunc handles a request and returns an error instead of writing one.
@@ -61,13 +66,26 @@ func (a *API) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, a.Format, p)
 }
 
-// Wrap returns h behind the shared middleware: request id, default headers,
-// panic recovery, the deadline, authentication and a log line per request.
-// Handlers find the caller with auth.FromContext.
-func (a *API) Wrap(h http.Handler) http.Handler {
+// Wrap returns mux behind the shared middleware: request id, default
+// headers, panic recovery, the deadline, authentication, a log line and a
+// metrics record per request. Handlers find the caller with
+// auth.FromContext and the metrics record with metrics.FromContext.
+func (a *API) Wrap(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx, id := withRequestID(r.Context())
+		route := "unmatched"
+		if _, p := mux.Handler(r); p != "" && p != "/" {
+			route = p
+		}
+		var m *metrics.Record
+		if a.Metrics != nil {
+			m = metrics.New(a.MetricsNamespace)
+			m.Dimension("API", a.Name)
+			m.Dimension("Route", route)
+			m.Property("requestId", id)
+			ctx = metrics.NewContext(ctx, m)
+		}
 		var cancel context.CancelFunc = func() {}
 		if d, ok := ctx.Deadline(); ok {
 			ctx, cancel = context.WithDeadline(ctx, d.Add(-deadlineMargin))
@@ -87,9 +105,22 @@ func (a *API) Wrap(h http.Handler) http.Handler {
 					writeProblem(rec, a.Format, Problem{Status: http.StatusInternalServerError, Message: "internal error"})
 				}
 			}
+			elapsed := float64(time.Since(start).Microseconds()) / 1000
 			a.Log.InfoContext(ctx, "request",
-				"api", a.Name, "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"bytes", rec.bytes, "durationMs", float64(time.Since(start).Microseconds())/1000)
+				"api", a.Name, "route", route, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"bytes", rec.bytes, "durationMs", elapsed)
+			if m != nil {
+				m.Add("Requests", 1, metrics.Count)
+				m.Add("Latency", elapsed, metrics.Milliseconds)
+				m.Add("Status5xx", b2f(rec.status >= 500), metrics.Count)
+				m.Add("Status4xx", b2f(rec.status >= 400 && rec.status < 500), metrics.Count)
+				m.Add("DependencyFailures", b2f(rec.status == http.StatusServiceUnavailable), metrics.Count)
+				m.Add("Timeouts", b2f(rec.status == http.StatusRequestTimeout), metrics.Count)
+				m.Property("status", rec.status)
+				if err := a.Metrics.Write(m); err != nil {
+					a.Log.ErrorContext(ctx, "metrics record refused", "error", err.Error())
+				}
+			}
 		}()
 
 		caller, err := a.Verifier.Verify(r.Header.Get("Authorization"))
@@ -97,8 +128,15 @@ func (a *API) Wrap(h http.Handler) http.Handler {
 			a.Fail(rec, r, err)
 			return
 		}
-		h.ServeHTTP(rec, r.WithContext(auth.NewContext(ctx, caller)))
+		mux.ServeHTTP(rec, r.WithContext(auth.NewContext(ctx, caller)))
 	})
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // withRequestID returns the request's id: Lambda's request id when running

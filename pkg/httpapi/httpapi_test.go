@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -87,7 +88,7 @@ func TestWrap(t *testing.T) {
 	for _, format := range []Format{JSON, Text} {
 		env := newEnv(t, format)
 		var seen *auth.Caller
-		h := env.api.Wrap(env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		h := env.api.Wrap(muxOf(env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
 			seen, _ = auth.FromContext(r.Context())
 			switch r.URL.Path {
 			case "/ok":
@@ -104,7 +105,7 @@ func TestWrap(t *testing.T) {
 				panic("boom")
 			}
 			return nil
-		}))
+		})))
 		do := func(path string, authz bool) *httptest.ResponseRecorder {
 			r := httptest.NewRequest("GET", path, nil)
 			if authz {
@@ -196,7 +197,7 @@ func TestWrap(t *testing.T) {
 
 func TestWrapUsesLambdaRequestID(t *testing.T) {
 	env := newEnv(t, JSON)
-	h := env.api.Wrap(env.api.NotFound())
+	h := env.api.Wrap(muxOf(env.api.NotFound()))
 	r := httptest.NewRequest("GET", "/x", nil)
 	r.Header.Set("Authorization", env.token(t))
 	r = r.WithContext(lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-id-1"}))
@@ -212,10 +213,10 @@ func TestWrapUsesLambdaRequestID(t *testing.T) {
 
 func TestWrapAnswersBeforeTheDeadline(t *testing.T) {
 	env := newEnv(t, Text)
-	h := env.api.Wrap(env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
+	h := env.api.Wrap(muxOf(env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		<-r.Context().Done() // a dependency that never answers
 		return r.Context().Err()
-	}))
+	})))
 	deadline := time.Now().Add(deadlineMargin + 200*time.Millisecond)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -228,5 +229,50 @@ func TestWrapAnswersBeforeTheDeadline(t *testing.T) {
 	}
 	if time.Now().After(deadline) {
 		t.Error("answered after the function's deadline")
+	}
+}
+
+func muxOf(h http.Handler) *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("/", h)
+	return m
+}
+
+func TestWrapWritesOneMetricsRecordPerRequest(t *testing.T) {
+	env := newEnv(t, JSON)
+	var out bytes.Buffer
+	env.api.Metrics = metrics.NewWriter(&out)
+	env.api.MetricsNamespace = "Test"
+	mux := http.NewServeMux()
+	mux.Handle("GET /items/{id}", env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		metrics.FromContext(r.Context()).Add("Results", 3, metrics.Count)
+		return fmt.Errorf("read: %w", store.ErrUnavailable)
+	}))
+	h := env.api.Wrap(mux)
+	for _, authz := range []bool{true, false} {
+		r := httptest.NewRequest("GET", "/items/7", nil)
+		if authz {
+			r.Header.Set("Authorization", env.token(t))
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d records, want 2:\n%s", len(lines), out.String())
+	}
+	var first, second map[string]any
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[1]), &second)
+	for k, want := range map[string]any{"API": "test", "Route": "GET /items/{id}", "Requests": 1.0, "Results": 3.0,
+		"DependencyFailures": 1.0, "Status5xx": 1.0, "status": 503.0} {
+		if first[k] != want {
+			t.Errorf("first record %s = %v, want %v", k, first[k], want)
+		}
+	}
+	if second["Route"] != "GET /items/{id}" || second["Status4xx"] != 1.0 || second["DependencyFailures"] != 0.0 {
+		t.Errorf("401 record = %v", second)
+	}
+	if _, ok := first["Latency"].(float64); !ok {
+		t.Error("no Latency")
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -78,6 +79,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	if err != nil {
 		return err
 	}
+	metrics.FromContext(r.Context()).Add("Results", float64(len(results)), metrics.Count)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -153,6 +155,10 @@ func (h *handler) find(ctx context.Context, q *query, c *auth.Caller) ([]result,
 	}
 	err := g.Wait()
 	h.api.Log.InfoContext(ctx, "dynamodb", "calls", usage.Calls, "consumedRCU", usage.ConsumedRCU, "xuids", len(q.XUIDs))
+	m := metrics.FromContext(ctx)
+	m.Add("XUIDs", float64(len(q.XUIDs)), metrics.Count)
+	m.Add("DynamoDBCalls", float64(usage.Calls), metrics.Count)
+	m.Add("ConsumedRCU", usage.ConsumedRCU, metrics.Count)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -126,6 +127,14 @@ func (h *handler) read(ctx context.Context, req *request) (*store.StatsResult, e
 	}
 	h.api.Log.InfoContext(ctx, "dynamodb", "calls", res.Calls, "retries", res.Retries,
 		"consumedRCU", res.ConsumedRCU, "users", len(q.Users), "scids", len(q.SCIDs), "stats", len(q.Names))
+	m := metrics.FromContext(ctx)
+	m.Add("Users", float64(len(q.Users)), metrics.Count)
+	m.Add("SCIDs", float64(len(q.SCIDs)), metrics.Count)
+	m.Add("Stats", float64(len(q.Names)), metrics.Count)
+	m.Add("DynamoDBCalls", float64(res.Calls), metrics.Count)
+	m.Add("UnprocessedKeysRetries", float64(res.Retries), metrics.Count)
+	m.Add("ConsumedRCU", res.ConsumedRCU, metrics.Count)
+	m.Add("Results", float64(len(res.Stats)), metrics.Count)
 	caller, _ := auth.FromContext(ctx)
 	for _, sr := range req.SCIDs {
 		if err := checkAccess(res.Configs[sr.SCID], sr, caller); err != nil {

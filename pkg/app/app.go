@@ -134,6 +134,8 @@ type Function struct {
 	Name string
 	// LogicalID is the function's resource id in template.yaml.
 	LogicalID string
+	// API is the API's name in logs and metrics (the EMF API dimension).
+	API string
 	// Routes are the ServeMux patterns the function's handler serves.
 	Routes []string
 	// New builds the function's HTTP handler.
@@ -143,13 +145,13 @@ type Function struct {
 // Functions are the stack's functions.
 var Functions = []Function{
 	{
-		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: userstats.Routes,
+		Name: "statsbatch", LogicalID: "StatsBatchFunction", API: userstats.Name, Routes: userstats.Routes,
 		New: func(d *Deps) http.Handler {
 			return userstats.NewHandler(d.api(), d.Store)
 		},
 	},
 	{
-		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: mpsd.Routes,
+		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", API: mpsd.Name, Routes: mpsd.Routes,
 		New: func(d *Deps) http.Handler {
 			return mpsd.NewHandler(d.api(), d.Store)
 		},

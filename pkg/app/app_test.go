@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -166,5 +167,109 @@ func TestLookup(t *testing.T) {
 	}
 	if _, ok := Lookup("nope"); ok {
 		t.Error("Lookup(nope) succeeded")
+	}
+}
+
+// TestTemplateNeverDrifts checks what template.yaml must keep: each
+// function reads only its table, with read actions only; each has its
+// alarms; and sam local's env.json sets only variables the template
+// declares, trusting the development key.
+func TestTemplateNeverDrifts(t *testing.T) {
+	tmpl := template(t)
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableID, _, err := tmpl.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readActions := map[string]bool{"dynamodb:BatchGetItem": true, "dynamodb:GetItem": true, "dynamodb:Query": true, "dynamodb:DescribeTable": true}
+	for _, f := range Functions {
+		props, ok := fns[f.LogicalID]
+		if !ok {
+			t.Fatalf("template lacks %s", f.LogicalID)
+		}
+		if len(props.Policies) == 0 {
+			t.Errorf("%s has no policy", f.LogicalID)
+		}
+		for _, p := range props.Policies {
+			doc, ok := p.(map[string]any)
+			if !ok {
+				t.Errorf("%s: policy %v is not an inline statement list", f.LogicalID, p)
+				continue
+			}
+			stmts, _ := doc["Statement"].([]any)
+			for _, s := range stmts {
+				st := s.(map[string]any)
+				if st["Effect"] != "Allow" {
+					continue
+				}
+				actions, _ := st["Action"].([]any)
+				for _, a := range actions {
+					if !readActions[a.(string)] {
+						t.Errorf("%s may %s: not a read action", f.LogicalID, a)
+					}
+				}
+				if res := fmt.Sprint(st["Resource"]); res != tableID+".Arn" && res != "["+tableID+".Arn]" {
+					t.Errorf("%s: policy resource %v, want only the table", f.LogicalID, st["Resource"])
+				}
+			}
+		}
+	}
+
+	alarms, err := tmpl.Alarms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Functions {
+		for _, want := range []struct{ ns, metric, dim, value string }{
+			{"AWS/Lambda", "Errors", "FunctionName", f.LogicalID},
+			{"AWS/Lambda", "Throttles", "FunctionName", f.LogicalID},
+			{"AWS/Lambda", "Duration", "FunctionName", f.LogicalID},
+			{DefaultMetricsNamespace, "DependencyFailures", "API", f.API},
+		} {
+			found := false
+			for _, a := range alarms {
+				if a.Namespace == want.ns && a.MetricName == want.metric && a.Dimension(want.dim) == want.value {
+					found = true
+					if a.AlarmActions == nil {
+						t.Errorf("the %s %s alarm of %s notifies nobody", want.ns, want.metric, f.LogicalID)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s has no %s %s alarm", f.LogicalID, want.ns, want.metric)
+			}
+		}
+	}
+
+	raw, err := os.ReadFile(filepath.Join("..", "..", "infra", "sam", "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	for id, vars := range env {
+		props, ok := fns[id]
+		if !ok {
+			t.Errorf("env.json names %s, which the template lacks", id)
+			continue
+		}
+		for k := range vars {
+			if _, ok := props.Environment.Variables[k]; !ok {
+				t.Errorf("env.json sets %s for %s; the template does not declare it, so sam local would ignore it", k, id)
+			}
+		}
+		if vars["AUTH_PUBLIC_KEYS"] != string(devkey.PublicPEM) || vars["AUTH_ISSUER"] != devkey.Issuer || vars["AUTH_AUDIENCE"] != devkey.Audience {
+			t.Errorf("env.json does not trust the development key for %s", id)
+		}
+	}
+	for _, f := range Functions {
+		if _, ok := env[f.LogicalID]; !ok {
+			t.Errorf("env.json lacks %s", f.LogicalID)
+		}
 	}
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// Name names the API in logs and metrics (the API dimension).
+const Name = "mpsd"
+
 // Routes are the ServeMux patterns the API serves; template.yaml routes
 // the same method and path to this function.
 var Routes = []string{
@@ -49,7 +52,7 @@ type handler struct {
 
 // NewHandler returns the API's handler. Errors are text/plain bodies.
 func NewHandler(api httpapi.API, r Reader) http.Handler {
-	api.Name = "mpsd"
+	api.Name = Name
 	api.Format = httpapi.Text
 	h := &handler{api: &api, reader: r}
 	mux := http.NewServeMux()

@@ -70,6 +70,43 @@ type TableProps struct {
 	GlobalSecondaryIndexes []any `yaml:"GlobalSecondaryIndexes"`
 }
 
+// Alarm is the part of an AWS::CloudWatch::Alarm the project checks.
+type Alarm struct {
+	Namespace  string `yaml:"Namespace"`
+	MetricName string `yaml:"MetricName"`
+	Dimensions []struct {
+		Name  string `yaml:"Name"`
+		Value string `yaml:"Value"`
+	} `yaml:"Dimensions"`
+	AlarmActions any `yaml:"AlarmActions"`
+}
+
+// Dimension returns the value of the alarm's named dimension.
+func (a Alarm) Dimension(name string) string {
+	for _, d := range a.Dimensions {
+		if d.Name == name {
+			return d.Value
+		}
+	}
+	return ""
+}
+
+// Alarms returns the template's alarms with a single metric, by logical id.
+func (t *Template) Alarms() (map[string]Alarm, error) {
+	out := map[string]Alarm{}
+	for id, r := range t.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		var a Alarm
+		if err := r.Properties.Decode(&a); err != nil {
+			return nil, fmt.Errorf("alarm %s: %w", id, err)
+		}
+		out[id] = a
+	}
+	return out, nil
+}
+
 // Route is one HTTP API route and the function it invokes.
 type Route struct {
 	Method   string // upper case, or ANY

@@ -20,6 +20,9 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// Name names the API in logs and metrics (the API dimension).
+const Name = "userstats"
+
 // Routes are the ServeMux patterns the API serves; template.yaml routes
 // the same method and path to this function.
 var Routes = []string{
@@ -40,7 +43,7 @@ type handler struct {
 // NewHandler returns the API's handler. Errors are JSON bodies
 // {"errorCode": <status>, "errorMessage": "<text>"}.
 func NewHandler(api httpapi.API, r Reader) http.Handler {
-	api.Name = "userstats"
+	api.Name = Name
 	api.Format = httpapi.JSON
 	h := &handler{api: &api, reader: r}
 	mux := http.NewServeMux()

@@ -1,0 +1,179 @@
+package lambdart
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/fixture"
+	"github.com/xblread/xblread/pkg/store"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdart")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := ddbtest.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// build compiles a function's bootstrap for this machine with the flags
+// the Lambda build uses, once per test run.
+func build(t *testing.T, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if out, ok := built[name]; ok {
+		return out
+	}
+	out := filepath.Join(binDir, name, "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s", "-o", out, "../../functions/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	built[name] = out
+	return out
+}
+
+// lambdaEnv is the environment Lambda gives a function, plus the
+// function's own variables.
+func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_LAMBDA_RUNTIME_API=" + rt.Addr,
+		"AWS_LAMBDA_FUNCTION_NAME=xblread-test-" + name,
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
+		"AWS_LAMBDA_LOG_LEVEL=INFO",
+		"AWS_REGION=us-east-1",
+		"_HANDLER=bootstrap",
+		"TABLE_NAME=" + table,
+		store.EndpointEnv + "=" + ddbtest.Endpoint(),
+		"AUTH_ISSUER=" + devkey.Issuer,
+		"AUTH_AUDIENCE=" + devkey.Audience,
+		"AUTH_PUBLIC_KEYS=" + string(devkey.PublicPEM),
+	}
+	return append(env, extra...)
+}
+
+// TestBootstrapServesInvocations runs each function's real binary against
+// the Runtime API: start-up, then its sample events, answered from
+// DynamoDB Local.
+func TestBootstrapServesInvocations(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	data, err := os.ReadFile("../fixtures/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fixture.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range app.Functions {
+		t.Run(fn.Name, func(t *testing.T) {
+			bin := build(t, fn.Name)
+			rt, err := Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Close()
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin)
+			cmd.Env = lambdaEnv(rt, fn.Name, st.Table())
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+
+			files, _ := filepath.Glob(filepath.Join("..", "..", "functions", fn.Name, "events", "*.json"))
+			for _, file := range files {
+				payload, _ := os.ReadFile(file)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				res, err := rt.Invoke(ctx, payload, 6*time.Second)
+				cancel()
+				if err != nil {
+					t.Fatalf("%s: %v\nstderr: %s", filepath.Base(file), err, stderr.String())
+				}
+				if res.Error != "" {
+					t.Fatalf("%s: function error %s: %s", filepath.Base(file), res.Error, res.Payload)
+				}
+				var resp events.APIGatewayV2HTTPResponse
+				if err := json.Unmarshal(res.Payload, &resp); err != nil {
+					t.Fatalf("%s: response is not a payload 2.0 response: %s", filepath.Base(file), res.Payload)
+				}
+				if resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != fmt.Sprintf("00000000-0000-4000-8000-%012d", 1+indexOf(files, file)) {
+					t.Errorf("%s: %d, request id %q: %s", filepath.Base(file), resp.StatusCode, resp.Headers["X-Request-Id"], resp.Body)
+				}
+			}
+			// The process served several invocations and keeps waiting for more.
+			if cmd.ProcessState != nil {
+				t.Fatalf("the function exited: %s", stderr.String())
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			logs := stdout.String()
+			if !strings.Contains(logs, `"_aws":`) || !strings.Contains(logs, `"requestId":"00000000-0000-4000-8000-000000000001"`) {
+				t.Errorf("no EMF record or request-scoped log line on stdout:\n%s", logs)
+			}
+		})
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestBootstrapRefusesToStartUnconfigured starts a function without token
+// keys: it must exit at once and say why.
+func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
+	bin := build(t, "statsbatch")
+	rt, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = lambdaEnv(rt, "statsbatch", "t", "AUTH_PUBLIC_KEYS=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("the function started without token keys")
+	}
+	if !strings.Contains(string(out), "no token keys configured") {
+		t.Errorf("output does not say why: %s", out)
+	}
+}

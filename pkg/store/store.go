@@ -55,16 +55,17 @@ func (s *Store) Client() *dynamodb.Client { return s.client }
 
 // NewClient loads the AWS configuration the usual way (environment, shared
 // files, then the runtime's role) and returns a DynamoDB client. A non-empty
-// endpoint overrides AWS_ENDPOINT_URL_DYNAMODB. When the endpoint is on
-// loopback (DynamoDB Local) and no credentials or region are configured,
-// fixed local ones are used, since DynamoDB Local accepts any.
+// endpoint overrides AWS_ENDPOINT_URL_DYNAMODB. When the endpoint is
+// DynamoDB Local (on loopback, or any endpoint under sam local) and no
+// credentials or region are configured, fixed local ones are used, since
+// DynamoDB Local accepts any.
 // optFns adjust the client's options (tests use them to count calls).
 func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	if endpoint == "" {
 		endpoint = os.Getenv(EndpointEnv)
 	}
 	var opts []func(*config.LoadOptions) error
-	if isLoopback(endpoint) {
+	if isLoopback(endpoint) || endpoint != "" && os.Getenv("AWS_SAM_LOCAL") == "true" {
 		if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 			opts = append(opts, config.WithRegion("us-east-1"))
 		}

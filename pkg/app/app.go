@@ -77,9 +77,9 @@ type Deps struct {
 	MetricsNamespace string
 }
 
-// api returns the HTTP plumbing settings of a function.
-func (d *Deps) api() httpapi.API {
-	return httpapi.API{Verifier: d.Verifier, Log: d.Log, Metrics: d.Metrics, MetricsNamespace: d.MetricsNamespace}
+// api returns the HTTP plumbing settings of the named function.
+func (d *Deps) api(function string) httpapi.API {
+	return httpapi.API{Function: function, Verifier: d.Verifier, Log: d.Log, Metrics: d.Metrics, MetricsNamespace: d.MetricsNamespace}
 }
 
 // NewDeps creates the DynamoDB client and the token verifier from c.
@@ -134,8 +134,6 @@ type Function struct {
 	Name string
 	// LogicalID is the function's resource id in template.yaml.
 	LogicalID string
-	// API is the API's name in logs and metrics (the EMF API dimension).
-	API string
 	// Routes are the ServeMux patterns the function's handler serves.
 	Routes []string
 	// New builds the function's HTTP handler.
@@ -145,15 +143,15 @@ type Function struct {
 // Functions are the stack's functions.
 var Functions = []Function{
 	{
-		Name: "statsbatch", LogicalID: "StatsBatchFunction", API: userstats.Name, Routes: userstats.Routes,
+		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: userstats.Routes,
 		New: func(d *Deps) http.Handler {
-			return userstats.NewHandler(d.api(), d.Store)
+			return userstats.NewHandler(d.api("statsbatch"), d.Store)
 		},
 	},
 	{
-		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", API: mpsd.Name, Routes: mpsd.Routes,
+		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: mpsd.Routes,
 		New: func(d *Deps) http.Handler {
-			return mpsd.NewHandler(d.api(), d.Store)
+			return mpsd.NewHandler(d.api("sessionsbatch"), d.Store)
 		},
 	},
 }

@@ -227,7 +227,7 @@ func TestTemplateNeverDrifts(t *testing.T) {
 			{"AWS/Lambda", "Errors", "FunctionName", f.LogicalID},
 			{"AWS/Lambda", "Throttles", "FunctionName", f.LogicalID},
 			{"AWS/Lambda", "Duration", "FunctionName", f.LogicalID},
-			{DefaultMetricsNamespace, "DependencyFailures", "API", f.API},
+			{DefaultMetricsNamespace, "DependencyFailures", "Function", f.Name},
 		} {
 			found := false
 			for _, a := range alarms {

@@ -23,6 +23,9 @@ const RequestIDHeader = "X-Request-Id"
 type API struct {
 	// Name names the API in logs.
 	Name string
+	// Function names the Lambda function serving the API: the Function
+	// dimension of its metrics ("local" when empty).
+	Function string
 	// Format is how error bodies are written.
 	Format Format
 	// Verifier checks every request's Authorization header.
@@ -81,7 +84,11 @@ func (a *API) Wrap(mux *http.ServeMux) http.Handler {
 		var m *metrics.Record
 		if a.Metrics != nil {
 			m = metrics.New(a.MetricsNamespace)
-			m.Dimension("API", a.Name)
+			fn := a.Function
+			if fn == "" {
+				fn = "local"
+			}
+			m.Dimension("Function", fn)
 			m.Dimension("Route", route)
 			m.Property("requestId", id)
 			ctx = metrics.NewContext(ctx, m)

@@ -263,7 +263,7 @@ func TestWrapWritesOneMetricsRecordPerRequest(t *testing.T) {
 	var first, second map[string]any
 	json.Unmarshal([]byte(lines[0]), &first)
 	json.Unmarshal([]byte(lines[1]), &second)
-	for k, want := range map[string]any{"API": "test", "Route": "GET /items/{id}", "Requests": 1.0, "Results": 3.0,
+	for k, want := range map[string]any{"Function": "local", "Route": "GET /items/{id}", "Requests": 1.0, "Results": 3.0,
 		"DependencyFailures": 1.0, "Status5xx": 1.0, "status": 503.0} {
 		if first[k] != want {
 			t.Errorf("first record %s = %v, want %v", k, first[k], want)

@@ -22,7 +22,7 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// Name names the API in logs and metrics (the API dimension).
+// Name names the API in logs.
 const Name = "mpsd"
 
 // Routes are the ServeMux patterns the API serves; template.yaml routes

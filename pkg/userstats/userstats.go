@@ -20,7 +20,7 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// Name names the API in logs and metrics (the API dimension).
+// Name names the API in logs.
 const Name = "userstats"
 
 // Routes are the ServeMux patterns the API serves; template.yaml routes

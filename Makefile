@@ -16,7 +16,7 @@ NODE_DEPS := infra/node_modules/.package-lock.json
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
 FUNCTIONS := statsbatch sessionsbatch
 
-.PHONY: all run test lint deps build bench clean dynamodb xblctl help \
+.PHONY: all run test lint deps build bench fuzz clean dynamodb xblctl help \
 	build-StatsBatchFunction build-SessionsBatchFunction
 
 all: test
@@ -64,6 +64,16 @@ test: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/userstats ./pkg/mpsd ./pkg/app
 	$(GO) run ./infra/bench
+
+## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := xbl:FuzzParseXUID xbl:FuzzParseXUIDJSON xbl:FuzzParseSCID auth:FuzzParseHeader auth:FuzzVerify \
+	userstats:FuzzParseBatch userstats:FuzzParseUserPath mpsd:FuzzParseQuery mpsd:FuzzParseBody fixture:FuzzParse
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test ./pkg/$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi

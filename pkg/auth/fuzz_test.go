@@ -1,0 +1,41 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseHeader: no panic; an accepted header splits at the first '='
+// after the scheme and the first ';'.
+func FuzzParseHeader(f *testing.F) {
+	for _, s := range []string{"XBL3.0 x=uhs;tok", "XBL3.0 x=;", "XBL3.0 x=a;b;c", "Bearer x", "", "XBL3.0 x=a=b;c", "XBL3.0 x=\x00;\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		uhs, tok, err := ParseHeader(h)
+		if err != nil {
+			return
+		}
+		if h != Scheme+" x="+uhs+";"+tok || strings.Contains(uhs, ";") || uhs == "" || tok == "" {
+			t.Fatalf("ParseHeader(%q) = %q, %q", h, uhs, tok)
+		}
+	})
+}
+
+// FuzzVerify: no header the fuzzer makes is accepted, except the valid
+// one it starts from (signatures cannot be guessed), and nothing panics.
+func FuzzVerify(f *testing.F) {
+	fx := newFixture(f)
+	valid, _ := fx.signer.Mint(alice, time.Hour, time.Now())
+	f.Add(valid)
+	f.Add(valid + "x")
+	f.Add(strings.Replace(valid, "x=uhs1", "x=uhs2", 1))
+	f.Add("XBL3.0 x=uhs1;eyJhbGciOiJub25lIn0.eyJ4aWQiOiIxIn0.")
+	f.Fuzz(func(t *testing.T, h string) {
+		c, err := fx.verifier.Verify(h)
+		if err == nil && h != valid {
+			t.Fatalf("Verify accepted a changed header: %q (%+v)", h, c)
+		}
+	})
+}

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,18 +21,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/infra/ddblocal"
-	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/localapi"
-	"github.com/xblread/xblread/pkg/samtemplate"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -242,25 +238,7 @@ func (c *statsCase) dataset() *xbl.Dataset {
 // startAPI serves the local API, built as xblctl serve builds it, on a
 // loopback port.
 func startAPI(ctx context.Context, table, endpoint string) (string, func(), error) {
-	cfg := app.Config{Table: table, Endpoint: endpoint, PEM: string(devkey.PublicPEM), Issuer: devkey.Issuer, Audience: devkey.Audience}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	deps, err := app.NewDeps(ctx, cfg, log)
-	if err != nil {
-		return "", nil, err
-	}
-	tmpl, err := samtemplate.LoadNearest(".")
-	if err != nil {
-		return "", nil, err
-	}
-	routes, err := tmpl.Routes()
-	if err != nil {
-		return "", nil, err
-	}
-	fns := map[string]localapi.Function{}
-	for _, f := range app.Functions {
-		fns[f.LogicalID] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: 10 * time.Second}
-	}
-	srv, err := localapi.New(routes, fns, log)
+	srv, err := localstack.NewServer(ctx, "", localstack.Config(table, endpoint), io.Discard)
 	if err != nil {
 		return "", nil, err
 	}

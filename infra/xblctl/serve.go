@@ -14,79 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
+	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/app"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/localapi"
-	"github.com/xblread/xblread/pkg/metrics"
-	"github.com/xblread/xblread/pkg/samtemplate"
 )
-
-// localConfig is the functions' configuration for the local stack: the
-// environment's, with the development key trusted when no key is set.
-func localConfig(table, endpoint string) app.Config {
-	c := app.ConfigFromEnv()
-	c.Table, c.Endpoint = table, endpoint
-	if !c.HasKeys() {
-		c.PEM = string(devkey.PublicPEM)
-		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience
-	}
-	return c
-}
-
-// localFunctions builds every function of the template, each with the
-// handler its Lambda binary runs and its timeout from the template.
-func localFunctions(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
-	log := app.NewLogger(logOut)
-	props, err := t.Functions()
-	if err != nil {
-		return nil, err
-	}
-	deps, err := app.NewDeps(ctx, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	// The EMF records go where the logs go, as they do in Lambda.
-	deps.Metrics = metrics.NewWriter(logOut)
-	fns := map[string]localapi.Function{}
-	for id, p := range props {
-		f, ok := app.Lookup(id)
-		if !ok {
-			return nil, fmt.Errorf("template function %s has no Go function in pkg/app", id)
-		}
-		timeout := time.Duration(p.Timeout) * time.Second
-		if timeout <= 0 {
-			timeout = 3 * time.Second // Lambda's default
-		}
-		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: timeout}
-	}
-	return fns, nil
-}
-
-func loadTemplate(path string) (*samtemplate.Template, error) {
-	if path == "" {
-		return samtemplate.LoadNearest(".")
-	}
-	return samtemplate.Load(path)
-}
-
-// newLocalServer builds the local API from the template.
-func newLocalServer(ctx context.Context, templatePath string, cfg app.Config, logOut io.Writer) (*localapi.Server, error) {
-	t, err := loadTemplate(templatePath)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := t.Routes()
-	if err != nil {
-		return nil, err
-	}
-	fns, err := localFunctions(ctx, t, cfg, logOut)
-	if err != nil {
-		return nil, err
-	}
-	return localapi.New(routes, fns, app.NewLogger(logOut))
-}
 
 func runServe(args []string) error {
 	fs := newFlags("serve")
@@ -101,7 +32,7 @@ func runServe(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	srv, err := newLocalServer(ctx, *tmpl, localConfig(*table, *endpoint), os.Stderr)
+	srv, err := localstack.NewServer(ctx, *tmpl, localstack.Config(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -173,11 +104,11 @@ func runInvoke(args []string) error {
 		return invalidError{fmt.Errorf("%s is not valid JSON", *eventPath)}
 	}
 	ctx := context.Background()
-	t, err := loadTemplate(*tmpl)
+	t, err := localstack.LoadTemplate(*tmpl)
 	if err != nil {
 		return err
 	}
-	fns, err := localFunctions(ctx, t, localConfig(*table, *endpoint), os.Stderr)
+	fns, err := localstack.Functions(ctx, t, localstack.Config(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}

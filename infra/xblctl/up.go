@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xblread/xblread/infra/ddblocal"
+	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -93,7 +94,7 @@ func runUp(args []string) error {
 	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err
 	}
-	api, err := newLocalServer(ctx, *tmpl, localConfig(*table, endpoint), os.Stderr)
+	api, err := localstack.NewServer(ctx, *tmpl, localstack.Config(*table, endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}

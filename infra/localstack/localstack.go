@@ -1,0 +1,89 @@
+// Package localstack wires the local API the way `xblctl serve` runs it:
+// the functions' own handlers, built from the environment's configuration
+// (trusting the development key when no key is configured), behind the
+// routes of template.yaml. xblctl, the benchmarks and the test suites share
+// it.
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/localapi"
+	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/samtemplate"
+)
+
+// Config is the functions' configuration for the local stack: the
+// environment's, on the given table and endpoint, with the development key
+// trusted when no key is set.
+func Config(table, endpoint string) app.Config {
+	c := app.ConfigFromEnv()
+	c.Table, c.Endpoint = table, endpoint
+	if !c.HasKeys() {
+		c.PEM = string(devkey.PublicPEM)
+		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience
+	}
+	return c
+}
+
+// LoadTemplate reads the template at path, or template.yaml here or in the
+// nearest parent directory when path is empty.
+func LoadTemplate(path string) (*samtemplate.Template, error) {
+	if path == "" {
+		return samtemplate.LoadNearest(".")
+	}
+	return samtemplate.Load(path)
+}
+
+// Functions builds every function of the template with the handler its
+// Lambda binary runs and its timeout from the template. Logs and EMF
+// records go to logOut.
+func Functions(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
+	props, err := t.Functions()
+	if err != nil {
+		return nil, err
+	}
+	deps, err := app.NewDeps(ctx, cfg, app.NewLogger(logOut))
+	if err != nil {
+		return nil, err
+	}
+	deps.Metrics = metrics.NewWriter(logOut)
+	fns := map[string]localapi.Function{}
+	for id, p := range props {
+		f, ok := app.Lookup(id)
+		if !ok {
+			return nil, fmt.Errorf("template function %s has no Go function in pkg/app", id)
+		}
+		timeout := time.Duration(p.Timeout) * time.Second
+		if timeout <= 0 {
+			timeout = 3 * time.Second // Lambda's default
+		}
+		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: timeout}
+	}
+	return fns, nil
+}
+
+// NewServer builds the local API from the template at templatePath (see
+// LoadTemplate).
+func NewServer(ctx context.Context, templatePath string, cfg app.Config, logOut io.Writer) (*localapi.Server, error) {
+	t, err := LoadTemplate(templatePath)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := t.Routes()
+	if err != nil {
+		return nil, err
+	}
+	fns, err := Functions(ctx, t, cfg, logOut)
+	if err != nil {
+		return nil, err
+	}
+	return localapi.New(routes, fns, app.NewLogger(logOut))
+}

@@ -163,8 +163,8 @@ func parseSCIDs(raw json.RawMessage) ([]scidRequest, error) {
 		if !ok {
 			return nil, badRequest("%s.scid is required", field)
 		}
-		var s string
-		if err := json.Unmarshal(rawSCID, &s); err != nil {
+		s, ok := jsonString(rawSCID)
+		if !ok {
 			return nil, badRequest("%s.scid must be a string", field)
 		}
 		canon, err := xbl.ParseSCID(s)
@@ -187,8 +187,8 @@ func parseSCIDs(raw json.RawMessage) ([]scidRequest, error) {
 		}
 		stats := make([]string, 0, len(names))
 		for j, n := range names {
-			var name string
-			if err := json.Unmarshal(n, &name); err != nil {
+			name, ok := jsonString(n)
+			if !ok {
 				return nil, badRequest("%s.requestedstats[%d] must be a string", field, j)
 			}
 			if err := checkStatName(name); err != nil {
@@ -201,6 +201,15 @@ func parseSCIDs(raw json.RawMessage) ([]scidRequest, error) {
 		out = append(out, scidRequest{Raw: s, SCID: canon, Stats: stats})
 	}
 	return out, nil
+}
+
+// jsonString decodes raw as a JSON string; null and other types are not.
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func checkStatName(name string) error {

@@ -1,0 +1,154 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/pkg/fixture"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
+
+const (
+	scidA  = "7492baca-c1b4-440d-a391-b7ef364a8d40" // titles 1297287135; sandboxes XDKS.1, RETAIL
+	titleA = "1297287135"
+	me     = 2533274792693551
+)
+
+var (
+	stackOnce sync.Once
+	stackURL  string
+	stackErr  error
+)
+
+// stack returns the URL of a local API over a table holding the demo
+// fixture, shared by the suites.
+func stack(t *testing.T) string {
+	t.Helper()
+	stackOnce.Do(func() {
+		table := ddbtest.NewTableNamed(t, "suite")
+		st := store.New(ddbtest.Client(t), table)
+		data, err := os.ReadFile("../fixtures/demo.json")
+		if err != nil {
+			stackErr = err
+			return
+		}
+		f, err := fixture.Parse(data)
+		if err != nil {
+			stackErr = err
+			return
+		}
+		if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
+			stackErr = err
+			return
+		}
+		srv, err := localstack.NewServer(context.Background(), "", localstack.Config(table, ddbtest.Endpoint()), io.Discard)
+		if err != nil {
+			stackErr = err
+			return
+		}
+		stackURL = httptest.NewServer(srv).URL
+	})
+	if stackErr != nil {
+		t.Fatal(stackErr)
+	}
+	return stackURL
+}
+
+var signer = func() *auth.Signer {
+	s, err := devkey.Signer()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// token mints a development token.
+func token(t *testing.T, c auth.Caller) string {
+	t.Helper()
+	if c.UserHash == "" {
+		c.UserHash = "uhs"
+	}
+	h, err := signer.Mint(c, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func defaultToken(t *testing.T) string {
+	return token(t, auth.Caller{XUID: me, TitleID: titleA, Sandbox: "RETAIL"})
+}
+
+// send makes one request; headers are name, value pairs added in order.
+func send(t *testing.T, method, url string, body []byte, headers [][2]string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		req.Header.Add(h[0], h[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// tally counts a suite's cases for its summary line.
+type tally struct {
+	name                string
+	cases, passed, five int
+	mu                  sync.Mutex
+}
+
+func (s *tally) record(t *testing.T, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cases++
+	if !t.Failed() {
+		s.passed++
+	}
+	if status >= 500 {
+		s.five++
+	}
+}
+
+func (s *tally) report(t *testing.T) {
+	t.Logf("suite %s: %d cases, %d passed, %d 5xx", s.name, s.cases, s.passed, s.five)
+	fmt.Fprintf(os.Stderr, "suite %s: %d cases, %d passed, %d 5xx\n", s.name, s.cases, s.passed, s.five)
+}
+
+// healthy checks that the stack still answers a valid request.
+func healthy(t *testing.T) {
+	t.Helper()
+	status, _, body := send(t, "GET", stack(t)+"/users/xuid(2533274792693551)/scids/"+scidA+"/stats/OverallReputation", nil,
+		[][2]string{{"Authorization", defaultToken(t)}})
+	if status != 200 || !strings.Contains(body, `"value":"66"`) {
+		t.Fatalf("the stack stopped answering: %d %s", status, body)
+	}
+}
+
+var _ = xbl.XUID(0)

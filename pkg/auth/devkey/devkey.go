@@ -31,6 +31,25 @@ var privatePEM []byte
 
 // Signer returns a Signer with the development key.
 func Signer() (*auth.Signer, error) {
+	k, err := Key()
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewSigner(k, Issuer, Audience)
+}
+
+// Verifier returns a Verifier that trusts the development key.
+func Verifier() (*auth.Verifier, error) {
+	ks := auth.NewKeySet()
+	if err := ks.AddPEM(PublicPEM); err != nil {
+		return nil, fmt.Errorf("devkey: %w", err)
+	}
+	return auth.NewVerifier(ks, Issuer, Audience)
+}
+
+// Key returns the development private key, for tests that forge tokens
+// with claims Signer would not write.
+func Key() (*ecdsa.PrivateKey, error) {
 	b, _ := pem.Decode(privatePEM)
 	if b == nil {
 		return nil, fmt.Errorf("devkey: no PEM block")
@@ -43,14 +62,5 @@ func Signer() (*auth.Signer, error) {
 	if !ok {
 		return nil, fmt.Errorf("devkey: not an ECDSA key")
 	}
-	return auth.NewSigner(ek, Issuer, Audience)
-}
-
-// Verifier returns a Verifier that trusts the development key.
-func Verifier() (*auth.Verifier, error) {
-	ks := auth.NewKeySet()
-	if err := ks.AddPEM(PublicPEM); err != nil {
-		return nil, fmt.Errorf("devkey: %w", err)
-	}
-	return auth.NewVerifier(ks, Issuer, Audience)
+	return ek, nil
 }

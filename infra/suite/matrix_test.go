@@ -1,0 +1,70 @@
+package suite
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// TestAccessMatrix runs sandbox × title × open/restricted × server access
+// × own xuid on both APIs: each request is exactly a 200 or a 403.
+// Statistics: restricted means a restricted stat, readable only by an
+// owning title. Sessions: restricted means private=true, allowed only to
+// servers and to the user's own xuid. Both: the sandbox must be the SCID's.
+func TestAccessMatrix(t *testing.T) {
+	base := stack(t)
+	sum := &tally{name: "access matrix"}
+	const other = 2533274792693552
+	for _, sandbox := range []string{"RETAIL", "XDKS.1", "XDKS.9"} {
+		for _, title := range []string{titleA, "1818181818"} {
+			for _, restricted := range []bool{false, true} {
+				for _, server := range []bool{false, true} {
+					for _, own := range []bool{false, true} {
+						tok := token(t, auth.Caller{XUID: me, TitleID: title, Sandbox: sandbox, Server: server})
+						target := xbl.XUID(other)
+						if own {
+							target = me
+						}
+						inSandbox := sandbox != "XDKS.9"
+						name := fmt.Sprintf("%s/%s/restricted=%v/server=%v/own=%v", sandbox, title, restricted, server, own)
+						t.Run("stats/"+name, func(t *testing.T) {
+							stat := "OverallReputation"
+							if restricted {
+								stat = "SecretStat"
+							}
+							want := 200
+							if !inSandbox || restricted && title != titleA {
+								want = 403
+							}
+							status, _, body := send(t, "GET", fmt.Sprintf("%s/users/xuid(%d)/scids/%s/stats/%s", base, target, scidA, stat), nil,
+								[][2]string{{"Authorization", tok}})
+							if status != want {
+								t.Errorf("%d, want %d: %s", status, want, body)
+							}
+							sum.record(t, status)
+						})
+						t.Run("sessions/"+name, func(t *testing.T) {
+							q := fmt.Sprintf("xuid=%d", target)
+							if restricted {
+								q += "&private=true"
+							}
+							want := 200
+							if !inSandbox || restricted && !server && !own {
+								want = 403
+							}
+							status, _, body := send(t, "GET", base+"/serviceconfigs/"+scidA+"/sessions?"+q, nil,
+								[][2]string{{"Authorization", tok}, {"x-xbl-contract-version", "107"}})
+							if status != want {
+								t.Errorf("%d, want %d: %s", status, want, body)
+							}
+							sum.record(t, status)
+						})
+					}
+				}
+			}
+		}
+	}
+	sum.report(t)
+}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -76,6 +77,14 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Op
 		// make it log a harmless warning on every one; keep it quiet.
 		opts = append(opts, config.WithLogger(logging.Nop{}))
 	}
+	// A caller is waiting: retry twice, soon (the SDK's default backoff
+	// reaches 20 s), and leave the rest to the caller's Retry-After.
+	opts = append(opts, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = maxSDKAttempts
+			o.MaxBackoff = maxSDKBackoff
+		})
+	}))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
@@ -102,6 +111,12 @@ func isLoopback(endpoint string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// The SDK's retries of a failed call.
+const (
+	maxSDKAttempts = 3
+	maxSDKBackoff  = 300 * time.Millisecond
+)
 
 // maxAttempts bounds the retries of unprocessed batch items.
 const maxAttempts = 12

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Proxy stands between a client and DynamoDB Local and injects faults.
@@ -22,7 +23,26 @@ type Proxy struct {
 	// the first half and return the rest as UnprocessedKeys.
 	splitGets bool
 	split     int
+	// throttle answers every request with a throughput-exceeded error.
+	throttle bool
+	// delay holds every request this long before forwarding it.
+	delay time.Duration
+	// truncate cuts every response body in half and drops the connection.
+	truncate bool
+	requests int
 }
+
+// Throttle turns the throughput-exceeded fault on or off.
+func (p *Proxy) Throttle(on bool) { p.mu.Lock(); p.throttle = on; p.mu.Unlock() }
+
+// Delay holds every request d before forwarding it (0 for none).
+func (p *Proxy) Delay(d time.Duration) { p.mu.Lock(); p.delay = d; p.mu.Unlock() }
+
+// Truncate turns the cut-response fault on or off.
+func (p *Proxy) Truncate(on bool) { p.mu.Lock(); p.truncate = on; p.mu.Unlock() }
+
+// Requests returns how many requests reached the proxy.
+func (p *Proxy) Requests() int { p.mu.Lock(); defer p.mu.Unlock(); return p.requests }
 
 // NewProxy starts a proxy to the test run's DynamoDB Local, closed when the
 // test ends.
@@ -57,8 +77,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var unprocessed map[string]map[string]json.RawMessage
 	p.mu.Lock()
-	split := p.splitGets
+	split, throttle, delay, truncate := p.splitGets, p.throttle, p.delay, p.truncate
+	p.requests++
 	p.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if throttle {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}`)
+		return
+	}
 	if split && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".BatchGetItem") {
 		body, unprocessed = splitKeys(body)
 		if unprocessed != nil {
@@ -94,6 +128,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(resp.StatusCode)
+	if truncate {
+		w.Write(out[:len(out)/2])
+		// Drop the connection: the client sees a body shorter than announced.
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+		return
+	}
 	w.Write(out)
 }
 

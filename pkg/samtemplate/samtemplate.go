@@ -18,6 +18,9 @@ import (
 // Template is the parts of a SAM template the project reads. CloudFormation
 // intrinsic functions (!Ref, !Sub, ...) read as their plain argument.
 type Template struct {
+	Parameters map[string]struct {
+		Default any `yaml:"Default"`
+	} `yaml:"Parameters"`
 	Globals struct {
 		Function FunctionProps `yaml:"Function"`
 	} `yaml:"Globals"`
@@ -169,6 +172,15 @@ func LoadNearest(dir string) (*Template, error) {
 		return nil, err
 	}
 	return Load(p)
+}
+
+// Resolve returns v, or the default of the parameter v names (a !Ref
+// reads as the name it refers to).
+func (t *Template) Resolve(v string) string {
+	if p, ok := t.Parameters[v]; ok && p.Default != nil {
+		return fmt.Sprint(p.Default)
+	}
+	return v
 }
 
 // Functions returns the properties of each AWS::Serverless::Function by

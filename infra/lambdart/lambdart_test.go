@@ -18,7 +18,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -87,17 +86,7 @@ func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
 // DynamoDB Local.
 func TestBootstrapServesInvocations(t *testing.T) {
 	st := ddbtest.NewStore(t)
-	data, err := os.ReadFile("../fixtures/demo.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fixture.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
-		t.Fatal(err)
-	}
+	ddbtest.Load(t, st, "../fixtures/demo.json")
 	for _, fn := range app.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			bin := build(t, fn.Name)

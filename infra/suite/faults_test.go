@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/localstack"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -35,14 +33,7 @@ func loadDemo(t *testing.T, endpoint, table string) {
 	if _, err := store.CreateTable(context.Background(), client, table); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile("../fixtures/demo.json")
-	f, err := fixture.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.New(client, table).Load(context.Background(), &f.Data, nil); err != nil {
-		t.Fatal(err)
-	}
+	ddbtest.Load(t, store.New(client, table), "../fixtures/demo.json")
 }
 
 // stackOn serves the local API against endpoint.

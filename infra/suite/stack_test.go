@@ -16,9 +16,7 @@ import (
 	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/store"
-	"github.com/xblread/xblread/pkg/xbl"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
@@ -41,21 +39,7 @@ func stack(t *testing.T) string {
 	t.Helper()
 	stackOnce.Do(func() {
 		table := ddbtest.NewTableNamed(t, "suite")
-		st := store.New(ddbtest.Client(t), table)
-		data, err := os.ReadFile("../fixtures/demo.json")
-		if err != nil {
-			stackErr = err
-			return
-		}
-		f, err := fixture.Parse(data)
-		if err != nil {
-			stackErr = err
-			return
-		}
-		if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
-			stackErr = err
-			return
-		}
+		ddbtest.Load(t, store.New(ddbtest.Client(t), table), "../fixtures/demo.json")
 		srv, err := localstack.NewServer(context.Background(), "", localstack.Config(table, ddbtest.Endpoint()), io.Discard)
 		if err != nil {
 			stackErr = err
@@ -150,5 +134,3 @@ func healthy(t *testing.T) {
 		t.Fatalf("the stack stopped answering: %d %s", status, body)
 	}
 }
-
-var _ = xbl.XUID(0)

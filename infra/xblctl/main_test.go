@@ -283,7 +283,8 @@ func TestInvoke(t *testing.T) {
 type process struct {
 	cmd   *exec.Cmd
 	lines chan string
-	seen  []string // every line read so far
+	seen  []string      // every line read so far
+	done  chan struct{} // closed when the process has exited
 }
 
 func start(t *testing.T, env []string, args ...string) *process {
@@ -295,7 +296,7 @@ func start(t *testing.T, env []string, args ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, lines: make(chan string, 1000)}
+	p := &process{cmd: cmd, lines: make(chan string, 1000), done: make(chan struct{})}
 	go func() {
 		s := bufio.NewScanner(pr)
 		s.Buffer(nil, 1<<20)
@@ -304,7 +305,7 @@ func start(t *testing.T, env []string, args ...string) *process {
 		}
 		close(p.lines)
 	}()
-	go func() { cmd.Wait(); pw.Close() }()
+	go func() { cmd.Wait(); pw.Close(); close(p.done) }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	return p
 }
@@ -376,23 +377,22 @@ func TestServe(t *testing.T) {
 	p.waitFor(t, regexp.MustCompile(`"_aws":\{"CloudWatchMetrics".*"Namespace":"XblRead".*"Route":"POST /batch"|"Route":"POST /batch".*"_aws":\{`), 5*time.Second)
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := waitExit(p.cmd, 10*time.Second); err != nil {
+	if err := p.waitExit(10*time.Second); err != nil {
 		t.Errorf("serve after SIGTERM: %v", err)
 	}
 }
 
-func waitExit(cmd *exec.Cmd, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cmd.ProcessState != nil {
-			if !cmd.ProcessState.Success() {
-				return fmt.Errorf("exited with %v", cmd.ProcessState)
-			}
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+// waitExit waits for p to exit successfully within limit.
+func (p *process) waitExit(limit time.Duration) error {
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		return fmt.Errorf("still running after %s", limit)
 	}
-	return fmt.Errorf("still running after %s", limit)
+	if !p.cmd.ProcessState.Success() {
+		return fmt.Errorf("exited with %v", p.cmd.ProcessState)
+	}
+	return nil
 }
 
 func freePort(t *testing.T) int {
@@ -438,7 +438,7 @@ func TestUp(t *testing.T) {
 	}
 
 	p.cmd.Process.Signal(os.Interrupt)
-	if err := waitExit(p.cmd, 15*time.Second); err != nil {
+	if err := p.waitExit(15*time.Second); err != nil {
 		t.Fatalf("up after Ctrl-C: %v", err)
 	}
 	for _, port := range []int{apiPort, ddbPort} {

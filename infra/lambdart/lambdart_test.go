@@ -166,3 +166,40 @@ func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
 		t.Errorf("output does not say why: %s", out)
 	}
 }
+
+// TestBootstrapReportsInvocationErrors sends an event the adapter cannot
+// turn into a request (a body that claims base64 and is not): the function
+// reports the error on the Runtime API's error endpoint and keeps serving.
+func TestBootstrapReportsInvocationErrors(t *testing.T) {
+	bin := build(t, "statsbatch")
+	rt, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = lambdaEnv(rt, "statsbatch", "t")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	bad := []byte(`{"version":"2.0","routeKey":"POST /batch","rawPath":"/batch","body":"%%% not base64","isBase64Encoded":true,
+		"requestContext":{"http":{"method":"POST","path":"/batch"},"domainName":"x"}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := rt.Invoke(ctx, bad, 6*time.Second)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if res.Error == "" {
+		t.Fatalf("the function answered %s; want an error report", res.Payload)
+	}
+	// Still serving: a well-formed event without a token is a 401 response.
+	res, err = rt.Invoke(ctx, []byte(`{"version":"2.0","routeKey":"POST /batch","rawPath":"/batch","body":"{}",
+		"requestContext":{"http":{"method":"POST","path":"/batch"},"domainName":"x"}}`), 6*time.Second)
+	if err != nil || res.Error != "" || !strings.Contains(string(res.Payload), `"statusCode":401`) {
+		t.Errorf("after the error: %v %s %s", err, res.Error, res.Payload)
+	}
+}

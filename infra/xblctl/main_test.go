@@ -377,7 +377,7 @@ func TestServe(t *testing.T) {
 	p.waitFor(t, regexp.MustCompile(`"_aws":\{"CloudWatchMetrics".*"Namespace":"XblRead".*"Route":"POST /batch"|"Route":"POST /batch".*"_aws":\{`), 5*time.Second)
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.waitExit(10*time.Second); err != nil {
+	if err := p.waitExit(10 * time.Second); err != nil {
 		t.Errorf("serve after SIGTERM: %v", err)
 	}
 }
@@ -438,7 +438,7 @@ func TestUp(t *testing.T) {
 	}
 
 	p.cmd.Process.Signal(os.Interrupt)
-	if err := p.waitExit(15*time.Second); err != nil {
+	if err := p.waitExit(15 * time.Second); err != nil {
 		t.Fatalf("up after Ctrl-C: %v", err)
 	}
 	for _, port := range []int{apiPort, ddbPort} {

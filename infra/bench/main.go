@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -107,29 +106,18 @@ func run() error {
 	}
 	var rows []row
 	for _, c := range cases {
-		table := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-		if _, err := store.CreateTable(ctx, client, table); err != nil {
-			return err
-		}
-		defer client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		st := store.New(client, table)
-		ds := c.dataset()
 		start := time.Now()
-		res, err := st.Load(ctx, ds, nil)
+		stk, res, err := localstack.Start(ctx, endpoint, c.dataset())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "%s: loaded %d items in %s\n", c.name(), res.Items(), time.Since(start).Round(time.Millisecond))
-		base, shutdown, err := startAPI(ctx, table, endpoint)
-		if err != nil {
-			return err
-		}
-		if err := c.prepare(client, table, base); err != nil {
-			shutdown()
+		if err := c.prepare(client, stk.Table, stk.URL); err != nil {
+			stk.Close()
 			return err
 		}
 		api, raw, err := measure(ctx, o, c.viaAPI, c.raw)
-		shutdown()
+		stk.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name(), err)
 		}
@@ -225,22 +213,6 @@ func (c *statsCase) dataset() *xbl.Dataset {
 		}
 	}
 	return ds
-}
-
-// startAPI serves the local API, built as xblctl serve builds it, on a
-// loopback port.
-func startAPI(ctx context.Context, table, endpoint string) (string, func(), error) {
-	srv, err := localstack.NewServer(ctx, "", localstack.Config(table, endpoint), io.Discard)
-	if err != nil {
-		return "", nil, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(l)
-	return "http://" + l.Addr().String(), func() { hs.Close() }, nil
 }
 
 // statsCase is the statistics batch: the API request and its raw calls.

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,14 +23,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -67,34 +62,14 @@ func run() error {
 		return err
 	}
 	defer stopDB()
-	client, err := store.NewClient(ctx, endpoint)
-	if err != nil {
-		return err
-	}
-	table := fmt.Sprintf("load-%d", time.Now().UnixNano())
-	if _, err := store.CreateTable(ctx, client, table); err != nil {
-		return err
-	}
-	defer client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	t0 := time.Now()
-	res, err := store.New(client, table).Load(ctx, dataset(*users, *sessions), nil)
+	stk, res, err := localstack.Start(ctx, endpoint, dataset(*users, *sessions))
 	if err != nil {
 		return err
 	}
+	defer stk.Close()
 	fmt.Fprintf(os.Stderr, "loaded %d items (%d users, %d sessions) in %s\n", res.Items(), *users, *sessions, time.Since(t0).Round(time.Millisecond))
-
-	srv, err := localstack.NewServer(ctx, "", localstack.Config(table, endpoint), io.Discard)
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(l)
-	defer hs.Close()
-	base := "http://" + l.Addr().String()
+	base := stk.URL
 
 	s, err := devkey.Signer()
 	if err != nil {

@@ -9,15 +9,21 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/localapi"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // Config is the functions' configuration for the local stack: the
@@ -86,4 +92,52 @@ func NewServer(ctx context.Context, templatePath string, cfg app.Config, logOut 
 		return nil, err
 	}
 	return localapi.New(routes, fns, app.NewLogger(logOut))
+}
+
+// Stack is a local API over a table of its own, on a loopback port.
+type Stack struct {
+	// URL is the API's base URL; Table the table it reads.
+	URL, Table string
+	client     *dynamodb.Client
+	server     *http.Server
+}
+
+// Start creates a new table on endpoint, loads ds into it and serves the
+// local API for it. Close undoes both.
+func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, store.LoadResult, error) {
+	var res store.LoadResult
+	client, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return nil, res, err
+	}
+	s := &Stack{Table: fmt.Sprintf("local-%d", time.Now().UnixNano()), client: client}
+	if _, err := store.CreateTable(ctx, client, s.Table); err != nil {
+		return nil, res, err
+	}
+	if res, err = store.New(client, s.Table).Load(ctx, ds, nil); err != nil {
+		s.Close()
+		return nil, res, err
+	}
+	srv, err := NewServer(ctx, "", Config(s.Table, endpoint), io.Discard)
+	if err != nil {
+		s.Close()
+		return nil, res, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, res, err
+	}
+	s.server = &http.Server{Handler: srv}
+	go s.server.Serve(l)
+	s.URL = "http://" + l.Addr().String()
+	return s, res, nil
+}
+
+// Close stops serving and deletes the table.
+func (s *Stack) Close() {
+	if s.server != nil {
+		s.server.Close()
+	}
+	s.client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)})
 }

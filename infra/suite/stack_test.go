@@ -16,7 +16,6 @@ import (
 	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
@@ -38,8 +37,7 @@ var (
 func stack(t *testing.T) string {
 	t.Helper()
 	stackOnce.Do(func() {
-		table := ddbtest.NewTableNamed(t, "suite")
-		ddbtest.Load(t, store.New(ddbtest.Client(t), table), "../fixtures/demo.json")
+		table := ddbtest.Shared(t, "../fixtures/demo.json").Table()
 		srv, err := localstack.NewServer(context.Background(), "", localstack.Config(table, ddbtest.Endpoint()), io.Discard)
 		if err != nil {
 			stackErr = err

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,23 +31,11 @@ const (
 	scidC = "00000000-0000-0000-0000-0000000000cc" // no configuration
 )
 
-var (
-	sharedOnce  sync.Once
-	sharedStore *store.Store
-)
-
-// loaded returns a store whose table holds testdata/fixture.json.
+// loaded returns a store whose table holds testdata/fixture.json, shared by
+// the tests that only read it.
 func loaded(t *testing.T) *store.Store {
 	t.Helper()
-	sharedOnce.Do(func() {
-		st := store.New(ddbtest.Client(t), ddbtest.NewTableNamed(t, "mpsd-shared"))
-		ddbtest.Load(t, st, "testdata/fixture.json")
-		sharedStore = st
-	})
-	if sharedStore == nil {
-		t.Fatal("shared table could not be set up")
-	}
-	return sharedStore
+	return ddbtest.Shared(t, "testdata/fixture.json")
 }
 
 func newHandler(t testing.TB, r Reader) http.Handler {

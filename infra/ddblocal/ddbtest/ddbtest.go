@@ -247,3 +247,24 @@ func SilentEndpoint(t testing.TB) string {
 	})
 	return "http://" + l.Addr().String()
 }
+
+var (
+	sharedMu     sync.Mutex
+	sharedStores = map[string]*store.Store{}
+)
+
+// Shared returns a store on a table holding the fixture file, created the
+// first time a test of the run asks for that file and shared by every test
+// that only reads it.
+func Shared(t testing.TB, fixturePath string) *store.Store {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if st, ok := sharedStores[fixturePath]; ok {
+		return st
+	}
+	st := store.New(Client(t), NewTableNamed(t, "shared"))
+	Load(t, st, fixturePath)
+	sharedStores[fixturePath] = st
+	return st
+}

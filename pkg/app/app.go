@@ -175,21 +175,18 @@ func Lambda(h http.Handler) LambdaHandler {
 	return httpadapter.NewV2(h).ProxyWithContext
 }
 
-// Main builds the named function from the environment, for a function's
-// main: it returns the Lambda handler, or logs why it cannot and exits.
-func Main(name string) LambdaHandler {
-	log := NewLogger(os.Stdout)
+// New builds the named function from the environment, as its Lambda
+// binary runs it: clients and keys created once, EMF records on standard
+// output (where Lambda turns them into metrics).
+func New(ctx context.Context, name string, log *slog.Logger) (LambdaHandler, error) {
 	f, ok := Lookup(name)
 	if !ok {
-		log.Error("unknown function", "function", name)
-		os.Exit(1)
+		return nil, fmt.Errorf("unknown function %q", name)
 	}
-	d, err := NewDeps(context.Background(), ConfigFromEnv(), log)
+	d, err := NewDeps(ctx, ConfigFromEnv(), log)
 	if err != nil {
-		log.Error("init failed", "function", name, "error", err.Error())
-		os.Exit(1)
+		return nil, err
 	}
-	// In Lambda, EMF lines on standard output become CloudWatch metrics.
 	d.Metrics = metrics.NewWriter(os.Stdout)
-	return Lambda(f.New(d))
+	return Lambda(f.New(d)), nil
 }

@@ -54,7 +54,7 @@ type Event struct {
 	Properties struct {
 		Path   string `yaml:"Path"`
 		Method string `yaml:"Method"`
-		ApiId  string `yaml:"ApiId"`
+		APIID  string `yaml:"ApiId"`
 	} `yaml:"Properties"`
 }
 

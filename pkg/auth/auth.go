@@ -64,6 +64,7 @@ type Error struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("auth %s: %s: %v", e.Check, e.Reason, e.Err)
@@ -71,6 +72,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("auth %s: %s", e.Check, e.Reason)
 }
 
+// Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 func fail(check, reason string, err error) *Error {

@@ -73,6 +73,7 @@ type batchGet struct {
 	RequestItems map[string]map[string]json.RawMessage
 }
 
+// ServeHTTP forwards one request to DynamoDB Local, with the faults that are on.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var unprocessed map[string]map[string]json.RawMessage

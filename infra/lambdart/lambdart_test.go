@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,19 @@ func build(t *testing.T, name string) string {
 	return out
 }
 
+// runtimeFor builds the named function and starts a Runtime API for it,
+// closed when the test ends.
+func runtimeFor(t *testing.T, name string) (bin string, rt *Server) {
+	t.Helper()
+	bin = build(t, name)
+	rt, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	return bin, rt
+}
+
 // lambdaEnv is the environment Lambda gives a function, plus the
 // function's own variables.
 func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
@@ -89,12 +103,7 @@ func TestBootstrapServesInvocations(t *testing.T) {
 	ddbtest.Load(t, st, "../fixtures/demo.json")
 	for _, fn := range app.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
-			bin := build(t, fn.Name)
-			rt, err := Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rt.Close()
+			bin, rt := runtimeFor(t, fn.Name)
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin)
 			cmd.Env = lambdaEnv(rt, fn.Name, st.Table())
@@ -120,7 +129,7 @@ func TestBootstrapServesInvocations(t *testing.T) {
 				if err := json.Unmarshal(res.Payload, &resp); err != nil {
 					t.Fatalf("%s: response is not a payload 2.0 response: %s", filepath.Base(file), res.Payload)
 				}
-				if resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != fmt.Sprintf("00000000-0000-4000-8000-%012d", 1+indexOf(files, file)) {
+				if resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != fmt.Sprintf("00000000-0000-4000-8000-%012d", 1+slices.Index(files, file)) {
 					t.Errorf("%s: %d, request id %q: %s", filepath.Base(file), resp.StatusCode, resp.Headers["X-Request-Id"], resp.Body)
 				}
 			}
@@ -138,24 +147,10 @@ func TestBootstrapServesInvocations(t *testing.T) {
 	}
 }
 
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
-}
-
 // TestBootstrapRefusesToStartUnconfigured starts a function without token
 // keys: it must exit at once and say why.
 func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
-	bin := build(t, "statsbatch")
-	rt, err := Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	bin, rt := runtimeFor(t, "statsbatch")
 	cmd := exec.Command(bin)
 	cmd.Env = lambdaEnv(rt, "statsbatch", "t", "AUTH_PUBLIC_KEYS=")
 	out, err := cmd.CombinedOutput()
@@ -171,12 +166,7 @@ func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
 // turn into a request (a body that claims base64 and is not): the function
 // reports the error on the Runtime API's error endpoint and keeps serving.
 func TestBootstrapReportsInvocationErrors(t *testing.T) {
-	bin := build(t, "statsbatch")
-	rt, err := Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	bin, rt := runtimeFor(t, "statsbatch")
 	cmd := exec.Command(bin)
 	cmd.Env = lambdaEnv(rt, "statsbatch", "t")
 	var out bytes.Buffer

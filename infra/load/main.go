@@ -71,11 +71,10 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "loaded %d items (%d users, %d sessions) in %s\n", res.Items(), *users, *sessions, time.Since(t0).Round(time.Millisecond))
 	base := stk.URL
 
-	s, err := devkey.Signer()
+	server, err := devkey.Mint(auth.Caller{XUID: 1, UserHash: "load", TitleID: title, Sandbox: "RETAIL", Server: true}, time.Hour)
 	if err != nil {
 		return err
 	}
-	server, _ := s.Mint(auth.Caller{XUID: 1, UserHash: "load", TitleID: title, Sandbox: "RETAIL", Server: true}, time.Hour, time.Now())
 	g := &generator{base: base, token: server, users: *users, rng: rand.New(rand.NewPCG(1, 2))}
 
 	// Warm up, then take the baseline.

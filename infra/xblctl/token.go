@@ -43,20 +43,11 @@ func runToken(args []string) error {
 	if strings.ContainsAny(*uhs, ";= ") {
 		return usagef("--uhs must not contain ';', '=' or spaces")
 	}
-	header, err := mintToken(auth.Caller{XUID: x, UserHash: *uhs, TitleID: *title, Sandbox: *sandbox,
+	header, err := devkey.Mint(auth.Caller{XUID: x, UserHash: *uhs, TitleID: *title, Sandbox: *sandbox,
 		DeviceID: *device, Gamertag: *gamertag, Server: *server}, *ttl)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stdout, header)
 	return nil
-}
-
-// mintToken signs a token for c with the development key.
-func mintToken(c auth.Caller, ttl time.Duration) (string, error) {
-	s, err := devkey.Signer()
-	if err != nil {
-		return "", err
-	}
-	return s.Mint(c, ttl, time.Now())
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/localstack"
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -147,7 +148,7 @@ func tryCommands(base string, ds *xbl.Dataset) []string {
 			"requestedusers": []string{u.XUID.String()},
 			"requestedscids": []map[string]any{{"scid": u.SCID, "requestedstats": names}},
 		})
-		if tok, err := mintToken(caller(u.XUID, u.SCID), 12*time.Hour); err == nil {
+		if tok, err := devkey.Mint(caller(u.XUID, u.SCID), 12*time.Hour); err == nil {
 			out = append(out, fmt.Sprintf("curl -s %s -H %s -H 'Content-Type: application/json' -d %s",
 				shellQuote(base+"/batch?operation=read"), shellQuote("Authorization: "+tok), shellQuote(string(body))))
 		}
@@ -155,7 +156,7 @@ func tryCommands(base string, ds *xbl.Dataset) []string {
 	if len(ds.Sessions) > 0 && len(ds.Sessions[0].Members) > 0 {
 		ss := ds.Sessions[0]
 		x := ss.Members[0].XUID
-		if tok, err := mintToken(caller(x, ss.SCID), 12*time.Hour); err == nil {
+		if tok, err := devkey.Mint(caller(x, ss.SCID), 12*time.Hour); err == nil {
 			out = append(out, fmt.Sprintf("curl -s %s -H %s -H 'x-xbl-contract-version: 107'",
 				shellQuote(base+"/serviceconfigs/"+ss.SCID+"/sessions?xuid="+x.String()), shellQuote("Authorization: "+tok)))
 		}

@@ -71,8 +71,10 @@ func BenchmarkStatsEventPath(b *testing.B) {
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	s, _ := devkey.Signer()
-	tok, _ := s.Mint(auth.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour, time.Now())
+	tok, err := devkey.Mint(auth.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := http.NewRequest("POST", ts.URL+"/batch?operation=read", strings.NewReader(body))

@@ -47,14 +47,6 @@ func newHandler(t testing.TB, r Reader) http.Handler {
 	return NewHandler(httpapi.API{Verifier: v, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, r)
 }
 
-var signer = func() *auth.Signer {
-	s, err := devkey.Signer()
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
-
 // who describes a caller; zero fields take defaults (xuid 9876, RETAIL).
 type who struct {
 	xuid    xbl.XUID
@@ -70,7 +62,7 @@ func token(t testing.TB, c who) string {
 	if c.sandbox == "" {
 		c.sandbox = "RETAIL"
 	}
-	h, err := signer.Mint(auth.Caller{XUID: c.xuid, UserHash: "uhs", TitleID: "1297287135", Sandbox: c.sandbox, Server: c.server}, time.Hour, time.Now())
+	h, err := devkey.Mint(auth.Caller{XUID: c.xuid, UserHash: "uhs", TitleID: "1297287135", Sandbox: c.sandbox, Server: c.server}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,13 @@ package userstats
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/store"
@@ -99,3 +104,43 @@ func TestUnprocessedKeysAreRetried(t *testing.T) {
 const goldenBatch = `{"requestedusers":["2533274792693551","2533274792693552","18446744073709551615","2533274792693553"],
 	"requestedscids":[{"scid":"` + scidA + `","requestedstats":["OverallReputation","KD","Motto","SecretStat"]},
 	{"scid":"` + scidB + `","requestedstats":["Kills"]}]}`
+
+// TestKeysNeverProcessedIs503 makes DynamoDB leave every key unprocessed:
+// the retries stop before the function's deadline and the answer is a 503,
+// never a partial result.
+func TestKeysNeverProcessedIs503(t *testing.T) {
+	proxy := ddbtest.NewProxy(t)
+	proxy.NeverProcess(true)
+	client, err := store.NewClient(context.Background(), proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, store.New(client, loaded(t).Table()))
+	deadline := time.Now().Add(2 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
+	r := httptest.NewRequest("POST", "/batch", strings.NewReader(goldenBatch)).WithContext(ctx)
+	r.Header.Set("Authorization", token(t, caller{}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if time.Now().After(deadline) {
+		t.Error("answered after the deadline")
+	}
+}
+
+// TestMissingTableIs500 reads a table that does not exist: a fault of the
+// deployment, not of DynamoDB, so a 500 rather than a 503 to retry.
+func TestMissingTableIs500(t *testing.T) {
+	h := newHandler(t, store.New(ddbtest.Client(t), "no-such-table"))
+	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
+		t.Errorf("%d (Retry-After %q) %s, want 500", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if strings.Contains(w.Body.String(), "no-such-table") {
+		t.Errorf("500 body leaks the cause: %s", w.Body)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -244,7 +245,7 @@ func TestETag(t *testing.T) {
 
 func TestUnauthorized(t *testing.T) {
 	h := newHandler(t, loaded(t))
-	expired, _ := signer.Mint(authCaller(), -time.Hour, time.Now())
+	expired, _ := devkey.Mint(authCaller(), -time.Hour)
 	for name, authz := range map[string]string{"none": "", "garbage": "XBL3.0 x=u;abc", "expired": expired} {
 		w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "", "Authorization", authz)
 		if w.Code != http.StatusUnauthorized {

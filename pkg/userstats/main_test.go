@@ -47,14 +47,6 @@ func newHandler(t testing.TB, r Reader) http.Handler {
 	return NewHandler(httpapi.API{Verifier: v, Log: discardLogger()}, r)
 }
 
-var signer = func() *auth.Signer {
-	s, err := devkey.Signer()
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
-
 // caller describes a token; the zero value of a field takes a default.
 type caller struct {
 	xuid    uint64
@@ -73,7 +65,7 @@ func token(t testing.TB, c caller) string {
 	if c.sandbox == "" {
 		c.sandbox = "RETAIL"
 	}
-	h, err := signer.Mint(auth.Caller{XUID: xuidOf(c.xuid), UserHash: "uhs", TitleID: c.title, Sandbox: c.sandbox}, time.Hour, time.Now())
+	h, err := devkey.Mint(auth.Caller{XUID: xuidOf(c.xuid), UserHash: "uhs", TitleID: c.title, Sandbox: c.sandbox}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,14 +23,19 @@ type Proxy struct {
 	// the first half and return the rest as UnprocessedKeys.
 	splitGets bool
 	split     int
+	// neverProcess answers every BatchGetItem with all its keys unprocessed.
+	neverProcess bool
 	// throttle answers every request with a throughput-exceeded error.
 	throttle bool
 	// delay holds every request this long before forwarding it.
 	delay time.Duration
 	// truncate cuts every response body in half and drops the connection.
 	truncate bool
-	requests int
 }
+
+// NeverProcess turns on or off the fault where DynamoDB processes no key of
+// any BatchGetItem.
+func (p *Proxy) NeverProcess(on bool) { p.mu.Lock(); p.neverProcess = on; p.mu.Unlock() }
 
 // Throttle turns the throughput-exceeded fault on or off.
 func (p *Proxy) Throttle(on bool) { p.mu.Lock(); p.throttle = on; p.mu.Unlock() }
@@ -40,9 +45,6 @@ func (p *Proxy) Delay(d time.Duration) { p.mu.Lock(); p.delay = d; p.mu.Unlock()
 
 // Truncate turns the cut-response fault on or off.
 func (p *Proxy) Truncate(on bool) { p.mu.Lock(); p.truncate = on; p.mu.Unlock() }
-
-// Requests returns how many requests reached the proxy.
-func (p *Proxy) Requests() int { p.mu.Lock(); defer p.mu.Unlock(); return p.requests }
 
 // NewProxy starts a proxy to the test run's DynamoDB Local, closed when the
 // test ends.
@@ -78,8 +80,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var unprocessed map[string]map[string]json.RawMessage
 	p.mu.Lock()
-	split, throttle, delay, truncate := p.splitGets, p.throttle, p.delay, p.truncate
-	p.requests++
+	split, never, throttle, delay, truncate := p.splitGets, p.neverProcess, p.throttle, p.delay, p.truncate
 	p.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -87,6 +88,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if never && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".BatchGetItem") {
+		var in batchGet
+		json.Unmarshal(body, &in)
+		out, _ := json.Marshal(map[string]any{"Responses": map[string]any{}, "UnprocessedKeys": in.RequestItems})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Write(out)
+		return
 	}
 	if throttle {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")

@@ -71,7 +71,7 @@ bench: deps
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := xbl:FuzzParseXUID xbl:FuzzParseXUIDJSON xbl:FuzzParseSCID auth:FuzzParseHeader auth:FuzzVerify \
-	userstats:FuzzParseBatch userstats:FuzzParseUserPath mpsd:FuzzParseQuery mpsd:FuzzParseBody fixture:FuzzParse
+	userstats:FuzzParseBatch userstats:FuzzParseUserPath mpsd:FuzzParseQuery mpsd:FuzzParseBody infra/fixture:FuzzParse
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -26,9 +26,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/infra/ddblocal"
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -107,7 +107,7 @@ func run() error {
 	var rows []row
 	for _, c := range cases {
 		start := time.Now()
-		stk, res, err := localstack.Start(ctx, endpoint, c.dataset())
+		stk, res, err := devstack.Start(ctx, endpoint, c.dataset())
 		if err != nil {
 			return err
 		}

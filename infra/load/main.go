@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/ddblocal"
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -63,7 +63,7 @@ func run() error {
 	}
 	defer stopDB()
 	t0 := time.Now()
-	stk, res, err := localstack.Start(ctx, endpoint, dataset(*users, *sessions))
+	stk, res, err := devstack.Start(ctx, endpoint, dataset(*users, *sessions))
 	if err != nil {
 		return err
 	}

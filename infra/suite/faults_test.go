@@ -12,7 +12,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -39,7 +39,7 @@ func loadDemo(t *testing.T, endpoint, table string) {
 // stackOn serves the local API against endpoint.
 func stackOn(t *testing.T, endpoint, table string) string {
 	t.Helper()
-	srv, err := localstack.NewServer(context.Background(), "", localstack.Config(table, endpoint), io.Discard)
+	srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, endpoint), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

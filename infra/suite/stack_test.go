@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
@@ -38,7 +38,7 @@ func stack(t *testing.T) string {
 	t.Helper()
 	stackOnce.Do(func() {
 		table := ddbtest.Shared(t, "../fixtures/demo.json").Table()
-		srv, err := localstack.NewServer(context.Background(), "", localstack.Config(table, ddbtest.Endpoint()), io.Discard)
+		srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, ddbtest.Endpoint()), io.Discard)
 		if err != nil {
 			stackErr = err
 			return

@@ -14,9 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/localapi"
 	"github.com/xblread/xblread/pkg/app"
-	"github.com/xblread/xblread/pkg/localapi"
 )
 
 func runServe(args []string) error {
@@ -32,7 +32,7 @@ func runServe(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	srv, err := localstack.NewServer(ctx, *tmpl, localstack.Config(*table, *endpoint), os.Stderr)
+	srv, err := devstack.NewServer(ctx, *tmpl, devstack.Config(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -104,11 +104,11 @@ func runInvoke(args []string) error {
 		return invalidError{fmt.Errorf("%s is not valid JSON", *eventPath)}
 	}
 	ctx := context.Background()
-	t, err := localstack.LoadTemplate(*tmpl)
+	t, err := devstack.LoadTemplate(*tmpl)
 	if err != nil {
 		return err
 	}
-	fns, err := localstack.Functions(ctx, t, localstack.Config(*table, *endpoint), os.Stderr)
+	fns, err := devstack.Functions(ctx, t, devstack.Config(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}

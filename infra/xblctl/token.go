@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 

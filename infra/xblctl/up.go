@@ -17,9 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xblread/xblread/infra/ddblocal"
-	"github.com/xblread/xblread/infra/localstack"
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -95,7 +95,7 @@ func runUp(args []string) error {
 	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err
 	}
-	api, err := localstack.NewServer(ctx, *tmpl, localstack.Config(*table, endpoint), os.Stderr)
+	api, err := devstack.NewServer(ctx, *tmpl, devstack.Config(*table, endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/samtemplate"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }

@@ -13,11 +13,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/localapi"
+	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/httpapi"
-	"github.com/xblread/xblread/pkg/localapi"
-	"github.com/xblread/xblread/pkg/samtemplate"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/userstats"
 	"github.com/xblread/xblread/pkg/xbl"

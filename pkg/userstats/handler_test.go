@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/pkg/auth/devkey"
+	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/store"
 )
 

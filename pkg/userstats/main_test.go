@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/auth/devkey"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/store"
 )

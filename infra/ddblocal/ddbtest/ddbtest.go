@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/xblread/xblread/infra/ddblocal"
-	"github.com/xblread/xblread/pkg/fixture"
+	"github.com/xblread/xblread/infra/fixture"
 	"github.com/xblread/xblread/pkg/store"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/infra/samtemplate"
 )
 
 // MaxBodyBytes is API Gateway's payload limit.

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/xblread/xblread/pkg/samtemplate"
+	"github.com/xblread/xblread/infra/samtemplate"
 )
 
 var routes = []samtemplate.Route{

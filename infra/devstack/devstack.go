@@ -1,9 +1,9 @@
-// Package localstack wires the local API the way `xblctl serve` runs it:
+// Package devstack wires the local API the way `xblctl serve` runs it:
 // the functions' own handlers, built from the environment's configuration
 // (trusting the development key when no key is configured), behind the
 // routes of template.yaml. xblctl, the benchmarks and the test suites share
 // it.
-package localstack
+package devstack
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/localapi"
+	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
-	"github.com/xblread/xblread/pkg/auth/devkey"
-	"github.com/xblread/xblread/pkg/localapi"
 	"github.com/xblread/xblread/pkg/metrics"
-	"github.com/xblread/xblread/pkg/samtemplate"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )

@@ -1,5 +1,6 @@
-// Command sessionsbatch is the session directory Lambda function: it serves API
-// Gateway HTTP API (payload 2.0) events. The wiring is in package app.
+// Command sessionsbatch is the session directory Lambda function: the batch
+// query and the one-user GET, from API Gateway HTTP API (payload 2.0)
+// events.
 package main
 
 import (
@@ -9,14 +10,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/sessionsapi"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
 )
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	h, err := app.New(context.Background(), "sessionsbatch", log)
+	env, err := app.FromEnvironment(context.Background(), log)
 	if err != nil {
 		log.Error("init failed", "function", "sessionsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	h := sessionsapi.New(env.API("sessionsbatch"), sessionstore.New(env.Table))
+	lambda.Start(app.Lambda(h))
 }

@@ -1,5 +1,5 @@
-// Command statsbatch is the user statistics Lambda function: it serves API
-// Gateway HTTP API (payload 2.0) events. The wiring is in package app.
+// Command statsbatch is the user statistics Lambda function: POST /batch and
+// the single-user GET, from API Gateway HTTP API (payload 2.0) events.
 package main
 
 import (
@@ -9,14 +9,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/statsapi"
+	"github.com/xblread/xblread/pkg/store/statstore"
 )
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	h, err := app.New(context.Background(), "statsbatch", log)
+	env, err := app.FromEnvironment(context.Background(), log)
 	if err != nil {
 		log.Error("init failed", "function", "statsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	h := statsapi.New(env.API("statsbatch"), statstore.New(env.Table))
+	lambda.Start(app.Lambda(h))
 }

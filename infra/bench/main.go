@@ -28,7 +28,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -243,7 +242,7 @@ func (c *statsCase) prepare(client *dynamodb.Client, table, base string) error {
 
 // benchToken mints a development token for the benchmark's caller.
 func benchToken(server bool) (string, error) {
-	return devkey.Mint(auth.Caller{XUID: 1, UserHash: "bench", TitleID: title, Sandbox: "RETAIL", Server: server}, time.Hour)
+	return devkey.Mint(xbl.Caller{XUID: 1, UserHash: "bench", TitleID: title, Sandbox: "RETAIL", Server: server}, time.Hour)
 }
 
 // users returns the users of round i: a window that moves through the table.
@@ -298,12 +297,12 @@ func (c *statsCase) raw(ctx context.Context, i int) error {
 			keys = append(keys, store.StatsKey(x, scidOf(s)))
 		}
 	}
-	names := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
+	names := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#s": store.AttrStats}
 	proj := []string{"#pk", "#sk", "gamertag", "titleIds", "sandboxes"}
 	for k, n := range c.names {
 		ph := fmt.Sprintf("#%d", k)
-		names[ph] = store.StatAttr(n)
-		proj = append(proj, ph)
+		names[ph] = n
+		proj = append(proj, "#s."+ph)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	got := make([]int, (len(keys)+99)/100)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // Issuer and Audience are the claims the local stack requires.
@@ -68,7 +69,7 @@ func Key() (*ecdsa.PrivateKey, error) {
 
 // Mint returns an Authorization header value for c, signed with the
 // development key, valid from now for ttl (negative: already expired).
-func Mint(c auth.Caller, ttl time.Duration) (string, error) {
+func Mint(c xbl.Caller, ttl time.Duration) (string, error) {
 	s, err := Signer()
 	if err != nil {
 		return "", err

@@ -1,8 +1,9 @@
-// Package devstack wires the local API the way `xblctl serve` runs it:
-// the functions' own handlers, built from the environment's configuration
-// (trusting the development key when no key is configured), behind the
-// routes of template.yaml. xblctl, the benchmarks and the test suites share
-// it.
+// Package devstack is the development stack: the table of the stack's
+// functions (each wired as its main wires it), and the local API that
+// `xblctl serve` runs: the functions' own handlers, built from the
+// environment's configuration (trusting the development key when no key is
+// configured), behind the routes of template.yaml. xblctl, the benchmarks
+// and the test suites share it.
 package devstack
 
 import (
@@ -18,11 +19,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/infra/localapi"
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/sessionsapi"
+	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
+	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -48,30 +54,71 @@ func LoadTemplate(path string) (*samtemplate.Template, error) {
 	return samtemplate.Load(path)
 }
 
-// Functions builds every function of the template with the handler its
+// Function is one Lambda function of the stack, as the local tooling needs
+// it.
+type Function struct {
+	// Name is the function's directory under functions/.
+	Name string
+	// LogicalID is the function's resource id in template.yaml.
+	LogicalID string
+	// Routes are the ServeMux patterns the function's handler serves.
+	Routes []string
+	// New builds the function's HTTP handler, as its main does.
+	New func(*app.Env) http.Handler
+}
+
+// Functions are the stack's functions. Each main under functions/ wires
+// its own the same way; TestFunctionsMatchTheMains checks the list against
+// the directories and the template.
+var Functions = []Function{
+	{
+		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: statsapi.Routes,
+		New: func(e *app.Env) http.Handler {
+			return statsapi.New(e.API("statsbatch"), statstore.New(e.Table))
+		},
+	},
+	{
+		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: sessionsapi.Routes,
+		New: func(e *app.Env) http.Handler {
+			return sessionsapi.New(e.API("sessionsbatch"), sessionstore.New(e.Table))
+		},
+	},
+}
+
+// Lookup finds a function by directory name or logical id.
+func Lookup(name string) (Function, bool) {
+	for _, f := range Functions {
+		if f.Name == name || f.LogicalID == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Handlers builds every function of the template with the handler its
 // Lambda binary runs and its timeout from the template. Logs and EMF
 // records go to logOut.
-func Functions(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
+func Handlers(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
 	props, err := t.Functions()
 	if err != nil {
 		return nil, err
 	}
-	deps, err := app.NewDeps(ctx, cfg, app.NewLogger(logOut))
+	env, err := app.NewEnv(ctx, cfg, app.NewLogger(logOut))
 	if err != nil {
 		return nil, err
 	}
-	deps.Metrics = metrics.NewWriter(logOut)
+	env.Metrics = metrics.NewWriter(logOut)
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
-		f, ok := app.Lookup(id)
+		f, ok := Lookup(id)
 		if !ok {
-			return nil, fmt.Errorf("template function %s has no Go function in pkg/app", id)
+			return nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
 		}
 		timeout := time.Duration(p.Timeout) * time.Second
 		if timeout <= 0 {
 			timeout = 3 * time.Second // Lambda's default
 		}
-		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(deps))), Timeout: timeout}
+		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(env))), Timeout: timeout}
 	}
 	return fns, nil
 }
@@ -87,7 +134,7 @@ func NewServer(ctx context.Context, templatePath string, cfg app.Config, logOut 
 	if err != nil {
 		return nil, err
 	}
-	fns, err := Functions(ctx, t, cfg, logOut)
+	fns, err := Handlers(ctx, t, cfg, logOut)
 	if err != nil {
 		return nil, err
 	}
@@ -104,17 +151,17 @@ type Stack struct {
 
 // Start creates a new table on endpoint, loads ds into it and serves the
 // local API for it. Close undoes both.
-func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, store.LoadResult, error) {
-	var res store.LoadResult
+func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, loader.Result, error) {
+	var res loader.Result
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
 		return nil, res, err
 	}
 	s := &Stack{Table: fmt.Sprintf("local-%d", time.Now().UnixNano()), client: client}
-	if _, err := store.CreateTable(ctx, client, s.Table); err != nil {
+	if _, err := loader.CreateTable(ctx, client, s.Table); err != nil {
 		return nil, res, err
 	}
-	if res, err = store.New(client, s.Table).Load(ctx, ds, nil); err != nil {
+	if res, err = loader.Load(ctx, store.Table{Client: client, Name: s.Table}, ds, nil); err != nil {
 		s.Close()
 		return nil, res, err
 	}

@@ -26,7 +26,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -71,7 +70,7 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "loaded %d items (%d users, %d sessions) in %s\n", res.Items(), *users, *sessions, time.Since(t0).Round(time.Millisecond))
 	base := stk.URL
 
-	server, err := devkey.Mint(auth.Caller{XUID: 1, UserHash: "load", TitleID: title, Sandbox: "RETAIL", Server: true}, time.Hour)
+	server, err := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "load", TitleID: title, Sandbox: "RETAIL", Server: true}, time.Hour)
 	if err != nil {
 		return err
 	}

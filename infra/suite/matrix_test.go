@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -22,7 +21,7 @@ func TestAccessMatrix(t *testing.T) {
 			for _, restricted := range []bool{false, true} {
 				for _, server := range []bool{false, true} {
 					for _, own := range []bool{false, true} {
-						tok := token(t, auth.Caller{XUID: me, TitleID: title, Sandbox: sandbox, Server: server})
+						tok := token(t, xbl.Caller{XUID: me, TitleID: title, Sandbox: sandbox, Server: server})
 						target := xbl.XUID(other)
 						if own {
 							target = me

@@ -15,7 +15,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
@@ -52,7 +52,7 @@ func stack(t *testing.T) string {
 }
 
 // token mints a development token.
-func token(t *testing.T, c auth.Caller) string {
+func token(t *testing.T, c xbl.Caller) string {
 	t.Helper()
 	if c.UserHash == "" {
 		c.UserHash = "uhs"
@@ -65,7 +65,7 @@ func token(t *testing.T, c auth.Caller) string {
 }
 
 func defaultToken(t *testing.T) string {
-	return token(t, auth.Caller{XUID: me, TitleID: titleA, Sandbox: "RETAIL"})
+	return token(t, xbl.Caller{XUID: me, TitleID: titleA, Sandbox: "RETAIL"})
 }
 
 // send makes one request; headers are name, value pairs added in order.

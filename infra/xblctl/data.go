@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/xblread/xblread/infra/fixture"
+	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -26,12 +27,12 @@ func tableFlags(fs *flag.FlagSet) (table, endpoint *string) {
 	return table, endpoint
 }
 
-func openStore(ctx context.Context, table, endpoint string) (*store.Store, error) {
+func openStore(ctx context.Context, table, endpoint string) (store.Table, error) {
 	c, err := store.NewClient(ctx, endpoint)
 	if err != nil {
-		return nil, err
+		return store.Table{}, err
 	}
-	return store.New(c, table), nil
+	return store.Table{Client: c, Name: table}, nil
 }
 
 func runCreateTable(args []string) error {
@@ -51,15 +52,15 @@ func runCreateTable(args []string) error {
 	return createTable(ctx, st, os.Stdout)
 }
 
-func createTable(ctx context.Context, st *store.Store, out io.Writer) error {
-	created, err := store.CreateTable(ctx, st.Client(), st.Table())
+func createTable(ctx context.Context, st store.Table, out io.Writer) error {
+	created, err := loader.CreateTable(ctx, st.Client, st.Name)
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintf(out, "created table %s\n", st.Table())
+		fmt.Fprintf(out, "created table %s\n", st.Name)
 	} else {
-		fmt.Fprintf(out, "table %s already exists\n", st.Table())
+		fmt.Fprintf(out, "table %s already exists\n", st.Name)
 	}
 	return nil
 }
@@ -114,7 +115,7 @@ func readFixtures(paths []string, warn io.Writer) (*xbl.Dataset, error) {
 
 // loadData writes ds and prints what it loaded; on a terminal it shows
 // progress for large loads.
-func loadData(ctx context.Context, st *store.Store, ds *xbl.Dataset, files []string, out io.Writer, progressTo *os.File) error {
+func loadData(ctx context.Context, st store.Table, ds *xbl.Dataset, files []string, out io.Writer, progressTo *os.File) error {
 	start := time.Now()
 	var progress func(done, total int)
 	if term.IsTerminal(int(progressTo.Fd())) {
@@ -130,16 +131,16 @@ func loadData(ctx context.Context, st *store.Store, ds *xbl.Dataset, files []str
 			}
 		}
 	}
-	res, err := st.Load(ctx, ds, progress)
+	res, err := loader.Load(ctx, st, ds, progress)
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", st.Table())
+			return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", st.Name)
 		}
 		return err
 	}
 	fmt.Fprintf(out, "loaded %s into table %s: %d service configs, %d profiles, %d stats items, %d sessions (%d memberships, %d keyword entries), %d stale items removed; %d items in %d BatchWriteItem calls, %s\n",
-		strings.Join(files, ", "), st.Table(), res.Configs, res.Profiles, res.StatItems, res.Sessions,
+		strings.Join(files, ", "), st.Name, res.Configs, res.Profiles, res.StatItems, res.Sessions,
 		res.Memberships, res.Keywords, res.Deleted, res.Items(), res.Writes, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // bin is the xblctl binary under test, built once.
@@ -231,7 +232,7 @@ func TestToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("minted token refused: %v", err)
 	}
-	want := auth.Caller{XUID: 2533274792693551, UserHash: "abc", TitleID: "1297287135", Sandbox: "XDKS.1", DeviceID: "d1", Gamertag: "WarriorSaint", Server: true}
+	want := xbl.Caller{XUID: 2533274792693551, UserHash: "abc", TitleID: "1297287135", Sandbox: "XDKS.1", DeviceID: "d1", Gamertag: "WarriorSaint", Server: true}
 	if *got != want {
 		t.Errorf("claims = %+v, want %+v", *got, want)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/infra/localapi"
-	"github.com/xblread/xblread/pkg/app"
 )
 
 func runServe(args []string) error {
@@ -83,7 +82,7 @@ func runInvoke(args []string) error {
 	if name == "" {
 		return usagef("name a function: %s", functionNames())
 	}
-	f, ok := app.Lookup(name)
+	f, ok := devstack.Lookup(name)
 	if !ok {
 		return usagef("unknown function %q: one of %s", name, functionNames())
 	}
@@ -108,7 +107,7 @@ func runInvoke(args []string) error {
 	if err != nil {
 		return err
 	}
-	fns, err := devstack.Functions(ctx, t, devstack.Config(*table, *endpoint), os.Stderr)
+	fns, err := devstack.Handlers(ctx, t, devstack.Config(*table, *endpoint), os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -126,7 +125,7 @@ func runInvoke(args []string) error {
 
 func functionNames() string {
 	var names []string
-	for _, f := range app.Functions {
+	for _, f := range devstack.Functions {
 		names = append(names, f.Name)
 	}
 	return strings.Join(names, ", ")

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/devkey"
-	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -43,7 +42,7 @@ func runToken(args []string) error {
 	if strings.ContainsAny(*uhs, ";= ") {
 		return usagef("--uhs must not contain ';', '=' or spaces")
 	}
-	header, err := devkey.Mint(auth.Caller{XUID: x, UserHash: *uhs, TitleID: *title, Sandbox: *sandbox,
+	header, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: *uhs, TitleID: *title, Sandbox: *sandbox,
 		DeviceID: *device, Gamertag: *gamertag, Server: *server}, *ttl)
 	if err != nil {
 		return err

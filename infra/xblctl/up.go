@@ -19,7 +19,6 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -124,8 +123,8 @@ func tryCommands(base string, ds *xbl.Dataset) []string {
 	for _, c := range ds.Configs {
 		configs[c.SCID] = c
 	}
-	caller := func(x xbl.XUID, scid string) auth.Caller {
-		c := auth.Caller{XUID: x, UserHash: "dev" + x.String(), TitleID: "1297287135", Sandbox: "RETAIL"}
+	caller := func(x xbl.XUID, scid string) xbl.Caller {
+		c := xbl.Caller{XUID: x, UserHash: "dev" + x.String(), TitleID: "1297287135", Sandbox: "RETAIL"}
 		if cfg, ok := configs[scid]; ok {
 			if len(cfg.TitleIDs) > 0 {
 				c.TitleID = cfg.TitleIDs[0]

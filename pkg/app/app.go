@@ -1,6 +1,7 @@
-// Package app wires a function: it reads the configuration from the
-// environment, creates the AWS clients once, and builds the handler that
-// both the Lambda binary and the local API run.
+// Package app is what every function's main shares: the configuration from
+// the environment, the AWS client and token verifier created once, the
+// logger, and the adapter from an HTTP handler to API Gateway events. Each
+// main wires its own API with it; app knows none of the APIs.
 package app
 
 import (
@@ -17,9 +18,7 @@ import (
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/metrics"
-	"github.com/xblread/xblread/pkg/mpsd"
 	"github.com/xblread/xblread/pkg/store"
-	"github.com/xblread/xblread/pkg/userstats"
 )
 
 // DefaultTable is the table name when TABLE_NAME is not set.
@@ -67,9 +66,10 @@ func ConfigFromEnv() Config {
 // HasKeys reports whether c names any token verification key.
 func (c Config) HasKeys() bool { return c.JWKS != "" || c.JWKSURL != "" || c.PEM != "" }
 
-// Deps are what the handlers need, created once per process.
-type Deps struct {
-	Store    *store.Store
+// Env is what every function needs, created once per process: the table
+// and its client, the token verifier, the logger and the metrics writer.
+type Env struct {
+	Table    store.Table
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	// Metrics receives the EMF records; nil writes none.
@@ -77,14 +77,14 @@ type Deps struct {
 	MetricsNamespace string
 }
 
-// api returns the HTTP plumbing settings of the named function.
-func (d *Deps) api(function string) httpapi.API {
-	return httpapi.API{Function: function, Verifier: d.Verifier, Log: d.Log, Metrics: d.Metrics, MetricsNamespace: d.MetricsNamespace}
+// API returns the HTTP edge settings of the named function.
+func (e *Env) API(function string) httpapi.API {
+	return httpapi.API{Function: function, Verifier: e.Verifier, Log: e.Log, Metrics: e.Metrics, MetricsNamespace: e.MetricsNamespace}
 }
 
-// NewDeps creates the DynamoDB client and the token verifier from c.
-// Metrics are left off; set Deps.Metrics to write them.
-func NewDeps(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
+// NewEnv creates the DynamoDB client and the token verifier from c.
+// Metrics are left off; set Env.Metrics to write them.
+func NewEnv(ctx context.Context, c Config, log *slog.Logger) (*Env, error) {
 	v, err := NewVerifier(ctx, c)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,19 @@ func NewDeps(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Store: store.New(client, c.Table), Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace}, nil
+	return &Env{Table: store.Table{Client: client, Name: c.Table}, Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace}, nil
+}
+
+// FromEnvironment is a function binary's set-up: the configuration from
+// the environment, clients and keys created once, EMF records on standard
+// output (where Lambda turns them into metrics).
+func FromEnvironment(ctx context.Context, log *slog.Logger) (*Env, error) {
+	e, err := NewEnv(ctx, ConfigFromEnv(), log)
+	if err != nil {
+		return nil, err
+	}
+	e.Metrics = metrics.NewWriter(os.Stdout)
+	return e, nil
 }
 
 // NewVerifier builds the token verifier from c's key sources.
@@ -128,44 +140,6 @@ func NewVerifier(ctx context.Context, c Config) (*auth.Verifier, error) {
 	return v, nil
 }
 
-// Function is one Lambda function of the stack.
-type Function struct {
-	// Name is the function's directory under functions/.
-	Name string
-	// LogicalID is the function's resource id in template.yaml.
-	LogicalID string
-	// Routes are the ServeMux patterns the function's handler serves.
-	Routes []string
-	// New builds the function's HTTP handler.
-	New func(*Deps) http.Handler
-}
-
-// Functions are the stack's functions.
-var Functions = []Function{
-	{
-		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: userstats.Routes,
-		New: func(d *Deps) http.Handler {
-			return userstats.NewHandler(d.api("statsbatch"), d.Store)
-		},
-	},
-	{
-		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: mpsd.Routes,
-		New: func(d *Deps) http.Handler {
-			return mpsd.NewHandler(d.api("sessionsbatch"), d.Store)
-		},
-	},
-}
-
-// Lookup finds a function by directory name or logical id.
-func Lookup(name string) (Function, bool) {
-	for _, f := range Functions {
-		if f.Name == name || f.LogicalID == name {
-			return f, true
-		}
-	}
-	return Function{}, false
-}
-
 // LambdaHandler is the handler a function binary gives lambda.Start: it
 // takes API Gateway HTTP API payload 2.0 events.
 type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
@@ -173,20 +147,4 @@ type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events
 // Lambda adapts an HTTP handler to payload 2.0 events.
 func Lambda(h http.Handler) LambdaHandler {
 	return httpadapter.NewV2(h).ProxyWithContext
-}
-
-// New builds the named function from the environment, as its Lambda
-// binary runs it: clients and keys created once, EMF records on standard
-// output (where Lambda turns them into metrics).
-func New(ctx context.Context, name string, log *slog.Logger) (LambdaHandler, error) {
-	f, ok := Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("unknown function %q", name)
-	}
-	d, err := NewDeps(ctx, ConfigFromEnv(), log)
-	if err != nil {
-		return nil, err
-	}
-	d.Metrics = metrics.NewWriter(os.Stdout)
-	return Lambda(f.New(d)), nil
 }

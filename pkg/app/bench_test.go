@@ -71,7 +71,7 @@ func BenchmarkStatsEventPath(b *testing.B) {
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	tok, err := devkey.Mint(auth.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
+	tok, err := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

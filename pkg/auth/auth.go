@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -45,17 +46,6 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// Caller is who made a request, as its verified token says.
-type Caller struct {
-	XUID     xbl.XUID
-	UserHash string
-	Gamertag string
-	TitleID  string
-	DeviceID string
-	Sandbox  string
-	Server   bool
-}
-
 // Error is an authentication failure. Check names the check that failed,
 // for logs; Reason is safe to show the caller.
 type Error struct {
@@ -74,6 +64,12 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Kind makes every authentication failure derrors.Unauthenticated.
+func (e *Error) Kind() derrors.Kind { return derrors.Unauthenticated }
+
+// Public is the message the caller sees.
+func (e *Error) Public() string { return "unauthorized: " + e.Reason }
 
 func fail(check, reason string, err error) *Error {
 	return &Error{Check: check, Reason: reason, Err: err}
@@ -131,7 +127,7 @@ func NewVerifier(keys *KeySet, issuer, audience string) (*Verifier, error) {
 
 // Verify checks an Authorization header value and returns the caller. Every
 // failure is an *Error.
-func (v *Verifier) Verify(header string) (*Caller, error) {
+func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 	userhash, token, err := ParseHeader(header)
 	if err != nil {
 		return nil, err
@@ -165,7 +161,7 @@ func (v *Verifier) Verify(header string) (*Caller, error) {
 	if err != nil {
 		return nil, fail("claims", "token has an invalid xid claim", err)
 	}
-	caller := Caller{
+	caller := xbl.Caller{
 		XUID: x, UserHash: c.UserHash, Gamertag: c.Gamertag, TitleID: c.TitleID,
 		DeviceID: c.DeviceID, Sandbox: c.Sandbox, Server: c.Server,
 	}
@@ -225,12 +221,12 @@ func classify(err error) *Error {
 type ctxKey struct{}
 
 // NewContext returns a context carrying the caller.
-func NewContext(ctx context.Context, c *Caller) context.Context {
+func NewContext(ctx context.Context, c *xbl.Caller) context.Context {
 	return context.WithValue(ctx, ctxKey{}, c)
 }
 
 // FromContext returns the caller stored in ctx, if any.
-func FromContext(ctx context.Context) (*Caller, bool) {
-	c, ok := ctx.Value(ctxKey{}).(*Caller)
+func FromContext(ctx context.Context) (*xbl.Caller, bool) {
+	c, ok := ctx.Value(ctxKey{}).(*xbl.Caller)
 	return c, ok
 }

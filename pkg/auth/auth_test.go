@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 const (
@@ -90,7 +92,7 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{key: key, signer: s, verifier: v, pubPEM: pubPEM}
 }
 
-var alice = Caller{XUID: 2533274792693551, UserHash: "uhs1", Gamertag: "WarriorSaint", TitleID: "1297287135", DeviceID: "dev1", Sandbox: "RETAIL", Server: true}
+var alice = xbl.Caller{XUID: 2533274792693551, UserHash: "uhs1", Gamertag: "WarriorSaint", TitleID: "1297287135", DeviceID: "dev1", Sandbox: "RETAIL", Server: true}
 
 func TestVerifyAcceptsMintedToken(t *testing.T) {
 	f := newFixture(t)

@@ -3,6 +3,8 @@ package auth
 import (
 	"sync"
 	"time"
+
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // cacheSize bounds the verified tokens remembered; past it the cache is
@@ -18,21 +20,21 @@ type tokenCache struct {
 }
 
 type cached struct {
-	caller Caller
+	caller xbl.Caller
 	exp    time.Time
 }
 
-func (c *tokenCache) get(token string, now time.Time) (Caller, bool) {
+func (c *tokenCache) get(token string, now time.Time) (xbl.Caller, bool) {
 	c.mu.RLock()
 	e, ok := c.m[token]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.exp.Add(Leeway)) {
-		return Caller{}, false
+		return xbl.Caller{}, false
 	}
 	return e.caller, true
 }
 
-func (c *tokenCache) put(token string, caller Caller, exp time.Time) {
+func (c *tokenCache) put(token string, caller xbl.Caller, exp time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= cacheSize {

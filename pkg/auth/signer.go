@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // Signer mints tokens with an ECDSA P-256 key, for local development and
@@ -30,7 +32,7 @@ func NewSigner(key *ecdsa.PrivateKey, issuer, audience string) (*Signer, error) 
 // Mint signs a token for c, valid from now for ttl (a negative ttl mints a
 // token that has already expired), and returns the complete Authorization
 // header value.
-func (s *Signer) Mint(c Caller, ttl time.Duration, now time.Time) (string, error) {
+func (s *Signer) Mint(c xbl.Caller, ttl time.Duration, now time.Time) (string, error) {
 	start := now
 	if ttl < 0 {
 		start = now.Add(ttl)

@@ -1,76 +1,60 @@
-// Package httpapi is the HTTP plumbing both functions share: the one place
-// that maps errors to status codes and writes error bodies, request ids,
-// response headers, request logs, panic recovery, deadlines and
-// authentication.
+// Package httpapi is the HTTP edge both APIs share: the one place that maps
+// error kinds to statuses and writes error bodies, and the middleware every
+// request passes through (request id, access log, metrics, panic recovery,
+// deadline, authentication).
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
-	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/derrors"
 )
-
-// Error is an error with an HTTP status and a message safe to show the
-// caller. Err, if set, is logged but never shown.
-type Error struct {
-	Status  int
-	Message string
-	Err     error
-}
-
-// Error implements error; it includes the logged cause.
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%d %s: %v", e.Status, e.Message, e.Err)
-	}
-	return fmt.Sprintf("%d %s", e.Status, e.Message)
-}
-
-// Unwrap returns the logged cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf returns an *Error with status and a formatted message for the caller.
-func Errorf(status int, format string, args ...any) *Error {
-	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
-}
 
 // RetryAfter is the Retry-After value, in seconds, sent with a 503.
 const RetryAfter = 1
+
+// StatusClientClosed is the status logged when the caller went away (as
+// nginx logs it); nothing is written.
+const StatusClientClosed = 499
+
+// Status is the HTTP status of an error kind: the only place statuses are
+// chosen for errors.
+func Status(k derrors.Kind) int {
+	switch k {
+	case derrors.Invalid:
+		return http.StatusBadRequest
+	case derrors.Unauthenticated:
+		return http.StatusUnauthorized
+	case derrors.Forbidden:
+		return http.StatusForbidden
+	case derrors.NotFound:
+		return http.StatusNotFound
+	case derrors.Unsupported:
+		return http.StatusNotAcceptable
+	case derrors.Unavailable:
+		return http.StatusServiceUnavailable
+	case derrors.Timeout:
+		return http.StatusRequestTimeout
+	case derrors.Canceled:
+		return StatusClientClosed
+	}
+	return http.StatusInternalServerError
+}
 
 // Problem is what an error becomes on the wire.
 type Problem struct {
 	Status  int
 	Message string
-	// Check names the failed authentication check, for logs.
-	Check string
 }
 
-// Classify maps an error to the status and message a caller sees. Anything
-// it does not recognise is a 500 whose text is never shown.
+// Classify returns the status and the message a caller sees for err. An
+// error of no known kind is a 500 whose text is never shown.
 func Classify(err error) Problem {
-	var he *Error
-	var ae *auth.Error
-	switch {
-	case errors.As(err, &he):
-		return Problem{Status: he.Status, Message: he.Message}
-	case errors.As(err, &ae):
-		return Problem{Status: http.StatusUnauthorized, Message: "unauthorized: " + ae.Reason, Check: ae.Check}
-	case errors.Is(err, context.DeadlineExceeded):
-		return Problem{Status: http.StatusRequestTimeout, Message: "the request could not be completed in time"}
-	case errors.Is(err, store.ErrUnavailable):
-		return Problem{Status: http.StatusServiceUnavailable, Message: "the service is temporarily unavailable; retry later"}
-	case errors.Is(err, context.Canceled):
-		// The caller went away; the status is for the log.
-		return Problem{Status: 499, Message: "request canceled"}
-	}
-	return Problem{Status: http.StatusInternalServerError, Message: "internal error"}
+	k, msg := derrors.Of(err)
+	return Problem{Status: Status(k), Message: msg}
 }
 
 // Format is how an API writes error bodies.
@@ -108,7 +92,3 @@ func writeProblem(w http.ResponseWriter, f Format, p Problem) {
 	w.WriteHeader(p.Status)
 	w.Write(body)
 }
-
-// deadlineMargin is the time kept back from the function's deadline to
-// answer 408 before Lambda kills the invocation.
-const deadlineMargin = 300 * time.Millisecond

@@ -77,7 +77,7 @@ func newEnv(t *testing.T, f Format) *testEnv {
 }
 
 func (e *testEnv) token(t *testing.T) string {
-	h, err := e.signer.Mint(auth.Caller{XUID: 42, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour, time.Now())
+	h, err := e.signer.Mint(xbl.Caller{XUID: 42, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func (e *testEnv) token(t *testing.T) string {
 func TestWrap(t *testing.T) {
 	for _, format := range []Format{JSON, Text} {
 		env := newEnv(t, format)
-		var seen *auth.Caller
+		var seen *xbl.Caller
 		h := env.api.Wrap(muxOf(env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
 			seen, _ = auth.FromContext(r.Context())
 			switch r.URL.Path {

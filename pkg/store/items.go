@@ -1,8 +1,9 @@
 package store
 
 import (
-	"strconv"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/xblread/xblread/pkg/xbl"
@@ -10,155 +11,308 @@ import (
 
 // Sort keys and key prefixes of the item kinds (see the package comment).
 const (
-	skStats         = "stats"
-	skProfile       = "profile"
-	skConfig        = "config"
-	prefixProfile   = "profile#"
-	prefixConfig    = "scid#"
-	prefixKeyword   = "keyword#"
-	prefixSession   = "session#"
-	prefixMemberSK  = "session#"
-	timeLayoutStore = "2006-01-02T15:04:05.0000000Z"
+	SKStats        = "stats"   // sort key of a statistics item
+	SKProfile      = "profile" // sort key of a profile item
+	SKConfig       = "config"  // sort key of a configuration item
+	prefixProfile  = "profile#"
+	prefixConfig   = "scid#"
+	prefixKeyword  = "keyword#"
+	prefixSession  = "session#"
+	prefixMemberSK = "session#"
+	// TimeLayout is how start times are stored: UTC, 7 fractional digits,
+	// so that the strings sort as the times do.
+	TimeLayout = "2006-01-02T15:04:05.0000000Z"
 )
 
 // Key is an item's primary key.
-type Key struct{ PK, SK string }
+type Key struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+}
 
-func (k Key) av() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrPK: s(k.PK), AttrSK: s(k.SK)}
+// AV returns the key as DynamoDB attribute values.
+func (k Key) AV() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrPK: &types.AttributeValueMemberS{Value: k.PK}, AttrSK: &types.AttributeValueMemberS{Value: k.SK}}
 }
 
 // StatsKey is the key of a user's statistics for one SCID.
-func StatsKey(x xbl.XUID, scid string) Key { return Key{userSCID(x, scid), skStats} }
+func StatsKey(x xbl.XUID, scid string) Key { return Key{UserSCID(x, scid), SKStats} }
 
 // ProfileKey is the key of a user's profile.
-func ProfileKey(x xbl.XUID) Key { return Key{prefixProfile + x.String(), skProfile} }
+func ProfileKey(x xbl.XUID) Key { return Key{prefixProfile + x.String(), SKProfile} }
 
 // ConfigKey is the key of a SCID's configuration.
-func ConfigKey(scid string) Key { return Key{prefixConfig + scid, skConfig} }
+func ConfigKey(scid string) Key { return Key{prefixConfig + scid, SKConfig} }
 
 // MembershipKey is the key of a user's membership in a session.
 func MembershipKey(x xbl.XUID, scid, template, name string) Key {
-	return Key{userSCID(x, scid), prefixMemberSK + template + "#" + name}
+	return Key{UserSCID(x, scid), MembershipPrefix(template) + name}
+}
+
+// MembershipPrefix is the sort-key prefix of a user's memberships in the
+// sessions of one template ("" for every template).
+func MembershipPrefix(template string) string {
+	if template == "" {
+		return prefixMemberSK
+	}
+	return prefixMemberSK + template + "#"
 }
 
 // KeywordKey is the key of a keyword index entry for a session.
 func KeywordKey(scid, keyword, template, name string) Key {
-	return Key{prefixKeyword + scid + "#" + keyword, template + "#" + name}
+	return Key{KeywordPK(scid, keyword), template + "#" + name}
 }
+
+// KeywordPK is the partition of the keyword index entries of one keyword.
+func KeywordPK(scid, keyword string) string { return prefixKeyword + scid + "#" + keyword }
 
 // SessionKey is the key of a session item.
 func SessionKey(scid, template, name string) Key {
 	return Key{prefixSession + scid, template + "#" + name}
 }
 
-func userSCID(x xbl.XUID, scid string) string { return x.String() + "#" + scid }
+// UserSCID is the partition of one user's items for one SCID.
+func UserSCID(x xbl.XUID, scid string) string { return x.String() + "#" + scid }
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+// AttrStats is the map attribute that holds statistics: stat name to access
+// level on a configuration item, stat name to value on a statistics item.
+// Both kinds use one name so that one projection (s.#name...) reads
+// exactly the requested statistics of every item of a batch.
+const AttrStats = "s"
 
-func strList(vs []string) types.AttributeValue {
-	l := make([]types.AttributeValue, len(vs))
-	for i, v := range vs {
-		l[i] = s(v)
-	}
-	return &types.AttributeValueMemberL{Value: l}
+// ConfigItem is a SCID's configuration.
+type ConfigItem struct {
+	Key
+	SCID      string            `dynamodbav:"scid"`
+	TitleIDs  []string          `dynamodbav:"titleIds"`
+	Sandboxes []string          `dynamodbav:"sandboxes"`
+	Stats     map[string]string `dynamodbav:"s,omitempty"` // name → access level
 }
 
-func item(k Key, attrs map[string]types.AttributeValue) map[string]types.AttributeValue {
-	attrs[AttrPK] = s(k.PK)
-	attrs[AttrSK] = s(k.SK)
-	return attrs
-}
-
-// statPrefix starts the attribute of a statistic: the stat's access level on
-// a configuration item, its value on a statistics item. Statistics are
-// top-level attributes, not entries of one map, so that a read can project
-// exactly the requested names of every item kind in one short expression.
-const statPrefix = "s:"
-
-// StatAttr is the attribute name of the named statistic.
-func StatAttr(name string) string { return statPrefix + name }
-
-func configItem(c xbl.ServiceConfig) map[string]types.AttributeValue {
-	a := map[string]types.AttributeValue{
-		"scid":      s(c.SCID),
-		"titleIds":  strList(c.TitleIDs),
-		"sandboxes": strList(c.Sandboxes),
-	}
+// NewConfigItem returns c's item.
+func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
+	it := ConfigItem{Key: ConfigKey(c.SCID), SCID: c.SCID, TitleIDs: nonNil(c.TitleIDs), Sandboxes: nonNil(c.Sandboxes), Stats: map[string]string{}}
 	for name, acc := range c.Stats {
-		a[StatAttr(name)] = s(string(acc))
+		it.Stats[name] = string(acc)
 	}
-	return item(ConfigKey(c.SCID), a)
+	return it
 }
 
-func profileItem(p xbl.Profile) map[string]types.AttributeValue {
-	return item(ProfileKey(p.XUID), map[string]types.AttributeValue{
-		"xuid":     s(p.XUID.String()),
-		"gamertag": s(p.Gamertag),
-	})
+// Config returns the configuration the item holds; scid is its canonical
+// SCID (a projection may leave the scid attribute out).
+func (it *ConfigItem) Config(scid string) *xbl.ServiceConfig {
+	c := &xbl.ServiceConfig{SCID: scid, TitleIDs: it.TitleIDs, Sandboxes: it.Sandboxes, Stats: make(map[string]xbl.Access, len(it.Stats))}
+	for name, acc := range it.Stats {
+		c.Stats[name] = xbl.Access(acc)
+	}
+	return c
 }
 
-// statsItem stores each statistic as s:{name} = {t: type, v: value}, the
-// value a number for Integer and Double, a string for String.
-func statsItem(u xbl.UserStats) map[string]types.AttributeValue {
-	a := map[string]types.AttributeValue{
-		"xuid": s(u.XUID.String()),
-		"scid": s(u.SCID),
-	}
+// ProfileItem is a user's profile.
+type ProfileItem struct {
+	Key
+	XUID     string `dynamodbav:"xuid"`
+	Gamertag string `dynamodbav:"gamertag"`
+}
+
+// NewProfileItem returns p's item.
+func NewProfileItem(p xbl.Profile) ProfileItem {
+	return ProfileItem{Key: ProfileKey(p.XUID), XUID: p.XUID.String(), Gamertag: p.Gamertag}
+}
+
+// StatsItem is a user's statistics for one SCID.
+type StatsItem struct {
+	Key
+	XUID  string              `dynamodbav:"xuid"`
+	SCID  string              `dynamodbav:"scid"`
+	Stats map[string]StatAttr `dynamodbav:"s"`
+}
+
+// StatAttr is one stored statistic: its type, and its value as a DynamoDB
+// number (attributevalue.Number) for Integer and Double, a string for
+// String.
+type StatAttr struct {
+	Type  string `dynamodbav:"t"`
+	Value any    `dynamodbav:"v"`
+}
+
+// NewStatsItem returns u's item.
+func NewStatsItem(u xbl.UserStats) StatsItem {
+	it := StatsItem{Key: StatsKey(u.XUID, u.SCID), XUID: u.XUID.String(), SCID: u.SCID, Stats: make(map[string]StatAttr, len(u.Stats))}
 	for name, v := range u.Stats {
-		var val types.AttributeValue
-		if v.Type == xbl.String {
-			val = s(v.Value)
-		} else {
-			val = n(v.Value)
+		a := StatAttr{Type: string(v.Type), Value: v.Value}
+		if v.Type != xbl.String {
+			a.Value = attributevalue.Number(v.Value)
 		}
-		a[StatAttr(name)] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"t": s(string(v.Type)), "v": val}}
+		it.Stats[name] = a
 	}
-	return item(StatsKey(u.XUID, u.SCID), a)
+	return it
 }
 
-// sessionAttrs are the session fields a query returns, denormalized onto
+// Values returns the item's statistics in canonical form; a stored value
+// that is not valid for its type is left out.
+func (it *StatsItem) Values() map[string]xbl.StatValue {
+	out := make(map[string]xbl.StatValue, len(it.Stats))
+	for name, a := range it.Stats {
+		var text string
+		switch v := a.Value.(type) {
+		case attributevalue.Number:
+			text = string(v)
+		case string:
+			text = v
+		default:
+			continue
+		}
+		// DynamoDB writes numbers its own way: print them ours.
+		if sv, err := xbl.NewStatValue(xbl.StatType(a.Type), text); err == nil {
+			out[name] = sv
+		}
+	}
+	return out
+}
+
+// SessionAttrs are the session fields a query returns, denormalized onto
 // membership and keyword items.
-func sessionAttrs(ss *xbl.Session) map[string]types.AttributeValue {
-	a := map[string]types.AttributeValue{
-		"scid":       s(ss.SCID),
-		"template":   s(ss.Template),
-		"name":       s(ss.Name),
-		"startTime":  s(ss.StartTime.UTC().Format(timeLayoutStore)),
-		"version":    n(strconv.Itoa(ss.Version)),
-		"visibility": s(string(ss.Visibility)),
-		"keywords":   strList(ss.Keywords),
-		"accepted":   n(strconv.Itoa(ss.Accepted())),
-	}
-	if ss.JoinRestriction != "" {
-		a["joinRestriction"] = s(ss.JoinRestriction)
-	}
-	return a
+type SessionAttrs struct {
+	SCID            string   `dynamodbav:"scid"`
+	Template        string   `dynamodbav:"template"`
+	Name            string   `dynamodbav:"name"`
+	StartTime       string   `dynamodbav:"startTime"` // TimeLayout
+	Version         int      `dynamodbav:"version"`
+	Visibility      string   `dynamodbav:"visibility"`
+	JoinRestriction string   `dynamodbav:"joinRestriction,omitempty"`
+	Keywords        []string `dynamodbav:"keywords"`
+	Accepted        int      `dynamodbav:"accepted"`
 }
 
-func sessionItem(ss *xbl.Session) map[string]types.AttributeValue {
-	a := sessionAttrs(ss)
-	members := make([]types.AttributeValue, len(ss.Members))
+func sessionAttrs(ss *xbl.Session) SessionAttrs {
+	return SessionAttrs{
+		SCID: ss.SCID, Template: ss.Template, Name: ss.Name,
+		StartTime:  ss.StartTime.UTC().Format(TimeLayout),
+		Version:    ss.Version,
+		Visibility: string(ss.Visibility), JoinRestriction: ss.JoinRestriction,
+		Keywords: nonNil(ss.Keywords), Accepted: ss.Accepted(),
+	}
+}
+
+// ParseStartTime reads a stored start time.
+func (a *SessionAttrs) ParseStartTime() (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, a.StartTime)
+}
+
+// MemberAttr is one member in a session item's member list.
+type MemberAttr struct {
+	XUID   string `dynamodbav:"xuid"`
+	Status string `dynamodbav:"status"`
+	MyTurn bool   `dynamodbav:"myTurn"`
+}
+
+// SessionItem is a session with its member list: it lets a reload find the
+// membership and keyword items that no longer apply.
+type SessionItem struct {
+	Key
+	SessionAttrs
+	Members []MemberAttr `dynamodbav:"members"`
+}
+
+// NewSessionItem returns ss's item.
+func NewSessionItem(ss *xbl.Session) SessionItem {
+	it := SessionItem{Key: SessionKey(ss.SCID, ss.Template, ss.Name), SessionAttrs: sessionAttrs(ss), Members: make([]MemberAttr, len(ss.Members))}
 	for i, m := range ss.Members {
-		members[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			"xuid":   s(m.XUID.String()),
-			"status": s(string(m.Status)),
-			"myTurn": &types.AttributeValueMemberBOOL{Value: m.MyTurn},
-		}}
+		it.Members[i] = MemberAttr{XUID: m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn}
 	}
-	a["members"] = &types.AttributeValueMemberL{Value: members}
-	return item(SessionKey(ss.SCID, ss.Template, ss.Name), a)
+	return it
 }
 
-func membershipItem(ss *xbl.Session, m xbl.Member) map[string]types.AttributeValue {
-	a := sessionAttrs(ss)
-	a["xuid"] = s(m.XUID.String())
-	a["status"] = s(string(m.Status))
-	a["myTurn"] = &types.AttributeValueMemberBOOL{Value: m.MyTurn}
-	return item(MembershipKey(m.XUID, ss.SCID, ss.Template, ss.Name), a)
+// MembershipItem is one member's place in a session, with the session.
+type MembershipItem struct {
+	Key
+	SessionAttrs
+	XUID   string `dynamodbav:"xuid,omitempty"`
+	Status string `dynamodbav:"status,omitempty"`
+	MyTurn bool   `dynamodbav:"myTurn"`
 }
 
-func keywordItem(ss *xbl.Session, keyword string) map[string]types.AttributeValue {
-	return item(KeywordKey(ss.SCID, keyword, ss.Template, ss.Name), sessionAttrs(ss))
+// NewMembershipItem returns m's membership item in ss.
+func NewMembershipItem(ss *xbl.Session, m xbl.Member) MembershipItem {
+	return MembershipItem{
+		Key:          MembershipKey(m.XUID, ss.SCID, ss.Template, ss.Name),
+		SessionAttrs: sessionAttrs(ss),
+		XUID:         m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn,
+	}
+}
+
+// KeywordItem is a keyword index entry, with the session.
+type KeywordItem struct {
+	Key
+	SessionAttrs
+}
+
+// NewKeywordItem returns the index entry of keyword for ss.
+func NewKeywordItem(ss *xbl.Session, keyword string) KeywordItem {
+	return KeywordItem{Key: KeywordKey(ss.SCID, keyword, ss.Template, ss.Name), SessionAttrs: sessionAttrs(ss)}
+}
+
+// Marshal encodes an item struct.
+func Marshal(item any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMap(item)
+}
+
+// Unmarshal decodes an item into an item struct, numbers inside any-typed
+// fields as attributevalue.Number (never through float64).
+func Unmarshal(av map[string]types.AttributeValue, item any) error {
+	return attributevalue.UnmarshalMapWithOptions(av, item, func(o *attributevalue.DecoderOptions) { o.UseNumber = true })
+}
+
+// ParseUserSCID splits a {xuid}#{scid} partition key.
+func ParseUserSCID(pk string) (xbl.XUID, string, bool) {
+	for i := 0; i < len(pk); i++ {
+		if pk[i] == '#' {
+			x, err := xbl.ParseXUID(pk[:i])
+			return x, pk[i+1:], err == nil
+		}
+	}
+	return 0, "", false
+}
+
+// ParseProfilePK reads the xuid of a profile item's partition key.
+func ParseProfilePK(pk string) (xbl.XUID, bool) {
+	if len(pk) <= len(prefixProfile) || pk[:len(prefixProfile)] != prefixProfile {
+		return 0, false
+	}
+	x, err := xbl.ParseXUID(pk[len(prefixProfile):])
+	return x, err == nil
+}
+
+// ParseConfigPK reads the SCID of a configuration item's partition key.
+func ParseConfigPK(pk string) (string, bool) {
+	if len(pk) <= len(prefixConfig) || pk[:len(prefixConfig)] != prefixConfig {
+		return "", false
+	}
+	return pk[len(prefixConfig):], true
+}
+
+// Kind names an item's kind from its key, for logs and counts: config,
+// profile, stats, session, keyword or membership.
+func Kind(k Key) string {
+	switch {
+	case k.SK == SKConfig:
+		return "config"
+	case k.SK == SKProfile:
+		return "profile"
+	case k.SK == SKStats:
+		return "stats"
+	case len(k.PK) > len(prefixSession) && k.PK[:len(prefixSession)] == prefixSession:
+		return "session"
+	case len(k.PK) > len(prefixKeyword) && k.PK[:len(prefixKeyword)] == prefixKeyword:
+		return "keyword"
+	}
+	return "membership"
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

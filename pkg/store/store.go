@@ -1,15 +1,18 @@
-// Package store is the only code that knows DynamoDB. It defines the one
-// table both APIs read, the keys of its items, and how the service's values
-// are written to and read from them.
+// Package store is how the service reaches its one DynamoDB table: the
+// client, the table's definition, the keys and item structs of every item
+// kind (encoded with attributevalue), and batched reads with retries. The
+// read paths of the two APIs, which implement the domain packages' ports,
+// are its subpackages statstore and sessionstore; memstore implements the
+// same ports in memory.
 //
 // Item layout (partition key "pk", sort key "sk", both strings; SCIDs are
 // always lower-case inside keys):
 //
 //	pk                          sk                      holds
-//	{xuid}#{scid}               stats                   a user's statistics for one SCID
+//	{xuid}#{scid}               stats                   a user's statistics for one SCID (map s: name → {t, v})
 //	{xuid}#{scid}               session#{tmpl}#{name}   a user's membership in a session, with the session denormalized
 //	profile#{xuid}              profile                 gamertag
-//	scid#{scid}                 config                  a SCID's titles, sandboxes and stat access
+//	scid#{scid}                 config                  a SCID's titles, sandboxes and stat access (map s: name → level)
 //	keyword#{scid}#{keyword}    {tmpl}#{name}           keyword index entry, with the session denormalized
 //	session#{scid}              {tmpl}#{name}           the session itself with its member list
 package store
@@ -31,28 +34,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/xblread/xblread/pkg/derrors"
 )
 
 // EndpointEnv names the environment variable that points the SDK at another
 // DynamoDB endpoint, such as DynamoDB Local.
 const EndpointEnv = "AWS_ENDPOINT_URL_DYNAMODB"
 
-// Store reads and writes the service's items in one table.
-type Store struct {
-	client *dynamodb.Client
-	table  string
+// Table is the service's table and the client that reaches it.
+type Table struct {
+	Client *dynamodb.Client
+	Name   string
 }
-
-// New returns a Store for the named table.
-func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table}
-}
-
-// Table returns the name of the store's table.
-func (s *Store) Table() string { return s.table }
-
-// Client returns the DynamoDB client the store uses.
-func (s *Store) Client() *dynamodb.Client { return s.client }
 
 // NewClient loads the AWS configuration the usual way (environment, shared
 // files, then the runtime's role) and returns a DynamoDB client. A non-empty
@@ -118,19 +112,19 @@ const (
 	maxSDKBackoff  = 300 * time.Millisecond
 )
 
-// maxAttempts bounds the retries of unprocessed batch items.
-const maxAttempts = 12
+// MaxAttempts bounds the attempts at unprocessed batch keys or items.
+const MaxAttempts = 12
 
-// backoff returns the wait before retry attempt n (0-based): exponential
+// Backoff returns the wait before retry attempt n (0-based): exponential
 // from 20 ms, capped at 2 s, with full jitter.
-func backoff(n int) time.Duration {
+func Backoff(n int) time.Duration {
 	d := 20 * time.Millisecond << min(n, 7)
 	d = min(d, 2*time.Second)
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -142,18 +136,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // ErrUnavailable marks errors where DynamoDB failed or could not be reached
-// after the SDK's retries: the caller may try again later.
+// after the SDK's retries: the caller may try again later. Such errors are
+// also of kind derrors.Unavailable.
 var ErrUnavailable = errors.New("dynamodb unavailable")
 
 // ErrIncomplete reports batch items DynamoDB left unprocessed after every
 // retry; it wraps ErrUnavailable.
 var ErrIncomplete = fmt.Errorf("items left unprocessed after retries: %w", ErrUnavailable)
 
-// unavailable wraps a failed DynamoDB call so that it reads as ErrUnavailable,
-// unless the caller's context ended first (then the context's error shows).
-// A missing table or a request DynamoDB rejects as invalid is a fault of
-// this deployment or code, not of the dependency, and is returned as it is.
-func unavailable(ctx context.Context, op string, err error) error {
+// unavailableMessage is what a caller is told when DynamoDB failed.
+const unavailableMessage = "the service is temporarily unavailable; retry later"
+
+// Unavailable wraps a failed DynamoDB call as a derrors.Unavailable error
+// (and ErrUnavailable), unless the caller's context ended first (then the
+// context's error shows). A missing table or a request DynamoDB rejects as
+// invalid is a fault of this deployment or code, not of the dependency,
+// and is returned as it is (derrors.Internal).
+func Unavailable(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}
@@ -164,5 +163,11 @@ func unavailable(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	return derrors.Wrap(derrors.Unavailable, unavailableMessage, fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err))
+}
+
+// incomplete is the error of keys or items still unprocessed after every
+// retry.
+func incomplete(op string, n int) error {
+	return derrors.Wrap(derrors.Unavailable, unavailableMessage, fmt.Errorf("%s: %d left: %w", op, n, ErrIncomplete))
 }

@@ -1,6 +1,9 @@
 // Package ddbtest runs a package's tests against DynamoDB Local: the one at
 // AWS_ENDPOINT_URL_DYNAMODB when that is set, else one that Main starts for
 // the test binary and stops when it ends. Each test gets its own table.
+//
+// With -short (make test-unit) Main starts nothing, and every test that
+// asks for a client is skipped: the unit tier needs no Java.
 package ddbtest
 
 import (
@@ -8,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +28,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/fixture"
+	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -34,6 +39,10 @@ var endpoint string
 //
 //	func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
 func Main(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
 	endpoint = os.Getenv(store.EndpointEnv)
 	if endpoint == "" {
 		root, err := ddblocal.RepoRoot(".")
@@ -62,6 +71,9 @@ func Endpoint() string { return endpoint }
 // Client returns a DynamoDB client for the test run's endpoint.
 func Client(t testing.TB) *dynamodb.Client {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs DynamoDB Local: not run with -short")
+	}
 	if endpoint == "" {
 		t.Fatal("ddbtest: no endpoint: call ddbtest.Main from TestMain")
 	}
@@ -83,10 +95,10 @@ func NewTable(t testing.TB) string {
 	return name
 }
 
-// NewStore returns a Store on a new table of the test's own.
-func NewStore(t testing.TB) *store.Store {
+// NewStore returns a new table of the test's own.
+func NewStore(t testing.TB) store.Table {
 	t.Helper()
-	return store.New(Client(t), NewTable(t))
+	return store.Table{Client: Client(t), Name: NewTable(t)}
 }
 
 // Counter counts the DynamoDB requests a client sends, by operation
@@ -175,14 +187,14 @@ func NewTableNamed(t testing.TB, prefix string) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := prefix + "-" + hex.EncodeToString(b[:])
-	if _, err := store.CreateTable(context.Background(), Client(t), name); err != nil {
+	if _, err := loader.CreateTable(context.Background(), Client(t), name); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	return name
 }
 
 // Load writes the fixture file at path into st.
-func Load(t testing.TB, st *store.Store, path string) {
+func Load(t testing.TB, st store.Table, path string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -192,13 +204,13 @@ func Load(t testing.TB, st *store.Store, path string) {
 }
 
 // LoadText writes the fixture doc into st.
-func LoadText(t testing.TB, st *store.Store, doc string) {
+func LoadText(t testing.TB, st store.Table, doc string) {
 	t.Helper()
 	f, err := fixture.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load(context.Background(), &f.Data, nil); err != nil {
+	if _, err := loader.Load(context.Background(), st, &f.Data, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -250,20 +262,20 @@ func SilentEndpoint(t testing.TB) string {
 
 var (
 	sharedMu     sync.Mutex
-	sharedStores = map[string]*store.Store{}
+	sharedStores = map[string]store.Table{}
 )
 
 // Shared returns a store on a table holding the fixture file, created the
 // first time a test of the run asks for that file and shared by every test
 // that only reads it.
-func Shared(t testing.TB, fixturePath string) *store.Store {
+func Shared(t testing.TB, fixturePath string) store.Table {
 	t.Helper()
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if st, ok := sharedStores[fixturePath]; ok {
 		return st
 	}
-	st := store.New(Client(t), NewTableNamed(t, "shared"))
+	st := store.Table{Client: Client(t), Name: NewTableNamed(t, "shared")}
 	Load(t, st, fixturePath)
 	sharedStores[fixturePath] = st
 	return st

@@ -1,0 +1,252 @@
+// Package loader is the operator's way into the table: it creates the table
+// from store.Definition and bulk-loads fixture data (xbl.Dataset) as the
+// item structs of package store. Nothing deployed uses it.
+package loader
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// writeConcurrency bounds the BatchWriteItem calls in flight during a load.
+const writeConcurrency = 8
+
+// Result counts what Load wrote.
+type Result struct {
+	Configs     int // SCID configurations
+	Profiles    int // user profiles
+	StatItems   int // (user, SCID) statistics items
+	Sessions    int // sessions
+	Memberships int // membership items
+	Keywords    int // keyword index items
+	Deleted     int // stale membership and keyword items removed
+	Writes      int // BatchWriteItem calls, retries included
+}
+
+// Items is the number of items Load put or deleted.
+func (r Result) Items() int {
+	return r.Configs + r.Profiles + r.StatItems + r.Sessions + r.Memberships + r.Keywords + r.Deleted
+}
+
+// Load writes d to the table, replacing items with the same keys, so loading
+// the same data twice leaves the same items. A session that is loaded again
+// with fewer members or keywords loses its stale membership and keyword
+// items. Every item is encoded before anything is written. Writes go out in
+// BatchWriteItem calls of 25, a few at a time, and unprocessed items are
+// retried with backoff. progress, when not nil, is called (never
+// concurrently) with the items written so far and the total.
+func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done, total int)) (Result, error) {
+	var res Result
+	w := newWriteSet()
+	for _, c := range d.Configs {
+		w.put(store.NewConfigItem(c))
+	}
+	for _, p := range d.Profiles {
+		w.put(store.NewProfileItem(p))
+	}
+	for _, u := range d.Stats {
+		w.put(store.NewStatsItem(u))
+	}
+	// Later sessions with the same key replace earlier ones.
+	sessions := map[store.Key]*xbl.Session{}
+	var order []store.Key
+	for i := range d.Sessions {
+		ss := &d.Sessions[i]
+		k := store.SessionKey(ss.SCID, ss.Template, ss.Name)
+		if _, ok := sessions[k]; !ok {
+			order = append(order, k)
+		}
+		sessions[k] = ss
+	}
+	old, err := storedSessions(ctx, t, order)
+	if err != nil {
+		return res, err
+	}
+	for _, k := range order {
+		ss := sessions[k]
+		w.put(store.NewSessionItem(ss))
+		for _, m := range ss.Members {
+			w.put(store.NewMembershipItem(ss, m))
+		}
+		for _, kw := range ss.Keywords {
+			w.put(store.NewKeywordItem(ss, kw))
+		}
+		if o, ok := old[k]; ok {
+			for _, m := range o.Members {
+				if x, err := xbl.ParseXUID(m.XUID); err == nil {
+					w.delete(store.MembershipKey(x, ss.SCID, ss.Template, ss.Name))
+				}
+			}
+			for _, kw := range o.Keywords {
+				w.delete(store.KeywordKey(ss.SCID, kw, ss.Template, ss.Name))
+			}
+		}
+	}
+	if w.err != nil {
+		return res, w.err
+	}
+	res = w.count()
+	calls, err := writeAll(ctx, t, w.requests(), progress)
+	res.Writes = calls
+	return res, err
+}
+
+
+// writeSet collects the writes of a load, one per key: a put replaces an
+// earlier write of its key, and a delete never replaces a put.
+type writeSet struct {
+	order []store.Key
+	reqs  map[store.Key]types.WriteRequest
+	kinds map[store.Key]string
+	err   error
+}
+
+func newWriteSet() *writeSet {
+	return &writeSet{reqs: map[store.Key]types.WriteRequest{}, kinds: map[store.Key]string{}}
+}
+
+func (w *writeSet) put(item any) {
+	av, err := store.Marshal(item)
+	if err != nil {
+		w.err = fmt.Errorf("encode %T: %w", item, err)
+		return
+	}
+	var k store.Key
+	if err := store.Unmarshal(av, &k); err != nil {
+		w.err = fmt.Errorf("encode %T: %w", item, err)
+		return
+	}
+	if _, ok := w.reqs[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.reqs[k] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
+	w.kinds[k] = store.Kind(k)
+}
+
+func (w *writeSet) delete(k store.Key) {
+	if _, ok := w.reqs[k]; ok {
+		return
+	}
+	w.order = append(w.order, k)
+	w.reqs[k] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k.AV()}}
+	w.kinds[k] = "deleted"
+}
+
+func (w *writeSet) count() Result {
+	var r Result
+	for _, kind := range w.kinds {
+		switch kind {
+		case "config":
+			r.Configs++
+		case "profile":
+			r.Profiles++
+		case "stats":
+			r.StatItems++
+		case "session":
+			r.Sessions++
+		case "keyword":
+			r.Keywords++
+		case "membership":
+			r.Memberships++
+		case "deleted":
+			r.Deleted++
+		}
+	}
+	return r
+}
+
+func (w *writeSet) requests() []types.WriteRequest {
+	out := make([]types.WriteRequest, len(w.order))
+	for i, k := range w.order {
+		out[i] = w.reqs[k]
+	}
+	return out
+}
+
+// writeAll sends reqs in BatchWriteItem calls of at most 25, with bounded
+// concurrency, retrying unprocessed items. It returns the number of calls.
+func writeAll(ctx context.Context, t store.Table, reqs []types.WriteRequest, progress func(done, total int)) (int, error) {
+	var calls atomic.Int64
+	var mu sync.Mutex // serializes progress calls
+	done := 0
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(writeConcurrency)
+	for start := 0; start < len(reqs); start += store.MaxBatchWrite {
+		chunk := reqs[start:min(start+store.MaxBatchWrite, len(reqs))]
+		g.Go(func() error {
+			n, err := writeBatch(ctx, t, chunk)
+			calls.Add(int64(n))
+			if err != nil {
+				return err
+			}
+			if progress != nil {
+				mu.Lock()
+				done += len(chunk)
+				progress(done, len(reqs))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return int(calls.Load()), err
+}
+
+func writeBatch(ctx context.Context, t store.Table, reqs []types.WriteRequest) (calls int, err error) {
+	pending := map[string][]types.WriteRequest{t.Name: reqs}
+	for attempt := 0; ; attempt++ {
+		out, err := t.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		calls++
+		if err != nil {
+			return calls, store.Unavailable(ctx, "batch write to "+t.Name, err)
+		}
+		if len(out.UnprocessedItems[t.Name]) == 0 {
+			return calls, nil
+		}
+		if attempt+1 >= store.MaxAttempts {
+			return calls, fmt.Errorf("batch write to %s: %d items: %w", t.Name, len(out.UnprocessedItems[t.Name]), store.ErrIncomplete)
+		}
+		pending = out.UnprocessedItems
+		if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
+			return calls, err
+		}
+	}
+}
+
+// storedSessions reads the sessions already stored under keys (their
+// members and keywords only), so that a reload can remove membership and
+// keyword items that no longer apply.
+func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[store.Key]store.SessionItem, error) {
+	out := map[store.Key]store.SessionItem{}
+	var mu sync.Mutex
+	var decodeErr error
+	p := store.Projection{Expression: "#pk, #sk, members, keywords", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
+	err := t.BatchGet(ctx, keys, p, func(items []map[string]types.AttributeValue, _ xbl.Usage) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, av := range items {
+			var it store.SessionItem
+			if err := store.Unmarshal(av, &it); err != nil {
+				decodeErr = err
+				continue
+			}
+			out[it.Key] = it
+		}
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read stored sessions: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,68 @@
+package sessionsapi
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// memReader answers from memory: for measuring the handler alone.
+type memReader struct {
+	cfg      *xbl.ServiceConfig
+	sessions map[xbl.XUID][]store.SessionItem
+}
+
+func (m memReader) ReadConfig(context.Context, string) (*xbl.ServiceConfig, store.Usage, error) {
+	return m.cfg, store.Usage{}, nil
+}
+
+func (m memReader) UserSessions(_ context.Context, x xbl.XUID, _, _ string) ([]store.SessionItem, store.Usage, error) {
+	// A copy, as the store returns a fresh slice that the handler sorts.
+	return append([]store.SessionItem(nil), m.sessions[x]...), store.Usage{}, nil
+}
+
+func (m memReader) KeywordSessions(context.Context, string, string, string) ([]store.SessionItem, store.Usage, error) {
+	return nil, store.Usage{}, nil
+}
+
+// BenchmarkBatchQuery measures one batch query for 100 xuids, each in 6
+// sessions, through the whole handler with an in-memory store.
+func BenchmarkBatchQuery(b *testing.B) {
+	m := memReader{
+		cfg:      &xbl.ServiceConfig{SCID: scidA, Sandboxes: []string{"RETAIL"}},
+		sessions: map[xbl.XUID][]store.SessionItem{},
+	}
+	var xuids []string
+	for u := range 100 {
+		x := xbl.XUID(1000 + u)
+		xuids = append(xuids, `"`+x.String()+`"`)
+		for s := range 6 {
+			m.sessions[x] = append(m.sessions[x], store.SessionItem{
+				Template: "deathmatch", Name: fmt.Sprintf("session-%d-%d", u, s),
+				StartTime: time.Date(2026, 11, 20, 10, s, 0, 123456700, time.UTC), Version: 1,
+				Visibility: xbl.OpenVis, JoinRestriction: "local", Keywords: []string{"one", "two"},
+				Accepted: 4, Status: xbl.Active, MyTurn: s == 0,
+			})
+		}
+	}
+	body := `{"xuids":[` + strings.Join(xuids, ",") + `]}`
+	h := newHandler(b, m)
+	tok := token(b, who{})
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/serviceconfigs/"+scidA+"/batch?take=100", strings.NewReader(body))
+		r.Header.Set("Authorization", tok)
+		r.Header.Set("X-Xbl-Contract-Version", "107")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package sessionsapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Versions and limits of the HTTP form (the others are sessions.Max*).
+const (
+	MinContractVersion = 104      // x-xbl-contract-version must be at least this
+	MaxBodyBytes       = 64 << 10 // batch request body
+)
+
+func badRequest(format string, args ...any) error {
+	return derrors.New(derrors.Invalid, format, args...)
+}
+
+// contractVersion reads the required x-xbl-contract-version header.
+func contractVersion(r *http.Request) (int, error) {
+	vals := r.Header.Values("X-Xbl-Contract-Version")
+	if len(vals) == 0 {
+		return 0, badRequest("x-xbl-contract-version header is required (%d or later)", MinContractVersion)
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(vals[0]))
+	if len(vals) > 1 || err != nil {
+		return 0, badRequest("x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
+	}
+	if v < MinContractVersion {
+		return 0, badRequest("x-xbl-contract-version %d is not supported; use %d or later", v, MinContractVersion)
+	}
+	return v, nil
+}
+
+// params decodes a raw query string by %-escapes only, so that '+' stays a
+// plus (XSAPI writes a space as %20). A name given twice is an error.
+func params(raw string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		name, err := url.PathUnescape(k)
+		if err != nil {
+			return nil, badRequest("query parameter %q is not valid %%-encoding", truncate(k))
+		}
+		val, err := url.PathUnescape(v)
+		if err != nil {
+			return nil, badRequest("query parameter %s: %q is not valid %%-encoding", name, truncate(v))
+		}
+		if _, dup := out[name]; dup {
+			return nil, badRequest("query parameter %s is given more than once", name)
+		}
+		out[name] = val
+	}
+	return out, nil
+}
+
+func boolParam(p map[string]string, name string) (bool, error) {
+	v, ok := p[name]
+	if !ok {
+		return false, nil
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, badRequest("%s must be true or false, not %q", name, truncate(v))
+}
+
+// parseQuery reads everything but the batch body: path values, query
+// parameters and the contract version.
+func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
+	contract, err := contractVersion(r)
+	if err != nil {
+		return nil, err
+	}
+	q := &sessions.Query{SCIDRaw: r.PathValue("scid"), Template: r.PathValue("template"), Take: sessions.MaxTake}
+	if q.SCID, err = xbl.ParseSCID(q.SCIDRaw); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if q.Template != "" {
+		if err := xbl.CheckName("session template name", q.Template); err != nil {
+			return nil, badRequest("%v", err)
+		}
+	}
+	p, err := params(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if kw, ok := p["keyword"]; ok {
+		if kw == "" {
+			return nil, badRequest("keyword is empty")
+		}
+		q.Keyword = kw
+	}
+	if v, ok := p["visibility"]; ok {
+		if q.Visibility, err = xbl.ParseVisibility(v); err != nil {
+			return nil, badRequest("%v", err)
+		}
+	}
+	if v, ok := p["version"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, badRequest("version %q is not a non-negative integer", truncate(v))
+		}
+		if max := contract % 100; n > max {
+			return nil, badRequest("version %d is greater than %d, the contract version %d mod 100", n, max, contract)
+		}
+		q.Version, q.HasVersion = n, true
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"private", &q.Private}, {"reservations", &q.Reservations}, {"inactive", &q.Inactive}} {
+		if *b.dst, err = boolParam(p, b.name); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := p["take"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > sessions.MaxTake {
+			return nil, badRequest("take %q must be an integer from 0 to %d", truncate(v), sessions.MaxTake)
+		}
+		q.Take = n
+	}
+	if q.Visibility == xbl.Private && !q.Private {
+		return nil, badRequest("visibility=private requires private=true")
+	}
+	if v, ok := p["xuid"]; ok {
+		if batch {
+			return nil, badRequest("xuid is not a query parameter of the batch route: send the xuids in the body")
+		}
+		x, err := xbl.ParseXUID(v)
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		q.XUIDs = []xbl.XUID{x}
+	}
+	if !batch {
+		if len(q.XUIDs) == 0 && q.Keyword == "" {
+			return nil, badRequest("a session query needs an xuid or a keyword")
+		}
+		if len(q.XUIDs) == 0 && (q.Reservations || q.Inactive) {
+			return nil, badRequest("reservations and inactive need an xuid")
+		}
+	}
+	return q, nil
+}
+
+// parseBody reads a batch body, {"xuids": [...]}, xuids as strings or
+// numbers, read exactly. Repeated xuids are queried once.
+func parseBody(r *http.Request) ([]xbl.XUID, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, badRequest("request body could not be read")
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, badRequest("request body exceeds the limit of %d bytes", MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest(`request body is empty; it must be {"xuids": [...]}`)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var root map[string]json.RawMessage
+	if err := dec.Decode(&root); err != nil || root == nil {
+		var te *json.UnmarshalTypeError
+		if err == nil || errors.As(err, &te) {
+			return nil, badRequest("request body must be a JSON object")
+		}
+		return nil, badRequest("request body is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, badRequest("request body has data after the JSON object")
+	}
+	raw, ok := root["xuids"]
+	if !ok {
+		return nil, badRequest("xuids is required")
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, badRequest("xuids must be an array")
+	}
+	if len(list) == 0 {
+		return nil, badRequest("xuids is empty")
+	}
+	if len(list) > sessions.MaxXUIDs {
+		return nil, badRequest("xuids has %d entries; the limit is %d", len(list), sessions.MaxXUIDs)
+	}
+	seen := make(map[xbl.XUID]bool, len(list))
+	out := make([]xbl.XUID, 0, len(list))
+	for i, e := range list {
+		x, err := xbl.ParseXUIDJSON(e)
+		if err != nil {
+			return nil, badRequest("xuids[%d]: %v", i, err)
+		}
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,196 @@
+// Package stats holds the rules of the user statistics read: what a request
+// asks for, who may read which statistic, and what the answer holds. It
+// reads through a Reader and knows neither HTTP nor the storage behind it.
+package stats
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Limits of one request.
+const (
+	MaxUsers         = 100 // users in one request
+	MaxSCIDs         = 10  // SCIDs in one request
+	MaxStatsPerSCID  = 50  // stat names requested of one SCID
+	MaxStatNameBytes = 256 // one stat name
+)
+
+// Request asks for the statistics of users across SCIDs.
+type Request struct {
+	Users []xbl.XUID // distinct, in request order
+	SCIDs []SCIDRequest
+}
+
+// SCIDRequest is one requested SCID with its stat names.
+type SCIDRequest struct {
+	Raw   string   // as the caller wrote it; answered back the same way
+	SCID  string   // canonical (lower-case)
+	Stats []string // distinct, in request order
+}
+
+// Query is what a Reader reads for a request: every (user, SCID) pair's
+// statistics, the users' profiles and the SCIDs' configurations, each
+// limited to Names.
+type Query struct {
+	Users []xbl.XUID // distinct
+	SCIDs []string   // canonical, distinct
+	Names []string   // the distinct stat names requested across all SCIDs
+}
+
+// UserSCID names one user's statistics for one SCID.
+type UserSCID struct {
+	XUID xbl.XUID
+	SCID string
+}
+
+// Found is what a Reader found for a Query. A missing entry means no data.
+type Found struct {
+	// Configs by canonical SCID; each Stats map holds the access levels of
+	// the queried names only.
+	Configs   map[string]*xbl.ServiceConfig
+	Gamertags map[xbl.XUID]string
+	// Stats holds the queried statistics that have a value.
+	Stats map[UserSCID]map[string]xbl.StatValue
+	Usage xbl.Usage
+}
+
+// Reader reads statistics, profiles and configurations.
+//
+// ReadStats returns everything q names that exists, and nothing else: the
+// configuration of each of q.SCIDs, the gamertag of each of q.Users, and for
+// each (user, SCID) pair the statistics among q.Names that have a value.
+// Statistics outside q.Names are not returned. It fails with a
+// derrors.Unavailable error when storage cannot answer, or with the
+// context's error when ctx ends first.
+type Reader interface {
+	ReadStats(ctx context.Context, q Query) (*Found, error)
+}
+
+// Result is the answer to a Request.
+type Result struct {
+	Users []UserResult // one per requested user, in request order
+	Query Query        // what was read
+	Found int          // statistics items found
+	Usage xbl.Usage
+}
+
+// UserResult is one user's statistics.
+type UserResult struct {
+	XUID     xbl.XUID
+	Gamertag string // empty when the user has no profile
+	SCIDs    []SCIDResult
+}
+
+// SCIDResult is one user's statistics for one requested SCID: the requested
+// stats that have a value, in request order.
+type SCIDResult struct {
+	SCID  string // as the caller wrote it
+	Stats []Stat
+}
+
+// Stat is one statistic's value.
+type Stat struct {
+	Name  string
+	Value xbl.StatValue
+}
+
+// Read answers req for caller with one read of r, then decides access to
+// every requested SCID in request order: the first refused SCID refuses the
+// whole request. On an access error the returned Result holds only the
+// Usage spent.
+func Read(ctx context.Context, r Reader, caller *xbl.Caller, req *Request) (*Result, error) {
+	q := QueryOf(req)
+	found, err := r.ReadStats(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Query: q, Found: len(found.Stats), Usage: found.Usage}
+	for _, sr := range req.SCIDs {
+		if err := CheckAccess(found.Configs[sr.SCID], sr, caller); err != nil {
+			return &Result{Query: q, Usage: found.Usage}, err
+		}
+	}
+	res.Users = make([]UserResult, len(req.Users))
+	for i, x := range req.Users {
+		res.Users[i] = userResult(req, found, x)
+	}
+	return res, nil
+}
+
+// QueryOf returns what must be read to answer req.
+func QueryOf(req *Request) Query {
+	q := Query{Users: req.Users}
+	seenSCID := map[string]bool{}
+	seenName := map[string]bool{}
+	for _, sr := range req.SCIDs {
+		if !seenSCID[sr.SCID] {
+			seenSCID[sr.SCID] = true
+			q.SCIDs = append(q.SCIDs, sr.SCID)
+		}
+		for _, n := range sr.Stats {
+			if !seenName[n] {
+				seenName[n] = true
+				q.Names = append(q.Names, n)
+			}
+		}
+	}
+	return q
+}
+
+// CheckAccess decides whether the caller may read the stats of one
+// requested SCID, whose configuration is cfg (nil when it has none): the
+// SCID must be configured and in the caller's sandbox (xbl.CheckSCID), and a
+// restricted stat, or one the configuration does not name, needs a title
+// that owns the SCID. Open stats are readable by any caller authorized to
+// the sandbox.
+func CheckAccess(cfg *xbl.ServiceConfig, sr SCIDRequest, c *xbl.Caller) error {
+	if err := xbl.CheckSCID(cfg, sr.Raw, c); err != nil {
+		return err
+	}
+	if cfg.Owns(c) {
+		return nil
+	}
+	for _, name := range sr.Stats {
+		if cfg.Stats[name] != xbl.Open {
+			return derrors.New(derrors.Forbidden, "stat %q of scid %s is restricted to the titles that own the scid", name, sr.Raw)
+		}
+	}
+	return nil
+}
+
+// userResult is one user's entry: every requested SCID in request order,
+// and within it the requested stats that have a value, in request order.
+func userResult(req *Request, found *Found, x xbl.XUID) UserResult {
+	u := UserResult{XUID: x, Gamertag: found.Gamertags[x], SCIDs: make([]SCIDResult, len(req.SCIDs))}
+	for i, sr := range req.SCIDs {
+		values := found.Stats[UserSCID{XUID: x, SCID: sr.SCID}]
+		stats := make([]Stat, 0, len(sr.Stats))
+		for _, name := range sr.Stats {
+			if v, ok := values[name]; ok {
+				stats = append(stats, Stat{Name: name, Value: v})
+			}
+		}
+		u.SCIDs[i] = SCIDResult{SCID: sr.Raw, Stats: stats}
+	}
+	return u
+}
+
+// CheckStatName checks one stat name: not empty, at most MaxStatNameBytes,
+// no control characters or invalid UTF-8.
+func CheckStatName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("stat name is empty")
+	case len(name) > MaxStatNameBytes:
+		return errors.New("stat name is longer than " + strconv.Itoa(MaxStatNameBytes) + " bytes")
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\uFFFD' }):
+		return errors.New("stat name contains a control character or invalid UTF-8")
+	}
+	return nil
+}

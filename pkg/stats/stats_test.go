@@ -1,0 +1,128 @@
+package stats
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+const scidA = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+
+// kindStatus names kinds by the status the edge gives them, to keep the
+// tables short.
+var kindStatus = map[derrors.Kind]int{derrors.NotFound: 404, derrors.Forbidden: 403, derrors.Invalid: 400}
+
+func TestCheckAccess(t *testing.T) {
+	cfg := &xbl.ServiceConfig{SCID: scidA, TitleIDs: []string{"1", "2"}, Sandboxes: []string{"S"},
+		Stats: map[string]xbl.Access{"o": xbl.Open, "r": xbl.Restricted}}
+	tests := []struct {
+		name   string
+		cfg    *xbl.ServiceConfig
+		stats  []string
+		caller xbl.Caller
+		status int // 0: allowed
+	}{
+		{"no config", nil, []string{"o"}, xbl.Caller{TitleID: "1", Sandbox: "S"}, 404},
+		{"other sandbox", cfg, []string{"o"}, xbl.Caller{TitleID: "1", Sandbox: "T"}, 403},
+		{"open, other title", cfg, []string{"o"}, xbl.Caller{TitleID: "9", Sandbox: "S"}, 0},
+		{"restricted, second owner", cfg, []string{"o", "r"}, xbl.Caller{TitleID: "2", Sandbox: "S"}, 0},
+		{"restricted, other title", cfg, []string{"o", "r"}, xbl.Caller{TitleID: "9", Sandbox: "S"}, 403},
+		{"unnamed, other title", cfg, []string{"x"}, xbl.Caller{TitleID: "9", Sandbox: "S"}, 403},
+		{"unnamed, owner", cfg, []string{"x"}, xbl.Caller{TitleID: "1", Sandbox: "S"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckAccess(tt.cfg, SCIDRequest{Raw: scidA, SCID: scidA, Stats: tt.stats}, &tt.caller)
+			got := 0
+			if err != nil {
+				got = kindStatus[derrors.KindOf(err)]
+			}
+			if got != tt.status {
+				t.Errorf("CheckAccess = %v, want status %d", err, tt.status)
+			}
+		})
+	}
+}
+
+// fakeReader answers every query with found, and records the query.
+type fakeReader struct {
+	found *Found
+	err   error
+	got   Query
+}
+
+func (f *fakeReader) ReadStats(_ context.Context, q Query) (*Found, error) {
+	f.got = q
+	return f.found, f.err
+}
+
+// TestRead checks the read of a request: one query with every SCID and
+// name once, the answer in request order with only the stats that have a
+// value, and a refusal at the first refused SCID with the cost still known.
+func TestRead(t *testing.T) {
+	scidB := "c402ff50-3e76-11e2-a25f-0800200c1212"
+	cfg := func(scid, title string) *xbl.ServiceConfig {
+		return &xbl.ServiceConfig{SCID: scid, TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"a": xbl.Open, "b": xbl.Open}}
+	}
+	found := &Found{
+		Configs:   map[string]*xbl.ServiceConfig{scidA: cfg(scidA, "1"), scidB: cfg(scidB, "2")},
+		Gamertags: map[xbl.XUID]string{7: "Seven"},
+		Stats: map[UserSCID]map[string]xbl.StatValue{
+			{7, scidA}: {"b": {Type: xbl.Integer, Value: "2"}, "a": {Type: xbl.String, Value: "x"}},
+		},
+		Usage: xbl.Usage{Calls: 1, ConsumedRCU: 1.5},
+	}
+	r := &fakeReader{found: found}
+	req := &Request{Users: []xbl.XUID{7, 8}, SCIDs: []SCIDRequest{
+		{Raw: "7492BACA-c1b4-440d-a391-b7ef364a8d40", SCID: scidA, Stats: []string{"b", "a"}},
+		{Raw: scidB, SCID: scidB, Stats: []string{"a"}},
+		{Raw: scidA, SCID: scidA, Stats: []string{"a", "z"}},
+	}}
+	caller := &xbl.Caller{TitleID: "1", Sandbox: "RETAIL"}
+	res, err := Read(context.Background(), r, caller, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.got.SCIDs) != 2 || len(r.got.Names) != 3 || len(r.got.Users) != 2 {
+		t.Errorf("query %+v: want 2 SCIDs, 3 names, 2 users, each once", r.got)
+	}
+	if res.Usage != found.Usage || res.Found != 1 {
+		t.Errorf("usage %+v found %d", res.Usage, res.Found)
+	}
+	u := res.Users[0]
+	if u.XUID != 7 || u.Gamertag != "Seven" || len(u.SCIDs) != 3 || u.SCIDs[0].SCID != req.SCIDs[0].Raw {
+		t.Fatalf("user 7: %+v", u)
+	}
+	if got := u.SCIDs[0].Stats; len(got) != 2 || got[0].Name != "b" || got[1].Name != "a" {
+		t.Errorf("stats of the first SCID: %+v, want b then a", got)
+	}
+	if got := u.SCIDs[2].Stats; len(got) != 1 || got[0].Name != "a" {
+		t.Errorf("stats of the third SCID: %+v, want a only", got)
+	}
+	if res.Users[1].XUID != 8 || res.Users[1].Gamertag != "" || len(res.Users[1].SCIDs[0].Stats) != 0 {
+		t.Errorf("user 8: %+v", res.Users[1])
+	}
+
+	// B's stat "a" is open, but "z" of A is not configured: refused for a
+	// title that does not own A, with the usage kept.
+	res, err = Read(context.Background(), r, &xbl.Caller{TitleID: "2", Sandbox: "RETAIL"}, req)
+	if derrors.KindOf(err) != derrors.Forbidden || res == nil || res.Usage != found.Usage || res.Users != nil {
+		t.Errorf("refused read: %v, %+v", err, res)
+	}
+
+	down := errors.New("down")
+	if _, err := Read(context.Background(), &fakeReader{err: down}, caller, req); !errors.Is(err, down) {
+		t.Errorf("reader failure: %v", err)
+	}
+}
+
+func TestCheckStatName(t *testing.T) {
+	for name, ok := range map[string]bool{"KD": true, "": false, "a\x00b": false, "a\x7fb": false, string(make([]byte, MaxStatNameBytes)): false, "é": true, "\xff": false} {
+		if err := CheckStatName(name); (err == nil) != ok {
+			t.Errorf("CheckStatName(%q) = %v", name, err)
+		}
+	}
+}

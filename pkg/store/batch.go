@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Batch limits of DynamoDB.
+const (
+	MaxBatchGet   = 100 // keys of one BatchGetItem
+	MaxBatchWrite = 25  // items of one BatchWriteItem
+)
+
+// readConcurrency bounds the BatchGetItem calls of one request in flight.
+const readConcurrency = 8
+
+// Projection is a projection expression with its attribute names.
+type Projection struct {
+	Expression string
+	Names      map[string]string
+}
+
+// BatchGet reads keys (distinct) in BatchGetItem calls of at most
+// MaxBatchGet keys, readConcurrency at a time, eventually consistent,
+// handing each response's items and what it cost to found (which may be
+// called concurrently). Unprocessed keys are retried with jittered
+// exponential backoff while the context's deadline allows.
+func (t Table) BatchGet(ctx context.Context, keys []Key, p Projection, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(readConcurrency)
+	for start := 0; start < len(keys); start += MaxBatchGet {
+		chunk := keys[start:min(start+MaxBatchGet, len(keys))]
+		g.Go(func() error { return t.getChunk(ctx, chunk, p, found) })
+	}
+	return g.Wait()
+}
+
+func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
+	ka := types.KeysAndAttributes{Keys: make([]map[string]types.AttributeValue, len(chunk))}
+	for i, k := range chunk {
+		ka.Keys[i] = k.AV()
+	}
+	if p.Expression != "" {
+		ka.ProjectionExpression = aws.String(p.Expression)
+		ka.ExpressionAttributeNames = p.Names
+	}
+	pending := map[string]types.KeysAndAttributes{t.Name: ka}
+	for attempt := 0; ; attempt++ {
+		out, err := t.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems:           pending,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return Unavailable(ctx, "batch get from "+t.Name, err)
+		}
+		u := xbl.Usage{Calls: 1}
+		if attempt > 0 {
+			u.Retries = 1
+		}
+		for _, c := range out.ConsumedCapacity {
+			u.ConsumedRCU += aws.ToFloat64(c.CapacityUnits)
+		}
+		found(out.Responses[t.Name], u)
+		left, ok := out.UnprocessedKeys[t.Name]
+		if !ok || len(left.Keys) == 0 {
+			return nil
+		}
+		wait := Backoff(attempt)
+		if d, ok := ctx.Deadline(); attempt+1 >= MaxAttempts || ok && time.Now().Add(wait).After(d) {
+			return incomplete("batch get from "+t.Name+": keys", len(left.Keys))
+		}
+		pending = out.UnprocessedKeys
+		if err := Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}

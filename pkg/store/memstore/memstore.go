@@ -1,0 +1,204 @@
+// Package memstore keeps the service's data in memory and implements the
+// same ports as the DynamoDB adapters (stats.Reader, sessions.Reader), with
+// the same answers. Rule and handler tests and the handler benchmarks run
+// on it; it serves no deployed function.
+package memstore
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+var (
+	_ stats.Reader    = (*Store)(nil)
+	_ sessions.Reader = (*Store)(nil)
+)
+
+type userSCID struct {
+	xuid xbl.XUID
+	scid string
+}
+
+type sessionKey struct{ scid, template, name string }
+
+// Store is an in-memory store. The zero value is not usable; call New.
+type Store struct {
+	mu       sync.RWMutex
+	configs  map[string]xbl.ServiceConfig
+	profiles map[xbl.XUID]string
+	stats    map[userSCID]map[string]xbl.StatValue
+	sessions map[sessionKey]xbl.Session
+	reads    int
+
+	// Err, when set, is returned by every read (to test failures).
+	Err error
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		configs:  map[string]xbl.ServiceConfig{},
+		profiles: map[xbl.XUID]string{},
+		stats:    map[userSCID]map[string]xbl.StatValue{},
+		sessions: map[sessionKey]xbl.Session{},
+	}
+}
+
+// Load adds d's values; later values replace earlier ones with the same key,
+// as a load into DynamoDB does.
+func (s *Store) Load(d *xbl.Dataset) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range d.Configs {
+		s.configs[c.SCID] = c
+	}
+	for _, p := range d.Profiles {
+		s.profiles[p.XUID] = p.Gamertag
+	}
+	for _, u := range d.Stats {
+		s.stats[userSCID{u.XUID, u.SCID}] = u.Stats
+	}
+	for _, ss := range d.Sessions {
+		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = ss
+	}
+}
+
+// Reads returns the number of reads served so far (each method call counts
+// one).
+func (s *Store) Reads() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.reads
+}
+
+func (s *Store) begin(ctx context.Context) error {
+	s.reads++
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Err
+}
+
+// ReadStats implements stats.Reader.
+func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := &stats.Found{
+		Configs:   map[string]*xbl.ServiceConfig{},
+		Gamertags: map[xbl.XUID]string{},
+		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
+		Usage:     xbl.Usage{Calls: 1},
+	}
+	for _, scid := range q.SCIDs {
+		c, ok := s.configs[scid]
+		if !ok {
+			continue
+		}
+		cfg := &xbl.ServiceConfig{SCID: c.SCID, TitleIDs: c.TitleIDs, Sandboxes: c.Sandboxes, Stats: map[string]xbl.Access{}}
+		for _, n := range q.Names {
+			if a, ok := c.Stats[n]; ok {
+				cfg.Stats[n] = a
+			}
+		}
+		f.Configs[scid] = cfg
+	}
+	for _, x := range q.Users {
+		if g, ok := s.profiles[x]; ok {
+			f.Gamertags[x] = g
+		}
+		for _, scid := range q.SCIDs {
+			values, ok := s.stats[userSCID{x, scid}]
+			if !ok {
+				continue
+			}
+			got := map[string]xbl.StatValue{}
+			for _, n := range q.Names {
+				if v, ok := values[n]; ok {
+					got[n] = v
+				}
+			}
+			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
+		}
+	}
+	return f, nil
+}
+
+// ReadConfig implements sessions.Reader.
+func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, xbl.Usage{}, err
+	}
+	u := xbl.Usage{Calls: 1}
+	c, ok := s.configs[strings.ToLower(scid)]
+	if !ok {
+		return nil, u, nil
+	}
+	return &xbl.ServiceConfig{SCID: c.SCID, TitleIDs: c.TitleIDs, Sandboxes: c.Sandboxes}, u, nil
+}
+
+// UserSessions implements sessions.Reader.
+func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, scid, template, func(ss *xbl.Session) (sessions.Session, bool) {
+		for _, m := range ss.Members {
+			if m.XUID == x {
+				out := view(ss)
+				out.Status, out.MyTurn = m.Status, m.MyTurn
+				return out, true
+			}
+		}
+		return sessions.Session{}, false
+	})
+}
+
+// KeywordSessions implements sessions.Reader.
+func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, scid, template, func(ss *xbl.Session) (sessions.Session, bool) {
+		for _, k := range ss.Keywords {
+			if k == keyword {
+				return view(ss), true
+			}
+		}
+		return sessions.Session{}, false
+	})
+}
+
+func (s *Store) find(ctx context.Context, scid, template string, match func(*xbl.Session) (sessions.Session, bool)) ([]sessions.Session, xbl.Usage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, xbl.Usage{}, err
+	}
+	var out []sessions.Session
+	for k, ss := range s.sessions {
+		if k.scid != scid || template != "" && k.template != template {
+			continue
+		}
+		if v, ok := match(&ss); ok {
+			out = append(out, v)
+		}
+	}
+	return out, xbl.Usage{Calls: 1}, nil
+}
+
+// view is what a query sees of a session, as a membership or keyword item
+// holds it.
+func view(ss *xbl.Session) sessions.Session {
+	kw := ss.Keywords
+	if kw == nil {
+		kw = []string{}
+	}
+	return sessions.Session{
+		Template: ss.Template, Name: ss.Name, StartTime: ss.StartTime, Version: ss.Version,
+		Visibility: ss.Visibility, JoinRestriction: ss.JoinRestriction, Keywords: kw, Accepted: ss.Accepted(),
+	}
+}

@@ -7,9 +7,10 @@ import (
 
 // TestPrivilege: private=true or reservations=true need server access or
 // the caller's own xuid for every queried xuid, else 403 whether or not
-// such sessions exist.
+// such sessions exist: the refusal comes before any read.
 func TestPrivilege(t *testing.T) {
-	h := newHandler(t, loaded(t))
+	st := loaded(t)
+	h := newHandler(t, st)
 	get := "/serviceconfigs/" + scidA + "/sessions"
 	post := "/serviceconfigs/" + scidA + "/batch"
 	self := token(t, who{xuid: 9876})
@@ -36,9 +37,13 @@ func TestPrivilege(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			reads := st.Reads()
 			w := call(t, h, tt.method, tt.target, tt.body, "Authorization", tt.authz)
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if n := st.Reads() - reads; tt.status == 403 && n != 0 {
+				t.Errorf("%d reads before the refusal, want none", n)
 			}
 			if tt.status == 403 && !strings.Contains(w.Body.String(), "server access") {
 				t.Errorf("403 message %q does not say what is needed", w.Body)

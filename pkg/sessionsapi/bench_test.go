@@ -8,42 +8,43 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// memReader answers from memory: for measuring the handler alone.
+// memReader answers from prepared sessions: for measuring the handler
+// alone.
 type memReader struct {
 	cfg      *xbl.ServiceConfig
-	sessions map[xbl.XUID][]store.SessionItem
+	sessions map[xbl.XUID][]sessions.Session
 }
 
-func (m memReader) ReadConfig(context.Context, string) (*xbl.ServiceConfig, store.Usage, error) {
-	return m.cfg, store.Usage{}, nil
+func (m memReader) ReadConfig(context.Context, string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	return m.cfg, xbl.Usage{Calls: 1}, nil
 }
 
-func (m memReader) UserSessions(_ context.Context, x xbl.XUID, _, _ string) ([]store.SessionItem, store.Usage, error) {
-	// A copy, as the store returns a fresh slice that the handler sorts.
-	return append([]store.SessionItem(nil), m.sessions[x]...), store.Usage{}, nil
+func (m memReader) UserSessions(_ context.Context, x xbl.XUID, _, _ string) ([]sessions.Session, xbl.Usage, error) {
+	// A copy, as a store returns a fresh slice that the query sorts.
+	return append([]sessions.Session(nil), m.sessions[x]...), xbl.Usage{Calls: 1}, nil
 }
 
-func (m memReader) KeywordSessions(context.Context, string, string, string) ([]store.SessionItem, store.Usage, error) {
-	return nil, store.Usage{}, nil
+func (m memReader) KeywordSessions(context.Context, string, string, string) ([]sessions.Session, xbl.Usage, error) {
+	return nil, xbl.Usage{Calls: 1}, nil
 }
 
 // BenchmarkBatchQuery measures one batch query for 100 xuids, each in 6
-// sessions, through the whole handler with an in-memory store.
+// sessions, through the whole handler with an in-memory reader.
 func BenchmarkBatchQuery(b *testing.B) {
 	m := memReader{
 		cfg:      &xbl.ServiceConfig{SCID: scidA, Sandboxes: []string{"RETAIL"}},
-		sessions: map[xbl.XUID][]store.SessionItem{},
+		sessions: map[xbl.XUID][]sessions.Session{},
 	}
 	var xuids []string
 	for u := range 100 {
 		x := xbl.XUID(1000 + u)
 		xuids = append(xuids, `"`+x.String()+`"`)
 		for s := range 6 {
-			m.sessions[x] = append(m.sessions[x], store.SessionItem{
+			m.sessions[x] = append(m.sessions[x], sessions.Session{
 				Template: "deathmatch", Name: fmt.Sprintf("session-%d-%d", u, s),
 				StartTime: time.Date(2026, 11, 20, 10, s, 0, 123456700, time.UTC), Version: 1,
 				Visibility: xbl.OpenVis, JoinRestriction: "local", Keywords: []string{"one", "two"},
@@ -55,6 +56,7 @@ func BenchmarkBatchQuery(b *testing.B) {
 	h := newHandler(b, m)
 	tok := token(b, who{})
 	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		r := httptest.NewRequest("POST", "/serviceconfigs/"+scidA+"/batch?take=100", strings.NewReader(body))
 		r.Header.Set("Authorization", tok)

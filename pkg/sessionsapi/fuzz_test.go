@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/sessions"
 )
 
 func is400(t *testing.T, err error) {
@@ -38,7 +39,7 @@ func FuzzParseQuery(f *testing.F) {
 			is400(t, err)
 			return
 		}
-		if q.Take < 0 || q.Take > MaxTake || q.Visibility == "private" && !q.Private ||
+		if q.Take < 0 || q.Take > sessions.MaxTake || q.Visibility == "private" && !q.Private ||
 			!batch && len(q.XUIDs) == 0 && (q.Keyword == "" || q.Reservations || q.Inactive) ||
 			batch && len(q.XUIDs) != 0 || q.HasVersion && q.Version < 0 {
 			t.Fatalf("accepted %q as %+v", raw, q)
@@ -67,7 +68,7 @@ func FuzzParseBody(f *testing.F) {
 			}
 			seen[uint64(x)] = true
 		}
-		if len(xs) == 0 || len(xs) > MaxXUIDs {
+		if len(xs) == 0 || len(xs) > sessions.MaxXUIDs {
 			t.Fatalf("accepted %d xuids", len(xs))
 		}
 	})

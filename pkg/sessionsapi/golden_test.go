@@ -1,12 +1,17 @@
 package sessionsapi
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xblread/xblread/infra/testkit"
 )
+
+// golden compares body with testdata/golden/name.json (rewritten with -update).
+func golden(t *testing.T, name string, body []byte) {
+	t.Helper()
+	testkit.Golden(t, filepath.Join("testdata", "golden", name+".json"), body)
+}
 
 // TestGolden sends the exact requests XSAPI builds (contract 107;
 // parameters in the order xuid, keyword, visibility, version, private,
@@ -34,22 +39,7 @@ func TestGolden(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type = %q", ct)
 			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, w.Body.Bytes(), "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteString("\n")
-			path := filepath.Join("testdata", "golden", tt.name+".json")
-			if *update {
-				os.WriteFile(path, pretty.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("body differs from %s:\n%s", path, pretty.Bytes())
-			}
+			golden(t, tt.name, w.Body.Bytes())
 		})
 	}
 }

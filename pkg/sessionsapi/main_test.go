@@ -2,26 +2,16 @@ package sessionsapi
 
 import (
 	"encoding/json"
-	"flag"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/infra/devkey"
-	"github.com/xblread/xblread/pkg/httpapi"
-	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
 
 // Test data: see testdata/fixture.json.
 const (
@@ -30,20 +20,17 @@ const (
 	scidC = "00000000-0000-0000-0000-0000000000cc" // no configuration
 )
 
-// loaded returns a store whose table holds testdata/fixture.json, shared by
-// the tests that only read it.
-func loaded(t *testing.T) *store.Store {
+// loaded returns an in-memory store holding testdata/fixture.json. The
+// DynamoDB adapter's tests (pkg/store/sessionstore) check that it answers
+// the same reads the same way.
+func loaded(t testing.TB) *memstore.Store {
 	t.Helper()
-	return ddbtest.Shared(t, "testdata/fixture.json")
+	return testkit.MemStore(t, "testdata/fixture.json")
 }
 
-func newHandler(t testing.TB, r Reader) http.Handler {
+func newHandler(t testing.TB, r sessions.Reader) http.Handler {
 	t.Helper()
-	v, err := devkey.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewHandler(httpapi.API{Verifier: v, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, r)
+	return New(testkit.API(t), r)
 }
 
 // who describes a caller; zero fields take defaults (xuid 9876, RETAIL).
@@ -61,11 +48,7 @@ func token(t testing.TB, c who) string {
 	if c.sandbox == "" {
 		c.sandbox = "RETAIL"
 	}
-	h, err := devkey.Mint(xbl.Caller{XUID: c.xuid, UserHash: "uhs", TitleID: "1297287135", Sandbox: c.sandbox, Server: c.server}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return testkit.Token(t, xbl.Caller{XUID: c.xuid, UserHash: "uhs", TitleID: "1297287135", Sandbox: c.sandbox, Server: c.server})
 }
 
 // call sends a request with the contract version XSAPI sends (107) and the
@@ -74,22 +57,23 @@ func token(t testing.TB, c who) string {
 // for text/plain.
 func call(t testing.TB, h http.Handler, method, target, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	r := httptest.NewRequest(method, target, rd)
-	r.Header.Set("Authorization", token(t, who{}))
-	r.Header.Set("X-Xbl-Contract-Version", "107")
+	contract := "107"
+	var hd []string
 	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			r.Header.Del(headers[i])
+		if strings.EqualFold(headers[i], "X-Xbl-Contract-Version") {
+			contract = headers[i+1]
 			continue
 		}
-		r.Header.Set(headers[i], headers[i+1])
+		// An Authorization of "" is passed on: testkit.Do then sends none.
+		if headers[i+1] == "" && !strings.EqualFold(headers[i], "Authorization") {
+			continue
+		}
+		hd = append(hd, headers[i], headers[i+1])
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	if contract != "" {
+		hd = append(hd, "X-Xbl-Contract-Version", contract)
+	}
+	w := testkit.Do(h, token(t, who{}), method, target, body, hd...)
 	if w.Code == http.StatusOK {
 		checkXSAPI(t, w.Body.Bytes())
 	} else {

@@ -2,6 +2,7 @@ package sessionsapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,70 +11,56 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// TestOneQueryPerXUID counts what a query sends to DynamoDB Local: one
-// Query per xuid (or one on the keyword index), one GetItem for the SCID's
-// configuration, and never a Scan; a template narrows by sort-key prefix in
-// the key condition, not by a filter.
-func TestOneQueryPerXUID(t *testing.T) {
-	client, counter := ddbtest.CountingClient(t)
-	h := newHandler(t, store.New(client, loaded(t).Table()))
-	tests := []struct {
-		name, method, target, body string
-		queries                    int
-		condition                  string
-	}{
-		{"batch of 3", "POST", "/serviceconfigs/" + scidA + "/batch", `{"xuids":["9876","1111","5555"]}`, 3, "#pk = :pk"},
-		{"one user", "GET", "/serviceconfigs/" + scidA + "/sessions?xuid=9876", "", 1, "#pk = :pk"},
-		{"template batch", "POST", "/serviceconfigs/" + scidA + "/sessiontemplates/coop/batch", `{"xuids":["9876","1111"]}`, 2, "begins_with(#sk, :prefix)"},
-		{"keyword", "GET", "/serviceconfigs/" + scidA + "/sessions?keyword=one", "", 1, "#pk = :pk"},
-		{"keyword, template", "GET", "/serviceconfigs/" + scidA + "/sessiontemplates/deathmatch/sessions?keyword=one", "", 1, "begins_with(#sk, :prefix)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			counter.Reset()
-			if w := call(t, h, tt.method, tt.target, tt.body); w.Code != 200 {
-				t.Fatalf("%d %s", w.Code, w.Body)
-			}
-			if got := counter.Get("Query"); got != tt.queries {
-				t.Errorf("%d Query calls, want %d", got, tt.queries)
-			}
-			if got := counter.Get("GetItem"); got != 1 {
-				t.Errorf("%d GetItem calls, want 1 (the configuration)", got)
-			}
-			if counter.Total() != tt.queries+1 {
-				t.Errorf("%d calls in all, want %d", counter.Total(), tt.queries+1)
-			}
-			for _, b := range counter.Bodies("Query") {
-				if !strings.Contains(b, tt.condition) || strings.Contains(b, "FilterExpression") {
-					t.Errorf("Query %s: want key condition %q and no filter", b, tt.condition)
-				}
-			}
-		})
-	}
-}
+// The tests that count what a query sends to DynamoDB, and the failures of
+// a real DynamoDB client, are in pkg/store/sessionstore.
 
+// TestDynamoDBDownIs503: a store that cannot answer is a 503 with
+// Retry-After, and its cause never reaches the caller.
 func TestDynamoDBDownIs503(t *testing.T) {
-	endpoint := ddbtest.DeadEndpoint(t)
-	client, err := store.NewClient(context.Background(), endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := call(t, newHandler(t, store.New(client, "t")), "GET", "/serviceconfigs/"+scidA+"/sessions?xuid=9876", "")
-	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
-		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
-	}
-	if strings.Contains(w.Body.String(), strings.TrimPrefix(endpoint, "http://")) {
-		t.Errorf("503 body leaks the cause: %s", w.Body)
+	st := loaded(t)
+	st.Err = derrors.Wrap(derrors.Unavailable, "the service is temporarily unavailable; retry later", errors.New("dial tcp 127.0.0.1:1: connection refused"))
+	h := newHandler(t, st)
+	for _, target := range []string{
+		"/serviceconfigs/" + scidA + "/sessions?xuid=9876",
+		"/serviceconfigs/" + scidA + "/sessions?keyword=one",
+	} {
+		w := call(t, h, "GET", target, "")
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: %d (Retry-After %q) %s, want 503 with Retry-After", target, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+		if strings.Contains(w.Body.String(), "127.0.0.1") || strings.Contains(w.Body.String(), "connect") {
+			t.Errorf("%s: 503 body leaks the cause: %s", target, w.Body)
+		}
 	}
 }
 
+// slowReader answers when the context ends.
+type slowReader struct{}
+
+func (slowReader) ReadConfig(ctx context.Context, _ string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	<-ctx.Done()
+	return nil, xbl.Usage{}, ctx.Err()
+}
+
+func (slowReader) UserSessions(ctx context.Context, _ xbl.XUID, _, _ string) ([]sessions.Session, xbl.Usage, error) {
+	<-ctx.Done()
+	return nil, xbl.Usage{}, ctx.Err()
+}
+
+func (slowReader) KeywordSessions(ctx context.Context, _, _, _ string) ([]sessions.Session, xbl.Usage, error) {
+	<-ctx.Done()
+	return nil, xbl.Usage{}, ctx.Err()
+}
+
+// TestSlowDynamoDBIs408: a store that does not answer ends the request
+// with a text/plain 408 before the function's deadline.
 func TestSlowDynamoDBIs408(t *testing.T) {
-	client, _ := store.NewClient(context.Background(), ddbtest.SilentEndpoint(t))
-	h := newHandler(t, store.New(client, "t"))
+	h := newHandler(t, slowReader{})
 	deadline := time.Now().Add(time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

@@ -1,10 +1,13 @@
-package statsapi
+package statstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +15,50 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/statstore"
+	"github.com/xblread/xblread/pkg/xbl"
 )
+
+func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
+
+// Test data: see testdata/fixture.json.
+const (
+	scidA  = "7492baca-c1b4-440d-a391-b7ef364a8d40" // titles 1297287135; sandboxes XDKS.1, RETAIL
+	scidB  = "c402ff50-3e76-11e2-a25f-0800200c1212" // title 1818181818; sandbox RETAIL
+	titleA = "1297287135"
+)
+
+func loaded(t *testing.T) store.Table {
+	t.Helper()
+	return ddbtest.Shared(t, "testdata/fixture.json")
+}
+
+func newHandler(t testing.TB, r stats.Reader) http.Handler {
+	t.Helper()
+	return statsapi.New(testkit.API(t), r)
+}
+
+func token(t testing.TB) string {
+	return testkit.Token(t, xbl.Caller{XUID: 2533274792693551, UserHash: "uhs", TitleID: titleA, Sandbox: "RETAIL"})
+}
+
+func call(t testing.TB, h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return testkit.Do(h, token(t), method, target, body)
+}
 
 // TestDynamoDBCalls counts the requests a batch sends to DynamoDB Local:
 // for U users and S SCIDs at most ceil((U·S+U+S)/100) BatchGetItem calls
 // (no retries happen here), and nothing else.
 func TestDynamoDBCalls(t *testing.T) {
 	client, counter := ddbtest.CountingClient(t)
-	st := store.New(client, loaded(t).Table())
-	h := newHandler(t, st)
+	st := store.Table{Client: client, Name: loaded(t).Name}
+	h := newHandler(t, statstore.New(st))
 	scidList := []string{scidA, scidB}
 	for i := 2; i < 10; i++ {
 		scidList = append(scidList, fmt.Sprintf("00000000-0000-0000-0000-%012d", i))
@@ -58,7 +95,7 @@ func TestDynamoDBCalls(t *testing.T) {
 					ss = append(ss, `{"scid":"`+strings.ToUpper(s)+`","requestedstats":["`+stat+`"]}`)
 				}
 			}
-			if len(us) > MaxUsers || len(ss) > MaxSCIDs {
+			if len(us) > stats.MaxUsers || len(ss) > stats.MaxSCIDs {
 				t.Skip("over the request limits")
 			}
 			counter.Reset()
@@ -81,7 +118,7 @@ func TestDynamoDBCalls(t *testing.T) {
 // TestUnprocessedKeysAreRetried makes DynamoDB leave half of every
 // BatchGetItem's keys unprocessed: the answer is still complete.
 func TestUnprocessedKeysAreRetried(t *testing.T) {
-	want := call(t, newHandler(t, loaded(t)), "POST", "/batch", goldenBatch)
+	want := call(t, newHandler(t, statstore.New(loaded(t))), "POST", "/batch", goldenBatch)
 	if want.Code != 200 {
 		t.Fatalf("%d %s", want.Code, want.Body)
 	}
@@ -91,7 +128,7 @@ func TestUnprocessedKeysAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := call(t, newHandler(t, store.New(client, loaded(t).Table())), "POST", "/batch", goldenBatch)
+	got := call(t, newHandler(t, statstore.New(store.Table{Client: client, Name: loaded(t).Name})), "POST", "/batch", goldenBatch)
 	if got.Code != 200 || got.Body.String() != want.Body.String() {
 		t.Errorf("with unprocessed keys: %d\n%s\nwant\n%s", got.Code, got.Body, want.Body)
 	}
@@ -115,13 +152,13 @@ func TestKeysNeverProcessedIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, store.New(client, loaded(t).Table()))
+	h := newHandler(t, statstore.New(store.Table{Client: client, Name: loaded(t).Name}))
 	deadline := time.Now().Add(2 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
 	r := httptest.NewRequest("POST", "/batch", strings.NewReader(goldenBatch)).WithContext(ctx)
-	r.Header.Set("Authorization", token(t, caller{}))
+	r.Header.Set("Authorization", token(t))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
@@ -135,12 +172,133 @@ func TestKeysNeverProcessedIs503(t *testing.T) {
 // TestMissingTableIs500 reads a table that does not exist: a fault of the
 // deployment, not of DynamoDB, so a 500 rather than a 503 to retry.
 func TestMissingTableIs500(t *testing.T) {
-	h := newHandler(t, store.New(ddbtest.Client(t), "no-such-table"))
+	h := newHandler(t, statstore.New(store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}))
 	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
 		t.Errorf("%d (Retry-After %q) %s, want 500", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	if strings.Contains(w.Body.String(), "no-such-table") {
 		t.Errorf("500 body leaks the cause: %s", w.Body)
+	}
+}
+
+// TestDynamoDBDownIs503 points the store at a port where nothing listens.
+func TestDynamoDBDownIs503(t *testing.T) {
+	endpoint := ddbtest.DeadEndpoint(t)
+	client, err := store.NewClient(context.Background(), endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = statstore.New(store.Table{Client: client, Name: "t"}).ReadStats(context.Background(), stats.Query{Users: []xbl.XUID{1}, SCIDs: []string{scidA}, Names: []string{"KD"}})
+	if derrors.KindOf(err) != derrors.Unavailable || !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("error %v (kind %v), want Unavailable", err, derrors.KindOf(err))
+	}
+	h := newHandler(t, statstore.New(store.Table{Client: client, Name: "t"}))
+	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if strings.Contains(w.Body.String(), strings.TrimPrefix(endpoint, "http://")) || strings.Contains(w.Body.String(), "connect") {
+		t.Errorf("503 body leaks the cause: %s", w.Body)
+	}
+}
+
+// TestSlowDynamoDBIs408 points the store at a server that accepts
+// connections and never answers; the request ends before the function's
+// deadline.
+func TestSlowDynamoDBIs408(t *testing.T) {
+	client, err := store.NewClient(context.Background(), ddbtest.SilentEndpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, statstore.New(store.Table{Client: client, Name: "t"}))
+	deadline := time.Now().Add(time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
+	r := httptest.NewRequest("GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", nil).WithContext(ctx)
+	r.Header.Set("Authorization", token(t))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestTimeout {
+		t.Errorf("%d %s, want 408", w.Code, w.Body)
+	}
+	if time.Now().After(deadline) {
+		t.Error("answered after the deadline")
+	}
+}
+
+// TestSameAsMemstore reads the same queries from DynamoDB Local and from
+// the in-memory store that the handler tests use: the answers are equal,
+// so what those tests prove of the handler holds over DynamoDB.
+func TestSameAsMemstore(t *testing.T) {
+	db := statstore.New(loaded(t))
+	mem := testkit.MemStore(t, "testdata/fixture.json")
+	users := []xbl.XUID{2533274792693551, 2533274792693552, 2533274792693553, 18446744073709551615, 1}
+	queries := []stats.Query{
+		{Users: users, SCIDs: []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"}, Names: []string{"OverallReputation", "KD", "Motto", "SecretStat", "Kills", "Nothing"}},
+		{Users: users[:1], SCIDs: []string{scidA}, Names: []string{"KD"}},
+		{Users: users[3:], SCIDs: []string{scidB}, Names: []string{"Kills", "KD"}},
+	}
+	for i, q := range queries {
+		a, err := db.ReadStats(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := mem.ReadStats(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.Configs, b.Configs) || !reflect.DeepEqual(a.Gamertags, b.Gamertags) || !reflect.DeepEqual(a.Stats, b.Stats) {
+			t.Errorf("query %d: DynamoDB and memstore differ:\n%+v\n%+v", i, a, b)
+		}
+		if len(a.Stats) == 0 && i == 0 {
+			t.Error("the fixture gave no statistics: the comparison proves nothing")
+		}
+	}
+}
+
+// contract is the fixture of CONTRACT.md §5.
+const contract = `{
+  "serviceConfigs": [{"scid": "` + scidA + `", "titleIds": ["1297287135"], "sandboxes": ["XDKS.1", "RETAIL"],
+     "stats": {"OverallReputation": "open", "SecretStat": "restricted"}}],
+  "users": [{"xuid": "2533274792693551", "gamertag": "WarriorSaint",
+     "stats": {"` + scidA + `": {"OverallReputation": {"type": "Integer", "value": 66},
+                                "KD": {"type": "Double", "value": "1.25"},
+                                "Rank": {"type": "String", "value": "Gold"}}}}]
+}`
+
+func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
+	st := ddbtest.NewStore(t)
+	ddbtest.LoadText(t, st, contract)
+	res, err := statstore.New(st).ReadStats(context.Background(), stats.Query{
+		Users: []xbl.XUID{2533274792693551, 42},
+		SCIDs: []string{scidA, "00000000-0000-0000-0000-000000000000"},
+		Names: []string{"KD", "SecretStat", "Absent"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Stats[stats.UserSCID{XUID: 2533274792693551, SCID: scidA}]
+	want := map[string]xbl.StatValue{"KD": {Type: xbl.Double, Value: "1.25"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stats = %v, want only the requested KD", got)
+	}
+	if len(res.Stats) != 1 {
+		t.Errorf("stats for %d user/scidA pairs, want 1", len(res.Stats))
+	}
+	cfg := res.Configs[scidA]
+	if cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"SecretStat": xbl.Restricted}) ||
+		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) {
+		t.Errorf("config = %+v", cfg)
+	}
+	if len(res.Configs) != 1 {
+		t.Errorf("%d configs, want 1", len(res.Configs))
+	}
+	if !reflect.DeepEqual(res.Gamertags, map[xbl.XUID]string{2533274792693551: "WarriorSaint"}) {
+		t.Errorf("gamertags = %v", res.Gamertags)
+	}
+	if res.Usage.Calls != 1 || res.Usage.Retries != 0 || res.Usage.ConsumedRCU <= 0 {
+		t.Errorf("usage = %+v, want 1 call and some capacity", res.Usage)
 	}
 }

@@ -1,4 +1,4 @@
-package store_test
+package loader_test
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/fixture"
+	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -28,7 +28,7 @@ const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 func TestCreateTableIsIdempotent(t *testing.T) {
 	c := ddbtest.Client(t)
 	name := ddbtest.NewTable(t) // created once already
-	created, err := store.CreateTable(context.Background(), c, name)
+	created, err := loader.CreateTable(context.Background(), c, name)
 	if err != nil || created {
 		t.Fatalf("second CreateTable = %v, %v; want false, nil", created, err)
 	}
@@ -55,7 +55,7 @@ func TestCreateTableRefusesAnotherKeySchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	if _, err := store.CreateTable(context.Background(), c, name); err == nil {
+	if _, err := loader.CreateTable(context.Background(), c, name); err == nil {
 		t.Error("CreateTable accepted a table with another key schema")
 	}
 }
@@ -70,11 +70,11 @@ func parse(t *testing.T, doc string) *xbl.Dataset {
 }
 
 // partition returns every item under pk, by sort key.
-func partition(t *testing.T, st *store.Store, pk string) map[string]map[string]types.AttributeValue {
+func partition(t *testing.T, st store.Table, pk string) map[string]map[string]types.AttributeValue {
 	t.Helper()
 	out := map[string]map[string]types.AttributeValue{}
-	p := dynamodb.NewQueryPaginator(st.Client(), &dynamodb.QueryInput{
-		TableName:                 aws.String(st.Table()),
+	p := dynamodb.NewQueryPaginator(st.Client, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.Name),
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
 		ConsistentRead:            aws.Bool(true),
@@ -121,11 +121,11 @@ var pks = []string{
 
 func TestLoadWritesEveryItem(t *testing.T) {
 	st := ddbtest.NewStore(t)
-	res, err := st.Load(context.Background(), parse(t, contract), nil)
+	res, err := loader.Load(context.Background(), st, parse(t, contract), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.LoadResult{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 2, Keywords: 2, Writes: 1}
+	want := loader.Result{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 2, Keywords: 2, Writes: 1}
 	if res != want {
 		t.Errorf("Load = %+v, want %+v", res, want)
 	}
@@ -135,7 +135,7 @@ func TestLoadWritesEveryItem(t *testing.T) {
 		t.Fatal("no stats item")
 	}
 	for name, want := range map[string][2]string{"OverallReputation": {"Integer", "N:66"}, "KD": {"Double", "N:1.25"}, "Rank": {"String", "S:Gold"}} {
-		v := stats[store.StatAttr(name)].(*types.AttributeValueMemberM).Value
+		v := stats[store.AttrStats].(*types.AttributeValueMemberM).Value[name].(*types.AttributeValueMemberM).Value
 		var got string
 		switch x := v["v"].(type) {
 		case *types.AttributeValueMemberN:
@@ -177,7 +177,7 @@ func TestLoadWritesEveryItem(t *testing.T) {
 func TestLoadTwiceLeavesTheSameData(t *testing.T) {
 	st := ddbtest.NewStore(t)
 	ds := parse(t, contract)
-	if _, err := st.Load(context.Background(), ds, nil); err != nil {
+	if _, err := loader.Load(context.Background(), st, ds, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := map[string]map[string]map[string]types.AttributeValue{}
@@ -187,7 +187,7 @@ func TestLoadTwiceLeavesTheSameData(t *testing.T) {
 			t.Fatalf("partition %s is empty after the first load", pk)
 		}
 	}
-	res, err := st.Load(context.Background(), ds, nil)
+	res, err := loader.Load(context.Background(), st, ds, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +208,10 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 			"version":1,"visibility":"open","keywords":` + keywords + `,"members":` + members + `}]}`
 	}
 	ctx := context.Background()
-	if _, err := st.Load(ctx, parse(t, session(`[{"xuid":"1","status":"active"},{"xuid":"2","status":"active"}]`, `["one","two"]`)), nil); err != nil {
+	if _, err := loader.Load(ctx, st, parse(t, session(`[{"xuid":"1","status":"active"},{"xuid":"2","status":"active"}]`, `["one","two"]`)), nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Load(ctx, parse(t, session(`[{"xuid":"1","status":"inactive"},{"xuid":"3","status":"active"}]`, `["two","three"]`)), nil)
+	res, err := loader.Load(ctx, st, parse(t, session(`[{"xuid":"1","status":"inactive"},{"xuid":"3","status":"active"}]`, `["two","three"]`)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestLoadWritesInChunksOf25(t *testing.T) {
 		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: xbl.XUID(i), Gamertag: fmt.Sprintf("player%d", i)})
 	}
 	var calls, lastDone, lastTotal int
-	res, err := st.Load(context.Background(), &ds, func(done, total int) { calls++; lastDone, lastTotal = max(lastDone, done), total })
+	res, err := loader.Load(context.Background(), st, &ds, func(done, total int) { calls++; lastDone, lastTotal = max(lastDone, done), total })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,83 +257,13 @@ func TestLoadWritesInChunksOf25(t *testing.T) {
 }
 
 func TestLoadIntoMissingTableFails(t *testing.T) {
-	st := store.New(ddbtest.Client(t), "no-such-table")
-	_, err := st.Load(context.Background(), parse(t, contract), nil)
+	st := store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}
+	_, err := loader.Load(context.Background(), st, parse(t, contract), nil)
 	if err == nil {
 		t.Fatal("Load into a missing table succeeded")
 	}
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Errorf("error %v is not ResourceNotFoundException", err)
-	}
-}
-
-func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
-	st := ddbtest.NewStore(t)
-	if _, err := st.Load(context.Background(), parse(t, contract), nil); err != nil {
-		t.Fatal(err)
-	}
-	res, err := st.ReadStats(context.Background(), store.StatsQuery{
-		Users: []xbl.XUID{2533274792693551, 42},
-		SCIDs: []string{scid, "00000000-0000-0000-0000-000000000000"},
-		Names: []string{"KD", "SecretStat", "Absent"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := res.Stats[store.UserSCID{XUID: 2533274792693551, SCID: scid}]
-	want := map[string]xbl.StatValue{"KD": {Type: xbl.Double, Value: "1.25"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("stats = %v, want only the requested KD", got)
-	}
-	if len(res.Stats) != 1 {
-		t.Errorf("stats for %d user/scid pairs, want 1", len(res.Stats))
-	}
-	cfg := res.Configs[scid]
-	if cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"SecretStat": xbl.Restricted}) ||
-		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) {
-		t.Errorf("config = %+v", cfg)
-	}
-	if len(res.Configs) != 1 {
-		t.Errorf("%d configs, want 1", len(res.Configs))
-	}
-	if !reflect.DeepEqual(res.Gamertags, map[xbl.XUID]string{2533274792693551: "WarriorSaint"}) {
-		t.Errorf("gamertags = %v", res.Gamertags)
-	}
-	if res.Calls != 1 || res.Retries != 0 || res.ConsumedRCU <= 0 {
-		t.Errorf("usage = %+v, want 1 call and some capacity", res.Usage)
-	}
-}
-
-// TestUserSessionsFollowsPages gives one user more membership data than a
-// Query page holds (1 MB): every session still comes back.
-func TestUserSessionsFollowsPages(t *testing.T) {
-	st := ddbtest.NewStore(t)
-	big := strings.Repeat("k", 500) // a long keyword makes each item ~700 bytes
-	var ds xbl.Dataset
-	const n = 2000
-	for i := range n {
-		ds.Sessions = append(ds.Sessions, xbl.Session{
-			SCID: scid, Template: "t", Name: fmt.Sprintf("s%04d", i), StartTime: time.Unix(int64(i), 0).UTC(),
-			Version: 1, Visibility: xbl.OpenVis, Keywords: []string{big},
-			Members: []xbl.Member{{XUID: 7, Status: xbl.Active}},
-		})
-	}
-	if _, err := st.Load(context.Background(), &ds, nil); err != nil {
-		t.Fatal(err)
-	}
-	items, u, err := st.UserSessions(context.Background(), 7, scid, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != n {
-		t.Errorf("%d sessions, want %d", len(items), n)
-	}
-	if u.Calls < 2 {
-		t.Errorf("%d Query pages; the test meant to need more than one", u.Calls)
-	}
-	kw, u, err := st.KeywordSessions(context.Background(), scid, big, "t")
-	if err != nil || len(kw) != n || u.Calls < 2 {
-		t.Errorf("keyword index: %d sessions in %d pages, %v", len(kw), u.Calls, err)
 	}
 }

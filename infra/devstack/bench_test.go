@@ -1,7 +1,6 @@
-package app
+package devstack
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,55 +15,47 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/localapi"
 	"github.com/xblread/xblread/infra/samtemplate"
-	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/httpapi"
-	"github.com/xblread/xblread/pkg/store"
-	"github.com/xblread/xblread/pkg/userstats"
+	"github.com/xblread/xblread/pkg/statsapi"
+	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
-
-type memReader struct{ res *store.StatsResult }
-
-func (m memReader) ReadStats(context.Context, store.StatsQuery) (*store.StatsResult, error) {
-	return m.res, nil
-}
 
 // BenchmarkStatsEventPath measures what the local API adds around the
 // stats handler: HTTP on loopback, the payload 2.0 event and the Lambda
 // handler's JSON, for 100 users × 2 SCIDs × 2 stats with an in-memory
-// store. Compare with userstats' BenchmarkBatch (the handler alone).
+// store. Compare with statsapi's BenchmarkBatch (the handler alone).
 func BenchmarkStatsEventPath(b *testing.B) {
 	const scidA, scidB = "7492baca-c1b4-440d-a391-b7ef364a8d40", "c402ff50-3e76-11e2-a25f-0800200c1212"
-	res := &store.StatsResult{
-		Configs: map[string]*xbl.ServiceConfig{
-			scidA: {SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-			scidB: {SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-		},
-		Gamertags: map[xbl.XUID]string{},
-		Stats:     map[store.UserSCID]map[string]xbl.StatValue{},
-	}
+	ds := &xbl.Dataset{Configs: []xbl.ServiceConfig{
+		{SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		{SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+	}}
 	var users []string
 	for i := range 100 {
 		x := xbl.XUID(2533274792693551 + i)
 		users = append(users, `"`+x.String()+`"`)
-		res.Gamertags[x] = fmt.Sprintf("Player%d", i)
+		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: x, Gamertag: fmt.Sprintf("Player%d", i)})
 		for _, s := range []string{scidA, scidB} {
-			res.Stats[store.UserSCID{XUID: x, SCID: s}] = map[string]xbl.StatValue{
+			ds.Stats = append(ds.Stats, xbl.UserStats{XUID: x, SCID: s, Stats: map[string]xbl.StatValue{
 				"Kills": {Type: xbl.Integer, Value: fmt.Sprint(1000 + i)}, "KD": {Type: xbl.Double, Value: "1.25"},
-			}
+			}})
 		}
 	}
+	st := memstore.New()
+	st.Load(ds)
 	body := `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
 		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
 	v, _ := devkey.Verifier()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := userstats.NewHandler(httpapi.API{Verifier: v, Log: log}, memReader{res})
+	h := statsapi.New(httpapi.API{Verifier: v, Log: log}, st)
 	tmpl, err := samtemplate.LoadNearest(".")
 	if err != nil {
 		b.Fatal(err)
 	}
 	routes, _ := tmpl.Routes()
-	fn := localapi.Function{Handler: lambda.NewHandler(Lambda(h)), Timeout: 10 * time.Second}
+	fn := localapi.Function{Handler: lambda.NewHandler(app.Lambda(h)), Timeout: 10 * time.Second}
 	srv, err := localapi.New(routes, map[string]localapi.Function{"StatsBatchFunction": fn, "SessionsBatchFunction": fn}, log)
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+
+// TestItemsRoundTrip encodes every item kind with attributevalue and
+// decodes it back: what a reader gets is what the loader wrote, numbers
+// exactly.
+func TestItemsRoundTrip(t *testing.T) {
+	cfg := NewConfigItem(xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"KD": xbl.Open}})
+	stats := NewStatsItem(xbl.UserStats{XUID: 18446744073709551615, SCID: scid, Stats: map[string]xbl.StatValue{
+		"big":  {Type: xbl.Integer, Value: "-9223372036854775808"},
+		"d":    {Type: xbl.Double, Value: "1.2345678901234568e-300"},
+		"s":    {Type: xbl.String, Value: "007"},
+		"a.b#": {Type: xbl.Integer, Value: "1"},
+	}})
+	ss := &xbl.Session{SCID: scid, Template: "t", Name: "n", StartTime: time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC),
+		Version: 1, Visibility: xbl.OpenVis, JoinRestriction: "local",
+		Members: []xbl.Member{{XUID: 9, Status: xbl.Active, MyTurn: true}, {XUID: 8, Status: xbl.Reserved}}}
+	tests := []struct {
+		name string
+		in   any
+		out  any
+	}{
+		{"config", &cfg, &ConfigItem{}},
+		{"profile", ptr(NewProfileItem(xbl.Profile{XUID: 1, Gamertag: "G"})), &ProfileItem{}},
+		{"stats", &stats, &StatsItem{}},
+		{"session", ptr(NewSessionItem(ss)), &SessionItem{}},
+		{"membership", ptr(NewMembershipItem(ss, ss.Members[0])), &MembershipItem{}},
+		{"keyword", ptr(NewKeywordItem(ss, "kw")), &KeywordItem{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			av, err := Marshal(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if av[AttrPK] == nil || av[AttrSK] == nil {
+				t.Fatalf("no key attributes: %v", av)
+			}
+			if err := Unmarshal(av, tt.out); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(tt.in, tt.out) {
+				t.Errorf("round trip:\n%+v\n%+v", tt.in, tt.out)
+			}
+		})
+	}
+	if got := stats.Values(); got["big"].Value != "-9223372036854775808" || got["d"].Value != "1.2345678901234568e-300" || got["s"].Value != "007" {
+		t.Errorf("values = %v", got)
+	}
+	m := NewMembershipItem(ss, ss.Members[1])
+	if m.Accepted != 1 || m.StartTime != "2026-11-20T13:45:30.0900000Z" || m.Status != "reserved" {
+		t.Errorf("membership = %+v", m)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestKeys(t *testing.T) {
+	tests := []struct {
+		got  Key
+		want Key
+		kind string
+	}{
+		{StatsKey(5, scid), Key{"5#" + scid, "stats"}, "stats"},
+		{ProfileKey(5), Key{"profile#5", "profile"}, "profile"},
+		{ConfigKey(scid), Key{"scid#" + scid, "config"}, "config"},
+		{MembershipKey(5, scid, "t", "n"), Key{"5#" + scid, "session#t#n"}, "membership"},
+		{KeywordKey(scid, "k", "t", "n"), Key{"keyword#" + scid + "#k", "t#n"}, "keyword"},
+		{SessionKey(scid, "t", "n"), Key{"session#" + scid, "t#n"}, "session"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want || Kind(tt.got) != tt.kind {
+			t.Errorf("%v (%s), want %v (%s)", tt.got, Kind(tt.got), tt.want, tt.kind)
+		}
+	}
+	if x, s, ok := ParseUserSCID("5#" + scid); !ok || x != 5 || s != scid {
+		t.Errorf("ParseUserSCID = %v %v %v", x, s, ok)
+	}
+	if _, _, ok := ParseUserSCID("x#" + scid); ok {
+		t.Error("ParseUserSCID accepted a bad xuid")
+	}
+	if x, ok := ParseProfilePK("profile#18446744073709551615"); !ok || x != 18446744073709551615 {
+		t.Errorf("ParseProfilePK = %v %v", x, ok)
+	}
+	if s, ok := ParseConfigPK("scid#" + scid); !ok || s != scid {
+		t.Errorf("ParseConfigPK = %v %v", s, ok)
+	}
+	if MembershipPrefix("") != "session#" || MembershipPrefix("t") != "session#t#" {
+		t.Error("MembershipPrefix")
+	}
+}

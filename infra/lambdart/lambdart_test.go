@@ -18,7 +18,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/devkey"
-	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -75,7 +75,7 @@ func runtimeFor(t *testing.T, name string) (bin string, rt *Server) {
 
 // lambdaEnv is the environment Lambda gives a function, plus the
 // function's own variables.
-func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
+func lambdaEnv(t *testing.T, rt *Server, name, table string, extra ...string) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"AWS_LAMBDA_RUNTIME_API=" + rt.Addr,
@@ -87,7 +87,7 @@ func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
 		"AWS_REGION=us-east-1",
 		"_HANDLER=bootstrap",
 		"TABLE_NAME=" + table,
-		store.EndpointEnv + "=" + ddbtest.Endpoint(),
+		store.EndpointEnv + "=" + ddbtest.Endpoint(t),
 		"AUTH_ISSUER=" + devkey.Issuer,
 		"AUTH_AUDIENCE=" + devkey.Audience,
 		"AUTH_PUBLIC_KEYS=" + string(devkey.PublicPEM),
@@ -101,12 +101,12 @@ func lambdaEnv(rt *Server, name, table string, extra ...string) []string {
 func TestBootstrapServesInvocations(t *testing.T) {
 	st := ddbtest.NewStore(t)
 	ddbtest.Load(t, st, "../fixtures/demo.json")
-	for _, fn := range app.Functions {
+	for _, fn := range devstack.Functions {
 		t.Run(fn.Name, func(t *testing.T) {
 			bin, rt := runtimeFor(t, fn.Name)
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin)
-			cmd.Env = lambdaEnv(rt, fn.Name, st.Table())
+			cmd.Env = lambdaEnv(t, rt, fn.Name, st.Name)
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestBootstrapServesInvocations(t *testing.T) {
 func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
 	bin, rt := runtimeFor(t, "statsbatch")
 	cmd := exec.Command(bin)
-	cmd.Env = lambdaEnv(rt, "statsbatch", "t", "AUTH_PUBLIC_KEYS=")
+	cmd.Env = lambdaEnv(t, rt, "statsbatch", "t", "AUTH_PUBLIC_KEYS=")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("the function started without token keys")
@@ -168,7 +168,7 @@ func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
 func TestBootstrapReportsInvocationErrors(t *testing.T) {
 	bin, rt := runtimeFor(t, "statsbatch")
 	cmd := exec.Command(bin)
-	cmd.Env = lambdaEnv(rt, "statsbatch", "t")
+	cmd.Env = lambdaEnv(t, rt, "statsbatch", "t")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

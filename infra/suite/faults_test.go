@@ -13,6 +13,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/pkg/store"
 )
 
@@ -30,10 +31,10 @@ func loadDemo(t *testing.T, endpoint, table string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.CreateTable(context.Background(), client, table); err != nil {
+	if _, err := loader.CreateTable(context.Background(), client, table); err != nil {
 		t.Fatal(err)
 	}
-	ddbtest.Load(t, store.New(client, table), "../fixtures/demo.json")
+	ddbtest.Load(t, store.Table{Client: client, Name: table}, "../fixtures/demo.json")
 }
 
 // stackOn serves the local API against endpoint.
@@ -62,7 +63,7 @@ func hit(t *testing.T, base string, r struct{ name, method, path, body string })
 // and DynamoDB Local.
 func TestDynamoDBFaults(t *testing.T) {
 	table := ddbtest.NewTableNamed(t, "faults")
-	loadDemo(t, ddbtest.Endpoint(), table)
+	loadDemo(t, ddbtest.Endpoint(t), table)
 	proxy := ddbtest.NewProxy(t)
 	base := stackOn(t, proxy.URL, table)
 	sum := &tally{name: "DynamoDB faults"}
@@ -130,6 +131,7 @@ func TestDynamoDBFaults(t *testing.T) {
 // Retry-After while it is down, then answers again once it is back, with
 // no restart of the API.
 func TestDynamoDBRestart(t *testing.T) {
+	ddbtest.Require(t)
 	root, err := ddblocal.RepoRoot(".")
 	if err != nil {
 		t.Fatal(err)

@@ -35,10 +35,11 @@ var (
 // stack returns the URL of a local API over a table holding the demo
 // fixture, shared by the suites.
 func stack(t *testing.T) string {
+	ddbtest.Require(t)
 	t.Helper()
 	stackOnce.Do(func() {
-		table := ddbtest.Shared(t, "../fixtures/demo.json").Table()
-		srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, ddbtest.Endpoint()), io.Discard)
+		table := ddbtest.Shared(t, "../fixtures/demo.json").Name
+		srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, ddbtest.Endpoint(t)), io.Discard)
 		if err != nil {
 			stackErr = err
 			return

@@ -113,11 +113,12 @@ func TestUsage(t *testing.T) {
 }
 
 func tableEnv(t *testing.T) (string, []string) {
+	ddbtest.Require(t)
 	name := fmt.Sprintf("xblctl-%d", time.Now().UnixNano())
 	t.Cleanup(func() {
 		ddbtest.Client(t).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
-	return name, []string{"TABLE_NAME=" + name, store.EndpointEnv + "=" + ddbtest.Endpoint()}
+	return name, []string{"TABLE_NAME=" + name, store.EndpointEnv + "=" + ddbtest.Endpoint(t)}
 }
 
 func TestCreateTable(t *testing.T) {
@@ -409,6 +410,7 @@ func freePort(t *testing.T) int {
 // Local of its own, non-default ports and a custom fixture, and checks that
 // Ctrl-C leaves nothing running.
 func TestUp(t *testing.T) {
+	ddbtest.Require(t)
 	apiPort, ddbPort := freePort(t), freePort(t)
 	fix := filepath.Join(t.TempDir(), "mine.json")
 	os.WriteFile(fix, []byte(`{

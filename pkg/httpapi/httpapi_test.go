@@ -21,8 +21,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/metrics"
-	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 func TestClassify(t *testing.T) {
@@ -32,11 +33,14 @@ func TestClassify(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"http error", Errorf(400, "requestedusers is empty"), 400, "requestedusers is empty"},
-		{"wrapped http error", fmt.Errorf("ctx: %w", Errorf(404, "no such scid")), 404, "no such scid"},
+		{"invalid", derrors.New(derrors.Invalid, "requestedusers is empty"), 400, "requestedusers is empty"},
+		{"wrapped not found", fmt.Errorf("ctx: %w", derrors.New(derrors.NotFound, "no such scid")), 404, "no such scid"},
+		{"forbidden", derrors.New(derrors.Forbidden, "no"), 403, "no"},
+		{"unsupported", derrors.New(derrors.Unsupported, "v2"), 406, "v2"},
+		{"canceled", context.Canceled, StatusClientClosed, "request canceled"},
 		{"auth error", &auth.Error{Check: "exp", Reason: "token has expired"}, 401, "unauthorized: token has expired"},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 408, "the request could not be completed in time"},
-		{"dynamodb down", fmt.Errorf("batch get: %w: %w", store.ErrUnavailable, errors.New("connection refused")), 503, "the service is temporarily unavailable; retry later"},
+		{"dynamodb down", derrors.Wrap(derrors.Unavailable, "the service is temporarily unavailable; retry later", errors.New("connection refused")), 503, "the service is temporarily unavailable; retry later"},
 		{"unknown", errors.New("secret internal detail"), 500, "internal error"},
 	}
 	for _, tt := range tests {
@@ -96,9 +100,9 @@ func TestWrap(t *testing.T) {
 				w.Write([]byte(`{}`))
 				return nil
 			case "/bad":
-				return Errorf(http.StatusBadRequest, "requestedusers must not be empty")
+				return derrors.New(derrors.Invalid, "requestedusers must not be empty")
 			case "/down":
-				return fmt.Errorf("read: %w", store.ErrUnavailable)
+				return fmt.Errorf("read: %w", derrors.Wrap(derrors.Unavailable, "the service is temporarily unavailable; retry later", errors.New("dynamodb unavailable")))
 			case "/bug":
 				return errors.New("nil map in handler 0xdeadbeef")
 			case "/panic":
@@ -246,7 +250,7 @@ func TestWrapWritesOneMetricsRecordPerRequest(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /items/{id}", env.api.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		metrics.FromContext(r.Context()).Add("Results", 3, metrics.Count)
-		return fmt.Errorf("read: %w", store.ErrUnavailable)
+		return fmt.Errorf("read: %w", derrors.Wrap(derrors.Unavailable, "the service is temporarily unavailable; retry later", errors.New("dynamodb unavailable")))
 	}))
 	h := env.api.Wrap(mux)
 	for _, authz := range []bool{true, false} {

@@ -65,15 +65,25 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
-// Endpoint returns the DynamoDB Local endpoint of the test run.
-func Endpoint() string { return endpoint }
-
-// Client returns a DynamoDB client for the test run's endpoint.
-func Client(t testing.TB) *dynamodb.Client {
+// Require skips the test when the run has no DynamoDB Local (-short).
+func Require(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs DynamoDB Local: not run with -short")
 	}
+}
+
+// Endpoint returns the DynamoDB Local endpoint of the test run.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	Require(t)
+	return endpoint
+}
+
+// Client returns a DynamoDB client for the test run's endpoint.
+func Client(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	Require(t)
 	if endpoint == "" {
 		t.Fatal("ddbtest: no endpoint: call ddbtest.Main from TestMain")
 	}

@@ -16,7 +16,7 @@ NODE_DEPS := infra/node_modules/.package-lock.json
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
 FUNCTIONS := statsbatch sessionsbatch
 
-.PHONY: all run test lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
+.PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
 	build-StatsBatchFunction build-SessionsBatchFunction
 
 all: test
@@ -24,7 +24,8 @@ all: test
 help:
 	@echo "make run    start DynamoDB Local, create the table, load \$$FIXTURES, serve the API on 127.0.0.1:\$$PORT"
 	@echo "make test   unit and integration tests (against DynamoDB Local), go vet, cfn-lint"
-	@echo "make lint   gofmt and staticcheck"
+	@echo "make test-unit  the tests that need no DynamoDB Local (no Java): rules, handlers on the in-memory store, parsing, auth, template"
+	@echo "make lint   gofmt, staticcheck and deadcode"
 	@echo "make build  arm64 bootstrap binaries of both functions under .local/build"
 	@echo "make bench  handler benchmarks, then the local API against raw DynamoDB calls"
 	@echo "make load   a bounded loopback load test (LOAD_FLAGS=-duration=15s -rate=50 for a short one)"
@@ -63,19 +64,25 @@ test: deps
 	fi
 	$(GO) test -count=1 -timeout 8m ./...
 
+## test-unit: every test that needs no DynamoDB Local, in seconds, without
+## Java (ddbtest skips the others under -short).
+test-unit:
+	$(GO) vet ./...
+	$(GO) test -short -count=1 ./...
+
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/userstats ./pkg/mpsd ./pkg/app
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack
 	$(GO) run ./infra/bench
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := xbl:FuzzParseXUID xbl:FuzzParseXUIDJSON xbl:FuzzParseSCID auth:FuzzParseHeader auth:FuzzVerify \
-	userstats:FuzzParseBatch userstats:FuzzParseUserPath mpsd:FuzzParseQuery mpsd:FuzzParseBody infra/fixture:FuzzParse
+FUZZ_TARGETS := pkg/xbl:FuzzParseXUID pkg/xbl:FuzzParseXUIDJSON pkg/xbl:FuzzParseSCID pkg/auth:FuzzParseHeader pkg/auth:FuzzVerify \
+	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test ./pkg/$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
 ## load: fixed-rate mixed traffic against the local stack; fails on any 5xx or leak.
@@ -98,6 +105,7 @@ results: deps
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi
 	$(GO) tool staticcheck ./...
+	@out=$$($(GO) tool deadcode -test ./...); if [ -n "$$out" ]; then echo "deadcode: unreachable code:" >&2; echo "$$out" >&2; exit 1; fi
 
 ## build: the Lambda binaries, as sam build makes them.
 build:

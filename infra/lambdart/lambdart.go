@@ -42,7 +42,6 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[string]*invocation
 	seq     int
-	initErr chan []byte
 }
 
 // Start serves a Runtime API on a loopback port.
@@ -51,17 +50,15 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: l.Addr().String(), queue: make(chan *invocation), pending: map[string]*invocation{}, initErr: make(chan []byte, 1)}
+	s := &Server{Addr: l.Addr().String(), queue: make(chan *invocation), pending: map[string]*invocation{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+prefix+"/invocation/next", s.next)
 	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", s.answer(""))
 	mux.HandleFunc("POST "+prefix+"/invocation/{id}/error", s.answer("error"))
+	// The mains exit on an init failure rather than report it; accept a
+	// report all the same, as Lambda does.
 	mux.HandleFunc("POST "+prefix+"/init/error", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case s.initErr <- b:
-		default:
-		}
+		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
 	})
 	s.srv = &http.Server{Handler: mux}
@@ -71,9 +68,6 @@ func Start() (*Server, error) {
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
-
-// InitError receives the document of an init error the function reported.
-func (s *Server) InitError() <-chan []byte { return s.initErr }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	var inv *invocation

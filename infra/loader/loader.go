@@ -100,7 +100,6 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	return res, err
 }
 
-
 // writeSet collects the writes of a load, one per key: a put replaces an
 // earlier write of its key, and a delete never replaces a put.
 type writeSet struct {

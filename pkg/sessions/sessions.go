@@ -59,7 +59,9 @@ type Session struct {
 	MyTurn bool
 }
 
-// Reader reads sessions and SCID configurations.
+// Reader reads sessions and SCID configurations. Each method also returns
+// what its reads cost, and fails with a derrors.Unavailable error when
+// storage cannot answer, or with the context's error when ctx ends first.
 type Reader interface {
 	// ReadConfig returns a SCID's configuration, nil when it has none.
 	ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error)
@@ -70,9 +72,6 @@ type Reader interface {
 	// when template is not empty) that carries keyword.
 	KeywordSessions(ctx context.Context, scid, keyword, template string) ([]Session, xbl.Usage, error)
 }
-
-// Every method fails with a derrors.Unavailable error when storage cannot
-// answer, or with the context's error when ctx ends first.
 
 // Row is one result: a session, and the xuid it was found through (nil for
 // a keyword query).

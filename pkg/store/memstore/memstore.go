@@ -8,6 +8,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/stats"
@@ -191,14 +192,14 @@ func (s *Store) find(ctx context.Context, scid, template string, match func(*xbl
 }
 
 // view is what a query sees of a session, as a membership or keyword item
-// holds it.
+// holds it: the start time in UTC to 100 ns, as store.TimeLayout keeps it.
 func view(ss *xbl.Session) sessions.Session {
 	kw := ss.Keywords
 	if kw == nil {
 		kw = []string{}
 	}
 	return sessions.Session{
-		Template: ss.Template, Name: ss.Name, StartTime: ss.StartTime, Version: ss.Version,
+		Template: ss.Template, Name: ss.Name, StartTime: ss.StartTime.UTC().Truncate(100 * time.Nanosecond), Version: ss.Version,
 		Visibility: ss.Visibility, JoinRestriction: ss.JoinRestriction, Keywords: kw, Accepted: ss.Accepted(),
 	}
 }

@@ -18,7 +18,7 @@ go test -count=1 -v ./infra/suite 2>&1 | grep -E '^suite ' | sort -u |
   sed -E 's/^suite (.*): ([0-9]+) cases, ([0-9]+) passed, ([0-9]+) 5xx$/| \1 | \2 | \3 | \4 |/'
 echo
 echo "Fuzz targets (seeds run in \`make test\`; \`make fuzz FUZZTIME=1m\` runs each for a minute):"
-grep -h -o 'func Fuzz[A-Za-z]*' pkg/*/fuzz_test.go | sed 's/func /- /'
+grep -rh -o 'func Fuzz[A-Za-z]*' --include=fuzz_test.go pkg infra | sed 's/func /- /'
 echo
 echo "## Load"
 echo
@@ -31,7 +31,7 @@ echo
 echo 'Command: `make bench`'
 echo
 echo '```'
-go test -run '^$' -bench . -benchmem ./pkg/userstats ./pkg/mpsd ./pkg/app 2>&1 | grep -E '^Benchmark'
+go test -run '^$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack 2>&1 | grep -E '^Benchmark'
 echo '```'
 echo
 go run ./infra/bench 2>/dev/null

@@ -6,7 +6,6 @@ package memstore
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -140,7 +139,7 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 		return nil, xbl.Usage{}, err
 	}
 	u := xbl.Usage{Calls: 1}
-	c, ok := s.configs[strings.ToLower(scid)]
+	c, ok := s.configs[scid]
 	if !ok {
 		return nil, u, nil
 	}

@@ -68,8 +68,9 @@ type Function struct {
 }
 
 // Functions are the stack's functions. Each main under functions/ wires
-// its own the same way; TestFunctionsMatchTheMains checks the list against
-// the directories and the template.
+// its own the same way: TestEachMainLinksOnlyItsAPI checks that there is a
+// main per entry and that each links its own API's packages and no
+// other's; TestRoutesMatchTemplate checks the routes against template.yaml.
 var Functions = []Function{
 	{
 		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: statsapi.Routes,

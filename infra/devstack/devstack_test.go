@@ -66,7 +66,7 @@ func testEnv(t *testing.T) *app.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	ddbtest.Load(t, st, filepath.Join("..", "fixtures", "demo.json"))
 	return &app.Env{Table: st, Verifier: v, Log: app.NewLogger(io.Discard)}
 }

@@ -99,7 +99,7 @@ func lambdaEnv(t *testing.T, rt *Server, name, table string, extra ...string) []
 // the Runtime API: start-up, then its sample events, answered from
 // DynamoDB Local.
 func TestBootstrapServesInvocations(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	ddbtest.Load(t, st, "../fixtures/demo.json")
 	for _, fn := range devstack.Functions {
 		t.Run(fn.Name, func(t *testing.T) {

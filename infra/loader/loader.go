@@ -128,7 +128,7 @@ func (w *writeSet) put(item any) {
 		w.order = append(w.order, k)
 	}
 	w.reqs[k] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
-	w.kinds[k] = store.Kind(k)
+	w.kinds[k] = store.ItemKind(k)
 }
 
 func (w *writeSet) delete(k store.Key) {
@@ -206,7 +206,7 @@ func writeBatch(ctx context.Context, t store.Table, reqs []types.WriteRequest) (
 		out, err := t.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		calls++
 		if err != nil {
-			return calls, store.Unavailable(ctx, "batch write to "+t.Name, err)
+			return calls, store.CallError(ctx, "batch write to "+t.Name, err)
 		}
 		if len(out.UnprocessedItems[t.Name]) == 0 {
 			return calls, nil

@@ -120,7 +120,7 @@ var pks = []string{
 }
 
 func TestLoadWritesEveryItem(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	res, err := loader.Load(context.Background(), st, parse(t, contract), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestLoadWritesEveryItem(t *testing.T) {
 }
 
 func TestLoadTwiceLeavesTheSameData(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	ds := parse(t, contract)
 	if _, err := loader.Load(context.Background(), st, ds, nil); err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestLoadTwiceLeavesTheSameData(t *testing.T) {
 }
 
 func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	session := func(members, keywords string) string {
 		return `{"sessions":[{"scid":"` + scid + `","templateName":"t","name":"s","startTime":"2026-11-20T13:45:30Z",
 			"version":1,"visibility":"open","keywords":` + keywords + `,"members":` + members + `}]}`
@@ -233,7 +233,7 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 }
 
 func TestLoadWritesInChunksOf25(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	var ds xbl.Dataset
 	for i := 1; i <= 60; i++ {
 		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: xbl.XUID(i), Gamertag: fmt.Sprintf("player%d", i)})

@@ -88,9 +88,9 @@ func Of(err error) (Kind, string) {
 	var e *Error
 	var k Kinder
 	switch {
-	case errors.As(err, &e):
+	case errors.As(err, &e) && e.Kind != Internal:
 		return e.Kind, e.Message
-	case errors.As(err, &k):
+	case errors.As(err, &k) && k.Kind() != Internal:
 		return k.Kind(), k.Public()
 	case errors.Is(err, context.DeadlineExceeded):
 		return Timeout, "the request could not be completed in time"

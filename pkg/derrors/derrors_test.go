@@ -29,7 +29,8 @@ func TestOf(t *testing.T) {
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), Timeout, "the request could not be completed in time"},
 		{"canceled", context.Canceled, Canceled, "request canceled"},
 		{"unknown", cause, Internal, "internal error"},
-		{"nearest kind wins", New(Forbidden, "outer: %v", New(NotFound, "inner")), Forbidden, "outer: not found: inner"},
+		{"nearest kind wins", &Error{Kind: Forbidden, Message: "outer", Err: New(NotFound, "inner")}, Forbidden, "outer"},
+		{"internal never shows its message", New(Internal, "table xblread-prod: secret"), Internal, "internal error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/metrics"
 )
 
@@ -147,6 +148,9 @@ func (a *API) Measure(next http.Handler) http.Handler {
 	})
 }
 
+// errPanic is what a recovered panic is answered as.
+var errPanic = derrors.New(derrors.Internal, "internal error")
+
 // Recover turns a panic into a logged stack and, if nothing was written
 // yet, a 500.
 func (a *API) Recover(next http.Handler) http.Handler {
@@ -155,7 +159,7 @@ func (a *API) Recover(next http.Handler) http.Handler {
 			if v := recover(); v != nil {
 				a.Log.ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()))
 				if exchangeOf(r).status == 0 {
-					writeProblem(w, a.Format, Problem{Status: http.StatusInternalServerError, Message: "internal error"})
+					writeProblem(w, a.Format, Classify(errPanic))
 				}
 			}
 		}()

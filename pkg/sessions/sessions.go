@@ -93,6 +93,9 @@ type Result struct {
 // request order, newest session first, at most q.Take. The Result is not nil
 // when reads were made, even with an error, so that their cost is known.
 func Find(ctx context.Context, r Reader, caller *xbl.Caller, q *Query) (*Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	if err := CheckPrivilege(q, caller); err != nil {
 		return nil, err
 	}
@@ -160,6 +163,21 @@ func Find(ctx context.Context, r Reader, caller *xbl.Caller, q *Query) (*Result,
 		}
 	}
 	return res, nil
+}
+
+// Validate checks q against the limits of one query. The HTTP edge checks
+// them while parsing, naming the parameter; this is the rule for every
+// other caller.
+func (q *Query) Validate() error {
+	switch {
+	case len(q.XUIDs) > MaxXUIDs:
+		return derrors.New(derrors.Invalid, "%d xuids queried; the limit is %d", len(q.XUIDs), MaxXUIDs)
+	case len(q.XUIDs) == 0 && q.Keyword == "":
+		return derrors.New(derrors.Invalid, "a session query needs an xuid or a keyword")
+	case q.Take < 0 || q.Take > MaxTake:
+		return derrors.New(derrors.Invalid, "take %d must be from 0 to %d", q.Take, MaxTake)
+	}
+	return nil
 }
 
 // CheckPrivilege refuses private and reservation queries unless the caller

@@ -489,3 +489,23 @@ func TestSortNewestFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate(t *testing.T) {
+	for name, tt := range map[string]struct {
+		q  Query
+		ok bool
+	}{
+		"one xuid":       {Query{XUIDs: []xbl.XUID{1}, Take: MaxTake}, true},
+		"keyword":        {Query{Keyword: "k"}, true},
+		"neither":        {Query{Take: 1}, false},
+		"too many xuids": {Query{XUIDs: make([]xbl.XUID, MaxXUIDs+1)}, false},
+		"take too large": {Query{Keyword: "k", Take: MaxTake + 1}, false},
+		"negative take":  {Query{Keyword: "k", Take: -1}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := tt.q.Validate(); (err == nil) != tt.ok || err != nil && derrors.KindOf(err) != derrors.Invalid {
+				t.Errorf("Validate = %v", err)
+			}
+		})
+	}
+}

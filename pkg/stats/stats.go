@@ -105,6 +105,9 @@ type Stat struct {
 // whole request. On an access error the returned Result holds only the
 // Usage spent.
 func Read(ctx context.Context, r Reader, caller *xbl.Caller, req *Request) (*Result, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	q := QueryOf(req)
 	found, err := r.ReadStats(ctx, q)
 	if err != nil {
@@ -121,6 +124,29 @@ func Read(ctx context.Context, r Reader, caller *xbl.Caller, req *Request) (*Res
 		res.Users[i] = userResult(req, found, x)
 	}
 	return res, nil
+}
+
+// Validate checks req against the limits of one request. The HTTP edge
+// checks them while parsing, with the JSON path of the offending field;
+// this is the rule for every other caller.
+func (req *Request) Validate() error {
+	if len(req.Users) == 0 || len(req.Users) > MaxUsers {
+		return derrors.New(derrors.Invalid, "%d users requested; from 1 to %d are allowed", len(req.Users), MaxUsers)
+	}
+	if len(req.SCIDs) == 0 || len(req.SCIDs) > MaxSCIDs {
+		return derrors.New(derrors.Invalid, "%d scids requested; from 1 to %d are allowed", len(req.SCIDs), MaxSCIDs)
+	}
+	for _, sr := range req.SCIDs {
+		if len(sr.Stats) == 0 || len(sr.Stats) > MaxStatsPerSCID {
+			return derrors.New(derrors.Invalid, "%d stats requested of scid %s; from 1 to %d are allowed", len(sr.Stats), sr.Raw, MaxStatsPerSCID)
+		}
+		for _, n := range sr.Stats {
+			if err := CheckStatName(n); err != nil {
+				return derrors.Wrap(derrors.Invalid, err.Error(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // QueryOf returns what must be read to answer req.

@@ -126,3 +126,35 @@ func TestCheckStatName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate(t *testing.T) {
+	one := SCIDRequest{Raw: scidA, SCID: scidA, Stats: []string{"a"}}
+	many := func(n int) []xbl.XUID { return make([]xbl.XUID, n) }
+	tests := []struct {
+		name string
+		req  Request
+		ok   bool
+	}{
+		{"smallest", Request{Users: many(1), SCIDs: []SCIDRequest{one}}, true},
+		{"no users", Request{SCIDs: []SCIDRequest{one}}, false},
+		{"too many users", Request{Users: many(MaxUsers + 1), SCIDs: []SCIDRequest{one}}, false},
+		{"no scids", Request{Users: many(1)}, false},
+		{"too many scids", Request{Users: many(1), SCIDs: make([]SCIDRequest, MaxSCIDs+1)}, false},
+		{"no stats", Request{Users: many(1), SCIDs: []SCIDRequest{{Raw: scidA, SCID: scidA}}}, false},
+		{"bad stat name", Request{Users: many(1), SCIDs: []SCIDRequest{{Raw: scidA, SCID: scidA, Stats: []string{""}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.req.Validate()
+			if (err == nil) != tt.ok || err != nil && derrors.KindOf(err) != derrors.Invalid {
+				t.Errorf("Validate = %v", err)
+			}
+			if !tt.ok {
+				r := &fakeReader{}
+				if _, err := Read(context.Background(), r, &xbl.Caller{}, &tt.req); err == nil || r.got.Users != nil {
+					t.Errorf("Read of an invalid request: %v, read %+v", err, r.got)
+				}
+			}
+		})
+	}
+}

@@ -58,7 +58,7 @@ func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found fu
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		})
 		if err != nil {
-			return Unavailable(ctx, "batch get from "+t.Name, err)
+			return CallError(ctx, "batch get from "+t.Name, err)
 		}
 		u := xbl.Usage{Calls: 1}
 		if attempt > 0 {

@@ -292,9 +292,9 @@ func ParseConfigPK(pk string) (string, bool) {
 	return pk[len(prefixConfig):], true
 }
 
-// Kind names an item's kind from its key, for logs and counts: config,
+// ItemKind names an item's kind from its key, for logs and counts: config,
 // profile, stats, session, keyword or membership.
-func Kind(k Key) string {
+func ItemKind(k Key) string {
 	switch {
 	case k.SK == SKConfig:
 		return "config"

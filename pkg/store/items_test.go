@@ -78,8 +78,8 @@ func TestKeys(t *testing.T) {
 		{SessionKey(scid, "t", "n"), Key{"session#" + scid, "t#n"}, "session"},
 	}
 	for _, tt := range tests {
-		if tt.got != tt.want || Kind(tt.got) != tt.kind {
-			t.Errorf("%v (%s), want %v (%s)", tt.got, Kind(tt.got), tt.want, tt.kind)
+		if tt.got != tt.want || ItemKind(tt.got) != tt.kind {
+			t.Errorf("%v (%s), want %v (%s)", tt.got, ItemKind(tt.got), tt.want, tt.kind)
 		}
 	}
 	if x, s, ok := ParseUserSCID("5#" + scid); !ok || x != 5 || s != scid {

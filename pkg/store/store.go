@@ -147,12 +147,12 @@ var ErrIncomplete = fmt.Errorf("items left unprocessed after retries: %w", ErrUn
 // unavailableMessage is what a caller is told when DynamoDB failed.
 const unavailableMessage = "the service is temporarily unavailable; retry later"
 
-// Unavailable wraps a failed DynamoDB call as a derrors.Unavailable error
+// CallError wraps a failed DynamoDB call as a derrors.Unavailable error
 // (and ErrUnavailable), unless the caller's context ended first (then the
 // context's error shows). A missing table or a request DynamoDB rejects as
 // invalid is a fault of this deployment or code, not of the dependency,
 // and is returned as it is (derrors.Internal).
-func Unavailable(ctx context.Context, op string, err error) error {
+func CallError(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	}

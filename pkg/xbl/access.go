@@ -1,23 +1,19 @@
 package xbl
 
 import (
+	"context"
 	"slices"
 
 	"github.com/xblread/xblread/pkg/derrors"
 )
 
-// Usage is what answering a request cost in storage reads.
-type Usage struct {
-	Calls       int     // requests sent to the store, retries included
-	Retries     int     // retries of keys the store left unprocessed
-	ConsumedRCU float64 // read capacity units consumed
-}
-
-// Add adds o to u.
-func (u *Usage) Add(o Usage) {
-	u.Calls += o.Calls
-	u.Retries += o.Retries
-	u.ConsumedRCU += o.ConsumedRCU
+// ConfigReader reads SCID configurations.
+type ConfigReader interface {
+	// ReadConfig returns the configuration of a SCID (canonical form), nil
+	// when it has none, and what the read cost. It fails with a
+	// derrors.Unavailable error when storage cannot answer, or with the
+	// context's error when ctx ends first.
+	ReadConfig(ctx context.Context, scid string) (*ServiceConfig, Usage, error)
 }
 
 // CheckSCID is the access rule every API applies to a SCID first: an SCID

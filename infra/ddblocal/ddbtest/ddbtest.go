@@ -105,8 +105,8 @@ func NewTable(t testing.TB) string {
 	return name
 }
 
-// NewStore returns a new table of the test's own.
-func NewStore(t testing.TB) store.Table {
+// EmptyTable returns a new, empty table of the test's own.
+func EmptyTable(t testing.TB) store.Table {
 	t.Helper()
 	return store.Table{Client: Client(t), Name: NewTable(t)}
 }

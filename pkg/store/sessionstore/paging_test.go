@@ -18,7 +18,7 @@ const pagingSCID = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 // TestUserSessionsFollowsPages gives one user more membership data than a
 // Query page holds (1 MB): every session still comes back.
 func TestUserSessionsFollowsPages(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	big := strings.Repeat("k", 500) // a long keyword makes each item ~700 bytes
 	var ds xbl.Dataset
 	const n = 2000

@@ -66,7 +66,7 @@ func (s *Store) query(ctx context.Context, pk, prefix string) ([]sessions.Sessio
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, u, store.Unavailable(ctx, "query "+s.table.Name, err)
+			return nil, u, store.CallError(ctx, "query "+s.table.Name, err)
 		}
 		u.Calls++
 		if page.ConsumedCapacity != nil {
@@ -115,7 +115,7 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		return nil, xbl.Usage{}, store.Unavailable(ctx, "get "+s.table.Name+" "+k.PK, err)
+		return nil, xbl.Usage{}, store.CallError(ctx, "get "+s.table.Name+" "+k.PK, err)
 	}
 	u := xbl.Usage{Calls: 1}
 	if out.ConsumedCapacity != nil {

@@ -26,6 +26,10 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// fixture is the handler tests' fixture: what they prove on the in-memory
+// store holds here because TestSameAsMemstore compares the two on it.
+const fixture = "../../sessionsapi/testdata/fixture.json"
+
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
 
 // Test data: see testdata/fixture.json (a copy of the one the handler tests
@@ -40,7 +44,7 @@ const (
 // tests that only read it.
 func loaded(t testing.TB) store.Table {
 	t.Helper()
-	return ddbtest.Shared(t, "testdata/fixture.json")
+	return ddbtest.Shared(t, fixture)
 }
 
 func newHandler(t testing.TB, r sessions.Reader) http.Handler {
@@ -211,7 +215,7 @@ func configOf(c *xbl.ServiceConfig) *xbl.ServiceConfig {
 // the handler holds over DynamoDB.
 func TestSameAsMemstore(t *testing.T) {
 	db := sessionstore.New(loaded(t))
-	mem := testkit.MemStore(t, "testdata/fixture.json")
+	mem := testkit.MemStore(t, fixture)
 	ctx := context.Background()
 	scids := []string{scidA, scidB, scidC}
 	templates := []string{"", "deathmatch", "coop", "death", "nothing"}

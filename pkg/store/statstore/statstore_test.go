@@ -24,6 +24,10 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// fixture is the handler tests' fixture: what they prove on the in-memory
+// store holds here because TestSameAsMemstore compares the two on it.
+const fixture = "../../statsapi/testdata/fixture.json"
+
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
 
 // Test data: see testdata/fixture.json.
@@ -35,7 +39,7 @@ const (
 
 func loaded(t *testing.T) store.Table {
 	t.Helper()
-	return ddbtest.Shared(t, "testdata/fixture.json")
+	return ddbtest.Shared(t, fixture)
 }
 
 func newHandler(t testing.TB, r stats.Reader) http.Handler {
@@ -233,7 +237,7 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 // so what those tests prove of the handler holds over DynamoDB.
 func TestSameAsMemstore(t *testing.T) {
 	db := statstore.New(loaded(t))
-	mem := testkit.MemStore(t, "testdata/fixture.json")
+	mem := testkit.MemStore(t, fixture)
 	users := []xbl.XUID{2533274792693551, 2533274792693552, 2533274792693553, 18446744073709551615, 1}
 	queries := []stats.Query{
 		{Users: users, SCIDs: []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"}, Names: []string{"OverallReputation", "KD", "Motto", "SecretStat", "Kills", "Nothing"}},
@@ -269,7 +273,7 @@ const contract = `{
 }`
 
 func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
-	st := ddbtest.NewStore(t)
+	st := ddbtest.EmptyTable(t)
 	ddbtest.LoadText(t, st, contract)
 	res, err := statstore.New(st).ReadStats(context.Background(), stats.Query{
 		Users: []xbl.XUID{2533274792693551, 42},

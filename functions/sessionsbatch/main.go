@@ -21,6 +21,6 @@ func main() {
 		log.Error("init failed", "function", "sessionsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	h := sessionsapi.New(env.API("sessionsbatch"), sessionstore.New(env.Table))
+	h := sessionsapi.New(env.API("sessionsbatch"), env.Configs, sessionstore.New(env.Table))
 	lambda.Start(app.Lambda(h))
 }

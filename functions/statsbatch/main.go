@@ -20,6 +20,6 @@ func main() {
 		log.Error("init failed", "function", "statsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	h := statsapi.New(env.API("statsbatch"), statstore.New(env.Table))
+	h := statsapi.New(env.API("statsbatch"), env.Configs, statstore.New(env.Table))
 	lambda.Start(app.Lambda(h))
 }

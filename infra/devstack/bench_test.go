@@ -49,7 +49,7 @@ func BenchmarkStatsEventPath(b *testing.B) {
 		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
 	v, _ := devkey.Verifier()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := statsapi.New(httpapi.API{Verifier: v, Log: log}, st)
+	h := statsapi.New(httpapi.API{Verifier: v, Log: log}, st, st)
 	tmpl, err := samtemplate.LoadNearest(".")
 	if err != nil {
 		b.Fatal(err)

@@ -35,14 +35,17 @@ import (
 // Config is the functions' configuration for the local stack: the
 // environment's, on the given table and endpoint, with the development key
 // trusted when no key is set.
-func Config(table, endpoint string) app.Config {
-	c := app.ConfigFromEnv()
+func Config(table, endpoint string) (app.Config, error) {
+	c, err := app.ConfigFromEnv()
+	if err != nil {
+		return c, err
+	}
 	c.Table, c.Endpoint = table, endpoint
 	if !c.HasKeys() {
 		c.PEM = string(devkey.PublicPEM)
 		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience
 	}
-	return c
+	return c, nil
 }
 
 // LoadTemplate reads the template at path, or template.yaml here or in the
@@ -75,13 +78,13 @@ var Functions = []Function{
 	{
 		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: statsapi.Routes,
 		New: func(e *app.Env) http.Handler {
-			return statsapi.New(e.API("statsbatch"), statstore.New(e.Table))
+			return statsapi.New(e.API("statsbatch"), e.Configs, statstore.New(e.Table))
 		},
 	},
 	{
 		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: sessionsapi.Routes,
 		New: func(e *app.Env) http.Handler {
-			return sessionsapi.New(e.API("sessionsbatch"), sessionstore.New(e.Table))
+			return sessionsapi.New(e.API("sessionsbatch"), e.Configs, sessionstore.New(e.Table))
 		},
 	},
 }
@@ -99,7 +102,11 @@ func Lookup(name string) (Function, bool) {
 // Handlers builds every function of the template with the handler its
 // Lambda binary runs and its timeout from the template. Logs and EMF
 // records go to logOut.
-func Handlers(ctx context.Context, t *samtemplate.Template, cfg app.Config, logOut io.Writer) (map[string]localapi.Function, error) {
+func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint string, logOut io.Writer) (map[string]localapi.Function, error) {
+	cfg, err := Config(table, endpoint)
+	if err != nil {
+		return nil, err
+	}
 	props, err := t.Functions()
 	if err != nil {
 		return nil, err
@@ -126,7 +133,7 @@ func Handlers(ctx context.Context, t *samtemplate.Template, cfg app.Config, logO
 
 // NewServer builds the local API from the template at templatePath (see
 // LoadTemplate).
-func NewServer(ctx context.Context, templatePath string, cfg app.Config, logOut io.Writer) (*localapi.Server, error) {
+func NewServer(ctx context.Context, templatePath, table, endpoint string, logOut io.Writer) (*localapi.Server, error) {
 	t, err := LoadTemplate(templatePath)
 	if err != nil {
 		return nil, err
@@ -135,7 +142,7 @@ func NewServer(ctx context.Context, templatePath string, cfg app.Config, logOut 
 	if err != nil {
 		return nil, err
 	}
-	fns, err := Handlers(ctx, t, cfg, logOut)
+	fns, err := Handlers(ctx, t, table, endpoint, logOut)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +173,7 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, loade
 		s.Close()
 		return nil, res, err
 	}
-	srv, err := NewServer(ctx, "", Config(s.Table, endpoint), io.Discard)
+	srv, err := NewServer(ctx, "", s.Table, endpoint, io.Discard)
 	if err != nil {
 		s.Close()
 		return nil, res, err

@@ -19,6 +19,7 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/configcache"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
@@ -68,7 +69,7 @@ func testEnv(t *testing.T) *app.Env {
 	}
 	st := ddbtest.EmptyTable(t)
 	ddbtest.Load(t, st, filepath.Join("..", "fixtures", "demo.json"))
-	return &app.Env{Table: st, Verifier: v, Log: app.NewLogger(io.Discard)}
+	return &app.Env{Table: st, Configs: configcache.New(st, 0, 0), Verifier: v, Log: app.NewLogger(io.Discard)}
 }
 
 // TestSampleEvents invokes each function with each of its sample events,

@@ -50,11 +50,14 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	for _, c := range d.Configs {
 		w.put(store.NewConfigItem(c))
 	}
+	gamertags := make(map[xbl.XUID]string, len(d.Profiles))
 	for _, p := range d.Profiles {
 		w.put(store.NewProfileItem(p))
+		gamertags[p.XUID] = p.Gamertag
 	}
+	// Statistics items carry the gamertag, so that reads need no profile.
 	for _, u := range d.Stats {
-		w.put(store.NewStatsItem(u))
+		w.put(store.NewStatsItem(u, gamertags[u.XUID]))
 	}
 	// Later sessions with the same key replace earlier ones.
 	sessions := map[store.Key]*xbl.Session{}

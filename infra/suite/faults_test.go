@@ -40,7 +40,7 @@ func loadDemo(t *testing.T, endpoint, table string) {
 // stackOn serves the local API against endpoint.
 func stackOn(t *testing.T, endpoint, table string) string {
 	t.Helper()
-	srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, endpoint), io.Discard)
+	srv, err := devstack.NewServer(context.Background(), "", table, endpoint, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func stack(t *testing.T) string {
 	t.Helper()
 	stackOnce.Do(func() {
 		table := ddbtest.Shared(t, "../fixtures/demo.json").Name
-		srv, err := devstack.NewServer(context.Background(), "", devstack.Config(table, ddbtest.Endpoint(t)), io.Discard)
+		srv, err := devstack.NewServer(context.Background(), "", table, ddbtest.Endpoint(t), io.Discard)
 		if err != nil {
 			stackErr = err
 			return

@@ -31,7 +31,7 @@ func runServe(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	srv, err := devstack.NewServer(ctx, *tmpl, devstack.Config(*table, *endpoint), os.Stderr)
+	srv, err := devstack.NewServer(ctx, *tmpl, *table, *endpoint, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func runInvoke(args []string) error {
 	if err != nil {
 		return err
 	}
-	fns, err := devstack.Handlers(ctx, t, devstack.Config(*table, *endpoint), os.Stderr)
+	fns, err := devstack.Handlers(ctx, t, *table, *endpoint, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func runUp(args []string) error {
 	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err
 	}
-	api, err := devstack.NewServer(ctx, *tmpl, devstack.Config(*table, endpoint), os.Stderr)
+	api, err := devstack.NewServer(ctx, *tmpl, *table, endpoint, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/store"
@@ -36,13 +39,20 @@ type Config struct {
 	// MetricsNamespace is the CloudWatch namespace of the EMF records
 	// (METRICS_NAMESPACE, default XblRead).
 	MetricsNamespace string
+	// ConfigCacheTTL is how long an instance trusts a SCID configuration
+	// it read (CONFIG_CACHE_TTL_SECONDS, default 60; 0 turns the cache
+	// off); ConfigCacheSize how many it keeps (CONFIG_CACHE_SIZE, default
+	// 1000).
+	ConfigCacheTTL  time.Duration
+	ConfigCacheSize int
 }
 
 // DefaultMetricsNamespace is the namespace when METRICS_NAMESPACE is not set.
 const DefaultMetricsNamespace = "XblRead"
 
-// ConfigFromEnv reads the configuration from the environment.
-func ConfigFromEnv() Config {
+// ConfigFromEnv reads the configuration from the environment. A value
+// that cannot be read is an error (the function does not start).
+func ConfigFromEnv() (Config, error) {
 	c := Config{
 		Table:    os.Getenv("TABLE_NAME"),
 		Endpoint: os.Getenv(store.EndpointEnv),
@@ -53,6 +63,24 @@ func ConfigFromEnv() Config {
 		PEM:      os.Getenv("AUTH_PUBLIC_KEYS"),
 
 		MetricsNamespace: os.Getenv("METRICS_NAMESPACE"),
+
+		ConfigCacheTTL:  configcache.DefaultTTL,
+		ConfigCacheSize: configcache.DefaultSize,
+	}
+	var err error
+	if v := os.Getenv("CONFIG_CACHE_TTL_SECONDS"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 0 {
+			err = errors.Join(err, fmt.Errorf("CONFIG_CACHE_TTL_SECONDS %q is not a whole number of seconds", v))
+		}
+		c.ConfigCacheTTL = time.Duration(n) * time.Second
+	}
+	if v := os.Getenv("CONFIG_CACHE_SIZE"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 {
+			err = errors.Join(err, fmt.Errorf("CONFIG_CACHE_SIZE %q is not a positive number", v))
+		}
+		c.ConfigCacheSize = n
 	}
 	if c.Table == "" {
 		c.Table = DefaultTable
@@ -60,16 +88,18 @@ func ConfigFromEnv() Config {
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = DefaultMetricsNamespace
 	}
-	return c
+	return c, err
 }
 
 // HasKeys reports whether c names any token verification key.
 func (c Config) HasKeys() bool { return c.JWKS != "" || c.JWKSURL != "" || c.PEM != "" }
 
 // Env is what every function needs, created once per process: the table
-// and its client, the token verifier, the logger and the metrics writer.
+// and its client, the cache of SCID configurations over it, the token
+// verifier, the logger and the metrics writer.
 type Env struct {
 	Table    store.Table
+	Configs  *configcache.Cache
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	// Metrics receives the EMF records; nil writes none.
@@ -93,14 +123,22 @@ func NewEnv(ctx context.Context, c Config, log *slog.Logger) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Table: store.Table{Client: client, Name: c.Table}, Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace}, nil
+	t := store.Table{Client: client, Name: c.Table}
+	return &Env{
+		Table: t, Configs: configcache.New(t, c.ConfigCacheTTL, c.ConfigCacheSize),
+		Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace,
+	}, nil
 }
 
 // FromEnvironment is a function binary's set-up: the configuration from
 // the environment, clients and keys created once, EMF records on standard
 // output (where Lambda turns them into metrics).
 func FromEnvironment(ctx context.Context, log *slog.Logger) (*Env, error) {
-	e, err := NewEnv(ctx, ConfigFromEnv(), log)
+	c, err := ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	e, err := NewEnv(ctx, c, log)
 	if err != nil {
 		return nil, err
 	}

@@ -59,12 +59,10 @@ type Session struct {
 	MyTurn bool
 }
 
-// Reader reads sessions and SCID configurations. Each method also returns
-// what its reads cost, and fails with a derrors.Unavailable error when
-// storage cannot answer, or with the context's error when ctx ends first.
+// Reader reads sessions. Each method also returns what its reads cost, and
+// fails with a derrors.Unavailable error when storage cannot answer, or
+// with the context's error when ctx ends first.
 type Reader interface {
-	// ReadConfig returns a SCID's configuration, nil when it has none.
-	ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error)
 	// UserSessions returns every session of the SCID (of one template when
 	// template is not empty) that user x has a place in, with x's state.
 	UserSessions(ctx context.Context, x xbl.XUID, scid, template string) ([]Session, xbl.Usage, error)
@@ -86,35 +84,42 @@ type Result struct {
 	Usage xbl.Usage
 }
 
-// Find answers q for caller. It refuses private and reservation queries
-// the caller may not make before reading anything, then reads the SCID's
-// configuration and the queried sessions at the same time, checks the
-// caller's sandbox, and filters and orders the rows: grouped per xuid in
-// request order, newest session first, at most q.Take. The Result is not nil
-// when reads were made, even with an error, so that their cost is known.
-func Find(ctx context.Context, r Reader, caller *xbl.Caller, q *Query) (*Result, error) {
+// Find answers q for caller. It decides access before reading any session:
+// private and reservation queries the caller may not make are refused
+// before anything is read, then the SCID's configuration (from configs,
+// usually a cache) must exist and name the caller's sandbox. Only then are
+// the queried sessions read, filtered and ordered: grouped per xuid in
+// request order, newest session first, at most q.Take. The Result is not
+// nil when reads were made, even with an error, so that their cost is
+// known.
+func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.Caller, q *Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	if err := CheckPrivilege(q, caller); err != nil {
 		return nil, err
 	}
+	res := &Result{}
+	cfg, u, err := configs.ReadConfig(ctx, q.SCID)
+	res.Usage.Add(u)
+	if err != nil {
+		return res, err
+	}
+	if err := xbl.CheckSCID(cfg, q.SCIDRaw, caller); err != nil {
+		return res, err
+	}
+	res.Rows = []Row{}
+	if q.Take == 0 {
+		return res, nil
+	}
 	var (
-		cfg     *xbl.ServiceConfig
 		perXUID = make([][]Session, len(q.XUIDs))
 		keyword []Session
 		mu      sync.Mutex
-		res     = &Result{}
 		spent   = func(u xbl.Usage) { mu.Lock(); res.Usage.Add(u); mu.Unlock() }
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryConcurrency)
-	g.Go(func() error {
-		c, u, err := r.ReadConfig(gctx, q.SCID)
-		spent(u)
-		cfg = c
-		return err
-	})
 	if len(q.XUIDs) == 0 {
 		g.Go(func() error {
 			items, u, err := r.KeywordSessions(gctx, q.SCID, q.Keyword, q.Template)
@@ -132,12 +137,9 @@ func Find(ctx context.Context, r Reader, caller *xbl.Caller, q *Query) (*Result,
 		})
 	}
 	if err := g.Wait(); err != nil {
+		res.Rows = nil
 		return res, err
 	}
-	if err := xbl.CheckSCID(cfg, q.SCIDRaw, caller); err != nil {
-		return res, err
-	}
-	res.Rows = []Row{}
 	if len(q.XUIDs) == 0 {
 		sortNewestFirst(keyword)
 		for _, s := range keyword {

@@ -28,9 +28,15 @@ func loaded(t testing.TB) *memstore.Store {
 	return testkit.MemStore(t, "testdata/fixture.json")
 }
 
+// newHandler serves r; configurations come from r when it has them, else
+// from the fixture.
 func newHandler(t testing.TB, r sessions.Reader) http.Handler {
 	t.Helper()
-	return New(testkit.API(t), r)
+	configs, ok := r.(xbl.ConfigReader)
+	if !ok {
+		configs = loaded(t)
+	}
+	return New(testkit.API(t), configs, r)
 }
 
 // who describes a caller; zero fields take defaults (xuid 9876, RETAIL).

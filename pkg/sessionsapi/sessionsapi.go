@@ -31,15 +31,18 @@ var Routes = []string{
 }
 
 type handler struct {
-	api    *httpapi.API
-	reader sessions.Reader
+	api     *httpapi.API
+	configs xbl.ConfigReader
+	reader  sessions.Reader
 }
 
-// New returns the API's handler over r. Errors are text/plain bodies.
-func New(api httpapi.API, r sessions.Reader) http.Handler {
+// New returns the API's handler, reading SCID configurations from configs
+// (usually a configcache.Cache) and sessions from r. Errors are text/plain
+// bodies.
+func New(api httpapi.API, configs xbl.ConfigReader, r sessions.Reader) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.Text
-	h := &handler{api: &api, reader: r}
+	h := &handler{api: &api, configs: configs, reader: r}
 	mux := http.NewServeMux()
 	for _, route := range Routes {
 		batch := route[:4] == "POST"
@@ -61,12 +64,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	}
 	ctx := r.Context()
 	caller, _ := auth.FromContext(ctx)
-	res, err := sessions.Find(ctx, h.reader, caller, q)
+	res, err := sessions.Find(ctx, h.configs, h.reader, caller, q)
 	if res != nil {
-		h.api.Log.InfoContext(ctx, "dynamodb", "calls", res.Usage.Calls, "consumedRCU", res.Usage.ConsumedRCU, "xuids", len(q.XUIDs))
+		h.api.Log.InfoContext(ctx, "dynamodb", "calls", res.Usage.Calls, "items", res.Usage.Items, "consumedRCU", res.Usage.ConsumedRCU, "xuids", len(q.XUIDs))
 		m := metrics.FromContext(ctx)
 		m.Add("XUIDs", float64(len(q.XUIDs)), metrics.Count)
 		m.Add("DynamoDBCalls", float64(res.Usage.Calls), metrics.Count)
+		m.Add("ItemsRead", float64(res.Usage.Items), metrics.Count)
 		m.Add("ConsumedRCU", res.Usage.ConsumedRCU, metrics.Count)
 	}
 	if err != nil {

@@ -6,8 +6,12 @@ package stats
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -35,8 +39,7 @@ type SCIDRequest struct {
 }
 
 // Query is what a Reader reads for a request: every (user, SCID) pair's
-// statistics, the users' profiles and the SCIDs' configurations, each
-// limited to Names.
+// statistics, limited to Names.
 type Query struct {
 	Users []xbl.XUID // distinct
 	SCIDs []string   // canonical, distinct
@@ -51,21 +54,19 @@ type UserSCID struct {
 
 // Found is what a Reader found for a Query. A missing entry means no data.
 type Found struct {
-	// Configs by canonical SCID; each Stats map holds the access levels of
-	// the queried names only.
-	Configs   map[string]*xbl.ServiceConfig
+	// Gamertags holds the gamertag that the users' statistics items carry.
 	Gamertags map[xbl.XUID]string
 	// Stats holds the queried statistics that have a value.
 	Stats map[UserSCID]map[string]xbl.StatValue
 	Usage xbl.Usage
 }
 
-// Reader reads statistics, profiles and configurations.
+// Reader reads statistics.
 //
-// ReadStats returns everything q names that exists, and nothing else: the
-// configuration of each of q.SCIDs, the gamertag of each of q.Users, and for
-// each (user, SCID) pair the statistics among q.Names that have a value.
-// Statistics outside q.Names are not returned. It fails with a
+// ReadStats reads the statistics item of each (user, SCID) pair of q and
+// nothing else. It returns, for each pair, the statistics among q.Names
+// that have a value, and for each user with an item the gamertag the item
+// carries. Statistics outside q.Names are not returned. It fails with a
 // derrors.Unavailable error when storage cannot answer, or with the
 // context's error when ctx ends first.
 type Reader interface {
@@ -100,25 +101,46 @@ type Stat struct {
 	Value xbl.StatValue
 }
 
-// Read answers req for caller with one read of r, then decides access to
-// every requested SCID in request order: the first refused SCID refuses the
-// whole request. On an access error the returned Result holds only the
-// Usage spent.
-func Read(ctx context.Context, r Reader, caller *xbl.Caller, req *Request) (*Result, error) {
+// Read answers req for caller. SCIDs requested twice are merged
+// (MergeSCIDs). Access is decided first, from the SCIDs' configurations
+// (from configs, usually a cache), for every SCID in request order: the
+// first refused SCID refuses the whole request, and no statistics are read.
+// Then one read of r answers it. The Result is not nil when reads were
+// made, even with an error, so that their cost is known.
+func Read(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.Caller, req *Request) (*Result, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
+	req = &Request{Users: req.Users, SCIDs: MergeSCIDs(req.SCIDs)}
 	q := QueryOf(req)
-	found, err := r.ReadStats(ctx, q)
-	if err != nil {
-		return nil, err
+	res := &Result{Query: q}
+	cfgs := make([]*xbl.ServiceConfig, len(q.SCIDs))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for i, scid := range q.SCIDs {
+		g.Go(func() error {
+			cfg, u, err := configs.ReadConfig(gctx, scid)
+			mu.Lock()
+			res.Usage.Add(u)
+			mu.Unlock()
+			cfgs[i] = cfg
+			return err
+		})
 	}
-	res := &Result{Query: q, Found: len(found.Stats), Usage: found.Usage}
-	for _, sr := range req.SCIDs {
-		if err := CheckAccess(found.Configs[sr.SCID], sr, caller); err != nil {
-			return &Result{Query: q, Usage: found.Usage}, err
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	for i, sr := range req.SCIDs {
+		if err := CheckAccess(cfgs[i], sr, caller); err != nil {
+			return res, err
 		}
 	}
+	found, err := r.ReadStats(ctx, q)
+	if err != nil {
+		return res, err
+	}
+	res.Found = len(found.Stats)
+	res.Usage.Add(found.Usage)
 	res.Users = make([]UserResult, len(req.Users))
 	for i, x := range req.Users {
 		res.Users[i] = userResult(req, found, x)
@@ -149,16 +171,36 @@ func (req *Request) Validate() error {
 	return nil
 }
 
-// QueryOf returns what must be read to answer req.
-func QueryOf(req *Request) Query {
-	q := Query{Users: req.Users}
-	seenSCID := map[string]bool{}
-	seenName := map[string]bool{}
-	for _, sr := range req.SCIDs {
-		if !seenSCID[sr.SCID] {
-			seenSCID[sr.SCID] = true
-			q.SCIDs = append(q.SCIDs, sr.SCID)
+// MergeSCIDs answers a SCID requested more than once (compared in
+// canonical, lower-case form) once: at its first entry's position and
+// spelling, with the stat names of the later entries appended in order
+// where not already asked.
+func MergeSCIDs(list []SCIDRequest) []SCIDRequest {
+	out := make([]SCIDRequest, 0, len(list))
+	at := make(map[string]int, len(list))
+	for _, sr := range list {
+		i, ok := at[sr.SCID]
+		if !ok {
+			at[sr.SCID] = len(out)
+			out = append(out, SCIDRequest{Raw: sr.Raw, SCID: sr.SCID, Stats: slices.Clone(sr.Stats)})
+			continue
 		}
+		for _, n := range sr.Stats {
+			if !slices.Contains(out[i].Stats, n) {
+				out[i].Stats = append(out[i].Stats, n)
+			}
+		}
+	}
+	return out
+}
+
+// QueryOf returns what must be read to answer req, whose SCIDs are
+// distinct (MergeSCIDs).
+func QueryOf(req *Request) Query {
+	q := Query{Users: req.Users, SCIDs: make([]string, len(req.SCIDs))}
+	seenName := map[string]bool{}
+	for i, sr := range req.SCIDs {
+		q.SCIDs[i] = sr.SCID
 		for _, n := range sr.Stats {
 			if !seenName[n] {
 				seenName[n] = true

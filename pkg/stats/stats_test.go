@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/xblread/xblread/pkg/derrors"
@@ -47,75 +48,101 @@ func TestCheckAccess(t *testing.T) {
 	}
 }
 
-// fakeReader answers every query with found, and records the query.
+// fakeReader answers every query with found, and records the query; its
+// configurations are configs.
 type fakeReader struct {
-	found *Found
-	err   error
-	got   Query
+	configs map[string]*xbl.ServiceConfig
+	found   *Found
+	err     error
+	got     Query
+	reads   int
 }
 
 func (f *fakeReader) ReadStats(_ context.Context, q Query) (*Found, error) {
 	f.got = q
+	f.reads++
 	return f.found, f.err
 }
 
-// TestRead checks the read of a request: one query with every SCID and
-// name once, the answer in request order with only the stats that have a
-// value, and a refusal at the first refused SCID with the cost still known.
+func (f *fakeReader) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	return f.configs[scid], xbl.Usage{Calls: 1, Items: 1, ConsumedRCU: 0.5}, nil
+}
+
+// TestRead checks the read of a request: configurations first, then one
+// query with every SCID and name once, the answer in request order with
+// only the stats that have a value, a SCID asked twice answered once, and
+// a refusal before any statistics are read.
 func TestRead(t *testing.T) {
 	scidB := "c402ff50-3e76-11e2-a25f-0800200c1212"
 	cfg := func(scid, title string) *xbl.ServiceConfig {
 		return &xbl.ServiceConfig{SCID: scid, TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"a": xbl.Open, "b": xbl.Open}}
 	}
 	found := &Found{
-		Configs:   map[string]*xbl.ServiceConfig{scidA: cfg(scidA, "1"), scidB: cfg(scidB, "2")},
 		Gamertags: map[xbl.XUID]string{7: "Seven"},
 		Stats: map[UserSCID]map[string]xbl.StatValue{
 			{7, scidA}: {"b": {Type: xbl.Integer, Value: "2"}, "a": {Type: xbl.String, Value: "x"}},
 		},
 		Usage: xbl.Usage{Calls: 1, ConsumedRCU: 1.5},
 	}
-	r := &fakeReader{found: found}
+	r := &fakeReader{found: found, configs: map[string]*xbl.ServiceConfig{scidA: cfg(scidA, "1"), scidB: cfg(scidB, "2")}}
 	req := &Request{Users: []xbl.XUID{7, 8}, SCIDs: []SCIDRequest{
 		{Raw: "7492BACA-c1b4-440d-a391-b7ef364a8d40", SCID: scidA, Stats: []string{"b", "a"}},
 		{Raw: scidB, SCID: scidB, Stats: []string{"a"}},
 		{Raw: scidA, SCID: scidA, Stats: []string{"a", "z"}},
 	}}
 	caller := &xbl.Caller{TitleID: "1", Sandbox: "RETAIL"}
-	res, err := Read(context.Background(), r, caller, req)
+	res, err := Read(context.Background(), r, r, caller, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.got.SCIDs) != 2 || len(r.got.Names) != 3 || len(r.got.Users) != 2 {
 		t.Errorf("query %+v: want 2 SCIDs, 3 names, 2 users, each once", r.got)
 	}
-	if res.Usage != found.Usage || res.Found != 1 {
-		t.Errorf("usage %+v found %d", res.Usage, res.Found)
+	want := xbl.Usage{Calls: 3, Items: 2, ConsumedRCU: 2.5} // two configurations, then the statistics
+	if res.Usage != want || res.Found != 1 {
+		t.Errorf("usage %+v found %d, want %+v", res.Usage, res.Found, want)
 	}
 	u := res.Users[0]
-	if u.XUID != 7 || u.Gamertag != "Seven" || len(u.SCIDs) != 3 || u.SCIDs[0].SCID != req.SCIDs[0].Raw {
-		t.Fatalf("user 7: %+v", u)
+	if u.XUID != 7 || u.Gamertag != "Seven" || len(u.SCIDs) != 2 || u.SCIDs[0].SCID != req.SCIDs[0].Raw {
+		t.Fatalf("user 7: %+v, want A (as first written) and B, once each", u)
 	}
 	if got := u.SCIDs[0].Stats; len(got) != 2 || got[0].Name != "b" || got[1].Name != "a" {
-		t.Errorf("stats of the first SCID: %+v, want b then a", got)
+		t.Errorf("stats of A: %+v, want b then a (z has no value)", got)
 	}
-	if got := u.SCIDs[2].Stats; len(got) != 1 || got[0].Name != "a" {
-		t.Errorf("stats of the third SCID: %+v, want a only", got)
+	if got := u.SCIDs[1].Stats; len(got) != 0 {
+		t.Errorf("stats of B: %+v, want none", got)
 	}
 	if res.Users[1].XUID != 8 || res.Users[1].Gamertag != "" || len(res.Users[1].SCIDs[0].Stats) != 0 {
 		t.Errorf("user 8: %+v", res.Users[1])
 	}
 
 	// B's stat "a" is open, but "z" of A is not configured: refused for a
-	// title that does not own A, with the usage kept.
-	res, err = Read(context.Background(), r, &xbl.Caller{TitleID: "2", Sandbox: "RETAIL"}, req)
-	if derrors.KindOf(err) != derrors.Forbidden || res == nil || res.Usage != found.Usage || res.Users != nil {
-		t.Errorf("refused read: %v, %+v", err, res)
+	// title that does not own A, before any statistics are read, with the
+	// configurations' usage kept.
+	reads := r.reads
+	res, err = Read(context.Background(), r, r, &xbl.Caller{TitleID: "2", Sandbox: "RETAIL"}, req)
+	if derrors.KindOf(err) != derrors.Forbidden || res == nil || res.Usage.Calls != 2 || res.Users != nil || r.reads != reads {
+		t.Errorf("refused read: %v, %+v, %d statistics reads", err, res, r.reads-reads)
 	}
 
 	down := errors.New("down")
-	if _, err := Read(context.Background(), &fakeReader{err: down}, caller, req); !errors.Is(err, down) {
+	failing := &fakeReader{err: down, configs: r.configs}
+	if _, err := Read(context.Background(), failing, failing, caller, req); !errors.Is(err, down) {
 		t.Errorf("reader failure: %v", err)
+	}
+}
+
+func TestMergeSCIDs(t *testing.T) {
+	lower, upper := scidA, "7492BACA-C1B4-440D-A391-B7EF364A8D40"
+	got := MergeSCIDs([]SCIDRequest{
+		{Raw: upper, SCID: lower, Stats: []string{"a", "b"}},
+		{Raw: "x", SCID: "x", Stats: []string{"k"}},
+		{Raw: lower, SCID: lower, Stats: []string{"c", "a"}},
+		{Raw: "X", SCID: "x", Stats: []string{"k"}},
+	})
+	if len(got) != 2 || got[0].Raw != upper || !slices.Equal(got[0].Stats, []string{"a", "b", "c"}) ||
+		got[1].Raw != "x" || !slices.Equal(got[1].Stats, []string{"k"}) {
+		t.Errorf("MergeSCIDs = %+v", got)
 	}
 }
 
@@ -151,7 +178,7 @@ func TestValidate(t *testing.T) {
 			}
 			if !tt.ok {
 				r := &fakeReader{}
-				if _, err := Read(context.Background(), r, &xbl.Caller{}, &tt.req); err == nil || r.got.Users != nil {
+				if _, err := Read(context.Background(), r, r, &xbl.Caller{}, &tt.req); err == nil || r.got.Users != nil {
 					t.Errorf("Read of an invalid request: %v, read %+v", err, r.got)
 				}
 			}

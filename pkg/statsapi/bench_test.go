@@ -13,21 +13,28 @@ import (
 
 // memReader answers every query with one prepared result: for measuring
 // the handler alone.
-type memReader struct{ res *stats.Found }
+type memReader struct {
+	res     *stats.Found
+	configs map[string]*xbl.ServiceConfig
+}
 
 func (m memReader) ReadStats(context.Context, stats.Query) (*stats.Found, error) {
 	return m.res, nil
+}
+
+func (m memReader) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	return m.configs[scid], xbl.Usage{}, nil
 }
 
 // BenchmarkBatch measures one POST /batch of 100 users × 2 SCIDs × 2 stats
 // through the whole handler (token check, parsing, access, response and
 // ETag) with an in-memory store.
 func BenchmarkBatch(b *testing.B) {
+	configs := map[string]*xbl.ServiceConfig{
+		scidA: {SCID: scidA, TitleIDs: []string{titleA}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		scidB: {SCID: scidB, TitleIDs: []string{titleB}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+	}
 	res := &stats.Found{
-		Configs: map[string]*xbl.ServiceConfig{
-			scidA: {SCID: scidA, TitleIDs: []string{titleA}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-			scidB: {SCID: scidB, TitleIDs: []string{titleB}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-		},
 		Gamertags: map[xbl.XUID]string{},
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
 	}
@@ -45,7 +52,7 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	body := `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
 		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
-	h := newHandler(b, memReader{res})
+	h := newHandler(b, memReader{res, configs})
 	tok := token(b, caller{})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -119,8 +120,10 @@ func TestOrderingAndShape(t *testing.T) {
 		t.Fatalf("users %v, want %v (request order, each once)", got, want)
 	}
 	for _, u := range r.Users {
-		if len(u.SCIDs) != 3 || u.SCIDs[0].SCID != scidB || u.SCIDs[1].SCID != scidA || u.SCIDs[2].SCID != strings.ToUpper(scidA) {
-			t.Fatalf("user %s scids %+v, want B, A, A as written", u.XUID, u.SCIDs)
+		// A, asked twice, is answered once, where it was first asked and
+		// as it was first written.
+		if len(u.SCIDs) != 2 || u.SCIDs[0].SCID != scidB || u.SCIDs[1].SCID != scidA {
+			t.Fatalf("user %s scids %+v, want B, A", u.XUID, u.SCIDs)
 		}
 	}
 	noData := r.Users[0]
@@ -297,5 +300,61 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 	}
 	if time.Now().After(deadline) {
 		t.Error("answered after the deadline")
+	}
+}
+
+// TestAccessBeforeAnyRead: with the configurations cached (a warm
+// instance), a refused request reads nothing at all, and an allowed one
+// reads only the statistics.
+func TestAccessBeforeAnyRead(t *testing.T) {
+	st := loaded(t)
+	h := New(testkit.API(t), configcache.New(st, time.Minute, 10), st)
+	batch := `{"requestedusers":["2533274792693551"],"requestedscids":[{"scid":"` + scidA + `","requestedstats":["OverallReputation"]},{"scid":"` + scidB + `","requestedstats":["Kills"]}]}`
+	if w := call(t, h, "POST", "/batch", batch); w.Code != 200 {
+		t.Fatalf("warm-up: %d %s", w.Code, w.Body)
+	}
+	for _, tt := range []struct {
+		name, tok, body string
+		status          int
+	}{
+		{"other sandbox", token(t, caller{sandbox: "XDKS.9"}), batch, 403},
+		{"restricted stat", token(t, caller{title: "1"}), `{"requestedusers":["1"],"requestedscids":[{"scid":"` + scidA + `","requestedstats":["SecretStat"]}]}`, 403},
+		{"unconfigured scid", token(t, caller{}), `{"requestedusers":["1"],"requestedscids":[{"scid":"` + scidC + `","requestedstats":["KD"]}]}`, 404},
+		{"unconfigured, again", token(t, caller{}), `{"requestedusers":["1"],"requestedscids":[{"scid":"` + scidC + `","requestedstats":["KD"]}]}`, 404},
+	} {
+		name := tt.name
+		t.Run(name, func(t *testing.T) {
+			before := st.Reads()
+			w := call(t, h, "POST", "/batch", tt.body, "Authorization", tt.tok)
+			if w.Code != tt.status {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, tt.status)
+			}
+			// The unconfigured SCID is read once (the cache then keeps its
+			// absence); everything else was cached by the warm-up.
+			if reads := st.Reads() - before; reads > 0 && name != "unconfigured scid" {
+				t.Errorf("%d reads for a refused request on a warm instance", reads)
+			}
+		})
+	}
+	before := st.Reads()
+	if w := call(t, h, "POST", "/batch", batch); w.Code != 200 || st.Reads()-before != 1 {
+		t.Errorf("warm allowed request: %d, %d reads, want 200 and the statistics read only", w.Code, st.Reads()-before)
+	}
+}
+
+// TestGamertagComesWithStatistics: the gamertag is the one the user's
+// statistics items carry; a user with a profile but no statistics in the
+// requested SCIDs is answered without one (the contract: "when known").
+func TestGamertagComesWithStatistics(t *testing.T) {
+	st := loaded(t)
+	st.Load(testkit.DatasetText(t, `{"users":[{"xuid":"42","gamertag":"NoStats"}]}`))
+	h := newHandler(t, st)
+	w := call(t, h, "POST", "/batch", `{"requestedusers":["42","2533274792693552"],"requestedscids":[{"scid":"`+scidA+`","requestedstats":["KD"]}]}`)
+	r := decode(t, w)
+	if r.Users[0].Gamertag != nil {
+		t.Errorf("user without statistics has gamertag %q", *r.Users[0].Gamertag)
+	}
+	if r.Users[1].Gamertag == nil || *r.Users[1].Gamertag != "NightOwl" {
+		t.Errorf("gamertag %v, want NightOwl", r.Users[1].Gamertag)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // Name names the API in logs.
@@ -32,16 +33,18 @@ var Routes = []string{
 }
 
 type handler struct {
-	api    *httpapi.API
-	reader stats.Reader
+	api     *httpapi.API
+	configs xbl.ConfigReader
+	reader  stats.Reader
 }
 
-// New returns the API's handler over r. Errors are JSON bodies
-// {"errorCode": <status>, "errorMessage": "<text>"}.
-func New(api httpapi.API, r stats.Reader) http.Handler {
+// New returns the API's handler, reading SCID configurations from configs
+// (usually a configcache.Cache) and statistics from r. Errors are JSON
+// bodies {"errorCode": <status>, "errorMessage": "<text>"}.
+func New(api httpapi.API, configs xbl.ConfigReader, r stats.Reader) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.JSON
-	h := &handler{api: &api, reader: r}
+	h := &handler{api: &api, configs: configs, reader: r}
 	mux := http.NewServeMux()
 	mux.Handle(Routes[0], api.Handle(h.batch))
 	mux.Handle(Routes[1], api.Handle(h.user))
@@ -105,10 +108,10 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) error {
 // read answers req and records what it cost in the log and the metrics.
 func (h *handler) read(ctx context.Context, req *stats.Request) (*stats.Result, error) {
 	caller, _ := auth.FromContext(ctx)
-	res, err := stats.Read(ctx, h.reader, caller, req)
+	res, err := stats.Read(ctx, h.configs, h.reader, caller, req)
 	if res != nil {
 		q, u := res.Query, res.Usage
-		h.api.Log.InfoContext(ctx, "dynamodb", "calls", u.Calls, "retries", u.Retries,
+		h.api.Log.InfoContext(ctx, "dynamodb", "calls", u.Calls, "retries", u.Retries, "items", u.Items,
 			"consumedRCU", u.ConsumedRCU, "users", len(q.Users), "scids", len(q.SCIDs), "stats", len(q.Names))
 		m := metrics.FromContext(ctx)
 		m.Add("Users", float64(len(q.Users)), metrics.Count)
@@ -116,6 +119,7 @@ func (h *handler) read(ctx context.Context, req *stats.Request) (*stats.Result, 
 		m.Add("Stats", float64(len(q.Names)), metrics.Count)
 		m.Add("DynamoDBCalls", float64(u.Calls), metrics.Count)
 		m.Add("UnprocessedKeysRetries", float64(u.Retries), metrics.Count)
+		m.Add("ItemsRead", float64(u.Items), metrics.Count)
 		m.Add("ConsumedRCU", u.ConsumedRCU, metrics.Count)
 		m.Add("Results", float64(res.Found), metrics.Count)
 	}

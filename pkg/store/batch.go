@@ -60,7 +60,7 @@ func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found fu
 		if err != nil {
 			return CallError(ctx, "batch get from "+t.Name, err)
 		}
-		u := xbl.Usage{Calls: 1}
+		u := xbl.Usage{Calls: 1, Items: len(out.Responses[t.Name])}
 		if attempt > 0 {
 			u.Retries = 1
 		}

@@ -120,12 +120,14 @@ func NewProfileItem(p xbl.Profile) ProfileItem {
 	return ProfileItem{Key: ProfileKey(p.XUID), XUID: p.XUID.String(), Gamertag: p.Gamertag}
 }
 
-// StatsItem is a user's statistics for one SCID.
+// StatsItem is a user's statistics for one SCID, with the user's gamertag
+// so that a read of statistics needs no profile item.
 type StatsItem struct {
 	Key
-	XUID  string              `dynamodbav:"xuid"`
-	SCID  string              `dynamodbav:"scid"`
-	Stats map[string]StatAttr `dynamodbav:"s"`
+	XUID     string              `dynamodbav:"xuid"`
+	SCID     string              `dynamodbav:"scid"`
+	Gamertag string              `dynamodbav:"gamertag,omitempty"`
+	Stats    map[string]StatAttr `dynamodbav:"s"`
 }
 
 // StatAttr is one stored statistic: its type, and its value as a DynamoDB
@@ -136,9 +138,9 @@ type StatAttr struct {
 	Value any    `dynamodbav:"v"`
 }
 
-// NewStatsItem returns u's item.
-func NewStatsItem(u xbl.UserStats) StatsItem {
-	it := StatsItem{Key: StatsKey(u.XUID, u.SCID), XUID: u.XUID.String(), SCID: u.SCID, Stats: make(map[string]StatAttr, len(u.Stats))}
+// NewStatsItem returns u's item, carrying gamertag ("" for none).
+func NewStatsItem(u xbl.UserStats, gamertag string) StatsItem {
+	it := StatsItem{Key: StatsKey(u.XUID, u.SCID), XUID: u.XUID.String(), SCID: u.SCID, Gamertag: gamertag, Stats: make(map[string]StatAttr, len(u.Stats))}
 	for name, v := range u.Stats {
 		a := StatAttr{Type: string(v.Type), Value: v.Value}
 		if v.Type != xbl.String {

@@ -20,7 +20,7 @@ func TestItemsRoundTrip(t *testing.T) {
 		"d":    {Type: xbl.Double, Value: "1.2345678901234568e-300"},
 		"s":    {Type: xbl.String, Value: "007"},
 		"a.b#": {Type: xbl.Integer, Value: "1"},
-	}})
+	}}, "Gamer Tag")
 	ss := &xbl.Session{SCID: scid, Template: "t", Name: "n", StartTime: time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC),
 		Version: 1, Visibility: xbl.OpenVis, JoinRestriction: "local",
 		Members: []xbl.Member{{XUID: 9, Status: xbl.Active, MyTurn: true}, {XUID: 8, Status: xbl.Reserved}}}

@@ -4,6 +4,7 @@ package xbl
 type Usage struct {
 	Calls       int     // requests sent to the store, retries included
 	Retries     int     // retries of keys the store left unprocessed
+	Items       int     // items read
 	ConsumedRCU float64 // read capacity units consumed
 }
 
@@ -11,5 +12,6 @@ type Usage struct {
 func (u *Usage) Add(o Usage) {
 	u.Calls += o.Calls
 	u.Retries += o.Retries
+	u.Items += o.Items
 	u.ConsumedRCU += o.ConsumedRCU
 }

@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	_ stats.Reader    = (*Store)(nil)
-	_ sessions.Reader = (*Store)(nil)
+	_ stats.Reader     = (*Store)(nil)
+	_ sessions.Reader  = (*Store)(nil)
+	_ xbl.ConfigReader = (*Store)(nil)
 )
 
 type userSCID struct {
@@ -32,8 +33,11 @@ type Store struct {
 	configs  map[string]xbl.ServiceConfig
 	profiles map[xbl.XUID]string
 	stats    map[userSCID]map[string]xbl.StatValue
-	sessions map[sessionKey]xbl.Session
-	reads    int
+	// gamertags are those the statistics items carry: the profile's
+	// gamertag in the load that wrote the statistics.
+	gamertags map[userSCID]string
+	sessions  map[sessionKey]xbl.Session
+	reads     int
 
 	// Err, when set, is returned by every read (to test failures).
 	Err error
@@ -42,10 +46,11 @@ type Store struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		configs:  map[string]xbl.ServiceConfig{},
-		profiles: map[xbl.XUID]string{},
-		stats:    map[userSCID]map[string]xbl.StatValue{},
-		sessions: map[sessionKey]xbl.Session{},
+		configs:   map[string]xbl.ServiceConfig{},
+		profiles:  map[xbl.XUID]string{},
+		stats:     map[userSCID]map[string]xbl.StatValue{},
+		gamertags: map[userSCID]string{},
+		sessions:  map[sessionKey]xbl.Session{},
 	}
 }
 
@@ -57,11 +62,14 @@ func (s *Store) Load(d *xbl.Dataset) {
 	for _, c := range d.Configs {
 		s.configs[c.SCID] = c
 	}
+	gamertags := map[xbl.XUID]string{}
 	for _, p := range d.Profiles {
 		s.profiles[p.XUID] = p.Gamertag
+		gamertags[p.XUID] = p.Gamertag
 	}
 	for _, u := range d.Stats {
 		s.stats[userSCID{u.XUID, u.SCID}] = u.Stats
+		s.gamertags[userSCID{u.XUID, u.SCID}] = gamertags[u.XUID]
 	}
 	for _, ss := range d.Sessions {
 		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = ss
@@ -84,7 +92,9 @@ func (s *Store) begin(ctx context.Context) error {
 	return s.Err
 }
 
-// ReadStats implements stats.Reader.
+// ReadStats implements stats.Reader: the statistics of each (user, SCID)
+// pair, limited to the queried names, and the gamertag of each user with
+// statistics in a queried SCID.
 func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,33 +102,17 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 		return nil, err
 	}
 	f := &stats.Found{
-		Configs:   map[string]*xbl.ServiceConfig{},
 		Gamertags: map[xbl.XUID]string{},
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
 		Usage:     xbl.Usage{Calls: 1},
 	}
-	for _, scid := range q.SCIDs {
-		c, ok := s.configs[scid]
-		if !ok {
-			continue
-		}
-		cfg := &xbl.ServiceConfig{SCID: c.SCID, TitleIDs: c.TitleIDs, Sandboxes: c.Sandboxes, Stats: map[string]xbl.Access{}}
-		for _, n := range q.Names {
-			if a, ok := c.Stats[n]; ok {
-				cfg.Stats[n] = a
-			}
-		}
-		f.Configs[scid] = cfg
-	}
 	for _, x := range q.Users {
-		if g, ok := s.profiles[x]; ok {
-			f.Gamertags[x] = g
-		}
 		for _, scid := range q.SCIDs {
 			values, ok := s.stats[userSCID{x, scid}]
 			if !ok {
 				continue
 			}
+			f.Usage.Items++
 			got := map[string]xbl.StatValue{}
 			for _, n := range q.Names {
 				if v, ok := values[n]; ok {
@@ -126,12 +120,15 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 				}
 			}
 			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
+			if g := s.gamertags[userSCID{x, scid}]; g != "" {
+				f.Gamertags[x] = g
+			}
 		}
 	}
 	return f, nil
 }
 
-// ReadConfig implements sessions.Reader.
+// ReadConfig implements xbl.ConfigReader.
 func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,7 +140,8 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 	if !ok {
 		return nil, u, nil
 	}
-	return &xbl.ServiceConfig{SCID: c.SCID, TitleIDs: c.TitleIDs, Sandboxes: c.Sandboxes}, u, nil
+	u.Items = 1
+	return &c, u, nil
 }
 
 // UserSessions implements sessions.Reader.

@@ -5,7 +5,6 @@ package sessionstore
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -69,6 +68,7 @@ func (s *Store) query(ctx context.Context, pk, prefix string) ([]sessions.Sessio
 			return nil, u, store.CallError(ctx, "query "+s.table.Name, err)
 		}
 		u.Calls++
+		u.Items += len(page.Items)
 		if page.ConsumedCapacity != nil {
 			u.ConsumedRCU += aws.ToFloat64(page.ConsumedCapacity.CapacityUnits)
 		}
@@ -103,30 +103,4 @@ func session(it *store.MembershipItem) (sessions.Session, error) {
 		ss.Keywords = []string{}
 	}
 	return ss, nil
-}
-
-// ReadConfig reads a SCID's configuration with one GetItem.
-func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
-	k := store.ConfigKey(scid)
-	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:              aws.String(s.table.Name),
-		Key:                    k.AV(),
-		ProjectionExpression:   aws.String("titleIds, sandboxes"),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		return nil, xbl.Usage{}, store.CallError(ctx, "get "+s.table.Name+" "+k.PK, err)
-	}
-	u := xbl.Usage{Calls: 1}
-	if out.ConsumedCapacity != nil {
-		u.ConsumedRCU = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
-	}
-	if out.Item == nil {
-		return nil, u, nil
-	}
-	var it store.ConfigItem
-	if err := store.Unmarshal(out.Item, &it); err != nil {
-		return nil, u, fmt.Errorf("get %s %s: %w", s.table.Name, k.PK, err)
-	}
-	return it.Config(strings.ToLower(scid)), u, nil
 }

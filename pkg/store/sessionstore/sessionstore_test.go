@@ -47,9 +47,10 @@ func loaded(t testing.TB) store.Table {
 	return ddbtest.Shared(t, fixture)
 }
 
-func newHandler(t testing.TB, r sessions.Reader) http.Handler {
+// newHandler serves the table as the function does, without the cache.
+func newHandler(t testing.TB, table store.Table) http.Handler {
 	t.Helper()
-	return sessionsapi.New(testkit.API(t), r)
+	return sessionsapi.New(testkit.API(t), table, sessionstore.New(table))
 }
 
 func token(t testing.TB) string {
@@ -70,7 +71,7 @@ func call(t testing.TB, h http.Handler, method, target, body string) *httptest.R
 // the key condition, not by a filter.
 func TestOneQueryPerXUID(t *testing.T) {
 	client, counter := ddbtest.CountingClient(t)
-	h := newHandler(t, sessionstore.New(store.Table{Client: client, Name: loaded(t).Name}))
+	h := newHandler(t, (store.Table{Client: client, Name: loaded(t).Name}))
 	tests := []struct {
 		name, method, target, body string
 		queries                    int
@@ -115,9 +116,10 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := sessionstore.New(store.Table{Client: client, Name: "t"})
+	tbl := store.Table{Client: client, Name: "t"}
+	st := sessionstore.New(tbl)
 	ctx := context.Background()
-	_, _, errConfig := st.ReadConfig(ctx, scidA)
+	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
 	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "")
 	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "")
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
@@ -126,7 +128,7 @@ func TestDynamoDBDownIs503(t *testing.T) {
 		}
 	}
 
-	w := call(t, newHandler(t, st), "GET", "/serviceconfigs/"+scidA+"/sessions?xuid=9876", "")
+	w := call(t, newHandler(t, tbl), "GET", "/serviceconfigs/"+scidA+"/sessions?xuid=9876", "")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
@@ -139,9 +141,10 @@ func TestDynamoDBDownIs503(t *testing.T) {
 // deployment, not of DynamoDB, so Internal (a 500) rather than Unavailable
 // (a 503 to retry).
 func TestMissingTableIs500(t *testing.T) {
-	st := sessionstore.New(store.Table{Client: ddbtest.Client(t), Name: "no-such-table"})
+	tbl := store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}
+	st := sessionstore.New(tbl)
 	ctx := context.Background()
-	_, _, errConfig := st.ReadConfig(ctx, scidA)
+	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
 	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "")
 	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "")
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
@@ -150,7 +153,7 @@ func TestMissingTableIs500(t *testing.T) {
 		}
 	}
 
-	w := call(t, newHandler(t, st), "GET", "/serviceconfigs/"+scidA+"/sessions?xuid=9876", "")
+	w := call(t, newHandler(t, tbl), "GET", "/serviceconfigs/"+scidA+"/sessions?xuid=9876", "")
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
 		t.Errorf("%d (Retry-After %q) %s, want 500", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
@@ -167,7 +170,7 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, sessionstore.New(store.Table{Client: client, Name: "t"}))
+	h := newHandler(t, (store.Table{Client: client, Name: "t"}))
 	deadline := time.Now().Add(time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -195,9 +198,8 @@ func sorted(s []sessions.Session) []sessions.Session {
 	return s
 }
 
-// configOf is what a session query reads of a configuration: a nil and
-// an empty Stats map (which DynamoDB's ReadConfig does not project) are
-// alike.
+// configOf normalizes a configuration for comparison: a nil and an empty
+// Stats map are alike.
 func configOf(c *xbl.ServiceConfig) *xbl.ServiceConfig {
 	if c == nil {
 		return nil
@@ -214,14 +216,15 @@ func configOf(c *xbl.ServiceConfig) *xbl.ServiceConfig {
 // pkg/sessionsapi use: the answers are equal, so what those tests prove of
 // the handler holds over DynamoDB.
 func TestSameAsMemstore(t *testing.T) {
-	db := sessionstore.New(loaded(t))
+	tbl := loaded(t)
+	db := sessionstore.New(tbl)
 	mem := testkit.MemStore(t, fixture)
 	ctx := context.Background()
 	scids := []string{scidA, scidB, scidC}
 	templates := []string{"", "deathmatch", "coop", "death", "nothing"}
 
 	for _, scid := range scids {
-		a, _, err := db.ReadConfig(ctx, scid)
+		a, _, err := tbl.ReadConfig(ctx, scid)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,24 +25,18 @@ type Store struct {
 // New returns a Store reading t.
 func New(t store.Table) *Store { return &Store{table: t} }
 
-// ReadStats reads, in the fewest round trips, the statistics items of every
-// (user, SCID) pair, the users' profiles and the SCIDs' configurations:
-// one key list in BatchGetItem calls of at most 100 keys sent concurrently
-// (bounded), projecting only the queried statistics, eventually
-// consistent, at most ceil((U·S + U + S) / 100) calls without retries.
+// ReadStats reads the statistics item of every (user, SCID) pair and
+// nothing else: U·S keys in BatchGetItem calls of at most 100 keys sent
+// concurrently (bounded), projecting only the queried statistics and the
+// gamertag, eventually consistent: ceil(U·S / 100) calls without retries.
 func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
-	keys := make([]store.Key, 0, len(q.Users)*len(q.SCIDs)+len(q.Users)+len(q.SCIDs))
-	for _, scid := range q.SCIDs {
-		keys = append(keys, store.ConfigKey(scid))
-	}
+	keys := make([]store.Key, 0, len(q.Users)*len(q.SCIDs))
 	for _, x := range q.Users {
-		keys = append(keys, store.ProfileKey(x))
 		for _, scid := range q.SCIDs {
 			keys = append(keys, store.StatsKey(x, scid))
 		}
 	}
 	res := &stats.Found{
-		Configs:   map[string]*xbl.ServiceConfig{},
 		Gamertags: map[xbl.XUID]string{},
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
 	}
@@ -51,8 +45,16 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 		mu.Lock()
 		defer mu.Unlock()
 		res.Usage.Add(u)
-		for _, it := range items {
-			file(res, it)
+		for _, av := range items {
+			var it store.StatsItem
+			x, scid, ok := store.ParseUserSCID(pkOf(av))
+			if !ok || store.Unmarshal(av, &it) != nil {
+				continue // an item that does not decode reads as no data
+			}
+			res.Stats[stats.UserSCID{XUID: x, SCID: scid}] = it.Values()
+			if it.Gamertag != "" {
+				res.Gamertags[x] = it.Gamertag
+			}
 		}
 	})
 	if err != nil {
@@ -61,13 +63,12 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	return res, nil
 }
 
-// projection reads the keys, the gamertag of profiles, the titles and
-// sandboxes of configurations, and of the statistics map of configuration
-// and statistics items only the queried names.
+// projection reads the partition key, the gamertag and, of the statistics
+// map, only the queried names.
 func projection(names []string) store.Projection {
-	p := store.Projection{Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#s": store.AttrStats}}
-	parts := make([]string, 0, len(names)+5)
-	parts = append(parts, "#pk", "#sk", "gamertag", "titleIds", "sandboxes")
+	p := store.Projection{Names: map[string]string{"#pk": store.AttrPK, "#s": store.AttrStats}}
+	parts := make([]string, 0, len(names)+2)
+	parts = append(parts, "#pk", "gamertag")
 	for i, name := range names {
 		ph := "#" + strconv.FormatInt(int64(i), 36)
 		p.Names[ph] = name
@@ -77,31 +78,9 @@ func projection(names []string) store.Projection {
 	return p
 }
 
-// file decodes one projected item and files it under its kind. An item
-// that does not decode is left out, as if it did not exist.
-func file(res *stats.Found, av map[string]types.AttributeValue) {
-	var k store.Key
-	if store.Unmarshal(av, &k) != nil {
-		return
+func pkOf(av map[string]types.AttributeValue) string {
+	if s, ok := av[store.AttrPK].(*types.AttributeValueMemberS); ok {
+		return s.Value
 	}
-	switch k.SK {
-	case store.SKConfig:
-		var it store.ConfigItem
-		scid, ok := store.ParseConfigPK(k.PK)
-		if ok && store.Unmarshal(av, &it) == nil {
-			res.Configs[scid] = it.Config(scid)
-		}
-	case store.SKProfile:
-		var it store.ProfileItem
-		x, ok := store.ParseProfilePK(k.PK)
-		if ok && store.Unmarshal(av, &it) == nil {
-			res.Gamertags[x] = it.Gamertag
-		}
-	case store.SKStats:
-		var it store.StatsItem
-		x, scid, ok := store.ParseUserSCID(k.PK)
-		if ok && store.Unmarshal(av, &it) == nil {
-			res.Stats[stats.UserSCID{XUID: x, SCID: scid}] = it.Values()
-		}
-	}
+	return ""
 }

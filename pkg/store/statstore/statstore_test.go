@@ -16,6 +16,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/statsapi"
@@ -42,9 +43,10 @@ func loaded(t *testing.T) store.Table {
 	return ddbtest.Shared(t, fixture)
 }
 
-func newHandler(t testing.TB, r stats.Reader) http.Handler {
+// newHandler serves the table as the function does, without the cache.
+func newHandler(t testing.TB, table store.Table) http.Handler {
 	t.Helper()
-	return statsapi.New(testkit.API(t), r)
+	return statsapi.New(testkit.API(t), table, statstore.New(table))
 }
 
 func token(t testing.TB) string {
@@ -56,13 +58,15 @@ func call(t testing.TB, h http.Handler, method, target, body string) *httptest.R
 	return testkit.Do(h, token(t), method, target, body)
 }
 
-// TestDynamoDBCalls counts the requests a batch sends to DynamoDB Local:
-// for U users and S SCIDs at most ceil((U·S+U+S)/100) BatchGetItem calls
-// (no retries happen here), and nothing else.
+// TestDynamoDBCalls counts the requests a batch sends to DynamoDB Local,
+// as the function does (configurations cached): a cold request reads each
+// distinct SCID's configuration once (GetItem) and then the statistics; a
+// warm one reads exactly the U·S statistics items, in ceil(U·S/100)
+// BatchGetItem calls (no retries happen here), and nothing else.
 func TestDynamoDBCalls(t *testing.T) {
 	client, counter := ddbtest.CountingClient(t)
 	st := store.Table{Client: client, Name: loaded(t).Name}
-	h := newHandler(t, statstore.New(st))
+	h := statsapi.New(testkit.API(t), configcache.New(st, time.Hour, 100), statstore.New(st))
 	scidList := []string{scidA, scidB}
 	for i := 2; i < 10; i++ {
 		scidList = append(scidList, fmt.Sprintf("00000000-0000-0000-0000-%012d", i))
@@ -102,18 +106,24 @@ func TestDynamoDBCalls(t *testing.T) {
 			if len(us) > stats.MaxUsers || len(ss) > stats.MaxSCIDs {
 				t.Skip("over the request limits")
 			}
-			counter.Reset()
-			w := call(t, h, "POST", "/batch", `{"requestedusers":[`+strings.Join(us, ",")+`],"requestedscids":[`+strings.Join(ss, ",")+`]}`)
-			if w.Code != 200 {
-				t.Fatalf("%d %s", w.Code, w.Body)
-			}
-			keys := tt.users*tt.scids + tt.users + tt.scids
+			body := `{"requestedusers":[` + strings.Join(us, ",") + `],"requestedscids":[` + strings.Join(ss, ",") + `]}`
+			keys := tt.users * tt.scids
 			want := (keys + 99) / 100
-			if got := counter.Get("BatchGetItem"); got != want {
-				t.Errorf("%d BatchGetItem calls for %d keys, want %d", got, keys, want)
-			}
-			if counter.Total() != counter.Get("BatchGetItem") {
-				t.Errorf("other calls were made: %d in all", counter.Total())
+			for _, warm := range []bool{false, true} {
+				counter.Reset()
+				w := call(t, h, "POST", "/batch", body)
+				if w.Code != 200 {
+					t.Fatalf("%d %s", w.Code, w.Body)
+				}
+				if got := counter.Get("BatchGetItem"); got != want {
+					t.Errorf("warm=%v: %d BatchGetItem calls for %d keys, want %d", warm, got, keys, want)
+				}
+				if got := counter.Get("GetItem"); warm && got != 0 || !warm && got > tt.scids {
+					t.Errorf("warm=%v: %d GetItem calls for %d SCIDs", warm, got, tt.scids)
+				}
+				if counter.Total() != counter.Get("BatchGetItem")+counter.Get("GetItem") {
+					t.Errorf("other calls were made: %d in all", counter.Total())
+				}
 			}
 		})
 	}
@@ -122,7 +132,7 @@ func TestDynamoDBCalls(t *testing.T) {
 // TestUnprocessedKeysAreRetried makes DynamoDB leave half of every
 // BatchGetItem's keys unprocessed: the answer is still complete.
 func TestUnprocessedKeysAreRetried(t *testing.T) {
-	want := call(t, newHandler(t, statstore.New(loaded(t))), "POST", "/batch", goldenBatch)
+	want := call(t, newHandler(t, (loaded(t))), "POST", "/batch", goldenBatch)
 	if want.Code != 200 {
 		t.Fatalf("%d %s", want.Code, want.Body)
 	}
@@ -132,7 +142,7 @@ func TestUnprocessedKeysAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := call(t, newHandler(t, statstore.New(store.Table{Client: client, Name: loaded(t).Name})), "POST", "/batch", goldenBatch)
+	got := call(t, newHandler(t, (store.Table{Client: client, Name: loaded(t).Name})), "POST", "/batch", goldenBatch)
 	if got.Code != 200 || got.Body.String() != want.Body.String() {
 		t.Errorf("with unprocessed keys: %d\n%s\nwant\n%s", got.Code, got.Body, want.Body)
 	}
@@ -156,7 +166,7 @@ func TestKeysNeverProcessedIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, statstore.New(store.Table{Client: client, Name: loaded(t).Name}))
+	h := newHandler(t, (store.Table{Client: client, Name: loaded(t).Name}))
 	deadline := time.Now().Add(2 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -176,7 +186,7 @@ func TestKeysNeverProcessedIs503(t *testing.T) {
 // TestMissingTableIs500 reads a table that does not exist: a fault of the
 // deployment, not of DynamoDB, so a 500 rather than a 503 to retry.
 func TestMissingTableIs500(t *testing.T) {
-	h := newHandler(t, statstore.New(store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}))
+	h := newHandler(t, (store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}))
 	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
 		t.Errorf("%d (Retry-After %q) %s, want 500", w.Code, w.Header().Get("Retry-After"), w.Body)
@@ -197,7 +207,7 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	if derrors.KindOf(err) != derrors.Unavailable || !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("error %v (kind %v), want Unavailable", err, derrors.KindOf(err))
 	}
-	h := newHandler(t, statstore.New(store.Table{Client: client, Name: "t"}))
+	h := newHandler(t, (store.Table{Client: client, Name: "t"}))
 	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
@@ -215,7 +225,7 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, statstore.New(store.Table{Client: client, Name: "t"}))
+	h := newHandler(t, (store.Table{Client: client, Name: "t"}))
 	deadline := time.Now().Add(time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -236,8 +246,19 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 // the in-memory store that the handler tests use: the answers are equal,
 // so what those tests prove of the handler holds over DynamoDB.
 func TestSameAsMemstore(t *testing.T) {
-	db := statstore.New(loaded(t))
+	tbl := loaded(t)
+	db := statstore.New(tbl)
 	mem := testkit.MemStore(t, fixture)
+	for _, scid := range []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"} {
+		a, _, err := tbl.ReadConfig(context.Background(), scid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, _ := mem.ReadConfig(context.Background(), scid)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("ReadConfig(%s): DynamoDB and memstore differ:\n%+v\n%+v", scid, a, b)
+		}
+	}
 	users := []xbl.XUID{2533274792693551, 2533274792693552, 2533274792693553, 18446744073709551615, 1}
 	queries := []stats.Query{
 		{Users: users, SCIDs: []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"}, Names: []string{"OverallReputation", "KD", "Motto", "SecretStat", "Kills", "Nothing"}},
@@ -253,7 +274,7 @@ func TestSameAsMemstore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(a.Configs, b.Configs) || !reflect.DeepEqual(a.Gamertags, b.Gamertags) || !reflect.DeepEqual(a.Stats, b.Stats) {
+		if !reflect.DeepEqual(a.Gamertags, b.Gamertags) || !reflect.DeepEqual(a.Stats, b.Stats) || a.Usage.Items != b.Usage.Items {
 			t.Errorf("query %d: DynamoDB and memstore differ:\n%+v\n%+v", i, a, b)
 		}
 		if len(a.Stats) == 0 && i == 0 {
@@ -291,18 +312,20 @@ func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
 	if len(res.Stats) != 1 {
 		t.Errorf("stats for %d user/scidA pairs, want 1", len(res.Stats))
 	}
-	cfg := res.Configs[scidA]
-	if cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"SecretStat": xbl.Restricted}) ||
-		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) {
-		t.Errorf("config = %+v", cfg)
-	}
-	if len(res.Configs) != 1 {
-		t.Errorf("%d configs, want 1", len(res.Configs))
-	}
 	if !reflect.DeepEqual(res.Gamertags, map[xbl.XUID]string{2533274792693551: "WarriorSaint"}) {
-		t.Errorf("gamertags = %v", res.Gamertags)
+		t.Errorf("gamertags = %v (carried by the statistics item)", res.Gamertags)
 	}
-	if res.Usage.Calls != 1 || res.Usage.Retries != 0 || res.Usage.ConsumedRCU <= 0 {
-		t.Errorf("usage = %+v, want 1 call and some capacity", res.Usage)
+	if res.Usage.Calls != 1 || res.Usage.Retries != 0 || res.Usage.Items != 1 || res.Usage.ConsumedRCU <= 0 {
+		t.Errorf("usage = %+v, want 1 call, 1 item and some capacity", res.Usage)
+	}
+
+	// The configuration is read whole: every stat's access level.
+	cfg, u, err := st.ReadConfig(context.Background(), scidA)
+	if err != nil || cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"OverallReputation": xbl.Open, "SecretStat": xbl.Restricted}) ||
+		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) || u.Items != 1 {
+		t.Errorf("config = %+v, %+v, %v", cfg, u, err)
+	}
+	if cfg, u, err := st.ReadConfig(context.Background(), "00000000-0000-0000-0000-000000000000"); cfg != nil || err != nil || u.Calls != 1 || u.Items != 0 {
+		t.Errorf("no config = %+v, %+v, %v", cfg, u, err)
 	}
 }

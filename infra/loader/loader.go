@@ -78,19 +78,33 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 		ss := sessions[k]
 		w.put(store.NewSessionItem(ss))
 		for _, m := range ss.Members {
-			w.put(store.NewMembershipItem(ss, m))
+			for _, it := range store.NewMembershipItems(ss, m) {
+				w.put(it)
+			}
 		}
 		for _, kw := range ss.Keywords {
-			w.put(store.NewKeywordItem(ss, kw))
+			for _, it := range store.NewKeywordItems(ss, kw) {
+				w.put(it)
+			}
 		}
+		// The entries of the stored version, under its own start time; a
+		// put of the same key wins over its delete.
 		if o, ok := old[k]; ok {
+			start, err := o.ParseStartTime()
+			if err != nil {
+				return res, fmt.Errorf("stored session %s/%s: startTime: %w", ss.Template, ss.Name, err)
+			}
 			for _, m := range o.Members {
 				if x, err := xbl.ParseXUID(m.XUID); err == nil {
-					w.delete(store.MembershipKey(x, ss.SCID, ss.Template, ss.Name))
+					for _, key := range store.MembershipKeys(x, ss.SCID, ss.Template, ss.Name, start) {
+						w.delete(key)
+					}
 				}
 			}
 			for _, kw := range o.Keywords {
-				w.delete(store.KeywordKey(ss.SCID, kw, ss.Template, ss.Name))
+				for _, key := range store.KeywordKeys(ss.SCID, kw, ss.Template, ss.Name, start) {
+					w.delete(key)
+				}
 			}
 		}
 	}
@@ -231,7 +245,7 @@ func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[s
 	out := map[store.Key]store.SessionItem{}
 	var mu sync.Mutex
 	var decodeErr error
-	p := store.Projection{Expression: "#pk, #sk, members, keywords", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
+	p := store.Projection{Expression: "#pk, #sk, members, keywords, startTime", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
 	err := t.BatchGet(ctx, keys, p, func(items []map[string]types.AttributeValue, _ xbl.Usage) {
 		mu.Lock()
 		defer mu.Unlock()

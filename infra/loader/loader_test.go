@@ -125,7 +125,9 @@ func TestLoadWritesEveryItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := loader.Result{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 2, Keywords: 2, Writes: 1}
+	// Each membership and keyword entry is written twice: across templates
+	// and within its template, both newest first.
+	want := loader.Result{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 4, Keywords: 4, Writes: 1}
 	if res != want {
 		t.Errorf("Load = %+v, want %+v", res, want)
 	}
@@ -148,7 +150,13 @@ func TestLoadWritesEveryItem(t *testing.T) {
 		}
 	}
 
-	member := partition(t, st, "9876#"+scid)["session#deathmatch#session-seven"]
+	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)
+	members := partition(t, st, "9876#"+scid)
+	keys := store.MembershipKeys(9876, scid, "deathmatch", "session-seven", start)
+	if members[keys[1].SK] == nil || len(members) != 2 {
+		t.Errorf("membership items of 9876: %v, want %v", sortKeys(members), keys)
+	}
+	member := members[keys[0].SK]
 	if member == nil {
 		t.Fatal("no membership item for 9876")
 	}
@@ -166,8 +174,9 @@ func TestLoadWritesEveryItem(t *testing.T) {
 	if !member["myTurn"].(*types.AttributeValueMemberBOOL).Value {
 		t.Error("myTurn not stored")
 	}
-	if kw := partition(t, st, "keyword#"+scid+"#two"); kw["deathmatch#session-seven"] == nil {
-		t.Errorf("keyword item missing: %v", sortKeys(kw))
+	kwKeys := store.KeywordKeys(scid, "two", "deathmatch", "session-seven", start)
+	if kw := partition(t, st, "keyword#"+scid+"#two"); kw[kwKeys[0].SK] == nil || kw[kwKeys[1].SK] == nil || len(kw) != 2 {
+		t.Errorf("keyword items %v, want %v", sortKeys(kw), kwKeys)
 	}
 	if p := partition(t, st, "profile#2533274792693551")["profile"]; p["gamertag"].(*types.AttributeValueMemberS).Value != "WarriorSaint" {
 		t.Errorf("profile = %v", p)
@@ -215,8 +224,8 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Deleted != 2 {
-		t.Errorf("Deleted = %d, want 2 (member 2, keyword one)", res.Deleted)
+	if res.Deleted != 4 {
+		t.Errorf("Deleted = %d, want 4 (member 2 and keyword one, two items each)", res.Deleted)
 	}
 	present := map[string]bool{
 		"1#" + scid: true, "2#" + scid: false, "3#" + scid: true,
@@ -227,8 +236,35 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 			t.Errorf("partition %s present = %v, want %v", pk, got, want)
 		}
 	}
-	if got := partition(t, st, "1#"+scid)["session#t#s"]["status"].(*types.AttributeValueMemberS).Value; got != "inactive" {
+	key := store.MembershipKeys(1, scid, "t", "s", time.Date(2026, 11, 20, 13, 45, 30, 0, time.UTC))[0]
+	if got := partition(t, st, "1#"+scid)[key.SK]["status"].(*types.AttributeValueMemberS).Value; got != "inactive" {
 		t.Errorf("member 1 status = %q, want the reloaded inactive", got)
+	}
+}
+
+// TestReloadWithANewStartTime moves a session in time: its entries under
+// the old start time are removed, so no query finds it twice.
+func TestReloadWithANewStartTime(t *testing.T) {
+	st := ddbtest.EmptyTable(t)
+	session := func(start string) string {
+		return `{"sessions":[{"scid":"` + scid + `","templateName":"t","name":"s","startTime":"` + start + `",
+			"version":1,"visibility":"open","keywords":["k"],"members":[{"xuid":"1","status":"active"}]}]}`
+	}
+	ctx := context.Background()
+	for _, start := range []string{"2026-11-20T13:45:30Z", "2026-11-21T08:00:00Z"} {
+		if _, err := loader.Load(ctx, st, parse(t, session(start)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newStart := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	for pk, want := range map[string][2]store.Key{
+		"1#" + scid:              store.MembershipKeys(1, scid, "t", "s", newStart),
+		"keyword#" + scid + "#k": store.KeywordKeys(scid, "k", "t", "s", newStart),
+	} {
+		got := partition(t, st, pk)
+		if len(got) != 2 || got[want[0].SK] == nil || got[want[1].SK] == nil {
+			t.Errorf("partition %s: %v, want only %v", pk, sortKeys(got), want)
+		}
 	}
 }
 

@@ -139,7 +139,7 @@ func loadData(ctx context.Context, st store.Table, ds *xbl.Dataset, files []stri
 		}
 		return err
 	}
-	fmt.Fprintf(out, "loaded %s into table %s: %d service configs, %d profiles, %d stats items, %d sessions (%d memberships, %d keyword entries), %d stale items removed; %d items in %d BatchWriteItem calls, %s\n",
+	fmt.Fprintf(out, "loaded %s into table %s: %d service configs, %d profiles, %d stats items, %d sessions (%d membership items, %d keyword items), %d stale items removed; %d items in %d BatchWriteItem calls, %s\n",
 		strings.Join(files, ", "), st.Name, res.Configs, res.Profiles, res.StatItems, res.Sessions,
 		res.Memberships, res.Keywords, res.Deleted, res.Items(), res.Writes, time.Since(start).Round(time.Millisecond))
 	return nil

@@ -172,7 +172,7 @@ func TestLoad(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("load: exit %d\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "2 service configs, 5 profiles, 3 stats items, 3 sessions (7 memberships, 4 keyword entries)") {
+	if !strings.Contains(r.stdout, "2 service configs, 5 profiles, 3 stats items, 3 sessions (14 membership items, 8 keyword items)") {
 		t.Errorf("load output %q does not say what it loaded", r.stdout)
 	}
 	first := items(t, table, demoPartitions...)

@@ -59,16 +59,21 @@ type Session struct {
 	MyTurn bool
 }
 
-// Reader reads sessions. Each method also returns what its reads cost, and
-// fails with a derrors.Unavailable error when storage cannot answer, or
-// with the context's error when ctx ends first.
+// Reader reads sessions in answer order (NewestFirst) and stops when the
+// answer is certain: each method returns the sessions that keep accepts,
+// at least the first limit of them in answer order (or all there are), and
+// may return more that start at the same time as the last of those, so
+// that ties are ordered by NewestFirst rather than by storage. A limit of 0
+// reads nothing. Each method also returns what its reads cost, and fails
+// with a derrors.Unavailable error when storage cannot answer, or with the
+// context's error when ctx ends first.
 type Reader interface {
-	// UserSessions returns every session of the SCID (of one template when
+	// UserSessions reads the sessions of the SCID (of one template when
 	// template is not empty) that user x has a place in, with x's state.
-	UserSessions(ctx context.Context, x xbl.XUID, scid, template string) ([]Session, xbl.Usage, error)
-	// KeywordSessions returns every session of the SCID (of one template
-	// when template is not empty) that carries keyword.
-	KeywordSessions(ctx context.Context, scid, keyword, template string) ([]Session, xbl.Usage, error)
+	UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*Session) bool, limit int) ([]Session, xbl.Usage, error)
+	// KeywordSessions reads the sessions of the SCID (of one template when
+	// template is not empty) that carry keyword.
+	KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*Session) bool, limit int) ([]Session, xbl.Usage, error)
 }
 
 // Row is one result: a session, and the xuid it was found through (nil for
@@ -122,7 +127,7 @@ func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 	g.SetLimit(queryConcurrency)
 	if len(q.XUIDs) == 0 {
 		g.Go(func() error {
-			items, u, err := r.KeywordSessions(gctx, q.SCID, q.Keyword, q.Template)
+			items, u, err := r.KeywordSessions(gctx, q.SCID, q.Keyword, q.Template, q.wantSession, q.Take)
 			spent(u)
 			keyword = items
 			return err
@@ -130,7 +135,7 @@ func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 	}
 	for i, x := range q.XUIDs {
 		g.Go(func() error {
-			items, u, err := r.UserSessions(gctx, x, q.SCID, q.Template)
+			items, u, err := r.UserSessions(gctx, x, q.SCID, q.Template, q.wantMember, q.Take)
 			spent(u)
 			perXUID[i] = items
 			return err
@@ -236,13 +241,15 @@ func (q *Query) wantMember(s *Session) bool {
 	return q.wantSession(s)
 }
 
-// sortNewestFirst orders sessions by start time, newest first, then by
-// template and name so that equal times have one order.
+// NewestFirst is the order of answers: by start time, newest first, then
+// by template and name so that equal times have one order.
+func NewestFirst(a, b *Session) int {
+	if c := b.StartTime.Compare(a.StartTime); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Template, b.Template), cmp.Compare(a.Name, b.Name))
+}
+
 func sortNewestFirst(items []Session) {
-	slices.SortFunc(items, func(a, b Session) int {
-		if c := b.StartTime.Compare(a.StartTime); c != 0 {
-			return c
-		}
-		return cmp.Or(cmp.Compare(a.Template, b.Template), cmp.Compare(a.Name, b.Name))
-	})
+	slices.SortFunc(items, func(a, b Session) int { return NewestFirst(&a, &b) })
 }

@@ -105,18 +105,20 @@ func (f *fakeReader) ReadConfig(_ context.Context, scid string) (*xbl.ServiceCon
 	return f.configs[scid], readUsage, nil
 }
 
-func (f *fakeReader) find(scid, template string, match func(*fakeSession) (Session, bool)) ([]Session, xbl.Usage, error) {
+// find returns every session that matches and that keep accepts, whatever
+// the limit, backwards, so that the order and the cut Find gives are its
+// own work.
+func (f *fakeReader) find(scid, template string, keep func(*Session) bool, match func(*fakeSession) (Session, bool)) ([]Session, xbl.Usage, error) {
 	if err := f.read(); err != nil {
 		return nil, readUsage, err
 	}
 	var out []Session
-	// Backwards, so that the order Find gives is its own work.
 	for i := len(f.sessions) - 1; i >= 0; i-- {
 		fs := &f.sessions[i]
 		if fs.scid != scid || template != "" && fs.session.Template != template {
 			continue
 		}
-		if s, ok := match(fs); ok {
+		if s, ok := match(fs); ok && keep(&s) {
 			s.Keywords = slices.Clone(s.Keywords)
 			out = append(out, s)
 		}
@@ -124,8 +126,8 @@ func (f *fakeReader) find(scid, template string, match func(*fakeSession) (Sessi
 	return out, readUsage, nil
 }
 
-func (f *fakeReader) UserSessions(_ context.Context, x xbl.XUID, scid, template string) ([]Session, xbl.Usage, error) {
-	return f.find(scid, template, func(fs *fakeSession) (Session, bool) {
+func (f *fakeReader) UserSessions(_ context.Context, x xbl.XUID, scid, template string, keep func(*Session) bool, _ int) ([]Session, xbl.Usage, error) {
+	return f.find(scid, template, keep, func(fs *fakeSession) (Session, bool) {
 		for _, m := range fs.members {
 			if m.xuid == x {
 				s := fs.session
@@ -137,8 +139,8 @@ func (f *fakeReader) UserSessions(_ context.Context, x xbl.XUID, scid, template 
 	})
 }
 
-func (f *fakeReader) KeywordSessions(_ context.Context, scid, keyword, template string) ([]Session, xbl.Usage, error) {
-	return f.find(scid, template, func(fs *fakeSession) (Session, bool) {
+func (f *fakeReader) KeywordSessions(_ context.Context, scid, keyword, template string, keep func(*Session) bool, _ int) ([]Session, xbl.Usage, error) {
+	return f.find(scid, template, keep, func(fs *fakeSession) (Session, bool) {
 		return fs.session, slices.Contains(fs.session.Keywords, keyword)
 	})
 }

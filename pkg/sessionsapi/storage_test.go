@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -47,12 +49,12 @@ func (slowReader) ReadConfig(ctx context.Context, _ string) (*xbl.ServiceConfig,
 	return nil, xbl.Usage{}, ctx.Err()
 }
 
-func (slowReader) UserSessions(ctx context.Context, _ xbl.XUID, _, _ string) ([]sessions.Session, xbl.Usage, error) {
+func (slowReader) UserSessions(ctx context.Context, _ xbl.XUID, _, _ string, _ func(*sessions.Session) bool, _ int) ([]sessions.Session, xbl.Usage, error) {
 	<-ctx.Done()
 	return nil, xbl.Usage{}, ctx.Err()
 }
 
-func (slowReader) KeywordSessions(ctx context.Context, _, _, _ string) ([]sessions.Session, xbl.Usage, error) {
+func (slowReader) KeywordSessions(ctx context.Context, _, _, _ string, _ func(*sessions.Session) bool, _ int) ([]sessions.Session, xbl.Usage, error) {
 	<-ctx.Done()
 	return nil, xbl.Usage{}, ctx.Err()
 }
@@ -75,5 +77,42 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 	}
 	if time.Now().After(deadline) {
 		t.Error("answered after the deadline")
+	}
+}
+
+// TestAccessBeforeAnyRead: with the configuration cached (a warm
+// instance), a refused query reads nothing, and take=0 reads nothing
+// either.
+func TestAccessBeforeAnyRead(t *testing.T) {
+	st := loaded(t)
+	h := New(testkit.API(t), configcache.New(st, time.Minute, 10), st)
+	batch := `{"xuids":["9876","1111"]}`
+	if w := call(t, h, "POST", "/serviceconfigs/"+scidA+"/batch", batch); w.Code != 200 {
+		t.Fatalf("warm-up: %d %s", w.Code, w.Body)
+	}
+	call(t, h, "POST", "/serviceconfigs/"+scidC+"/batch", batch) // caches the absence
+	for _, tt := range []struct {
+		name, target, body, tok string
+		status                  int
+	}{
+		{"other sandbox", "/serviceconfigs/" + scidA + "/batch", batch, token(t, who{sandbox: "XDKS.9"}), 403},
+		{"unconfigured", "/serviceconfigs/" + scidC + "/batch", batch, token(t, who{}), 404},
+		{"private, not self", "/serviceconfigs/" + scidA + "/batch?private=true", batch, token(t, who{}), 403},
+		{"take 0", "/serviceconfigs/" + scidA + "/sessions?keyword=one&take=0", "", token(t, who{}), 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			method := "POST"
+			if tt.body == "" {
+				method = "GET"
+			}
+			before := st.Reads()
+			w := call(t, h, method, tt.target, tt.body, "Authorization", tt.tok)
+			if w.Code != tt.status {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, tt.status)
+			}
+			if reads := st.Reads() - before; reads != 0 {
+				t.Errorf("%d reads on a warm instance", reads)
+			}
+		})
 	}
 }

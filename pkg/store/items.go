@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -11,14 +12,21 @@ import (
 
 // Sort keys and key prefixes of the item kinds (see the package comment).
 const (
-	SKStats        = "stats"   // sort key of a statistics item
-	SKProfile      = "profile" // sort key of a profile item
-	SKConfig       = "config"  // sort key of a configuration item
-	prefixProfile  = "profile#"
-	prefixConfig   = "scid#"
-	prefixKeyword  = "keyword#"
-	prefixSession  = "session#"
-	prefixMemberSK = "session#"
+	SKStats       = "stats"   // sort key of a statistics item
+	SKProfile     = "profile" // sort key of a profile item
+	SKConfig      = "config"  // sort key of a configuration item
+	prefixProfile = "profile#"
+	prefixConfig  = "scid#"
+	prefixKeyword = "keyword#"
+	prefixSession = "session#"
+	// Membership and keyword entries are written twice: under every
+	// template, newest first ("m#", "k#"), and per template, newest first
+	// ("mt#", "kt#"), so that a query of either kind reads its rows in
+	// answer order and can stop once the answer is certain.
+	prefixMember         = "m#"
+	prefixMemberTemplate = "mt#"
+	prefixKeywordAll     = "k#"
+	prefixKeywordTmpl    = "kt#"
 	// TimeLayout is how start times are stored: UTC, 7 fractional digits,
 	// so that the strings sort as the times do.
 	TimeLayout = "2006-01-02T15:04:05.0000000Z"
@@ -44,23 +52,51 @@ func ProfileKey(x xbl.XUID) Key { return Key{prefixProfile + x.String(), SKProfi
 // ConfigKey is the key of a SCID's configuration.
 func ConfigKey(scid string) Key { return Key{prefixConfig + scid, SKConfig} }
 
-// MembershipKey is the key of a user's membership in a session.
-func MembershipKey(x xbl.XUID, scid, template, name string) Key {
-	return Key{UserSCID(x, scid), MembershipPrefix(template) + name}
+// Order is a start time as a sort-key part: fixed-width decimal that sorts
+// newest first (2^62 minus 100-ns ticks since 1970). Times before 1970
+// sort as 1970.
+func Order(t time.Time) string {
+	ticks := t.Unix()*1e7 + int64(t.Nanosecond()/100)
+	ticks = min(max(ticks, 0), 1<<62-1)
+	return fmt.Sprintf("%019d", int64(1<<62)-ticks)
 }
 
-// MembershipPrefix is the sort-key prefix of a user's memberships in the
-// sessions of one template ("" for every template).
+// MembershipKeys are the keys of a user's membership in a session that
+// started at start: under every template, then under its template.
+func MembershipKeys(x xbl.XUID, scid, template, name string, start time.Time) [2]Key {
+	pk, o := UserSCID(x, scid), Order(start)
+	return [2]Key{
+		{pk, prefixMember + o + "#" + template + "#" + name},
+		{pk, prefixMemberTemplate + template + "#" + o + "#" + name},
+	}
+}
+
+// MembershipPrefix is the sort-key prefix of a user's memberships, newest
+// first: in every template, or in one when template is not empty.
 func MembershipPrefix(template string) string {
 	if template == "" {
-		return prefixMemberSK
+		return prefixMember
 	}
-	return prefixMemberSK + template + "#"
+	return prefixMemberTemplate + template + "#"
 }
 
-// KeywordKey is the key of a keyword index entry for a session.
-func KeywordKey(scid, keyword, template, name string) Key {
-	return Key{KeywordPK(scid, keyword), template + "#" + name}
+// KeywordKeys are the keys of a keyword's index entries for a session that
+// started at start: under every template, then under its template.
+func KeywordKeys(scid, keyword, template, name string, start time.Time) [2]Key {
+	pk, o := KeywordPK(scid, keyword), Order(start)
+	return [2]Key{
+		{pk, prefixKeywordAll + o + "#" + template + "#" + name},
+		{pk, prefixKeywordTmpl + template + "#" + o + "#" + name},
+	}
+}
+
+// KeywordPrefix is the sort-key prefix of a keyword's index entries, newest
+// first: in every template, or in one when template is not empty.
+func KeywordPrefix(template string) string {
+	if template == "" {
+		return prefixKeywordAll
+	}
+	return prefixKeywordTmpl + template + "#"
 }
 
 // KeywordPK is the partition of the keyword index entries of one keyword.
@@ -235,13 +271,13 @@ type MembershipItem struct {
 	MyTurn bool   `dynamodbav:"myTurn"`
 }
 
-// NewMembershipItem returns m's membership item in ss.
-func NewMembershipItem(ss *xbl.Session, m xbl.Member) MembershipItem {
-	return MembershipItem{
-		Key:          MembershipKey(m.XUID, ss.SCID, ss.Template, ss.Name),
-		SessionAttrs: sessionAttrs(ss),
-		XUID:         m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn,
+// NewMembershipItems returns m's two membership items in ss (MembershipKeys).
+func NewMembershipItems(ss *xbl.Session, m xbl.Member) [2]MembershipItem {
+	var out [2]MembershipItem
+	for i, k := range MembershipKeys(m.XUID, ss.SCID, ss.Template, ss.Name, ss.StartTime) {
+		out[i] = MembershipItem{Key: k, SessionAttrs: sessionAttrs(ss), XUID: m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn}
 	}
+	return out
 }
 
 // KeywordItem is a keyword index entry, with the session.
@@ -250,9 +286,14 @@ type KeywordItem struct {
 	SessionAttrs
 }
 
-// NewKeywordItem returns the index entry of keyword for ss.
-func NewKeywordItem(ss *xbl.Session, keyword string) KeywordItem {
-	return KeywordItem{Key: KeywordKey(ss.SCID, keyword, ss.Template, ss.Name), SessionAttrs: sessionAttrs(ss)}
+// NewKeywordItems returns the two index entries of keyword for ss
+// (KeywordKeys).
+func NewKeywordItems(ss *xbl.Session, keyword string) [2]KeywordItem {
+	var out [2]KeywordItem
+	for i, k := range KeywordKeys(ss.SCID, keyword, ss.Template, ss.Name, ss.StartTime) {
+		out[i] = KeywordItem{Key: k, SessionAttrs: sessionAttrs(ss)}
+	}
+	return out
 }
 
 // Marshal encodes an item struct.

@@ -33,8 +33,10 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"profile", ptr(NewProfileItem(xbl.Profile{XUID: 1, Gamertag: "G"})), &ProfileItem{}},
 		{"stats", &stats, &StatsItem{}},
 		{"session", ptr(NewSessionItem(ss)), &SessionItem{}},
-		{"membership", ptr(NewMembershipItem(ss, ss.Members[0])), &MembershipItem{}},
-		{"keyword", ptr(NewKeywordItem(ss, "kw")), &KeywordItem{}},
+		{"membership", ptr(NewMembershipItems(ss, ss.Members[0])[0]), &MembershipItem{}},
+		{"membership in its template", ptr(NewMembershipItems(ss, ss.Members[0])[1]), &MembershipItem{}},
+		{"keyword", ptr(NewKeywordItems(ss, "kw")[0]), &KeywordItem{}},
+		{"keyword in its template", ptr(NewKeywordItems(ss, "kw")[1]), &KeywordItem{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +58,7 @@ func TestItemsRoundTrip(t *testing.T) {
 	if got := stats.Values(); got["big"].Value != "-9223372036854775808" || got["d"].Value != "1.2345678901234568e-300" || got["s"].Value != "007" {
 		t.Errorf("values = %v", got)
 	}
-	m := NewMembershipItem(ss, ss.Members[1])
+	m := NewMembershipItems(ss, ss.Members[1])[0]
 	if m.Accepted != 1 || m.StartTime != "2026-11-20T13:45:30.0900000Z" || m.Status != "reserved" {
 		t.Errorf("membership = %+v", m)
 	}
@@ -65,6 +67,8 @@ func TestItemsRoundTrip(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestKeys(t *testing.T) {
+	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)
+	order := Order(start)
 	tests := []struct {
 		got  Key
 		want Key
@@ -73,8 +77,10 @@ func TestKeys(t *testing.T) {
 		{StatsKey(5, scid), Key{"5#" + scid, "stats"}, "stats"},
 		{ProfileKey(5), Key{"profile#5", "profile"}, "profile"},
 		{ConfigKey(scid), Key{"scid#" + scid, "config"}, "config"},
-		{MembershipKey(5, scid, "t", "n"), Key{"5#" + scid, "session#t#n"}, "membership"},
-		{KeywordKey(scid, "k", "t", "n"), Key{"keyword#" + scid + "#k", "t#n"}, "keyword"},
+		{MembershipKeys(5, scid, "t", "n", start)[0], Key{"5#" + scid, "m#" + order + "#t#n"}, "membership"},
+		{MembershipKeys(5, scid, "t", "n", start)[1], Key{"5#" + scid, "mt#t#" + order + "#n"}, "membership"},
+		{KeywordKeys(scid, "k", "t", "n", start)[0], Key{"keyword#" + scid + "#k", "k#" + order + "#t#n"}, "keyword"},
+		{KeywordKeys(scid, "k", "t", "n", start)[1], Key{"keyword#" + scid + "#k", "kt#t#" + order + "#n"}, "keyword"},
 		{SessionKey(scid, "t", "n"), Key{"session#" + scid, "t#n"}, "session"},
 	}
 	for _, tt := range tests {
@@ -94,7 +100,31 @@ func TestKeys(t *testing.T) {
 	if s, ok := ParseConfigPK("scid#" + scid); !ok || s != scid {
 		t.Errorf("ParseConfigPK = %v %v", s, ok)
 	}
-	if MembershipPrefix("") != "session#" || MembershipPrefix("t") != "session#t#" {
-		t.Error("MembershipPrefix")
+	if MembershipPrefix("") != "m#" || MembershipPrefix("t") != "mt#t#" || KeywordPrefix("") != "k#" || KeywordPrefix("t") != "kt#t#" {
+		t.Error("prefixes")
+	}
+}
+
+// TestOrderSortsNewestFirst: the order part of a key sorts as the start
+// times do, newest first, to 100 ns; times before 1970 sort as 1970.
+func TestOrderSortsNewestFirst(t *testing.T) {
+	times := []time.Time{
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 11, 20, 13, 45, 30, 100, time.UTC),
+		time.Date(2026, 11, 20, 13, 45, 30, 0, time.UTC),
+		time.Date(2026, 11, 20, 13, 45, 29, 999_999_900, time.UTC),
+		time.Unix(0, 0),
+	}
+	for i := 1; i < len(times); i++ {
+		a, b := Order(times[i-1]), Order(times[i])
+		if len(a) != 19 || len(b) != 19 || a >= b {
+			t.Errorf("Order(%v) = %s, Order(%v) = %s: not newest first", times[i-1], a, times[i], b)
+		}
+	}
+	if Order(time.Unix(-5, 0)) != Order(time.Unix(0, 0)) {
+		t.Error("a time before 1970 does not sort as 1970")
+	}
+	if Order(time.Date(2026, 1, 1, 0, 0, 0, 50, time.UTC)) != Order(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("Order is finer than the 100 ns that start times are stored with")
 	}
 }

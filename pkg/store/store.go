@@ -8,13 +8,17 @@
 // Item layout (partition key "pk", sort key "sk", both strings; SCIDs are
 // always lower-case inside keys):
 //
-//	pk                          sk                      holds
-//	{xuid}#{scid}               stats                   a user's statistics for one SCID (map s: name → {t, v})
-//	{xuid}#{scid}               session#{tmpl}#{name}   a user's membership in a session, with the session denormalized
-//	profile#{xuid}              profile                 gamertag
-//	scid#{scid}                 config                  a SCID's titles, sandboxes and stat access (map s: name → level)
-//	keyword#{scid}#{keyword}    {tmpl}#{name}           keyword index entry, with the session denormalized
-//	session#{scid}              {tmpl}#{name}           the session itself with its member list
+//	pk                          sk                              holds
+//	{xuid}#{scid}               stats                           a user's statistics for one SCID (map s: name → {t, v}) and gamertag
+//	{xuid}#{scid}               m#{order}#{tmpl}#{name}         a user's membership in a session, session denormalized, newest first
+//	{xuid}#{scid}               mt#{tmpl}#{order}#{name}        the same, newest first within one template
+//	profile#{xuid}              profile                         gamertag
+//	scid#{scid}                 config                          a SCID's titles, sandboxes and stat access (map s: name → level)
+//	keyword#{scid}#{keyword}    k#{order}#{tmpl}#{name}         keyword index entry, session denormalized, newest first
+//	keyword#{scid}#{keyword}    kt#{tmpl}#{order}#{name}        the same, newest first within one template
+//	session#{scid}              {tmpl}#{name}                   the session itself with its member list
+//
+// {order} is a start time as 19 digits that sort newest first (Order).
 package store
 
 import (

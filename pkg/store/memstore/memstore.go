@@ -6,6 +6,7 @@ package memstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -145,8 +146,8 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 }
 
 // UserSessions implements sessions.Reader.
-func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, func(ss *xbl.Session) (sessions.Session, bool) {
+func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, scid, template, keep, limit, func(ss *xbl.Session) (sessions.Session, bool) {
 		for _, m := range ss.Members {
 			if m.XUID == x {
 				out := view(ss)
@@ -159,8 +160,8 @@ func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template str
 }
 
 // KeywordSessions implements sessions.Reader.
-func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, func(ss *xbl.Session) (sessions.Session, bool) {
+func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, scid, template, keep, limit, func(ss *xbl.Session) (sessions.Session, bool) {
 		for _, k := range ss.Keywords {
 			if k == keyword {
 				return view(ss), true
@@ -170,22 +171,40 @@ func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template str
 	})
 }
 
-func (s *Store) find(ctx context.Context, scid, template string, match func(*xbl.Session) (sessions.Session, bool)) ([]sessions.Session, xbl.Usage, error) {
+// find returns, in answer order, the first limit sessions that match and
+// that keep accepts; Items counts the matching sessions it passed over on
+// the way, as a store reading in answer order would.
+func (s *Store) find(ctx context.Context, scid, template string, keep func(*sessions.Session) bool, limit int, match func(*xbl.Session) (sessions.Session, bool)) ([]sessions.Session, xbl.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if limit <= 0 {
+		return nil, xbl.Usage{}, ctx.Err()
+	}
 	if err := s.begin(ctx); err != nil {
 		return nil, xbl.Usage{}, err
 	}
-	var out []sessions.Session
+	var all []sessions.Session
 	for k, ss := range s.sessions {
 		if k.scid != scid || template != "" && k.template != template {
 			continue
 		}
 		if v, ok := match(&ss); ok {
-			out = append(out, v)
+			all = append(all, v)
 		}
 	}
-	return out, xbl.Usage{Calls: 1}, nil
+	slices.SortFunc(all, func(a, b sessions.Session) int { return sessions.NewestFirst(&a, &b) })
+	u := xbl.Usage{Calls: 1}
+	var out []sessions.Session
+	for i := range all {
+		if len(out) == limit {
+			break
+		}
+		u.Items++
+		if keep(&all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	return out, u, nil
 }
 
 // view is what a query sees of a session, as a membership or keyword item

@@ -5,6 +5,7 @@ package sessionstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,42 +29,55 @@ func New(t store.Table) *Store { return &Store{table: t} }
 // sessionProjection is what a session query reads of an item.
 const sessionProjection = "#sk, template, #name, startTime, version, visibility, joinRestriction, keywords, accepted, #status, myTurn"
 
-// UserSessions queries the user's partition for the SCID, narrowed to a
-// template by sort-key prefix, following every page.
-func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string) ([]sessions.Session, xbl.Usage, error) {
-	return s.query(ctx, store.UserSCID(x, scid), store.MembershipPrefix(template))
+// UserSessions queries the user's partition for the SCID in answer order
+// (sort-key prefix m#, or mt#{template}# for one template), in pages sized
+// from limit, and stops as soon as limit kept sessions, and any ties of
+// the last, are read.
+func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.query(ctx, store.UserSCID(x, scid), store.MembershipPrefix(template), keep, limit)
 }
 
-// KeywordSessions queries the keyword index, narrowed to a template by
-// sort-key prefix, following every page.
-func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string) ([]sessions.Session, xbl.Usage, error) {
-	prefix := ""
-	if template != "" {
-		prefix = template + "#"
+// KeywordSessions queries the keyword's index entries in answer order
+// (k#, or kt#{template}#), as UserSessions does.
+func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.query(ctx, store.KeywordPK(scid, keyword), store.KeywordPrefix(template), keep, limit)
+}
+
+// Page sizes of a session query: the first page asks for one item more
+// than the answer can use, so that a query whose rows all pass its filters
+// ends in one call; later pages ask for what is still missing, at least
+// minPage (filters skipped rows), at most maxPage, or for tiePage items
+// when only ties of the last row are still wanted.
+const (
+	minPage = 10
+	maxPage = 500
+	tiePage = 2
+)
+
+func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+	var out []sessions.Session
+	var u xbl.Usage
+	if limit <= 0 {
+		return out, u, nil
 	}
-	return s.query(ctx, store.KeywordPK(scid, keyword), prefix)
-}
-
-func (s *Store) query(ctx context.Context, pk, prefix string) ([]sessions.Session, xbl.Usage, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table.Name),
-		KeyConditionExpression:   aws.String("#pk = :pk"),
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
 		ProjectionExpression:     aws.String(sessionProjection),
 		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#status": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
+			":pk":     &types.AttributeValueMemberS{Value: pk},
+			":prefix": &types.AttributeValueMemberS{Value: prefix},
 		},
+		Limit:                  aws.Int32(int32(min(limit+1, maxPage))),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
-	if prefix != "" {
-		in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :prefix)")
-		in.ExpressionAttributeValues[":prefix"] = &types.AttributeValueMemberS{Value: prefix}
-	}
-	var out []sessions.Session
-	var u xbl.Usage
-	p := dynamodb.NewQueryPaginator(s.table.Client, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	// kept counts sessions kept; once it reaches limit, last is the start
+	// time of the limit-th, and only ties of it are still wanted.
+	kept := 0
+	var last time.Time
+	for {
+		page, err := s.table.Client.Query(ctx, in)
 		if err != nil {
 			return nil, u, store.CallError(ctx, "query "+s.table.Name, err)
 		}
@@ -81,10 +95,28 @@ func (s *Store) query(ctx context.Context, pk, prefix string) ([]sessions.Sessio
 			if err != nil {
 				return nil, u, fmt.Errorf("query %s: item %s/%s: %w", s.table.Name, pk, it.SK, err)
 			}
+			if kept >= limit && !ss.StartTime.Equal(last) {
+				return out, u, nil // newer rows are all read: the answer is certain
+			}
+			if !keep(&ss) {
+				continue
+			}
 			out = append(out, ss)
+			kept++
+			if kept == limit {
+				last = ss.StartTime
+			}
 		}
+		if page.LastEvaluatedKey == nil {
+			return out, u, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+		next := min(max(limit-kept, minPage), maxPage)
+		if kept >= limit {
+			next = tiePage // only ties of the last kept row are still wanted
+		}
+		in.Limit = aws.Int32(int32(next))
 	}
-	return out, u, nil
 }
 
 // session is what a membership or keyword item holds of its session.

@@ -26,6 +26,9 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// all keeps every session.
+func all(*sessions.Session) bool { return true }
+
 // fixture is the handler tests' fixture: what they prove on the in-memory
 // store holds here because TestSameAsMemstore compares the two on it.
 const fixture = "../../sessionsapi/testdata/fixture.json"
@@ -120,8 +123,8 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	st := sessionstore.New(tbl)
 	ctx := context.Background()
 	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
-	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "")
-	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "")
+	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "", all, sessions.MaxTake)
+	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "", all, sessions.MaxTake)
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
 		if derrors.KindOf(err) != derrors.Unavailable || !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s: error %v (kind %v), want Unavailable", name, err, derrors.KindOf(err))
@@ -145,8 +148,8 @@ func TestMissingTableIs500(t *testing.T) {
 	st := sessionstore.New(tbl)
 	ctx := context.Background()
 	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
-	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "")
-	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "")
+	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "", all, sessions.MaxTake)
+	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "", all, sessions.MaxTake)
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
 		if err == nil || derrors.KindOf(err) != derrors.Internal || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s: error %v (kind %v), want Internal", name, err, derrors.KindOf(err))
@@ -258,11 +261,11 @@ func TestSameAsMemstore(t *testing.T) {
 	for _, x := range []xbl.XUID{9876, 1111, 2222, 3333, 4444, 5432, 5555} {
 		for _, scid := range scids {
 			for _, tmpl := range templates {
-				a, _, err := db.UserSessions(ctx, x, scid, tmpl)
+				a, _, err := db.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, _, err := mem.UserSessions(ctx, x, scid, tmpl)
+				b, _, err := mem.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -273,11 +276,11 @@ func TestSameAsMemstore(t *testing.T) {
 	for _, kw := range []string{"one", "two", "a+b", "a b", "raid", "nothing"} {
 		for _, scid := range scids {
 			for _, tmpl := range templates {
-				a, _, err := db.KeywordSessions(ctx, scid, kw, tmpl)
+				a, _, err := db.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, _, err := mem.KeywordSessions(ctx, scid, kw, tmpl)
+				b, _, err := mem.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
 				if err != nil {
 					t.Fatal(err)
 				}

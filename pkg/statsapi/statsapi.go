@@ -83,6 +83,9 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSize(res, true); err != nil {
+		return err
+	}
 	out := batchJSON{Users: make([]userJSON, len(res.Users))}
 	for i := range res.Users {
 		out.Users[i] = userOf(&res.Users[i])
@@ -102,7 +105,19 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSize(res, false); err != nil {
+		return err
+	}
 	return writeJSON(w, r, userOf(&res.Users[0]))
+}
+
+// checkSize refuses an answer that would not fit in Lambda's response,
+// from its size computed before any of it is written.
+func checkSize(res *stats.Result, batch bool) error {
+	if z := answerSize(res, batch); z.envelope > MaxResponseBytes {
+		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer users, SCIDs or stats", z.envelope, MaxResponseBytes)
+	}
+	return nil
 }
 
 // read answers req and records what it cost in the log and the metrics.

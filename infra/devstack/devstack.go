@@ -41,6 +41,9 @@ func Config(table, endpoint string) (app.Config, error) {
 		return c, err
 	}
 	c.Table, c.Endpoint = table, endpoint
+	if c.Client, err = loader.NewClient(context.Background(), endpoint); err != nil {
+		return c, err
+	}
 	if !c.HasKeys() {
 		c.PEM = string(devkey.PublicPEM)
 		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience

@@ -28,7 +28,7 @@ func tableFlags(fs *flag.FlagSet) (table, endpoint *string) {
 }
 
 func openStore(ctx context.Context, table, endpoint string) (store.Table, error) {
-	c, err := store.NewClient(ctx, endpoint)
+	c, err := loader.NewClient(ctx, endpoint)
 	if err != nil {
 		return store.Table{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/xblread/xblread/pkg/auth"
@@ -45,6 +46,9 @@ type Config struct {
 	// 1000).
 	ConfigCacheTTL  time.Duration
 	ConfigCacheSize int
+	// Client, when set, is the DynamoDB client to use instead of one made
+	// from the environment by store.NewClient (the local tools set it).
+	Client *dynamodb.Client
 }
 
 // DefaultMetricsNamespace is the namespace when METRICS_NAMESPACE is not set.
@@ -119,9 +123,12 @@ func NewEnv(ctx context.Context, c Config, log *slog.Logger) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := store.NewClient(ctx, c.Endpoint)
-	if err != nil {
-		return nil, err
+	client := c.Client
+	if client == nil {
+		var err error
+		if client, err = store.NewClient(ctx, c.Endpoint); err != nil {
+			return nil, err
+		}
 	}
 	t := store.Table{Client: client, Name: c.Table}
 	return &Env{

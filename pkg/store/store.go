@@ -22,6 +22,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
@@ -52,47 +52,62 @@ type Table struct {
 	Name   string
 }
 
-// NewClient loads the AWS configuration the usual way (environment, shared
-// files, then the runtime's role) and returns a DynamoDB client. A non-empty
+// NewClient returns a DynamoDB client configured from the environment, as
+// Lambda provides it: AWS_REGION and the function role's credentials in
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. It reads
+// no shared config files and runs no credential chain: that keeps the SDK's
+// SSO, STS and IMDS clients out of the function binaries (tools that need
+// profiles build their clients with the SDK's config package). A non-empty
 // endpoint overrides AWS_ENDPOINT_URL_DYNAMODB. When the endpoint is
-// DynamoDB Local (on loopback, or any endpoint under sam local) and no
-// credentials or region are configured, fixed local ones are used, since
-// DynamoDB Local accepts any.
-// optFns adjust the client's options (tests use them to count calls).
-func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+// DynamoDB Local (on loopback, or any endpoint under sam local), missing
+// credentials and region take fixed local values, since DynamoDB Local
+// accepts any. optFns adjust the client's options (tests use them to count
+// calls).
+func NewClient(_ context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	if endpoint == "" {
 		endpoint = os.Getenv(EndpointEnv)
 	}
-	var opts []func(*config.LoadOptions) error
-	if isLoopback(endpoint) || endpoint != "" && os.Getenv("AWS_SAM_LOCAL") == "true" {
-		if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-			opts = append(opts, config.WithRegion("us-east-1"))
-		}
-		if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	local := isLoopback(endpoint) || endpoint != "" && os.Getenv("AWS_SAM_LOCAL") == "true"
+	o := dynamodb.Options{
+		Region:  cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")),
+		Retryer: Retryer(),
+	}
+	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		o.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")))
+	}
+	if local {
+		o.Region = cmp.Or(o.Region, "us-east-1")
+		if o.Credentials == nil {
+			o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 		}
 		// DynamoDB Local's error responses fail the SDK's CRC32 check and
 		// make it log a harmless warning on every one; keep it quiet.
-		opts = append(opts, config.WithLogger(logging.Nop{}))
+		o.Logger = logging.Nop{}
 	}
-	// A caller is waiting: retry twice, soon (the SDK's default backoff
-	// reaches 20 s), and leave the rest to the caller's Retry-After.
-	opts = append(opts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = maxSDKAttempts
-			o.MaxBackoff = maxSDKBackoff
-		})
-	}))
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+	if o.Region == "" {
+		return nil, errors.New("AWS_REGION is not set")
 	}
-	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}}, optFns...)...), nil
+	if o.Credentials == nil {
+		return nil, errors.New("no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
+	}
+	if endpoint != "" {
+		o.BaseEndpoint = aws.String(endpoint)
+	}
+	return dynamodb.New(o, optFns...), nil
 }
+
+// Retryer is the SDK retryer of every client: a caller is waiting, so
+// retry twice, soon (the SDK's default backoff reaches 20 s), and leave the
+// rest to the caller's Retry-After.
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxSDKAttempts
+		o.MaxBackoff = maxSDKBackoff
+	})
+}
+
+// IsLocal reports whether endpoint is DynamoDB Local on this machine.
+func IsLocal(endpoint string) bool { return isLoopback(endpoint) }
 
 func isLoopback(endpoint string) bool {
 	if endpoint == "" {

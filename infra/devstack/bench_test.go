@@ -1,6 +1,8 @@
 package devstack
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,46 +12,107 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/localapi"
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/statsapi"
-	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// BenchmarkStatsEventPath measures what the local API adds around the
-// stats handler: HTTP on loopback, the payload 2.0 event and the Lambda
-// handler's JSON, for 100 users × 2 SCIDs × 2 stats with an in-memory
-// store. Compare with statsapi's BenchmarkBatch (the handler alone).
-func BenchmarkStatsEventPath(b *testing.B) {
+// prepared answers every read with the same prepared data: the handler's
+// own work is measured, not a store's.
+type prepared struct {
+	found   *stats.Found
+	configs map[string]*xbl.ServiceConfig
+}
+
+func (p prepared) ReadStats(context.Context, stats.Query) (*stats.Found, error) { return p.found, nil }
+
+func (p prepared) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	return p.configs[scid], xbl.Usage{}, nil
+}
+
+// statsBench is the stats function's handler over prepared data of 100
+// users × 2 SCIDs × 2 stats, the batch body that asks for all of it, and a
+// token.
+func statsBench(b *testing.B) (h http.Handler, body, token string) {
 	const scidA, scidB = "7492baca-c1b4-440d-a391-b7ef364a8d40", "c402ff50-3e76-11e2-a25f-0800200c1212"
-	ds := &xbl.Dataset{Configs: []xbl.ServiceConfig{
-		{SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-		{SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-	}}
+	st := prepared{
+		found: &stats.Found{Gamertags: map[xbl.XUID]string{}, Stats: map[stats.UserSCID]map[string]xbl.StatValue{}},
+		configs: map[string]*xbl.ServiceConfig{
+			scidA: {SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+			scidB: {SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		},
+	}
 	var users []string
 	for i := range 100 {
 		x := xbl.XUID(2533274792693551 + i)
 		users = append(users, `"`+x.String()+`"`)
-		ds.Profiles = append(ds.Profiles, xbl.Profile{XUID: x, Gamertag: fmt.Sprintf("Player%d", i)})
+		st.found.Gamertags[x] = fmt.Sprintf("Player%d", i)
 		for _, s := range []string{scidA, scidB} {
-			ds.Stats = append(ds.Stats, xbl.UserStats{XUID: x, SCID: s, Stats: map[string]xbl.StatValue{
+			st.found.Stats[stats.UserSCID{XUID: x, SCID: s}] = map[string]xbl.StatValue{
 				"Kills": {Type: xbl.Integer, Value: fmt.Sprint(1000 + i)}, "KD": {Type: xbl.Double, Value: "1.25"},
-			}})
+			}
 		}
 	}
-	st := memstore.New()
-	st.Load(ds)
-	body := `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
+	body = `{"requestedusers":[` + strings.Join(users, ",") + `],"requestedscids":[` +
 		`{"scid":"` + scidA + `","requestedstats":["Kills","KD"]},{"scid":"` + scidB + `","requestedstats":["Kills","KD"]}]}`
-	v, _ := devkey.Verifier()
+	v, err := devkey.Verifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err = devkey.Mint(xbl.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := statsapi.New(httpapi.API{Verifier: v, Log: log}, st, st)
+	return statsapi.New(httpapi.API{Verifier: v, Log: log}, st, st), body, token
+}
+
+// BenchmarkStatsEvent measures the stats function's work for one event,
+// as Lambda runs it: the payload 2.0 JSON in, the handler (token check,
+// parsing, access, prepared reads, response and ETag), the response event
+// JSON out; 100 users × 2 SCIDs × 2 stats.
+func BenchmarkStatsEvent(b *testing.B) {
+	h, body, token := statsBench(b)
+	payload, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /batch", RawPath: "/batch", RawQueryString: "operation=read",
+		Headers: map[string]string{"authorization": token, "content-type": "application/json", "x-xbl-contract-version": "1"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: "r", Stage: "$default", RouteKey: "POST /batch",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/batch", Protocol: "HTTP/1.1", SourceIP: "203.0.113.7"},
+		},
+		QueryStringParameters: map[string]string{"operation": "read"},
+		Body:                  body,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := lambda.NewHandler(app.Lambda(h))
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"})
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := fn.Invoke(ctx, payload)
+		if err != nil || !strings.HasPrefix(string(out), `{"statusCode":200`) {
+			b.Fatalf("%v %.200s", err, out)
+		}
+	}
+}
+
+// BenchmarkStatsEventPath measures what the local API adds around the
+// stats handler: HTTP on loopback, the payload 2.0 event and the Lambda
+// handler's JSON, for 100 users × 2 SCIDs × 2 stats with prepared reads. Compare with BenchmarkStatsEvent (the function's own work) and
+// statsapi's BenchmarkBatch (the handler alone).
+func BenchmarkStatsEventPath(b *testing.B) {
+	h, body, token := statsBench(b)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	tmpl, err := samtemplate.LoadNearest(".")
 	if err != nil {
 		b.Fatal(err)
@@ -62,14 +125,10 @@ func BenchmarkStatsEventPath(b *testing.B) {
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	tok, err := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := http.NewRequest("POST", ts.URL+"/batch?operation=read", strings.NewReader(body))
-		req.Header.Set("Authorization", tok)
+		req.Header.Set("Authorization", token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			b.Fatal(err)

@@ -6,9 +6,7 @@
 package statsapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"hash/crc64"
 	"net/http"
 	"strconv"
@@ -71,11 +69,11 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	if op := r.URL.Query()["operation"]; op != nil && (len(op) != 1 || op[0] != "read") {
 		return badRequest("operation %q is not supported; use read", strings.Join(op, ","))
 	}
-	body, err := readBody(r)
+	in, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	req, err := parseBatch(body)
+	req, err := parseBatch(in)
 	if err != nil {
 		return err
 	}
@@ -83,14 +81,11 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSize(res, true); err != nil {
+	body, err := render(res, true)
+	if err != nil {
 		return err
 	}
-	out := batchJSON{Users: make([]userJSON, len(res.Users))}
-	for i := range res.Users {
-		out.Users[i] = userOf(&res.Users[i])
-	}
-	return writeJSON(w, r, out)
+	return writeJSON(w, r, body)
 }
 
 func (h *handler) user(w http.ResponseWriter, r *http.Request) error {
@@ -105,19 +100,11 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSize(res, false); err != nil {
+	body, err := render(res, false)
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, r, userOf(&res.Users[0]))
-}
-
-// checkSize refuses an answer that would not fit in Lambda's response,
-// from its size computed before any of it is written.
-func checkSize(res *stats.Result, batch bool) error {
-	if z := answerSize(res, batch); z.envelope > MaxResponseBytes {
-		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer users, SCIDs or stats", z.envelope, MaxResponseBytes)
-	}
-	return nil
+	return writeJSON(w, r, body)
 }
 
 // read answers req and records what it cost in the log and the metrics.
@@ -141,50 +128,9 @@ func (h *handler) read(ctx context.Context, req *stats.Request) (*stats.Result, 
 	return res, err
 }
 
-// The response shapes, as XSAPI parses them: xuids and values are strings,
-// and every SCID's stats is an array.
-type (
-	batchJSON struct {
-		Users []userJSON `json:"users"`
-	}
-	userJSON struct {
-		XUID     string     `json:"xuid"`
-		Gamertag string     `json:"gamertag,omitempty"`
-		SCIDs    []scidJSON `json:"scids"`
-	}
-	scidJSON struct {
-		SCID  string     `json:"scid"`
-		Stats []statJSON `json:"stats"`
-	}
-	statJSON struct {
-		Name  string `json:"statname"`
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	}
-)
-
-func userOf(u *stats.UserResult) userJSON {
-	out := userJSON{XUID: u.XUID.String(), Gamertag: u.Gamertag, SCIDs: make([]scidJSON, len(u.SCIDs))}
-	for i, sr := range u.SCIDs {
-		list := make([]statJSON, len(sr.Stats))
-		for j, st := range sr.Stats {
-			list[j] = statJSON{Name: st.Name, Type: string(st.Value.Type), Value: st.Value.Value}
-		}
-		out.SCIDs[i] = scidJSON{SCID: sr.SCID, Stats: list}
-	}
-	return out
-}
-
-// writeJSON writes v with a strong ETag over the exact body, or 304 when
-// the request's If-None-Match names that tag.
-func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+// writeJSON writes body with a strong ETag over its exact bytes, or 304
+// when the request's If-None-Match names that tag.
+func writeJSON(w http.ResponseWriter, r *http.Request, body []byte) error {
 	etag := etagOf(body)
 	hd := w.Header()
 	hd.Set("ETag", etag)

@@ -13,6 +13,51 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// The reference encoding of the answer: the response shapes as structs,
+// written by encoding/json. appendAnswer must write the same bytes.
+type (
+	batchJSON struct {
+		Users []userJSON `json:"users"`
+	}
+	userJSON struct {
+		XUID     string     `json:"xuid"`
+		Gamertag string     `json:"gamertag,omitempty"`
+		SCIDs    []scidJSON `json:"scids"`
+	}
+	scidJSON struct {
+		SCID  string     `json:"scid"`
+		Stats []statJSON `json:"stats"`
+	}
+	statJSON struct {
+		Name  string `json:"statname"`
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	}
+)
+
+func userOf(u *stats.UserResult) userJSON {
+	out := userJSON{XUID: u.XUID.String(), Gamertag: u.Gamertag, SCIDs: make([]scidJSON, len(u.SCIDs))}
+	for i, sr := range u.SCIDs {
+		list := make([]statJSON, len(sr.Stats))
+		for j, st := range sr.Stats {
+			list[j] = statJSON{Name: st.Name, Type: string(st.Value.Type), Value: st.Value.Value}
+		}
+		out.SCIDs[i] = scidJSON{SCID: sr.SCID, Stats: list}
+	}
+	return out
+}
+
+func encoded(t *testing.T, v any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
 // encodedSize writes v as writeJSON does and as aws-lambda-go then carries
 // it, and measures both.
 func encodedSize(t *testing.T, v any) size {
@@ -34,7 +79,7 @@ func encodedSize(t *testing.T, v any) size {
 // TestAnswerSizeIsExact compares the computed size of random answers, with
 // strings full of characters that JSON escapes, with their real encoding.
 func TestAnswerSizeIsExact(t *testing.T) {
-	alphabet := []string{"a", "é", "\"", "\\", "\n", "\t", "\x01", "<", "&", "\u2028", "\u2029", "\xff", "😀", " "}
+	alphabet := []string{"a", "é", "\"", "\\", "\n", "\t", "\r", "\b", "\f", "\x01", "\x1f", "\x7f", "<", "&", "\u2028", "\u2029", "\xff", "\xe2\x80", "😀", " "}
 	str := func(r *rand.Rand) string {
 		var b strings.Builder
 		for range r.IntN(12) {
@@ -71,6 +116,15 @@ func TestAnswerSizeIsExact(t *testing.T) {
 		}
 		if got, want := answerSize(res, false), encodedSize(t, userOf(&res.Users[0])); got != want {
 			t.Fatalf("case %d, single: computed %+v, encoded %+v", i, got, want)
+		}
+		if got, want := string(appendAnswer(nil, res, true)), encoded(t, out); got != want {
+			t.Fatalf("case %d: appendAnswer\n%q\nencoding/json\n%q", i, got, want)
+		}
+		if got, want := string(appendAnswer(nil, res, false)), encoded(t, userOf(&res.Users[0])); got != want {
+			t.Fatalf("case %d, single: appendAnswer\n%q\nencoding/json\n%q", i, got, want)
+		}
+		if b, _ := boundSize(res); b < answerSize(res, true).envelope {
+			t.Fatalf("case %d: bound %d below the size %d", i, b, answerSize(res, true).envelope)
 		}
 	}
 }

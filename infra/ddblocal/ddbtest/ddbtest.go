@@ -180,7 +180,7 @@ func (h countingHTTP) Do(r *http.Request) (*http.Response, error) {
 func CountingClient(t testing.TB) (*dynamodb.Client, *Counter) {
 	t.Helper()
 	c := &Counter{ops: map[string]int{}, bodies: map[string][]string{}}
-	client, err := store.NewClient(context.Background(), endpoint, func(o *dynamodb.Options) {
+	client, err := store.NewClient(context.Background(), Endpoint(t), func(o *dynamodb.Options) {
 		o.HTTPClient = countingHTTP{inner: awshttp.NewBuildableClient(), c: c}
 	})
 	if err != nil {

@@ -1,12 +1,16 @@
 // Command bench measures the service against DynamoDB Local: the same
 // request through the local API (HTTP, the payload 2.0 event, the Lambda
-// handler) and as the raw DynamoDB calls it needs, interleaved, with p50 and
-// p99 of each, the overhead and the ratio. `make bench` runs it.
+// handler) and as the fewest raw DynamoDB calls its answer needs,
+// interleaved, with p50 and p99 of each, the overhead, the ratio, and the
+// items and read units each reads; then the start-up (init) of each
+// function's bootstrap against a hello-world aws-lambda-go bootstrap.
+// `make bench` runs it.
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,7 +64,8 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats or the sessions cases")
+	only := flag.String("only", "", "run only the stats, the sessions or the init cases")
+	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	flag.Parse()
 	for _, s := range strings.Split(*sessions, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -82,6 +88,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if *only == "init" {
+		return measureInit(*inits)
+	}
 	var cases []benchCase
 	if *only == "" || *only == "stats" {
 		cases = append(cases, &statsCase{o: o})
@@ -102,11 +111,14 @@ func run() error {
 	type row struct {
 		c        benchCase
 		api, raw []time.Duration
+		apiUse   usage // per request
+		rawUse   usage
 	}
 	var rows []row
 	for _, c := range cases {
 		start := time.Now()
-		stk, res, err := devstack.Start(ctx, endpoint, c.dataset())
+		logs := &emfUsage{}
+		stk, res, err := devstack.Start(ctx, endpoint, c.dataset(), logs)
 		if err != nil {
 			return err
 		}
@@ -115,23 +127,80 @@ func run() error {
 			stk.Close()
 			return err
 		}
-		api, raw, err := measure(ctx, o, c.viaAPI, c.raw)
+		logs.reset()
+		rawUse := &usage{}
+		api, raw, err := measure(ctx, o, c.viaAPI, func(ctx context.Context, i int) error {
+			u, err := c.raw(ctx, i)
+			rawUse.add(u)
+			return err
+		})
 		stk.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name(), err)
 		}
-		rows = append(rows, row{c, api, raw})
+		n := float64(o.warmup + o.n)
+		rows = append(rows, row{c, api, raw, logs.per(n), rawUse.per(n)})
 	}
-	fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API and raw interleaved\n\n", o.n, o.warmup)
-	fmt.Println("| case | through the local API p50 / p99 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+	if len(rows) > 0 {
+		fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API and raw interleaved; raw: the fewest DynamoDB calls the answer needs (configurations cached, as on a warm instance)\n\n", o.n, o.warmup)
+		fmt.Println("| case | through the local API p50 / p99 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 | items, read units per request: API / raw |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+	}
 	for _, r := range rows {
 		a50, a99, r50, r99 := pct(r.api, 50), pct(r.api, 99), pct(r.raw, 50), pct(r.raw, 99)
-		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %.2f / %.2f | %.2f | %.3f / %.3f |\n", r.c.name(), r.c.rawName(),
-			ms(a50), ms(a99), ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99))
+		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %.2f / %.2f | %.2f | %.3f / %.3f | %.1f, %.1f / %.1f, %.1f |\n", r.c.name(), r.c.rawName(),
+			ms(a50), ms(a99), ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
+			r.apiUse.items, r.apiUse.rcu, r.rawUse.items, r.rawUse.rcu)
+	}
+	if *only == "" {
+		fmt.Println()
+		return measureInit(*inits)
 	}
 	return nil
 }
+
+// usage is items and read units, summed or per request.
+type usage struct{ items, rcu float64 }
+
+func (u *usage) add(o usage) { u.items += o.items; u.rcu += o.rcu }
+
+func (u *usage) per(n float64) usage { return usage{u.items / n, u.rcu / n} }
+
+// emfUsage reads the local API's log: it sums ItemsRead and ConsumedRCU of
+// the EMF records, one per request.
+type emfUsage struct {
+	mu   sync.Mutex
+	sum  usage
+	rest []byte
+}
+
+func (e *emfUsage) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rest = append(e.rest, p...)
+	for {
+		i := bytes.IndexByte(e.rest, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := e.rest[:i]
+		e.rest = e.rest[i+1:]
+		if !bytes.Contains(line, []byte(`"_aws"`)) {
+			continue
+		}
+		var rec struct {
+			Items float64 `json:"ItemsRead"`
+			RCU   float64 `json:"ConsumedRCU"`
+		}
+		if json.Unmarshal(line, &rec) == nil {
+			e.sum.add(usage{rec.Items, rec.RCU})
+		}
+	}
+}
+
+func (e *emfUsage) reset() { e.mu.Lock(); e.sum = usage{}; e.mu.Unlock() }
+
+func (e *emfUsage) per(n float64) usage { e.mu.Lock(); defer e.mu.Unlock(); return e.sum.per(n) }
 
 // benchCase is one request kind: its data, the request through the local
 // API and the raw DynamoDB calls it needs.
@@ -141,7 +210,7 @@ type benchCase interface {
 	dataset() *xbl.Dataset
 	prepare(client *dynamodb.Client, table, base string) error
 	viaAPI(ctx context.Context, i int) error
-	raw(ctx context.Context, i int) error
+	raw(ctx context.Context, i int) (usage, error)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -254,10 +323,7 @@ func (c *statsCase) users(i int) []xbl.XUID {
 	return out
 }
 
-func (c *statsCase) calls() int {
-	keys := c.o.users*c.o.scids + c.o.users + c.o.scids
-	return (keys + 99) / 100
-}
+func (c *statsCase) calls() int { return (c.o.users*c.o.scids + 99) / 100 }
 
 func (c *statsCase) viaAPI(ctx context.Context, i int) error {
 	var us, sc []string
@@ -284,28 +350,25 @@ func (c *statsCase) viaAPI(ctx context.Context, i int) error {
 	return nil
 }
 
-// raw sends the BatchGetItem calls the request needs, as the store does:
-// the same keys and projection, chunks of 100, concurrently.
-func (c *statsCase) raw(ctx context.Context, i int) error {
+// raw sends the fewest calls the answer needs: BatchGetItem of the U·S
+// statistics items only, projected to the requested stats and the
+// gamertag, chunks of 100, concurrently.
+func (c *statsCase) raw(ctx context.Context, i int) (usage, error) {
 	var keys []store.Key
-	for s := range c.o.scids {
-		keys = append(keys, store.ConfigKey(scidOf(s)))
-	}
 	for _, x := range c.users(i) {
-		keys = append(keys, store.ProfileKey(x))
 		for s := range c.o.scids {
 			keys = append(keys, store.StatsKey(x, scidOf(s)))
 		}
 	}
-	names := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#s": store.AttrStats}
-	proj := []string{"#pk", "#sk", "gamertag", "titleIds", "sandboxes"}
+	names := map[string]string{"#pk": store.AttrPK, "#s": store.AttrStats}
+	proj := []string{"#pk", "gamertag"}
 	for k, n := range c.names {
 		ph := fmt.Sprintf("#%d", k)
 		names[ph] = n
 		proj = append(proj, "#s."+ph)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	got := make([]int, (len(keys)+99)/100)
+	got := make([]usage, (len(keys)+99)/100)
 	for start := 0; start < len(keys); start += 100 {
 		chunk := keys[start:min(start+100, len(keys))]
 		g.Go(func() error {
@@ -326,9 +389,17 @@ func (c *statsCase) raw(ctx context.Context, i int) error {
 			if len(out.UnprocessedKeys) > 0 {
 				return fmt.Errorf("unprocessed keys in the raw case")
 			}
-			got[start/100] = len(out.Responses[c.table])
+			got[start/100].items = float64(len(out.Responses[c.table]))
+			for _, cc := range out.ConsumedCapacity {
+				got[start/100].rcu += aws.ToFloat64(cc.CapacityUnits)
+			}
 			return nil
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	var u usage
+	for _, g := range got {
+		u.add(g)
+	}
+	return u, err
 }

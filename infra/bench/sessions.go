@@ -28,6 +28,8 @@ const (
 	sessionSCID       = "c402ff50-3e76-11e2-a25f-0800200c1212"
 	// queryConcurrency is the service's bound on Query calls in flight.
 	queryConcurrency = 16
+	// take is the most results the batch asks for.
+	take = 100
 )
 
 // sessionsCase is the session directory batch query for 100 xuids.
@@ -49,7 +51,7 @@ func (c *sessionsCase) name() string {
 }
 
 func (c *sessionsCase) rawName() string {
-	return fmt.Sprintf("1 GetItem + %d Query, %d at a time", batchXUIDs, queryConcurrency)
+	return fmt.Sprintf("%d Query, %d at a time", batchXUIDs, queryConcurrency)
 }
 
 func (c *sessionsCase) dataset() *xbl.Dataset {
@@ -100,7 +102,7 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 	for _, x := range c.xuids(i) {
 		xs = append(xs, `"`+x.String()+`"`)
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/serviceconfigs/"+sessionSCID+"/batch?private=true&reservations=true&inactive=true&take=100",
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/serviceconfigs/"+sessionSCID+"/batch?private=true&reservations=true&inactive=true&take="+fmt.Sprint(take),
 		strings.NewReader(`{"xuids":[`+strings.Join(xs, ",")+`]}`))
 	req.Header.Set("Authorization", c.token)
 	req.Header.Set("x-xbl-contract-version", "107")
@@ -117,42 +119,42 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 	return nil
 }
 
-// raw sends what the query needs: the configuration's GetItem and one
-// Query per xuid (every page), as the store does.
-func (c *sessionsCase) raw(ctx context.Context, i int) error {
+// raw sends the fewest calls the answer needs, the configuration being
+// cached: one Query per xuid of its memberships newest first, as many as
+// the answer can use (take), one page.
+func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryConcurrency)
-	g.Go(func() error {
-		k := store.ConfigKey(sessionSCID)
-		_, err := c.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(c.table),
-			Key: map[string]types.AttributeValue{
-				store.AttrPK: &types.AttributeValueMemberS{Value: k.PK}, store.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
-			},
-			ProjectionExpression: aws.String("titleIds, sandboxes"),
-		})
-		return err
-	})
-	for _, x := range c.xuids(i) {
+	xuids := c.xuids(i)
+	got := make([]usage, len(xuids))
+	for j, x := range xuids {
 		g.Go(func() error {
-			p := dynamodb.NewQueryPaginator(c.client, &dynamodb.QueryInput{
+			out, err := c.client.Query(ctx, &dynamodb.QueryInput{
 				TableName:                aws.String(c.table),
 				KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
 				ProjectionExpression:     aws.String("#sk, template, #name, startTime, version, visibility, joinRestriction, keywords, accepted, #status, myTurn"),
 				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#status": "status"},
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
-					":prefix": &types.AttributeValueMemberS{Value: "session#"},
+					":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
 				},
+				Limit:                  aws.Int32(take),
 				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 			})
-			for p.HasMorePages() {
-				if _, err := p.NextPage(ctx); err != nil {
-					return err
-				}
+			if err != nil {
+				return err
+			}
+			got[j].items = float64(len(out.Items))
+			if out.ConsumedCapacity != nil {
+				got[j].rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 			}
 			return nil
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	var u usage
+	for _, g := range got {
+		u.add(g)
+	}
+	return u, err
 }

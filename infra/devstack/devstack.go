@@ -161,8 +161,8 @@ type Stack struct {
 }
 
 // Start creates a new table on endpoint, loads ds into it and serves the
-// local API for it. Close undoes both.
-func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, loader.Result, error) {
+// local API for it, its logs and EMF records to logOut. Close undoes both.
+func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writer) (*Stack, loader.Result, error) {
 	var res loader.Result
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
@@ -176,7 +176,7 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset) (*Stack, loade
 		s.Close()
 		return nil, res, err
 	}
-	srv, err := NewServer(ctx, "", s.Table, endpoint, io.Discard)
+	srv, err := NewServer(ctx, "", s.Table, endpoint, logOut)
 	if err != nil {
 		s.Close()
 		return nil, res, err

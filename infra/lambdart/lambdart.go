@@ -42,7 +42,13 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[string]*invocation
 	seq     int
+	ready   chan struct{}
+	once    sync.Once
 }
+
+// Ready is closed when the function first asks for an invocation: its
+// init is over.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Start serves a Runtime API on a loopback port.
 func Start() (*Server, error) {
@@ -50,7 +56,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: l.Addr().String(), queue: make(chan *invocation), pending: map[string]*invocation{}}
+	s := &Server{Addr: l.Addr().String(), queue: make(chan *invocation), pending: map[string]*invocation{}, ready: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+prefix+"/invocation/next", s.next)
 	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", s.answer(""))
@@ -70,6 +76,7 @@ func Start() (*Server, error) {
 func (s *Server) Close() { s.srv.Close() }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	s.once.Do(func() { close(s.ready) })
 	var inv *invocation
 	select {
 	case inv = <-s.queue:

@@ -62,7 +62,7 @@ func run() error {
 	}
 	defer stopDB()
 	t0 := time.Now()
-	stk, res, err := devstack.Start(ctx, endpoint, dataset(*users, *sessions))
+	stk, res, err := devstack.Start(ctx, endpoint, dataset(*users, *sessions), io.Discard)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ test-unit:
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack
-	$(GO) run ./infra/bench
+	GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s

@@ -34,4 +34,4 @@ echo '```'
 go test -run '^$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack 2>&1 | grep -E '^Benchmark'
 echo '```'
 echo
-go run ./infra/bench 2>/dev/null
+GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench 2>/dev/null

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -172,6 +173,59 @@ type StatsItem struct {
 type StatAttr struct {
 	Type  string `dynamodbav:"t"`
 	Value any    `dynamodbav:"v"`
+}
+
+// UnmarshalDynamoDBAttributeValue decodes a statistics item without
+// reflection: every read decodes up to a thousand of them, and this is
+// about ten times faster than attributevalue's generic decoder. Encoding
+// stays attributevalue's; TestItemsRoundTrip holds the two together.
+func (it *StatsItem) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	m, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return fmt.Errorf("statistics item: %T, not a map", av)
+	}
+	str := func(name string) string {
+		if s, ok := m.Value[name].(*types.AttributeValueMemberS); ok {
+			return s.Value
+		}
+		return ""
+	}
+	*it = StatsItem{Key: Key{PK: str(AttrPK), SK: str(AttrSK)}, XUID: str("xuid"), SCID: str("scid"), Gamertag: str("gamertag")}
+	switch s := m.Value[AttrStats].(type) {
+	case nil:
+		return nil
+	case *types.AttributeValueMemberM:
+		it.Stats = make(map[string]StatAttr, len(s.Value))
+		for name, v := range s.Value {
+			a, err := statAttr(v)
+			if err != nil {
+				return fmt.Errorf("statistics item: %q: %w", name, err)
+			}
+			it.Stats[name] = a
+		}
+		return nil
+	default:
+		return fmt.Errorf("statistics item: %s is %T, not a map", AttrStats, s)
+	}
+}
+
+// statAttr decodes one stored statistic {t, v}.
+func statAttr(av types.AttributeValue) (StatAttr, error) {
+	m, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return StatAttr{}, fmt.Errorf("%T, not a map", av)
+	}
+	t, ok := m.Value["t"].(*types.AttributeValueMemberS)
+	if !ok {
+		return StatAttr{}, errors.New("no type")
+	}
+	switch v := m.Value["v"].(type) {
+	case *types.AttributeValueMemberN:
+		return StatAttr{Type: t.Value, Value: attributevalue.Number(v.Value)}, nil
+	case *types.AttributeValueMemberS:
+		return StatAttr{Type: t.Value, Value: v.Value}, nil
+	}
+	return StatAttr{}, fmt.Errorf("value is %T", m.Value["v"])
 }
 
 // NewStatsItem returns u's item, carrying gamertag ("" for none).

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -65,6 +66,30 @@ func TestItemsRoundTrip(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatsItemDecoding: the hand-written decoder of statistics items reads
+// what a projection leaves (no statistics at all) and refuses shapes it
+// cannot read.
+func TestStatsItemDecoding(t *testing.T) {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	m := func(kv map[string]types.AttributeValue) types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: kv}
+	}
+	var it StatsItem
+	if err := Unmarshal(map[string]types.AttributeValue{AttrPK: s("1#" + scid), "gamertag": s("G")}, &it); err != nil || it.Stats != nil || it.Gamertag != "G" || it.PK != "1#"+scid {
+		t.Errorf("projected item without statistics: %+v, %v", it, err)
+	}
+	for name, stats := range map[string]types.AttributeValue{
+		"stats not a map":     s("x"),
+		"statistic not a map": m(map[string]types.AttributeValue{"a": s("1")}),
+		"no type":             m(map[string]types.AttributeValue{"a": m(map[string]types.AttributeValue{"v": s("1")})}),
+		"value a list":        m(map[string]types.AttributeValue{"a": m(map[string]types.AttributeValue{"t": s("String"), "v": &types.AttributeValueMemberL{}})}),
+	} {
+		if err := Unmarshal(map[string]types.AttributeValue{AttrPK: s("1#" + scid), AttrStats: stats}, &it); err == nil {
+			t.Errorf("%s: decoded %+v", name, it)
+		}
+	}
+}
 
 func TestKeys(t *testing.T) {
 	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)

@@ -48,7 +48,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 		for _, av := range items {
 			var it store.StatsItem
 			x, scid, ok := store.ParseUserSCID(pkOf(av))
-			if !ok || store.Unmarshal(av, &it) != nil {
+			if !ok || it.UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberM{Value: av}) != nil {
 				continue // an item that does not decode reads as no data
 			}
 			res.Stats[stats.UserSCID{XUID: x, SCID: scid}] = it.Values()

@@ -153,6 +153,12 @@ func run() error {
 			ms(a50), ms(a99), ms(r.inside), ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
 			r.apiUse.items, r.apiUse.rcu, r.rawUse.items, r.rawUse.rcu)
 	}
+	for _, r := range rows {
+		fmt.Printf("\n%s: %.0f bytes of log per request (the function's request and dynamodb lines, its EMF record, the access log line)", r.c.name(), r.apiUse.logBytes)
+	}
+	if len(rows) > 0 {
+		fmt.Println()
+	}
 	if *only == "" {
 		fmt.Println()
 		return measureInit(*inits)
@@ -160,12 +166,12 @@ func run() error {
 	return nil
 }
 
-// usage is items and read units, summed or per request.
-type usage struct{ items, rcu float64 }
+// usage is items and read units, and bytes of log, summed or per request.
+type usage struct{ items, rcu, logBytes float64 }
 
-func (u *usage) add(o usage) { u.items += o.items; u.rcu += o.rcu }
+func (u *usage) add(o usage) { u.items += o.items; u.rcu += o.rcu; u.logBytes += o.logBytes }
 
-func (u *usage) per(n float64) usage { return usage{u.items / n, u.rcu / n} }
+func (u *usage) per(n float64) usage { return usage{u.items / n, u.rcu / n, u.logBytes / n} }
 
 // emfUsage reads the local API's log: it sums ItemsRead and ConsumedRCU of
 // the EMF records, one per request.
@@ -180,6 +186,7 @@ func (e *emfUsage) Write(p []byte) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rest = append(e.rest, p...)
+	e.sum.logBytes += float64(len(p))
 	for {
 		i := bytes.IndexByte(e.rest, '\n')
 		if i < 0 {
@@ -196,7 +203,7 @@ func (e *emfUsage) Write(p []byte) (int, error) {
 			Latency float64 `json:"Latency"`
 		}
 		if json.Unmarshal(line, &rec) == nil {
-			e.sum.add(usage{rec.Items, rec.RCU})
+			e.sum.add(usage{items: rec.Items, rcu: rec.RCU})
 			e.latency = append(e.latency, time.Duration(rec.Latency*float64(time.Millisecond)))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/sessions"
@@ -87,10 +88,29 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	if err := enc.Encode(out); err != nil {
 		return err
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if n := envelopeSize(body); n > MaxResponseBytes {
+		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer sessions (take)", n, MaxResponseBytes)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	w.Write(body)
 	return nil
+}
+
+// MaxResponseBytes bounds what an answer may take inside Lambda's response
+// (6 MB in all): the body as a JSON string, its quotes and backslashes
+// escaped again. At most MaxTake sessions are answered, so the body is
+// bounded by the size of the sessions' items; only sessions with very many
+// keywords come near it.
+const MaxResponseBytes = 6_000_000
+
+// envelopeSize is the size of body as a JSON string inside the Lambda
+// response: one more byte for each quote and backslash (the body's own
+// escapes have left no control character, and U+2028 and U+2029 are
+// already escaped), and the two quotes around it.
+func envelopeSize(body []byte) int {
+	return len(body) + 2 + bytes.Count(body, []byte{'"'}) + bytes.Count(body, []byte{'\\'})
 }
 
 // The response, as XSAPI parses it.

@@ -2,7 +2,9 @@ package sessionsapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,5 +116,44 @@ func TestAccessBeforeAnyRead(t *testing.T) {
 				t.Errorf("%d reads on a warm instance", reads)
 			}
 		})
+	}
+}
+
+// TestEnvelopeSize: the computed size of a body inside the Lambda response
+// is what encoding/json writes.
+func TestEnvelopeSize(t *testing.T) {
+	for _, body := range []string{`{}`, `{"results":[{"keywords":["a\"b","c\\d","\u2028"]}]}`, `{"results":[]}`} {
+		enc, _ := json.Marshal(body)
+		if got := envelopeSize([]byte(body)); got != len(enc) {
+			t.Errorf("envelopeSize(%s) = %d, want %d", body, got, len(enc))
+		}
+	}
+}
+
+// TestOversizeAnswerIsRefused: sessions whose keywords would make the
+// answer larger than Lambda's response allows are refused with a 400.
+func TestOversizeAnswerIsRefused(t *testing.T) {
+	st := loaded(t)
+	var doc strings.Builder
+	doc.WriteString(`{"sessions":[`)
+	kw := make([]string, 1000)
+	for i := range kw {
+		kw[i] = fmt.Sprintf(`"%s%04d"`, strings.Repeat("k", 60), i)
+	}
+	for i := range 100 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `{"scid":"%s","templateName":"big","name":"s%03d","startTime":"2026-11-20T13:45:30Z","version":1,"visibility":"open","keywords":[%s],"members":[{"xuid":"9876","status":"active"}]}`, scidA, i, strings.Join(kw, ","))
+	}
+	doc.WriteString("]}")
+	st.Load(testkit.DatasetText(t, doc.String()))
+	h := newHandler(t, st)
+	w := call(t, h, "GET", "/serviceconfigs/"+scidA+"/sessiontemplates/big/sessions?xuid=9876&take=100", "")
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "ask for fewer sessions") {
+		t.Fatalf("%d %.200s", w.Code, w.Body)
+	}
+	if w := call(t, h, "GET", "/serviceconfigs/"+scidA+"/sessiontemplates/big/sessions?xuid=9876&take=10", ""); w.Code != 200 {
+		t.Errorf("take=10: %d", w.Code)
 	}
 }

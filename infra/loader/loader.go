@@ -5,6 +5,7 @@ package loader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -109,7 +110,7 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 		}
 	}
 	if w.err != nil {
-		return res, w.err
+		return res, fmt.Errorf("nothing was written: %w", w.err)
 	}
 	res = w.count()
 	calls, err := writeAll(ctx, t, w.requests(), progress)
@@ -139,6 +140,10 @@ func (w *writeSet) put(item any) {
 	var k store.Key
 	if err := store.Unmarshal(av, &k); err != nil {
 		w.err = fmt.Errorf("encode %T: %w", item, err)
+		return
+	}
+	if err := store.CheckItem(av); err != nil {
+		w.err = errors.Join(w.err, fmt.Errorf("%s item %.80s / %.80s: %w", store.ItemKind(k), k.PK, k.SK, err))
 		return
 	}
 	if _, ok := w.reqs[k]; !ok {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -301,5 +302,27 @@ func TestLoadIntoMissingTableFails(t *testing.T) {
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Errorf("error %v is not ResourceNotFoundException", err)
+	}
+}
+
+// TestLoadRefusesWhatDynamoDBWouldRefuse: an item over DynamoDB's 400 KB
+// (which DynamoDB Local would take) fails the whole load before anything
+// is written.
+func TestLoadRefusesWhatDynamoDBWouldRefuse(t *testing.T) {
+	st := ddbtest.EmptyTable(t)
+	stats := map[string]xbl.StatValue{}
+	for i := range 3000 {
+		stats[fmt.Sprintf("%0150d", i)] = xbl.StatValue{Type: xbl.String, Value: "v"}
+	}
+	ds := parse(t, contract)
+	ds.Stats = append(ds.Stats, xbl.UserStats{XUID: 77, SCID: scid, Stats: stats})
+	_, err := loader.Load(context.Background(), st, ds, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("Load = %v, want a refusal naming the limit", err)
+	}
+	for _, pk := range pks {
+		if got := partition(t, st, pk); len(got) > 0 {
+			t.Errorf("partition %s was written: %v", pk, sortKeys(got))
+		}
 	}
 }

@@ -101,8 +101,8 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 		return nil, err
 	}
 	if kw, ok := p["keyword"]; ok {
-		if kw == "" {
-			return nil, badRequest("keyword is empty")
+		if err := xbl.CheckKeyword(kw); err != nil {
+			return nil, badRequest("%v", err)
 		}
 		q.Keyword = kw
 	}

@@ -157,3 +157,18 @@ func TestOversizeAnswerIsRefused(t *testing.T) {
 		t.Errorf("take=10: %d", w.Code)
 	}
 }
+
+// TestKeysWithinDynamoDBLimits: a keyword or template that would make a
+// key longer than DynamoDB allows is a 400 naming the limit, never a 500.
+func TestKeysWithinDynamoDBLimits(t *testing.T) {
+	h := newHandler(t, loaded(t))
+	for target, want := range map[string]string{
+		"/serviceconfigs/" + scidA + "/sessions?keyword=" + strings.Repeat("k", 3000):                        "the limit is 256",
+		"/serviceconfigs/" + scidA + "/sessiontemplates/" + strings.Repeat("t", 100) + "/sessions?keyword=k": "the limit is 99",
+	} {
+		w := call(t, h, "GET", target, "")
+		if w.Code != 400 || !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%.80s…: %d %q, want 400 naming %q", target, w.Code, w.Body, want)
+		}
+	}
+}

@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -169,7 +172,9 @@ type StatsItem struct {
 
 // StatAttr is one stored statistic: its type, and its value as a DynamoDB
 // number (attributevalue.Number) for Integer and Double, a string for
-// String.
+// String. A Double that DynamoDB's numbers cannot hold (they range over
+// 1e-130 to 1e126 in magnitude; a float64 goes from 5e-324 to 1.8e308) is
+// stored as its string, and read back the same.
 type StatAttr struct {
 	Type  string `dynamodbav:"t"`
 	Value any    `dynamodbav:"v"`
@@ -233,7 +238,7 @@ func NewStatsItem(u xbl.UserStats, gamertag string) StatsItem {
 	it := StatsItem{Key: StatsKey(u.XUID, u.SCID), XUID: u.XUID.String(), SCID: u.SCID, Gamertag: gamertag, Stats: make(map[string]StatAttr, len(u.Stats))}
 	for name, v := range u.Stats {
 		a := StatAttr{Type: string(v.Type), Value: v.Value}
-		if v.Type != xbl.String {
+		if v.Type == xbl.Integer || v.Type == xbl.Double && NumberFits(v.Value) {
 			a.Value = attributevalue.Number(v.Value)
 		}
 		it.Stats[name] = a
@@ -261,6 +266,26 @@ func (it *StatsItem) Values() map[string]xbl.StatValue {
 		}
 	}
 	return out
+}
+
+// NumberFits reports whether the decimal text fits a DynamoDB number:
+// zero, or a magnitude from 1e-130 up to (not including) 1e126, with at
+// most 38 significant digits.
+func NumberFits(text string) bool {
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return false
+	}
+	if a := math.Abs(f); a != 0 && (a < 1e-130 || a >= 1e126) {
+		return false
+	}
+	digits := 0
+	for _, c := range strings.SplitN(strings.ToLower(text), "e", 2)[0] {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	return digits <= 38
 }
 
 // SessionAttrs are the session fields a query returns, denormalized onto

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"math"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -151,5 +154,34 @@ func TestOrderSortsNewestFirst(t *testing.T) {
 	}
 	if Order(time.Date(2026, 1, 1, 0, 0, 0, 50, time.UTC)) != Order(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Error("Order is finer than the 100 ns that start times are stored with")
+	}
+}
+
+// TestEveryDoubleIsStoredExactly: doubles DynamoDB's numbers cannot hold
+// are stored as strings, and every one reads back as written.
+func TestEveryDoubleIsStoredExactly(t *testing.T) {
+	for _, f := range []float64{0, 1.25, 1e125, 9.99e125, 1e126, 1e300, math.MaxFloat64, 1e-130, 9e-131, 5e-324, -1e300, -5e-324, math.SmallestNonzeroFloat64 * 3} {
+		v, err := xbl.NewStatValue(xbl.Double, strconv.FormatFloat(f, 'g', -1, 64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := NewStatsItem(xbl.UserStats{XUID: 1, SCID: scid, Stats: map[string]xbl.StatValue{"d": v}}, "")
+		_, isNumber := it.Stats["d"].Value.(attributevalue.Number)
+		if a := math.Abs(f); isNumber != (a == 0 || a >= 1e-130 && a < 1e126) {
+			t.Errorf("%g stored as a number: %v", f, isNumber)
+		}
+		av, _ := Marshal(&it)
+		var back StatsItem
+		if err := Unmarshal(av, &back); err != nil {
+			t.Fatal(err)
+		}
+		got := back.Values()["d"]
+		g, _ := strconv.ParseFloat(got.Value, 64)
+		if got.Type != xbl.Double || g != f {
+			t.Errorf("%g read back as %+v", f, got)
+		}
+	}
+	if NumberFits("1.2345678901234567890123456789012345678901") {
+		t.Error("41 significant digits fit a DynamoDB number")
 	}
 }

@@ -105,11 +105,30 @@ func NewStatValue(t StatType, text string) (StatValue, error) {
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return StatValue{}, fmt.Errorf("%q is not a finite double", truncate(text))
 		}
-		return StatValue{Type: t, Value: strconv.FormatFloat(f, 'g', -1, 64)}, nil
+		return StatValue{Type: t, Value: FormatDouble(f)}, nil
 	case String:
 		return StatValue{Type: t, Value: text}, nil
 	}
 	return StatValue{}, fmt.Errorf("type %q is not one of Integer, Double, String", truncate(string(t)))
+}
+
+// FormatDouble writes f as ECMAScript's Number.prototype.toString does,
+// which is how a game shows the string it is given: the shortest digits
+// that read back to f, in plain decimal for 1e-6 <= |f| < 1e21 (1234567,
+// 0.000001, 123456789.12345679) and in exponent form outside (1e+21,
+// 5e-324, 1e-7: ECMA-262's Number::toString switches at 10^-6, so 1e-7 is
+// already "1e-7" in every JavaScript engine); negative zero is "0".
+func FormatDouble(f float64) string {
+	if f == 0 {
+		return "0"
+	}
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64) // 1.5e-07, 1e+21
+	mant, exp, _ := strings.Cut(s, "e")
+	sign, digits := exp[:1], strings.TrimLeft(exp[1:], "0")
+	return mant + "e" + sign + digits
 }
 
 // Access says who may read a statistic of a service configuration.
@@ -224,20 +243,43 @@ func (s *Session) Accepted() int {
 	return n
 }
 
+// MaxNameBytes bounds session template and session names: XSAPI copies
+// them into 100-byte buffers with their terminating NUL.
+const MaxNameBytes = 99
+
+// MaxKeywordBytes bounds a session keyword (it is part of a DynamoDB
+// partition key, whose limit is 2,048 bytes).
+const MaxKeywordBytes = 256
+
 // CheckName checks a session template or session name. Names are stored
 // inside DynamoDB keys joined by '#', so '#' and control characters are
-// refused; so are empty and overlong names.
+// refused; so are empty names and names of 100 bytes or more.
 func CheckName(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("%s is empty", what)
 	}
-	if len(s) > 128 {
-		return fmt.Errorf("%s is longer than 128 bytes", what)
+	if len(s) > MaxNameBytes {
+		return fmt.Errorf("%s is %d bytes; the limit is %d", what, len(s), MaxNameBytes)
 	}
 	for _, r := range s {
 		if r == '#' || r < 0x20 || r == 0x7f || r == '\uFFFD' {
 			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, truncate(s))
 		}
+	}
+	return nil
+}
+
+// CheckKeyword checks a session keyword: not empty, at most
+// MaxKeywordBytes, no control characters or invalid UTF-8.
+func CheckKeyword(s string) error {
+	if s == "" {
+		return errors.New("keyword is empty")
+	}
+	if len(s) > MaxKeywordBytes {
+		return fmt.Errorf("keyword is %d bytes; the limit is %d", len(s), MaxKeywordBytes)
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\uFFFD' }) {
+		return fmt.Errorf("keyword %q contains a control character or invalid UTF-8", truncate(s))
 	}
 	return nil
 }

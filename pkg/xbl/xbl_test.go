@@ -1,6 +1,11 @@
 package xbl
 
-import "testing"
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestParseXUID(t *testing.T) {
 	tests := []struct {
@@ -146,5 +151,33 @@ func TestParseXUIDJSON(t *testing.T) {
 				t.Errorf("ParseXUIDJSON(%s) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// TestFormatDouble: Doubles print as ECMAScript's Number.prototype.toString.
+func TestFormatDouble(t *testing.T) {
+	for f, want := range map[float64]string{
+		1234567: "1234567", 0.00001: "0.00001", 123456789.12345679: "123456789.12345679", 1e21: "1e+21",
+		1e20: "100000000000000000000", 1e-7: "1e-7", 1.5e-7: "1.5e-7", 0.000001: "0.000001", 5e-324: "5e-324",
+		1.7976931348623157e308: "1.7976931348623157e+308", -1e21: "-1e+21", -0.5: "-0.5", 0.1: "0.1", 1.25: "1.25",
+		math.Copysign(0, -1): "0", 100: "100", -1234.5: "-1234.5", 1e300: "1e+300",
+	} {
+		if got := FormatDouble(f); got != want {
+			t.Errorf("FormatDouble(%v) = %q, want %q", f, got, want)
+		}
+		v, err := NewStatValue(Double, strconv.FormatFloat(f, 'g', -1, 64))
+		if err != nil || v.Value != want {
+			t.Errorf("NewStatValue(Double, %v) = %+v, %v", f, v, err)
+		}
+	}
+}
+
+func TestNameAndKeywordLimits(t *testing.T) {
+	if CheckName("name", strings.Repeat("n", 99)) != nil || CheckName("name", strings.Repeat("n", 100)) == nil {
+		t.Error("names must be under 100 bytes")
+	}
+	if CheckKeyword(strings.Repeat("k", MaxKeywordBytes)) != nil || CheckKeyword(strings.Repeat("k", MaxKeywordBytes+1)) == nil ||
+		CheckKeyword("") == nil || CheckKeyword("a\x00b") == nil {
+		t.Error("keyword limits")
 	}
 }

@@ -152,6 +152,20 @@ func NewServer(ctx context.Context, templatePath, table, endpoint string, logOut
 	return localapi.New(routes, fns, app.NewLogger(logOut))
 }
 
+// NewHTTPServer serves h as the local API does: with limits on how long a
+// client may take to send its headers and body or keep an idle connection,
+// so that a slow or stalled client cannot hold the server.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // Stack is a local API over a table of its own, on a loopback port.
 type Stack struct {
 	// URL is the API's base URL; Table the table it reads.
@@ -186,7 +200,7 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writ
 		s.Close()
 		return nil, res, err
 	}
-	s.server = &http.Server{Handler: srv}
+	s.server = NewHTTPServer(srv)
 	go s.server.Serve(l)
 	s.URL = "http://" + l.Addr().String()
 	return s, res, nil

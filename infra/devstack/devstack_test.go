@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -284,5 +285,14 @@ func TestEachMainLinksOnlyItsAPI(t *testing.T) {
 				t.Errorf("%s links tooling package %s", f.Name, p)
 			}
 		}
+	}
+}
+
+// TestServerLimitsSlowClients: the local API's server has read-header,
+// read and idle timeouts, so that a client that stalls cannot hold it.
+func TestServerLimitsSlowClients(t *testing.T) {
+	s := NewHTTPServer(http.NotFoundHandler())
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.WriteTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Errorf("server limits: %+v", s)
 	}
 }

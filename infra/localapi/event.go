@@ -24,8 +24,9 @@ const (
 
 // NewEvent builds the payload 2.0 event API Gateway's HTTP API sends for r,
 // matched to route with the given path parameters: header names lower-cased
-// and repeated headers comma-joined, cookies apart, the raw path and query
-// string as sent, query parameters decoded, and the body base64-encoded
+// and repeated headers comma-joined, cookies apart, the path percent-decoded
+// (as the HTTP API sends rawPath), the raw query string as sent, query
+// parameters decoded, and the body base64-encoded
 // unless it is text.
 func NewEvent(r *http.Request, body []byte, routeKey string, params map[string]string, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
 	headers := map[string]string{}
@@ -58,7 +59,10 @@ func NewEvent(r *http.Request, body []byte, routeKey string, params map[string]s
 	}
 	headers["x-forwarded-for"] = sourceIP
 
-	rawPath := r.URL.EscapedPath()
+	// The HTTP API hands rawPath (and requestContext.http.path) percent-
+	// decoded, whatever the client sent: so does the stand-in, so that
+	// tests see what Lambda sees.
+	rawPath := r.URL.Path
 	e := events.APIGatewayV2HTTPRequest{
 		Version:               "2.0",
 		RouteKey:              routeKey,

@@ -104,7 +104,7 @@ func TestEventAsAPIGatewayBuildsIt(t *testing.T) {
 		{"version", e.Version, "2.0"},
 		{"routeKey", e.RouteKey, "GET /users/{user}/scids/{scid}/stats/{names}"},
 		{"requestContext.routeKey", e.RequestContext.RouteKey, e.RouteKey},
-		{"rawPath", e.RawPath, "/users/xuid(2533274792693551)/scids/7492BACA-c1b4-440d-a391-b7ef364a8d40/stats/A,B%20C"},
+		{"rawPath", e.RawPath, "/users/xuid(2533274792693551)/scids/7492BACA-c1b4-440d-a391-b7ef364a8d40/stats/A,B C"}, // decoded, as the HTTP API sends it
 		{"rawQueryString", e.RawQueryString, "x=1&x=2&kw=a+b%20c"},
 		{"queryStringParameters", e.QueryStringParameters, map[string]string{"x": "1,2", "kw": "a+b c"}},
 		{"pathParameters", e.PathParameters, map[string]string{"user": "xuid(2533274792693551)", "scid": "7492BACA-c1b4-440d-a391-b7ef364a8d40", "names": "A,B C"}},

@@ -45,7 +45,7 @@ func runServe(args []string) error {
 
 // serveUntilDone serves on l until ctx ends, then shuts down gracefully.
 func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := devstack.NewHTTPServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -189,7 +191,32 @@ func NewVerifier(ctx context.Context, c Config) (*auth.Verifier, error) {
 // takes API Gateway HTTP API payload 2.0 events.
 type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// Lambda adapts an HTTP handler to payload 2.0 events.
+// Lambda adapts an HTTP handler to payload 2.0 events. API Gateway's HTTP
+// API hands the function rawPath percent-decoded (a path segment "a%20b"
+// arrives as "a b", "%25" as "%"), which the adapter would otherwise parse
+// as a URL: a '%', '?' or '#' in it would fail the invocation or cut the
+// path. Lambda escapes the path back, segment by segment, so that the
+// handler's path values are what the caller meant.
 func Lambda(h http.Handler) LambdaHandler {
-	return httpadapter.NewV2(h).ProxyWithContext
+	proxy := httpadapter.NewV2(h).ProxyWithContext
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		ev.RawPath = EscapePath(ev.RawPath)
+		ev.RequestContext.HTTP.Path = EscapePath(ev.RequestContext.HTTP.Path)
+		return proxy(ctx, ev)
+	}
+}
+
+// EscapePath escapes a decoded path for a URL: each segment as
+// url.PathEscape does, the slashes kept.
+func EscapePath(decoded string) string {
+	for i := 0; i < len(decoded); i++ {
+		if c := decoded[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/-_.~$&+,;=:@()", c) >= 0) {
+			segs := strings.Split(decoded, "/")
+			for j, s := range segs {
+				segs[j] = url.PathEscape(s)
+			}
+			return strings.Join(segs, "/")
+		}
+	}
+	return decoded // the common case: nothing to escape
 }

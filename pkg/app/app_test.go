@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/xblread/xblread/infra/devkey"
 )
 
@@ -23,5 +25,27 @@ func TestNewVerifierConfig(t *testing.T) {
 		if _, err := NewVerifier(ctx, c); err == nil {
 			t.Errorf("%s: NewVerifier succeeded", name)
 		}
+	}
+}
+
+// TestLambdaTakesDecodedPaths: API Gateway's HTTP API hands rawPath
+// percent-decoded; whatever characters it holds, the invocation succeeds
+// and the handler sees the path the caller meant.
+func TestLambdaTakesDecodedPaths(t *testing.T) {
+	h := Lambda(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.URL.Path))
+	}))
+	for _, path := range []string{
+		"/users/xuid(1)/scids/s/stats/a b", "/stats/100%", "/stats/a?b", "/stats/a#b", "/stats/\x01\x7f", "/stats/é/%zz", "/plain/path",
+	} {
+		ev := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: "x=1"}
+		ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "GET", path
+		resp, err := h(context.Background(), ev)
+		if err != nil || resp.StatusCode != 200 || resp.Body != path {
+			t.Errorf("%q: %v %d %q", path, err, resp.StatusCode, resp.Body)
+		}
+	}
+	if got := EscapePath("/a b/c%d"); got != "/a%20b/c%25d" {
+		t.Errorf("EscapePath = %q", got)
 	}
 }

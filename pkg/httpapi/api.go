@@ -84,6 +84,7 @@ func (a *API) Wrap(mux *http.ServeMux) http.Handler {
 		a.Recover,
 		Deadline(deadlineMargin),
 		a.Authenticate,
+		a.NoRedirect,
 	)
 }
 

@@ -280,3 +280,28 @@ func TestWrapWritesOneMetricsRecordPerRequest(t *testing.T) {
 		t.Error("no Latency")
 	}
 }
+
+// TestNoRedirects: paths with dot or empty segments are answered 404 by
+// the API, never redirected by the mux to another route.
+func TestNoRedirects(t *testing.T) {
+	e := newEnv(t, JSON)
+	mux := http.NewServeMux()
+	mux.Handle("POST /batch", e.api.Handle(func(w http.ResponseWriter, r *http.Request) error { w.WriteHeader(200); return nil }))
+	h := e.api.Wrap(mux)
+	for _, target := range []string{"/serviceconfigs/../batch", "/x/./../batch", "//batch", "/a//batch", "/batch/.", "/serviceconfigs/%2e%2e/batch"} {
+		r := httptest.NewRequest("POST", "http://h"+target, nil)
+		r.Header.Set("Authorization", e.token(t))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
+			t.Errorf("%s: %d (Location %q), want 404", target, w.Code, w.Header().Get("Location"))
+		}
+	}
+	r := httptest.NewRequest("POST", "/batch", nil)
+	r.Header.Set("Authorization", e.token(t))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Errorf("/batch: %d", w.Code)
+	}
+}

@@ -91,19 +91,21 @@ load: deps
 	$(GO) run ./infra/load $(LOAD_FLAGS)
 
 ## vulncheck: govulncheck over the module. Its database is online
-## (vuln.go.dev): where that cannot be reached, it says so and passes.
+## (vuln.go.dev): where that cannot be reached, it says SKIPPED and does not
+## fail, so that CI on a closed network still runs; it never reports a pass
+## it did not earn.
 vulncheck:
-	@out=$$($(GO) tool govulncheck ./... 2>&1); rc=$$?; echo "$$out"; \
+	@out=$$($(GO) tool govulncheck ./... 2>&1); rc=$$?; \
 	if [ $$rc -ne 0 ] && echo "$$out" | grep -q "fetching vulnerabilities"; then \
-		echo "govulncheck: vulnerability database unreachable from this machine: not checked" >&2; exit 0; fi; \
-	exit $$rc
+		echo "vulncheck: SKIPPED: vulnerability database (vuln.go.dev) unreachable; nothing was checked"; exit 0; fi; \
+	echo "$$out"; exit $$rc
 
 ## results: docs/RESULTS.md from a fresh run of the suites, load and bench.
 results: deps
 	./infra/results.sh > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.local/*')); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi
 	$(GO) tool staticcheck ./...
 	@out=$$($(GO) tool deadcode -test ./...); if [ -n "$$out" ]; then echo "deadcode: unreachable code:" >&2; echo "$$out" >&2; exit 1; fi
 

@@ -20,11 +20,31 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// tableFlags adds --table and --endpoint to fs.
-func tableFlags(fs *flag.FlagSet) (table, endpoint *string) {
-	table = fs.String("table", envOr("TABLE_NAME", app.DefaultTable), "table name (env TABLE_NAME)")
-	endpoint = fs.String("endpoint", os.Getenv(store.EndpointEnv), "DynamoDB endpoint; empty for AWS (env "+store.EndpointEnv+")")
-	return table, endpoint
+// tableFlags adds --table, --endpoint and --aws to fs, and returns a
+// function that gives the table and endpoint once fs is parsed. The
+// endpoint is local unless asked otherwise: --endpoint, else
+// AWS_ENDPOINT_URL_DYNAMODB, else DynamoDB Local on DYNAMODB_PORT (8000).
+// --aws uses AWS's own endpoint (with the usual credentials): nothing reaches
+// AWS without it.
+func tableFlags(fs *flag.FlagSet) func() (table, endpoint string, err error) {
+	table := fs.String("table", envOr("TABLE_NAME", app.DefaultTable), "table name (env TABLE_NAME)")
+	local := "http://127.0.0.1:" + envOr("DYNAMODB_PORT", "8000")
+	endpoint := fs.String("endpoint", envOr(store.EndpointEnv, local), "DynamoDB endpoint (env "+store.EndpointEnv+"; default DynamoDB Local on DYNAMODB_PORT)")
+	aws := fs.Bool("aws", false, "use AWS's DynamoDB endpoint, with the usual AWS credentials, instead of a local one")
+	return func() (string, string, error) {
+		if *aws {
+			set := false
+			fs.Visit(func(f *flag.Flag) { set = set || f.Name == "endpoint" })
+			if set {
+				return "", "", usagef("--aws and --endpoint cannot be used together")
+			}
+			return *table, "", nil
+		}
+		if *endpoint == "" {
+			return "", "", usagef("--endpoint is empty: give a DynamoDB endpoint, or --aws for AWS itself")
+		}
+		return *table, *endpoint, nil
+	}
 }
 
 func openStore(ctx context.Context, table, endpoint string) (store.Table, error) {
@@ -37,15 +57,19 @@ func openStore(ctx context.Context, table, endpoint string) (store.Table, error)
 
 func runCreateTable(args []string) error {
 	fs := newFlags("create-table")
-	table, endpoint := tableFlags(fs)
+	where := tableFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	table, endpoint, err := where()
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
-	st, err := openStore(ctx, *table, *endpoint)
+	st, err := openStore(ctx, table, endpoint)
 	if err != nil {
 		return err
 	}
@@ -67,8 +91,12 @@ func createTable(ctx context.Context, st store.Table, out io.Writer) error {
 
 func runLoad(args []string) error {
 	fs := newFlags("load")
-	table, endpoint := tableFlags(fs)
+	where := tableFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	table, endpoint, err := where()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -79,7 +107,7 @@ func runLoad(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, *table, *endpoint)
+	st, err := openStore(ctx, table, endpoint)
 	if err != nil {
 		return err
 	}
@@ -88,8 +116,8 @@ func runLoad(args []string) error {
 
 // readFixtures reads and validates every file before anything is written.
 // All problems of all files are reported together, as an invalidError.
-func readFixtures(paths []string, warn io.Writer) (*xbl.Dataset, error) {
-	var all xbl.Dataset
+func readFixtures(paths []string, warn io.Writer) (*fixtures, error) {
+	all := &fixtures{}
 	var msgs []string
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -105,18 +133,69 @@ func readFixtures(paths []string, warn io.Writer) (*xbl.Dataset, error) {
 		for _, path := range f.Ignored {
 			fmt.Fprintf(warn, "%s: %s: unknown key ignored\n", p, path)
 		}
-		all.Merge(&f.Data)
+		all.data.Merge(&f.Data)
+		for _, u := range f.Uses {
+			all.uses = append(all.uses, fileUse{p, u})
+		}
 	}
 	if len(msgs) > 0 {
 		return nil, invalidError{errors.New(strings.Join(msgs, "\n") + "\nnothing was written")}
 	}
-	return &all, nil
+	return all, nil
+}
+
+// fixtures are the files of one load, merged, and where their data names
+// a SCID.
+type fixtures struct {
+	data xbl.Dataset
+	uses []fileUse
+}
+
+type fileUse struct {
+	file string
+	fixture.Use
+}
+
+// checkConfigured refuses data for a SCID that has no configuration, in
+// these files or already in the table: nobody could read it.
+func checkConfigured(ctx context.Context, st store.Table, fx *fixtures) error {
+	configured := map[string]bool{}
+	for _, c := range fx.data.Configs {
+		configured[c.SCID] = true
+	}
+	var msgs []string
+	for _, u := range fx.uses {
+		ok, checked := configured[u.SCID]
+		if !checked {
+			cfg, _, err := st.ReadConfig(ctx, u.SCID)
+			if err != nil {
+				return err
+			}
+			ok = cfg != nil
+			configured[u.SCID] = ok
+		}
+		if !ok {
+			msgs = append(msgs, fmt.Sprintf("%s: %s: scid %s has no service configuration, in these files or in table %s", u.file, u.Path, u.SCID, st.Name))
+		}
+	}
+	if len(msgs) > 0 {
+		return invalidError{errors.New(strings.Join(msgs, "\n") + "\nnothing was written")}
+	}
+	return nil
 }
 
 // loadData writes ds and prints what it loaded; on a terminal it shows
 // progress for large loads.
-func loadData(ctx context.Context, st store.Table, ds *xbl.Dataset, files []string, out io.Writer, progressTo *os.File) error {
+func loadData(ctx context.Context, st store.Table, fx *fixtures, files []string, out io.Writer, progressTo *os.File) error {
 	start := time.Now()
+	if err := checkConfigured(ctx, st, fx); err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", st.Name)
+		}
+		return err
+	}
+	ds := &fx.data
 	var progress func(done, total int)
 	if term.IsTerminal(int(progressTo.Fd())) {
 		last := time.Time{}

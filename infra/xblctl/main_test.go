@@ -85,6 +85,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"load", "--bogus", "x.json"}, 2, ""},
 		{[]string{"token", "--xuid", "1"}, 2, ""},
 		{[]string{"token", "--xuid", "-1", "--uhs", "u", "--title", "1", "--sandbox", "S"}, 2, ""},
+		{[]string{"token", "--xuid", "1", "--uhs", "u", "--title", "halo", "--sandbox", "S"}, 2, ""},
 		{[]string{"invoke", "nosuchfunction", "--event", "x.json"}, 2, ""},
 		{[]string{"invoke", "statsbatch"}, 2, ""},
 		{[]string{"create-table", "extra"}, 2, ""},
@@ -218,6 +219,36 @@ func TestLoadRejectsBadFixtureWritingNothing(t *testing.T) {
 	}
 }
 
+// TestLoadRefusesDataForUnconfiguredSCIDs: statistics or sessions of a
+// SCID with no configuration, in the files or the table, are refused with
+// their path; with the configuration in another file, or already loaded,
+// they load.
+func TestLoadRefusesDataForUnconfiguredSCIDs(t *testing.T) {
+	_, env := tableEnv(t)
+	xblctl(t, env, "create-table")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.json")
+	cfg := filepath.Join(dir, "config.json")
+	os.WriteFile(data, []byte(`{"users":[{"xuid":"1","stats":{"`+scid+`":{"Wins":{"type":"Integer","value":1}}}}],
+  "sessions":[{"scid":"`+scid+`","templateName":"t","name":"n","startTime":"2026-11-20T13:45:30Z","version":1,"visibility":"open","members":[{"xuid":"1","status":"active"}]}]}`), 0o644)
+	os.WriteFile(cfg, []byte(`{"serviceConfigs":[{"scid":"`+scid+`","titleIds":["1"],"sandboxes":["RETAIL"]}]}`), 0o644)
+	r := xblctl(t, env, "load", data)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`$.users[0].stats["` + scid + `"]`, "$.sessions[0].scid", "has no service configuration", "nothing was written"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r := xblctl(t, env, "load", data, cfg); r.code != 0 {
+		t.Errorf("with the configuration beside it: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := xblctl(t, env, "load", data); r.code != 0 {
+		t.Errorf("with the configuration in the table: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 func TestToken(t *testing.T) {
 	v, err := devkey.Verifier()
 	if err != nil {
@@ -278,6 +309,19 @@ func TestInvoke(t *testing.T) {
 	}
 	if r := xblctl(t, env, "invoke", "statsbatch", "--event", bad); r.code != 3 {
 		t.Errorf("bad event: exit %d, want 3", r.code)
+	}
+	// Nothing listens where the tool looks by default (DynamoDB Local on
+	// DYNAMODB_PORT): the function answers 503, and the command fails.
+	dead := []string{store.EndpointEnv + "=", "DYNAMODB_PORT=" + strings.TrimPrefix(ddbtest.DeadEndpoint(t), "http://127.0.0.1:")}
+	r = xblctl(t, dead, "invoke", "statsbatch", "--event", filepath.Join("..", "..", "functions", "statsbatch", "events", "user.json"))
+	if r.code != 1 || !strings.Contains(r.stdout, `"statusCode":503`) {
+		t.Errorf("invoke with DynamoDB down: exit %d, stdout %s, want 1 and the 503", r.code, r.stdout)
+	}
+	if strings.Contains(r.stderr, "amazonaws.com") || strings.Contains(r.stdout, "amazonaws.com") {
+		t.Errorf("invoke reached for AWS without --aws: %s %s", r.stdout, r.stderr)
+	}
+	if r := xblctl(t, env, "invoke", "statsbatch", "--aws", "--endpoint", "http://x", "--event", bad); r.code != 2 {
+		t.Errorf("--aws with --endpoint: exit %d, want 2", r.code)
 	}
 }
 

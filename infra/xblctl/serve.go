@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,16 +23,20 @@ func runServe(args []string) error {
 	fs := newFlags("serve")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "listen address (env PORT sets the port)")
 	tmpl := fs.String("template", "", "SAM template with the routes (default: template.yaml here or in a parent directory)")
-	table, endpoint := tableFlags(fs)
+	where := tableFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	table, endpoint, err := where()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	srv, err := devstack.NewServer(ctx, *tmpl, *table, *endpoint, os.Stderr)
+	srv, err := devstack.NewServer(ctx, *tmpl, table, endpoint, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -39,7 +44,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stdout, "serving the local API on http://%s (table %s)\n", l.Addr(), *table)
+	fmt.Fprintf(os.Stdout, "serving the local API on http://%s (table %s at %s)\n", l.Addr(), table, cmp.Or(endpoint, "AWS"))
 	return serveUntilDone(ctx, l, srv)
 }
 
@@ -70,7 +75,7 @@ func runInvoke(args []string) error {
 	fs := newFlags("invoke")
 	eventPath := fs.String("event", "", "event file (payload 2.0 JSON), - for standard input (required)")
 	tmpl := fs.String("template", "", "SAM template (default: template.yaml here or in a parent directory)")
-	table, endpoint := tableFlags(fs)
+	where := tableFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -89,8 +94,12 @@ func runInvoke(args []string) error {
 	if *eventPath == "" {
 		return usagef("--event is required")
 	}
+	table, endpoint, err := where()
+	if err != nil {
+		return err
+	}
 	var payload []byte
-	var err error
+
 	if *eventPath == "-" {
 		payload, err = io.ReadAll(os.Stdin)
 	} else {
@@ -107,7 +116,7 @@ func runInvoke(args []string) error {
 	if err != nil {
 		return err
 	}
-	fns, err := devstack.Handlers(ctx, t, *table, *endpoint, os.Stderr)
+	fns, err := devstack.Handlers(ctx, t, table, endpoint, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -120,6 +129,14 @@ func runInvoke(args []string) error {
 		return err
 	}
 	fmt.Fprintln(os.Stdout, string(out))
+	// A response the function made but that reports a failure of its own
+	// (5xx) fails the command, so that scripts see it.
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(out, &resp) == nil && resp.StatusCode >= 500 {
+		return fmt.Errorf("the function answered %d", resp.StatusCode)
+	}
 	return nil
 }
 

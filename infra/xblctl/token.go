@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,9 @@ func runToken(args []string) error {
 	x, err := xbl.ParseXUID(*xuid)
 	if err != nil {
 		return usagef("--xuid: %v", err)
+	}
+	if _, err := strconv.ParseUint(*title, 10, 32); err != nil {
+		return usagef("--title %q is not a title id (a decimal number, such as 1297287135)", *title)
 	}
 	if strings.ContainsAny(*uhs, ";= ") {
 		return usagef("--uhs must not contain ';', '=' or spaces")

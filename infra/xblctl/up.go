@@ -19,6 +19,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -31,7 +32,7 @@ func runUp(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "API listen address (env PORT sets the port)")
 	ddbPort := fs.Int("dynamodb-port", 8000, "DynamoDB Local port (env DYNAMODB_PORT); unused when "+store.EndpointEnv+" is set")
 	tmpl := fs.String("template", "", "SAM template with the routes (default: template.yaml here or in a parent directory)")
-	table, _ := tableFlags(fs)
+	table := fs.String("table", envOr("TABLE_NAME", app.DefaultTable), "table name (env TABLE_NAME)")
 	if p := os.Getenv("DYNAMODB_PORT"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 65535 {
@@ -69,9 +70,12 @@ func runUp(args []string) error {
 	defer l.Close()
 
 	endpoint := os.Getenv(store.EndpointEnv)
+	where := "from " + store.EndpointEnv
 	var ddbDone <-chan struct{}
 	if endpoint == "" {
-		fmt.Fprintf(os.Stderr, "starting DynamoDB Local on 127.0.0.1:%d ...\n", *ddbPort)
+		// DynamoDB Local has no option to choose its address.
+		where = "DynamoDB Local, listening on every interface"
+		fmt.Fprintf(os.Stderr, "starting DynamoDB Local on port %d (it listens on every interface) ...\n", *ddbPort)
 		srv, err := ddblocal.Start(ctx, root, *ddbPort)
 		if err != nil {
 			return err
@@ -99,8 +103,8 @@ func runUp(args []string) error {
 		return err
 	}
 	base := "http://" + l.Addr().String()
-	fmt.Fprintf(os.Stdout, "ready: local API on %s (DynamoDB %s, table %s). Ctrl-C stops everything.\n", base, endpoint, *table)
-	for _, c := range tryCommands(base, ds) {
+	fmt.Fprintf(os.Stdout, "ready: local API on %s (DynamoDB %s, %s; table %s). Ctrl-C stops everything.\n", base, endpoint, where, *table)
+	for _, c := range tryCommands(base, &ds.data) {
 		fmt.Fprintf(os.Stdout, "try:   %s\n", c)
 	}
 	if ddbDone != nil {

@@ -104,7 +104,8 @@ type Verifier struct {
 }
 
 // NewVerifier returns a Verifier that trusts keys and requires the given
-// issuer and audience.
+// issuer and audience. Token segments must be strict base64url (no
+// padding, zero padding bits).
 func NewVerifier(keys *KeySet, issuer, audience string) (*Verifier, error) {
 	if keys == nil || keys.Len() == 0 {
 		return nil, errors.New("auth: no verification keys configured")
@@ -121,6 +122,9 @@ func NewVerifier(keys *KeySet, issuer, audience string) (*Verifier, error) {
 			jwt.WithLeeway(Leeway),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
+			// One encoding per token: a token whose segments have non-zero
+			// padding bits is refused, not taken for its canonical twin.
+			jwt.WithStrictDecoding(),
 		),
 	}, nil
 }
@@ -132,7 +136,8 @@ func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := v.cache.get(token, time.Now()); ok {
+	gen := v.keys.generation()
+	if c, ok := v.cache.get(token, time.Now(), gen); ok {
 		if c.UserHash != userhash {
 			return nil, fail("userhash", "userhash in the header does not match the token", nil)
 		}
@@ -165,7 +170,7 @@ func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 		XUID: x, UserHash: c.UserHash, Gamertag: c.Gamertag, TitleID: c.TitleID,
 		DeviceID: c.DeviceID, Sandbox: c.Sandbox, Server: c.Server,
 	}
-	v.cache.put(token, caller, c.ExpiresAt.Time)
+	v.cache.put(token, caller, c.ExpiresAt.Time, gen)
 	return &caller, nil
 }
 
@@ -176,7 +181,7 @@ func checkAlgorithm(token string) error {
 	if !ok {
 		return fail("format", "token is malformed", nil)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(head)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(head)
 	if err != nil {
 		return fail("format", "token is malformed", err)
 	}

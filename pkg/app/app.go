@@ -39,6 +39,10 @@ type Config struct {
 	JWKS     string // AUTH_JWKS: a JWKS document
 	JWKSURL  string // AUTH_JWKS_URL: where to fetch one at start-up
 	PEM      string // AUTH_PUBLIC_KEYS: PEM public keys
+	// Local says the function runs on a developer's machine (sam local
+	// sets AWS_SAM_LOCAL=true; the local stack sets Local itself): only
+	// then may the keys include the development key.
+	Local bool
 	// MetricsNamespace is the CloudWatch namespace of the EMF records
 	// (METRICS_NAMESPACE, default XblRead).
 	MetricsNamespace string
@@ -67,6 +71,7 @@ func ConfigFromEnv() (Config, error) {
 		JWKS:     os.Getenv("AUTH_JWKS"),
 		JWKSURL:  os.Getenv("AUTH_JWKS_URL"),
 		PEM:      os.Getenv("AUTH_PUBLIC_KEYS"),
+		Local:    os.Getenv("AWS_SAM_LOCAL") == "true",
 
 		MetricsNamespace: os.Getenv("METRICS_NAMESPACE"),
 
@@ -121,7 +126,7 @@ func (e *Env) API(function string) httpapi.API {
 // NewEnv creates the DynamoDB client and the token verifier from c.
 // Metrics are left off; set Env.Metrics to write them.
 func NewEnv(ctx context.Context, c Config, log *slog.Logger) (*Env, error) {
-	v, err := NewVerifier(ctx, c)
+	v, err := NewVerifier(ctx, c, log)
 	if err != nil {
 		return nil, err
 	}
@@ -155,29 +160,39 @@ func FromEnvironment(ctx context.Context, log *slog.Logger) (*Env, error) {
 	return e, nil
 }
 
-// NewVerifier builds the token verifier from c's key sources.
-func NewVerifier(ctx context.Context, c Config) (*auth.Verifier, error) {
+// NewVerifier builds the token verifier from c's key sources. Skipped
+// keys and refetches of AUTH_JWKS_URL are logged to log (nil: discarded).
+// Unless c.Local, the keys must not include the development key.
+func NewVerifier(ctx context.Context, c Config, log *slog.Logger) (*auth.Verifier, error) {
 	if !c.HasKeys() {
 		return nil, errors.New("no token keys configured: set AUTH_JWKS, AUTH_JWKS_URL or AUTH_PUBLIC_KEYS")
 	}
 	ks := auth.NewKeySet()
+	ks.Log = log
+	if !c.Local {
+		ks.Forbid(auth.DevKeyThumbprint)
+	}
+	keyErr := func(source string, err error) error {
+		if errors.Is(err, auth.ErrForbiddenKey) {
+			return fmt.Errorf("%s includes the development key (infra/devkey; its private key is public in the repository), "+
+				"which a deployed function must not trust: set %s to the identity provider's keys instead; "+
+				"to run locally on purpose, set AWS_SAM_LOCAL=true (sam local sets it)", source, source)
+		}
+		return fmt.Errorf("%s: %w", source, err)
+	}
 	if c.JWKS != "" {
 		if err := ks.AddJWKS([]byte(c.JWKS)); err != nil {
-			return nil, fmt.Errorf("AUTH_JWKS: %w", err)
+			return nil, keyErr("AUTH_JWKS", err)
 		}
 	}
 	if c.JWKSURL != "" {
-		doc, err := auth.FetchJWKS(ctx, c.JWKSURL)
-		if err != nil {
-			return nil, err
-		}
-		if err := ks.AddJWKS(doc); err != nil {
-			return nil, fmt.Errorf("AUTH_JWKS_URL: %w", err)
+		if err := ks.AddJWKSURL(ctx, c.JWKSURL); err != nil {
+			return nil, keyErr("AUTH_JWKS_URL", err)
 		}
 	}
 	if c.PEM != "" {
 		if err := ks.AddPEM([]byte(c.PEM)); err != nil {
-			return nil, fmt.Errorf("AUTH_PUBLIC_KEYS: %w", err)
+			return nil, keyErr("AUTH_PUBLIC_KEYS", err)
 		}
 	}
 	v, err := auth.NewVerifier(ks, c.Issuer, c.Audience)

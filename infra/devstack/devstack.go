@@ -33,14 +33,16 @@ import (
 )
 
 // Config is the functions' configuration for the local stack: the
-// environment's, on the given table and endpoint, with the development key
-// trusted when no key is set.
+// environment's, on the given table and endpoint, marked Local (so that
+// the development key may be trusted), with the development key trusted
+// when no key is set.
 func Config(table, endpoint string) (app.Config, error) {
 	c, err := app.ConfigFromEnv()
 	if err != nil {
 		return c, err
 	}
 	c.Table, c.Endpoint = table, endpoint
+	c.Local = true
 	if c.Client, err = loader.NewClient(context.Background(), endpoint); err != nil {
 		return c, err
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/devstack"
@@ -34,6 +36,10 @@ func loadDemo(t *testing.T, endpoint, table string) {
 	if _, err := loader.CreateTable(context.Background(), client, table); err != nil {
 		t.Fatal(err)
 	}
+	// Nothing is left behind on an endpoint of the caller's.
+	t.Cleanup(func() {
+		client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
 	ddbtest.Load(t, store.Table{Client: client, Name: table}, "../fixtures/demo.json")
 }
 

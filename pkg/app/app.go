@@ -175,7 +175,7 @@ func NewVerifier(ctx context.Context, c Config, log *slog.Logger) (*auth.Verifie
 	keyErr := func(source string, err error) error {
 		if errors.Is(err, auth.ErrForbiddenKey) {
 			return fmt.Errorf("%s includes the development key (infra/devkey; its private key is public in the repository), "+
-				"which a deployed function must not trust: set %s to the identity provider's keys instead; "+
+				"which a deployed function must not trust: configure the identity provider's keys in %s instead; "+
 				"to run locally on purpose, set AWS_SAM_LOCAL=true (sam local sets it)", source, source)
 		}
 		return fmt.Errorf("%s: %w", source, err)

@@ -61,8 +61,38 @@ func Main(m *testing.M) int {
 		endpoint = srv.Endpoint
 		// Code under test that reads the environment finds the same endpoint.
 		os.Setenv(store.EndpointEnv, endpoint)
+		return m.Run()
 	}
-	return m.Run()
+	// An endpoint of the caller's outlives the run: the tables the run
+	// shared are deleted when it ends (each test deletes its own).
+	code := m.Run()
+	deleteShared()
+	return code
+}
+
+var (
+	createdMu sync.Mutex
+	created   []string // tables made by NewTableNamed
+)
+
+// deleteShared deletes the tables NewTableNamed made.
+func deleteShared() {
+	createdMu.Lock()
+	defer createdMu.Unlock()
+	if len(created) == 0 {
+		return
+	}
+	c, err := store.NewClient(context.Background(), endpoint)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddbtest: tables left behind:", created, err)
+		return
+	}
+	for _, name := range created {
+		if _, err := c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+			fmt.Fprintln(os.Stderr, "ddbtest: could not delete table", name, err)
+		}
+	}
+	created = nil
 }
 
 // Require skips the test when the run has no DynamoDB Local (-short).
@@ -190,8 +220,9 @@ func CountingClient(t testing.TB) (*dynamodb.Client, *Counter) {
 }
 
 // NewTableNamed creates a table named prefix-<random> that outlives the
-// test, for a table a package's tests share. It is not deleted: the
-// DynamoDB Local that Main starts forgets it when the run ends.
+// test, for a table a package's tests share. The DynamoDB Local that Main
+// starts forgets it when the run ends; on an endpoint of the caller's
+// (AWS_ENDPOINT_URL_DYNAMODB), Main deletes it.
 func NewTableNamed(t testing.TB, prefix string) string {
 	t.Helper()
 	var b [6]byte
@@ -200,6 +231,9 @@ func NewTableNamed(t testing.TB, prefix string) string {
 	if _, err := loader.CreateTable(context.Background(), Client(t), name); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
+	createdMu.Lock()
+	created = append(created, name)
+	createdMu.Unlock()
 	return name
 }
 

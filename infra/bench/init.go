@@ -85,6 +85,7 @@ func startUp(bin, name string) (time.Duration, error) {
 		"AUTH_ISSUER=" + devkey.Issuer,
 		"AUTH_AUDIENCE=" + devkey.Audience,
 		"AUTH_PUBLIC_KEYS=" + string(devkey.PublicPEM),
+		"AWS_SAM_LOCAL=true", // the development key is refused elsewhere
 		"METRICS_NAMESPACE=XblRead",
 	}
 	start := time.Now()

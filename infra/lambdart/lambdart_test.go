@@ -3,6 +3,7 @@ package lambdart
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -74,7 +75,9 @@ func runtimeFor(t *testing.T, name string) (bin string, rt *Server) {
 }
 
 // lambdaEnv is the environment Lambda gives a function, plus the
-// function's own variables.
+// function's own variables. The function trusts the development key (the
+// sample events are signed with it), so the environment says it is local,
+// as sam local's does (AWS_SAM_LOCAL=true); extra entries override.
 func lambdaEnv(t *testing.T, rt *Server, name, table string, extra ...string) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -91,6 +94,7 @@ func lambdaEnv(t *testing.T, rt *Server, name, table string, extra ...string) []
 		"AUTH_ISSUER=" + devkey.Issuer,
 		"AUTH_AUDIENCE=" + devkey.Audience,
 		"AUTH_PUBLIC_KEYS=" + string(devkey.PublicPEM),
+		"AWS_SAM_LOCAL=true",
 	}
 	return append(env, extra...)
 }
@@ -159,6 +163,78 @@ func TestBootstrapRefusesToStartUnconfigured(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "no token keys configured") {
 		t.Errorf("output does not say why: %s", out)
+	}
+}
+
+// TestBootstrapRefusesTheDevKeyWhenDeployed starts a function that trusts
+// the development key without the local marker, as a deployment
+// misconfigured with infra/sam/env.json's keys would: it must exit at once
+// and say what to do. Through each key source, and with the marker set to
+// something other than "true".
+func TestBootstrapRefusesTheDevKeyWhenDeployed(t *testing.T) {
+	k, err := devkey.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := k.PublicKey.Bytes()
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"EC","crv":"P-256","kid":"prod-1","x":%q,"y":%q}]}`,
+		base64.RawURLEncoding.EncodeToString(raw[1:33]), base64.RawURLEncoding.EncodeToString(raw[33:]))
+	bin, rt := runtimeFor(t, "statsbatch")
+	for _, tt := range []struct {
+		name  string
+		extra []string
+	}{
+		{"PEM, no marker", []string{"AWS_SAM_LOCAL="}},
+		{"PEM, marker not true", []string{"AWS_SAM_LOCAL=1"}},
+		{"JWKS", []string{"AWS_SAM_LOCAL=", "AUTH_PUBLIC_KEYS=", "AUTH_JWKS=" + jwks}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = lambdaEnv(t, rt, "statsbatch", "t", tt.extra...)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatal("the function started trusting the development key")
+			}
+			for _, want := range []string{"development key", "AWS_SAM_LOCAL=true"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output does not say %q: %s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestBootstrapHoldsNoDevPrivateKey: the function binaries carry the
+// development key's thumbprint at most, never its private half.
+func TestBootstrapHoldsNoDevPrivateKey(t *testing.T) {
+	k, err := devkey.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemFile, err := os.ReadFile("../devkey/devkey.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	needles := [][]byte{d}
+	for line := range bytes.Lines(pemFile) {
+		if line = bytes.TrimSpace(line); len(line) > 0 && !bytes.HasPrefix(line, []byte("-----")) {
+			needles = append(needles, line)
+		}
+	}
+	for _, fn := range devstack.Functions {
+		b, err := os.ReadFile(build(t, fn.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range needles {
+			if bytes.Contains(b, n) {
+				t.Errorf("%s's binary holds the development private key (%.12q...)", fn.Name, n)
+			}
+		}
 	}
 }
 

@@ -1,8 +1,20 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -11,20 +23,123 @@ import (
 
 func TestNewVerifierConfig(t *testing.T) {
 	ctx := context.Background()
-	good := Config{PEM: string(devkey.PublicPEM), Issuer: devkey.Issuer, Audience: devkey.Audience}
-	if _, err := NewVerifier(ctx, good); err != nil {
+	// Local: the development key is refused otherwise (see
+	// TestNewVerifierRefusesDevKey).
+	good := Config{PEM: string(devkey.PublicPEM), Issuer: devkey.Issuer, Audience: devkey.Audience, Local: true}
+	if _, err := NewVerifier(ctx, good, nil); err != nil {
 		t.Errorf("good config: %v", err)
 	}
 	for name, c := range map[string]Config{
 		"no keys":     {Issuer: "i", Audience: "a"},
 		"bad PEM":     {PEM: "not a key", Issuer: "i", Audience: "a"},
 		"bad JWKS":    {JWKS: "{", Issuer: "i", Audience: "a"},
-		"no issuer":   {PEM: good.PEM, Audience: "a"},
-		"no audience": {PEM: good.PEM, Issuer: "i"},
+		"no issuer":   {PEM: good.PEM, Audience: "a", Local: true},
+		"no audience": {PEM: good.PEM, Issuer: "i", Local: true},
 	} {
-		if _, err := NewVerifier(ctx, c); err == nil {
+		if _, err := NewVerifier(ctx, c, nil); err == nil {
 			t.Errorf("%s: NewVerifier succeeded", name)
 		}
+	}
+}
+
+// devJWKS is the development key as a JWKS document, under a kid that
+// does not give it away.
+func devJWKS(t *testing.T) string {
+	t.Helper()
+	k, err := devkey.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := k.PublicKey.Bytes()
+	return fmt.Sprintf(`{"keys":[{"kty":"EC","crv":"P-256","kid":"prod-2024","use":"sig","x":%q,"y":%q}]}`,
+		base64.RawURLEncoding.EncodeToString(raw[1:33]), base64.RawURLEncoding.EncodeToString(raw[33:]))
+}
+
+// TestNewVerifierRefusesDevKey: a function not marked local refuses to
+// start when any key source includes the development key, and says what
+// to do; a local one trusts it.
+func TestNewVerifierRefusesDevKey(t *testing.T) {
+	ctx := context.Background()
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&other.PublicKey)
+	otherPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	jwks := devJWKS(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(jwks)) }))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name   string
+		c      Config
+		source string // the variable the error names; "" for success
+	}{
+		{"PEM", Config{PEM: string(devkey.PublicPEM)}, "AUTH_PUBLIC_KEYS"},
+		{"PEM beside another key", Config{PEM: otherPEM + string(devkey.PublicPEM)}, "AUTH_PUBLIC_KEYS"},
+		{"JWKS", Config{JWKS: jwks}, "AUTH_JWKS"},
+		{"JWKS URL", Config{JWKSURL: srv.URL}, "AUTH_JWKS_URL"},
+		{"another key", Config{PEM: otherPEM}, ""},
+		{"PEM, local", Config{PEM: string(devkey.PublicPEM), Local: true}, ""},
+		{"JWKS, local", Config{JWKS: jwks, Local: true}, ""},
+		{"JWKS URL, local", Config{JWKSURL: srv.URL, Local: true}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.Issuer, tt.c.Audience = devkey.Issuer, devkey.Audience
+			_, err := NewVerifier(ctx, tt.c, nil)
+			if tt.source == "" {
+				if err != nil {
+					t.Errorf("NewVerifier: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("NewVerifier trusted the development key")
+			}
+			for _, want := range []string{tt.source, "development key", "AWS_SAM_LOCAL=true"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q: %v", want, err)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvLocal(t *testing.T) {
+	for _, tt := range []struct {
+		val  string
+		set  bool
+		want bool
+	}{
+		{"true", true, true},
+		{"", false, false},
+		{"", true, false},
+		{"1", true, false},
+		{"false", true, false},
+	} {
+		t.Run(fmt.Sprintf("%q set=%v", tt.val, tt.set), func(t *testing.T) {
+			t.Setenv("AWS_SAM_LOCAL", tt.val)
+			if !tt.set {
+				os.Unsetenv("AWS_SAM_LOCAL")
+			}
+			c, err := ConfigFromEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Local != tt.want {
+				t.Errorf("Local = %v, want %v", c.Local, tt.want)
+			}
+		})
+	}
+}
+
+// TestNewVerifierLogs: the logger given to NewVerifier receives the key
+// set's lines (here, a JWKS key skipped).
+func TestNewVerifierLogs(t *testing.T) {
+	var logs bytes.Buffer
+	jwks := strings.Replace(devJWKS(t), `"keys":[`, `"keys":[{"kty":"EC","kid":"broken-key","crv":"P-521","x":"AA","y":"AA"},`, 1)
+	c := Config{JWKS: jwks, Issuer: "i", Audience: "a", Local: true}
+	if _, err := NewVerifier(context.Background(), c, slog.New(slog.NewJSONHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "broken-key") {
+		t.Errorf("no log line names the skipped key: %q", logs.String())
 	}
 }
 

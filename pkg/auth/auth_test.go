@@ -310,8 +310,9 @@ func TestVerifyCachesOnlyUntilExpiry(t *testing.T) {
 		t.Error("a cached token was accepted with another userhash")
 	}
 	_, token, _ := ParseHeader(h)
-	f.verifier.cache.put(token, alice, time.Now().Add(-time.Hour)) // as if it had expired
-	if _, ok := f.verifier.cache.get(token, time.Now()); ok {
+	gen := f.verifier.keys.generation()
+	f.verifier.cache.put(token, alice, time.Now().Add(-time.Hour), gen) // as if it had expired
+	if _, ok := f.verifier.cache.get(token, time.Now(), gen); ok {
 		t.Error("an expired entry was served")
 	}
 	bad := h[:len(h)-4] + "AAAA"

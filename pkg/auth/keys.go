@@ -472,20 +472,19 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // refetch fetches the JWKS URL again and replaces its keys, unless it was
-// fetched less than RefetchInterval ago. Concurrent calls share one fetch.
+// fetched less than RefetchInterval ago. A call made while a fetch is in
+// flight waits for that fetch and makes none of its own.
 func (s *KeySet) refetch(kid string) {
-	if !s.due() {
-		return
-	}
 	s.waiting.Add(1)
 	defer s.waiting.Add(-1)
 	s.group.Do("jwks", func() (any, error) {
 		s.fetchMu.Lock()
-		if !s.dueLocked() {
+		now := s.clock()
+		if !s.lastFetch.IsZero() && now.Sub(s.lastFetch) < orDefault(s.RefetchInterval, DefaultRefetchInterval) {
 			s.fetchMu.Unlock()
 			return nil, nil
 		}
-		s.lastFetch = s.clock()
+		s.lastFetch = now
 		s.fetchMu.Unlock()
 
 		log := s.log().With("url", s.url, "kid", logKID(kid))
@@ -508,14 +507,4 @@ func (s *KeySet) refetch(kid string) {
 		log.Info("JWKS refetched for an unknown kid", "keys", len(keys))
 		return nil, nil
 	})
-}
-
-func (s *KeySet) due() bool {
-	s.fetchMu.Lock()
-	defer s.fetchMu.Unlock()
-	return s.dueLocked()
-}
-
-func (s *KeySet) dueLocked() bool {
-	return s.lastFetch.IsZero() || s.clock().Sub(s.lastFetch) >= orDefault(s.RefetchInterval, DefaultRefetchInterval)
 }

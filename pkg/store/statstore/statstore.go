@@ -70,7 +70,7 @@ func projection(names []string) store.Projection {
 	parts := make([]string, 0, len(names)+2)
 	parts = append(parts, "#pk", "gamertag")
 	for i, name := range names {
-		ph := "#" + strconv.FormatInt(int64(i), 36)
+		ph := "#n" + strconv.FormatInt(int64(i), 36) // never "#s" or "#pk"
 		p.Names[ph] = name
 		parts = append(parts, "#s."+ph)
 	}

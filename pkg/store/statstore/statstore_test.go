@@ -329,3 +329,24 @@ func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
 		t.Errorf("no config = %+v, %+v, %v", cfg, u, err)
 	}
 }
+
+// TestManyNames reads 60 distinct stat names in one query: every one comes
+// back (the projection's placeholders never collide with its own).
+func TestManyNames(t *testing.T) {
+	st := ddbtest.EmptyTable(t)
+	var entries, names []string
+	for i := range 60 {
+		entries = append(entries, fmt.Sprintf(`"Stat%d":{"type":"Integer","value":%d}`, i, i))
+		names = append(names, fmt.Sprintf("Stat%d", i))
+	}
+	ddbtest.LoadText(t, st, `{"serviceConfigs":[{"scid":"`+scidA+`","titleIds":["1"],"sandboxes":["RETAIL"]}],
+		"users":[{"xuid":"5","gamertag":"Five","stats":{"`+scidA+`":{`+strings.Join(entries, ",")+`}}}]}`)
+	res, err := statstore.New(st).ReadStats(context.Background(), stats.Query{Users: []xbl.XUID{5}, SCIDs: []string{scidA}, Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Stats[stats.UserSCID{XUID: 5, SCID: scidA}]
+	if len(got) != 60 || got["Stat28"].Value != "28" || got["Stat59"].Value != "59" || res.Gamertags[5] != "Five" {
+		t.Errorf("%d stats (Stat28=%v), gamertag %q, want all 60", len(got), got["Stat28"], res.Gamertags[5])
+	}
+}

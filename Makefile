@@ -74,7 +74,7 @@ test-unit:
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack
-	GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
+	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
@@ -89,7 +89,7 @@ fuzz: deps
 ## load: fixed-rate mixed traffic against the local stack; fails on any 5xx or leak.
 LOAD_FLAGS ?=
 load: deps
-	$(GO) run ./infra/load $(LOAD_FLAGS)
+	RATE_LIMITS=off $(GO) run ./infra/load $(LOAD_FLAGS)
 
 ## vulncheck: govulncheck over the module. Its database is online
 ## (vuln.go.dev): where that cannot be reached, it says SKIPPED and does not

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 )
@@ -21,6 +22,6 @@ func main() {
 		log.Error("init failed", "function", "sessionsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	h := sessionsapi.New(env.API("sessionsbatch"), env.Configs, sessionstore.New(env.Table))
+	h := sessionsapi.New(env.API("sessionsbatch", ratelimit.SessionDirectory), env.Configs, sessionstore.New(env.Table))
 	lambda.Start(app.Lambda(h))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store/statstore"
 )
@@ -20,6 +21,6 @@ func main() {
 		log.Error("init failed", "function", "statsbatch", "error", err.Error())
 		os.Exit(1)
 	}
-	h := statsapi.New(env.API("statsbatch"), env.Configs, statstore.New(env.Table))
+	h := statsapi.New(env.API("statsbatch", ratelimit.UserStats), env.Configs, statstore.New(env.Table))
 	lambda.Start(app.Lambda(h))
 }

@@ -8,6 +8,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store"
@@ -42,10 +44,18 @@ func Config(table, endpoint string) (app.Config, error) {
 		return c, err
 	}
 	c.Table, c.Endpoint = table, endpoint
-	c.Local = true
 	if c.Client, err = loader.NewClient(context.Background(), endpoint); err != nil {
 		return c, err
 	}
+	if endpoint == "" {
+		// AWS's own table: the development key, which anyone can sign
+		// with, is not trusted there.
+		if !c.HasKeys() {
+			return c, errors.New("serving AWS's table needs the real token keys: set AUTH_JWKS_URL or AUTH_PUBLIC_KEYS, AUTH_ISSUER and AUTH_AUDIENCE")
+		}
+		return c, nil
+	}
+	c.Local = true
 	if !c.HasKeys() {
 		c.PEM = string(devkey.PublicPEM)
 		c.Issuer, c.Audience = devkey.Issuer, devkey.Audience
@@ -83,13 +93,13 @@ var Functions = []Function{
 	{
 		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: statsapi.Routes,
 		New: func(e *app.Env) http.Handler {
-			return statsapi.New(e.API("statsbatch"), e.Configs, statstore.New(e.Table))
+			return statsapi.New(e.API("statsbatch", ratelimit.UserStats), e.Configs, statstore.New(e.Table))
 		},
 	},
 	{
 		Name: "sessionsbatch", LogicalID: "SessionsBatchFunction", Routes: sessionsapi.Routes,
 		New: func(e *app.Env) http.Handler {
-			return sessionsapi.New(e.API("sessionsbatch"), e.Configs, sessionstore.New(e.Table))
+			return sessionsapi.New(e.API("sessionsbatch", ratelimit.SessionDirectory), e.Configs, sessionstore.New(e.Table))
 		},
 	},
 }

@@ -113,8 +113,27 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 		return res, fmt.Errorf("nothing was written: %w", w.err)
 	}
 	res = w.count()
-	calls, err := writeAll(ctx, t, w.requests(), progress)
+	// Session items go last, once every entry they list is written and
+	// every stale one deleted: a load that fails before then leaves the
+	// stored sessions as they were, and running it again finds the stale
+	// entries to delete.
+	entries, sessionItems := w.requests()
+	total := len(entries) + len(sessionItems)
+	calls, err := writeAll(ctx, t, entries, func(done, _ int) {
+		if progress != nil {
+			progress(done, total)
+		}
+	})
 	res.Writes = calls
+	if err != nil {
+		return res, err
+	}
+	calls, err = writeAll(ctx, t, sessionItems, func(done, _ int) {
+		if progress != nil {
+			progress(len(entries)+done, total)
+		}
+	})
+	res.Writes += calls
 	return res, err
 }
 
@@ -185,12 +204,17 @@ func (w *writeSet) count() Result {
 	return r
 }
 
-func (w *writeSet) requests() []types.WriteRequest {
-	out := make([]types.WriteRequest, len(w.order))
-	for i, k := range w.order {
-		out[i] = w.reqs[k]
+// requests returns the writes of every item but sessions, then of the
+// session items.
+func (w *writeSet) requests() (entries, sessions []types.WriteRequest) {
+	for _, k := range w.order {
+		if w.kinds[k] == "session" {
+			sessions = append(sessions, w.reqs[k])
+		} else {
+			entries = append(entries, w.reqs[k])
+		}
 	}
-	return out
+	return entries, sessions
 }
 
 // writeAll sends reqs in BatchWriteItem calls of at most 25, with bounded

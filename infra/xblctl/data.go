@@ -35,8 +35,8 @@ func tableFlags(fs *flag.FlagSet) func() (table, endpoint string, err error) {
 		if *aws {
 			set := false
 			fs.Visit(func(f *flag.Flag) { set = set || f.Name == "endpoint" })
-			if set {
-				return "", "", usagef("--aws and --endpoint cannot be used together")
+			if set || os.Getenv(store.EndpointEnv) != "" {
+				return "", "", usagef("--aws and --endpoint (or %s) cannot be used together", store.EndpointEnv)
 			}
 			return *table, "", nil
 		}

@@ -24,7 +24,9 @@ import (
 	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/ratestore"
 )
 
 // DefaultTable is the table name when TABLE_NAME is not set.
@@ -55,6 +57,8 @@ type Config struct {
 	// Client, when set, is the DynamoDB client to use instead of one made
 	// from the environment by store.NewClient (the local tools set it).
 	Client *dynamodb.Client
+	// RateLimits are the callers' limits (RATE_LIMITS, RATE_LIMIT_*).
+	RateLimits ratelimit.Config
 }
 
 // DefaultMetricsNamespace is the namespace when METRICS_NAMESPACE is not set.
@@ -78,7 +82,8 @@ func ConfigFromEnv() (Config, error) {
 		ConfigCacheTTL:  configcache.DefaultTTL,
 		ConfigCacheSize: configcache.DefaultSize,
 	}
-	var err error
+	rl, err := ratelimit.ConfigFromEnv(os.Getenv)
+	c.RateLimits = rl
 	if v := os.Getenv("CONFIG_CACHE_TTL_SECONDS"); v != "" {
 		n, perr := strconv.Atoi(v)
 		if perr != nil || n < 0 {
@@ -109,8 +114,10 @@ func (c Config) HasKeys() bool { return c.JWKS != "" || c.JWKSURL != "" || c.PEM
 // and its client, the cache of SCID configurations over it, the token
 // verifier, the logger and the metrics writer.
 type Env struct {
-	Table    store.Table
-	Configs  *configcache.Cache
+	Table   store.Table
+	Configs *configcache.Cache
+	// Limiter counts each caller's requests; nil limits nothing.
+	Limiter  *ratelimit.Limiter
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	// Metrics receives the EMF records; nil writes none.
@@ -119,8 +126,13 @@ type Env struct {
 }
 
 // API returns the HTTP edge settings of the named function.
-func (e *Env) API(function string) httpapi.API {
-	return httpapi.API{Function: function, Verifier: e.Verifier, Log: e.Log, Metrics: e.Metrics, MetricsNamespace: e.MetricsNamespace}
+// API returns the HTTP edge settings of the named function, whose requests
+// are limited as service's (one of ratelimit's services).
+func (e *Env) API(function, service string) httpapi.API {
+	return httpapi.API{
+		Function: function, Verifier: e.Verifier, Log: e.Log, Metrics: e.Metrics, MetricsNamespace: e.MetricsNamespace,
+		Limiter: e.Limiter, Service: service,
+	}
 }
 
 // NewEnv creates the DynamoDB client and the token verifier from c.
@@ -138,10 +150,14 @@ func NewEnv(ctx context.Context, c Config, log *slog.Logger) (*Env, error) {
 		}
 	}
 	t := store.Table{Client: client, Name: c.Table}
-	return &Env{
+	env := &Env{
 		Table: t, Configs: configcache.New(t, c.ConfigCacheTTL, c.ConfigCacheSize),
 		Verifier: v, Log: log, MetricsNamespace: c.MetricsNamespace,
-	}, nil
+	}
+	if !c.RateLimits.Off {
+		env.Limiter = ratelimit.New(ratestore.New(t), c.RateLimits.Limits)
+	}
+	return env, nil
 }
 
 // FromEnvironment is a function binary's set-up: the configuration from

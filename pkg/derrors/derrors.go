@@ -28,9 +28,10 @@ const (
 	Unavailable          // a dependency failed; retrying later may succeed
 	Timeout              // the request ran out of time
 	Canceled             // the caller went away
+	Throttled            // the caller sent more requests than its limit
 )
 
-var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "unsupported", "unavailable", "timeout", "canceled"}
+var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "unsupported", "unavailable", "timeout", "canceled", "throttled"}
 
 // String returns the kind's name, for logs.
 func (k Kind) String() string {

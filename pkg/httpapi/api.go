@@ -9,6 +9,7 @@ import (
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/ratelimit"
 )
 
 // RequestIDHeader carries the request id in every response; the same id is
@@ -36,6 +37,10 @@ type API struct {
 	// namespace MetricsNamespace, dimensioned by function and route.
 	Metrics          *metrics.Writer
 	MetricsNamespace string
+	// Limiter, when set, limits each caller's requests to Service (one of
+	// ratelimit's services).
+	Limiter *ratelimit.Limiter
+	Service string
 }
 
 // HandlerFunc handles a request and returns an error instead of writing one.
@@ -69,6 +74,11 @@ func (a *API) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Status == StatusClientClosed {
 		return
 	}
+	var ex *ratelimit.Exceeded
+	if errors.As(err, &ex) {
+		writeThrottled(w, p.Status, ex)
+		return
+	}
 	writeProblem(w, a.Format, p)
 }
 
@@ -84,6 +94,7 @@ func (a *API) Wrap(mux *http.ServeMux) http.Handler {
 		a.Recover,
 		Deadline(deadlineMargin),
 		a.Authenticate,
+		a.RateLimit,
 		a.NoRedirect,
 	)
 }

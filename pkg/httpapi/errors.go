@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/ratelimit"
 )
 
 // RetryAfter is the Retry-After value, in seconds, sent with a 503.
@@ -40,6 +42,8 @@ func Status(k derrors.Kind) int {
 		return http.StatusRequestTimeout
 	case derrors.Canceled:
 		return StatusClientClosed
+	case derrors.Throttled:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -66,6 +70,26 @@ const (
 	// Text bodies are the plain message (session directory).
 	Text
 )
+
+// writeThrottled writes the 429 answer XSAPI reads, on both APIs: a
+// Retry-After in whole seconds until the tripped window ends, and a JSON
+// body with the window's counts.
+func writeThrottled(w http.ResponseWriter, status int, e *ratelimit.Exceeded) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", strconv.Itoa(max(1, int((e.RetryAfter+time.Second-1)/time.Second))))
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	body, _ := json.Marshal(struct {
+		Version         int    `json:"version"`
+		CurrentRequests int    `json:"currentRequests"`
+		MaxRequests     int    `json:"maxRequests"`
+		PeriodInSeconds int    `json:"periodInSeconds"`
+		LimitType       string `json:"limitType"`
+	}{1, e.Current, e.Max, int(e.Period / time.Second), "Rate"})
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
 
 // writeProblem writes p as an error response in format f.
 func writeProblem(w http.ResponseWriter, f Format, p Problem) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/ratelimit"
 )
 
 // Middleware wraps a handler.
@@ -142,6 +144,7 @@ func (a *API) Measure(next http.Handler) http.Handler {
 		m.Add("Status4xx", b2f(e.status >= 400 && e.status < 500), metrics.Count)
 		m.Add("DependencyFailures", b2f(e.status == http.StatusServiceUnavailable), metrics.Count)
 		m.Add("Timeouts", b2f(e.status == http.StatusRequestTimeout), metrics.Count)
+		m.Add("Throttled", b2f(e.status == http.StatusTooManyRequests), metrics.Count)
 		m.Property("status", e.status)
 		if err := a.Metrics.Write(m); err != nil {
 			a.Log.ErrorContext(r.Context(), "metrics record refused", "error", err.Error())
@@ -197,6 +200,82 @@ func (a *API) Authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), caller)))
 	})
+}
+
+// RateLimit counts the caller's request against its limit, concurrently
+// with the request's own work, so that an allowed request waits for no
+// extra round trip: the handler answers into a buffer, and the answer is
+// sent if the count allows it, else a 429 replaces it. A caller this
+// instance knows to be over its limit is refused at once, with no call at
+// all. If the count fails (DynamoDB throttled or down), the request is
+// served all the same, and a RateLimiterErrors metric and a log line say so.
+func (a *API) RateLimit(next http.Handler) http.Handler {
+	if a.Limiter == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		caller, _ := auth.FromContext(ctx)
+		if err := a.Limiter.Known(a.Service, caller); err != nil {
+			a.Fail(w, r, err)
+			return
+		}
+		counted := make(chan error, 1)
+		go func() { counted <- a.Limiter.Check(ctx, a.Service, caller) }()
+		buf := &buffered{header: http.Header{}}
+		next.ServeHTTP(buf, r)
+		var err error
+		select {
+		case err = <-counted:
+		case <-ctx.Done(): // the count is late: serve what the handler answered
+			err = ctx.Err()
+		}
+		var ex *ratelimit.Exceeded
+		switch {
+		case errors.As(err, &ex):
+			a.Fail(w, r, err)
+			return
+		case err != nil:
+			a.Log.ErrorContext(ctx, "rate limiter failed: request served unlimited", "error", err.Error())
+			metrics.FromContext(ctx).Add("RateLimiterErrors", 1, metrics.Count)
+		}
+		buf.flush(w)
+	})
+}
+
+// buffered holds a response until it may be sent.
+type buffered struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (b *buffered) Header() http.Header { return b.header }
+
+func (b *buffered) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *buffered) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+func (b *buffered) flush(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range b.header {
+		h[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body)
 }
 
 // NoRedirect answers a path with "." or ".." segments or an empty segment

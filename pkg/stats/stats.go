@@ -111,7 +111,7 @@ func Read(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	req = &Request{Users: req.Users, SCIDs: MergeSCIDs(req.SCIDs)}
+	req = &Request{Users: distinct(req.Users), SCIDs: MergeSCIDs(req.SCIDs)}
 	q := QueryOf(req)
 	res := &Result{Query: q}
 	cfgs := make([]*xbl.ServiceConfig, len(q.SCIDs))
@@ -189,6 +189,19 @@ func MergeSCIDs(list []SCIDRequest) []SCIDRequest {
 			if !slices.Contains(out[i].Stats, n) {
 				out[i].Stats = append(out[i].Stats, n)
 			}
+		}
+	}
+	return out
+}
+
+// distinct returns users without repeats, in order.
+func distinct(users []xbl.XUID) []xbl.XUID {
+	seen := make(map[xbl.XUID]bool, len(users))
+	out := users[:0:0]
+	for _, x := range users {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
 		}
 	}
 	return out

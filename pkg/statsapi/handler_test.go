@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -356,5 +358,40 @@ func TestGamertagComesWithStatistics(t *testing.T) {
 	}
 	if r.Users[1].Gamertag == nil || *r.Users[1].Gamertag != "NightOwl" {
 		t.Errorf("gamertag %v, want NightOwl", r.Users[1].Gamertag)
+	}
+}
+
+// TestRateLimit: past its burst limit a caller gets the 429 XSAPI reads,
+// while another user is served.
+func TestRateLimit(t *testing.T) {
+	st := loaded(t)
+	api := testkit.API(t)
+	api.Limiter = ratelimit.New(st, ratelimit.Config{Services: map[string]ratelimit.Limit{ratelimit.UserStats: {Burst: 3, Sustain: 300}}}.Limits)
+	api.Service = ratelimit.UserStats
+	h := New(api, st, st)
+	target := "/users/xuid(2533274792693551)/scids/" + scidA + "/stats/OverallReputation"
+	for i := range 3 {
+		if w := call(t, h, "GET", target, ""); w.Code != 200 {
+			t.Fatalf("request %d: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	w := testkit.Do(h, token(t, caller{}), "GET", target, "")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("4th: %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	ra, err := strconv.Atoi(w.Header().Get("Retry-After"))
+	if err != nil || ra < 1 || ra > 15 {
+		t.Errorf("Retry-After %q, want whole seconds up to 15", w.Header().Get("Retry-After"))
+	}
+	var body struct {
+		Version, CurrentRequests, MaxRequests, PeriodInSeconds int
+		LimitType                                              string
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Version != 1 || body.CurrentRequests != 4 ||
+		body.MaxRequests != 3 || body.PeriodInSeconds != 15 || body.LimitType != "Rate" {
+		t.Errorf("429 body %s", w.Body)
+	}
+	if w := testkit.Do(h, token(t, caller{xuid: 99}), "GET", target, ""); w.Code != 200 {
+		t.Errorf("another user: %d", w.Code)
 	}
 }

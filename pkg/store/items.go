@@ -23,6 +23,7 @@ const (
 	prefixConfig  = "scid#"
 	prefixKeyword = "keyword#"
 	prefixSession = "session#"
+	prefixRate    = "rate#"
 	// Membership and keyword entries are written twice: under every
 	// template, newest first ("m#", "k#"), and per template, newest first
 	// ("mt#", "kt#"), so that a query of either kind reads its rows in
@@ -110,6 +111,16 @@ func KeywordPK(scid, keyword string) string { return prefixKeyword + scid + "#" 
 func SessionKey(scid, template, name string) Key {
 	return Key{prefixSession + scid, template + "#" + name}
 }
+
+// RateKey is the key of a caller's request counts for one service in the
+// sustain window that starts at start.
+func RateKey(service, titleID string, x xbl.XUID, start time.Time) Key {
+	return Key{prefixRate + service + "#" + titleID + "#" + x.String(), strconv.FormatInt(start.Unix(), 10)}
+}
+
+// AttrTTL is the attribute DynamoDB's time to live reads (Unix seconds):
+// only the rate limiter's counts carry it.
+const AttrTTL = "ttl"
 
 // UserSCID is the partition of one user's items for one SCID.
 func UserSCID(x xbl.XUID, scid string) string { return x.String() + "#" + scid }

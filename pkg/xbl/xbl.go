@@ -253,10 +253,14 @@ const MaxKeywordBytes = 256
 
 // CheckName checks a session template or session name. Names are stored
 // inside DynamoDB keys joined by '#', so '#' and control characters are
-// refused; so are empty names and names of 100 bytes or more.
+// refused; so are empty names, names of 100 bytes or more, and names that
+// a path could not carry ("/", "." and "..").
 func CheckName(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("%s is empty", what)
+	}
+	if s == "." || s == ".." || strings.Contains(s, "/") {
+		return fmt.Errorf("%s %q cannot be a path segment ('/', '.' or '..')", what, truncate(s))
 	}
 	if len(s) > MaxNameBytes {
 		return fmt.Errorf("%s is %d bytes; the limit is %d", what, len(s), MaxNameBytes)
@@ -265,6 +269,15 @@ func CheckName(what, s string) error {
 		if r == '#' || r < 0x20 || r == 0x7f || r == '\uFFFD' {
 			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, truncate(s))
 		}
+	}
+	return nil
+}
+
+// CheckStartTime checks a session's start time: from 1970 to the end of
+// year 9999 in UTC, the times the store can order and write back.
+func CheckStartTime(t time.Time) error {
+	if u := t.UTC(); u.Year() < 1970 || u.Year() > 9999 {
+		return fmt.Errorf("start time %s is outside 1970 to 9999 (UTC)", t.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseXUID(t *testing.T) {
@@ -179,5 +180,28 @@ func TestNameAndKeywordLimits(t *testing.T) {
 	if CheckKeyword(strings.Repeat("k", MaxKeywordBytes)) != nil || CheckKeyword(strings.Repeat("k", MaxKeywordBytes+1)) == nil ||
 		CheckKeyword("") == nil || CheckKeyword("a\x00b") == nil {
 		t.Error("keyword limits")
+	}
+}
+
+func TestPathAndTimeRules(t *testing.T) {
+	for _, bad := range []string{".", "..", "a/b", "/"} {
+		if CheckName("name", bad) == nil {
+			t.Errorf("CheckName(%q) passed", bad)
+		}
+	}
+	if CheckName("name", "a.b..c") != nil {
+		t.Error("dots inside a name are fine")
+	}
+	for _, tt := range []struct {
+		s  string
+		ok bool
+	}{
+		{"1970-01-01T00:00:00Z", true}, {"9999-12-31T23:59:59Z", true}, {"2026-11-20T13:45:30.09+01:00", true},
+		{"1969-12-31T23:59:59Z", false}, {"9999-12-31T23:59:59-01:00", false}, {"0000-01-01T00:30:00+01:00", false},
+	} {
+		ts, _ := time.Parse(time.RFC3339Nano, tt.s)
+		if err := CheckStartTime(ts); (err == nil) != tt.ok {
+			t.Errorf("CheckStartTime(%s) = %v", tt.s, err)
+		}
 	}
 }

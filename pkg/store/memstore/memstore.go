@@ -10,15 +10,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
 var (
-	_ stats.Reader     = (*Store)(nil)
-	_ sessions.Reader  = (*Store)(nil)
-	_ xbl.ConfigReader = (*Store)(nil)
+	_ stats.Reader      = (*Store)(nil)
+	_ sessions.Reader   = (*Store)(nil)
+	_ xbl.ConfigReader  = (*Store)(nil)
+	_ ratelimit.Counter = (*Store)(nil)
 )
 
 type userSCID struct {
@@ -38,6 +40,7 @@ type Store struct {
 	// gamertag in the load that wrote the statistics.
 	gamertags map[userSCID]string
 	sessions  map[sessionKey]xbl.Session
+	counts    map[rateKey]int // the rate limiter's
 	reads     int
 
 	// Err, when set, is returned by every read (to test failures).
@@ -121,8 +124,8 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 				}
 			}
 			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
-			if g := s.gamertags[userSCID{x, scid}]; g != "" {
-				f.Gamertags[x] = g
+			if g := s.gamertags[userSCID{x, scid}]; g != "" && f.Gamertags[x] == "" {
+				f.Gamertags[x] = g // the first requested SCID's, as the table's adapter does
 			}
 		}
 	}
@@ -218,4 +221,27 @@ func view(ss *xbl.Session) sessions.Session {
 		Template: ss.Template, Name: ss.Name, StartTime: ss.StartTime.UTC().Truncate(100 * time.Nanosecond), Version: ss.Version,
 		Visibility: ss.Visibility, JoinRestriction: ss.JoinRestriction, Keywords: kw, Accepted: ss.Accepted(),
 	}
+}
+
+// Count implements ratelimit.Counter.
+func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Time, burstSlot int) (ratelimit.Counts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return ratelimit.Counts{}, err
+	}
+	if s.counts == nil {
+		s.counts = map[rateKey]int{}
+	}
+	sustain := rateKey{k, sustainStart.Unix(), -1}
+	burst := rateKey{k, sustainStart.Unix(), burstSlot}
+	s.counts[sustain]++
+	s.counts[burst]++
+	return ratelimit.Counts{Sustain: s.counts[sustain], Burst: s.counts[burst]}, nil
+}
+
+type rateKey struct {
+	ratelimit.Key
+	start int64
+	slot  int
 }

@@ -41,6 +41,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
 	}
 	var mu sync.Mutex
+	tags := map[stats.UserSCID]string{}
 	err := s.table.BatchGet(ctx, keys, projection(q.Names), func(items []map[string]types.AttributeValue, u xbl.Usage) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -53,12 +54,22 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 			}
 			res.Stats[stats.UserSCID{XUID: x, SCID: scid}] = it.Values()
 			if it.Gamertag != "" {
-				res.Gamertags[x] = it.Gamertag
+				tags[stats.UserSCID{XUID: x, SCID: scid}] = it.Gamertag
 			}
 		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The gamertag of the first requested SCID that has one, whatever order
+	// the batches came back in.
+	for _, x := range q.Users {
+		for _, scid := range q.SCIDs {
+			if g := tags[stats.UserSCID{XUID: x, SCID: scid}]; g != "" {
+				res.Gamertags[x] = g
+				break
+			}
+		}
 	}
 	return res, nil
 }

@@ -14,9 +14,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +163,13 @@ func (c *Counter) Get(op string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ops[op]
+}
+
+// Ops returns the operations seen, sorted.
+func (c *Counter) Ops() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.ops))
 }
 
 // Total returns the number of requests of every operation.

@@ -81,6 +81,7 @@ type Counter interface {
 // Exceeded is the error of a refused request: of kind derrors.Throttled,
 // with what the 429 answer says.
 type Exceeded struct {
+	Key          Key // whose requests, for logs
 	Current, Max int
 	Period       time.Duration // the window that tripped
 	RetryAfter   time.Duration // until it ends
@@ -88,7 +89,8 @@ type Exceeded struct {
 
 // Error implements error.
 func (e *Exceeded) Error() string {
-	return fmt.Sprintf("rate limit: %d requests of %d allowed per %s; retry after %s", e.Current, e.Max, e.Period, e.RetryAfter)
+	return fmt.Sprintf("rate limit of %s for xuid %s, title %s: %d requests of %d allowed per %s; retry after %s",
+		e.Key.Service, e.Key.XUID, e.Key.TitleID, e.Current, e.Max, e.Period, e.RetryAfter)
 }
 
 // Kind is derrors.Throttled.
@@ -160,10 +162,10 @@ func (l *Limiter) Check(ctx context.Context, service string, c *xbl.Caller) erro
 	switch {
 	case lim.Sustain > 0 && n.Sustain > lim.Sustain:
 		until = sustainStart.Add(SustainWindow)
-		e = &Exceeded{Current: n.Sustain, Max: lim.Sustain, Period: SustainWindow}
+		e = &Exceeded{Key: k, Current: n.Sustain, Max: lim.Sustain, Period: SustainWindow}
 	case lim.Burst > 0 && n.Burst > lim.Burst:
 		until = sustainStart.Add(time.Duration(slot+1) * BurstWindow)
-		e = &Exceeded{Current: n.Burst, Max: lim.Burst, Period: BurstWindow}
+		e = &Exceeded{Key: k, Current: n.Burst, Max: lim.Burst, Period: BurstWindow}
 	default:
 		return nil
 	}

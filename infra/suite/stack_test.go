@@ -18,7 +18,13 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-func TestMain(m *testing.M) { os.Exit(ddbtest.Main(m)) }
+// TestMain runs the suites against DynamoDB Local with the rate limits off:
+// they send far more requests from one caller than any limit allows, to
+// test other things. TestRateLimitAcrossInstances turns them on.
+func TestMain(m *testing.M) {
+	os.Setenv("RATE_LIMITS", "off")
+	os.Exit(ddbtest.Main(m))
+}
 
 const (
 	scidA  = "7492baca-c1b4-440d-a391-b7ef364a8d40" // titles 1297287135; sandboxes XDKS.1, RETAIL

@@ -391,7 +391,29 @@ func TestRateLimit(t *testing.T) {
 		body.MaxRequests != 3 || body.PeriodInSeconds != 15 || body.LimitType != "Rate" {
 		t.Errorf("429 body %s", w.Body)
 	}
+	// Known over the limit: refused with no read and no count at all.
+	before := st.Reads()
+	if w := testkit.Do(h, token(t, caller{}), "GET", target, ""); w.Code != http.StatusTooManyRequests || st.Reads() != before {
+		t.Errorf("5th: %d after %d store calls, want 429 and none", w.Code, st.Reads()-before)
+	}
 	if w := testkit.Do(h, token(t, caller{xuid: 99}), "GET", target, ""); w.Code != 200 {
 		t.Errorf("another user: %d", w.Code)
+	}
+}
+
+// TestRateLimiterFailsOpen: when the count cannot be made, the request is
+// served.
+func TestRateLimiterFailsOpen(t *testing.T) {
+	st := loaded(t)
+	failing := testkit.MemStore(t, "testdata/fixture.json")
+	failing.Err = errors.New("dynamodb throttled")
+	api := testkit.API(t)
+	api.Limiter = ratelimit.New(failing, ratelimit.Config{Services: map[string]ratelimit.Limit{ratelimit.UserStats: {Burst: 1, Sustain: 1}}}.Limits)
+	api.Service = ratelimit.UserStats
+	h := New(api, st, st)
+	for range 3 {
+		if w := call(t, h, "GET", "/users/xuid(2533274792693551)/scids/"+scidA+"/stats/OverallReputation", ""); w.Code != 200 {
+			t.Fatalf("%d %s, want 200 (fail open)", w.Code, w.Body)
+		}
 	}
 }

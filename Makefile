@@ -89,7 +89,7 @@ fuzz: deps
 ## load: fixed-rate mixed traffic against the local stack; fails on any 5xx or leak.
 LOAD_FLAGS ?=
 load: deps
-	RATE_LIMITS=off $(GO) run ./infra/load $(LOAD_FLAGS)
+	$(GO) run ./infra/load $(LOAD_FLAGS)
 
 ## vulncheck: govulncheck over the module. Its database is online
 ## (vuln.go.dev): where that cannot be reached, it says SKIPPED and does not

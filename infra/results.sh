@@ -24,7 +24,7 @@ echo "## Load"
 echo
 echo 'Command: `make load` (60 s at 40 requests/s)'
 echo
-RATE_LIMITS=off go run ./infra/load 2>/dev/null || echo "(the load test failed: see above)"
+go run ./infra/load 2>/dev/null || echo "(the load test failed: see above)"
 echo
 echo "## Benchmarks"
 echo

@@ -74,7 +74,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g := &generator{base: base, token: server, users: *users, rng: rand.New(rand.NewPCG(1, 2))}
+	// One player also asks for their own statistics over and over, far past
+	// the limits: with the rate limits on, they get 429s while everyone
+	// else is served.
+	hot, err := devkey.Mint(xbl.Caller{XUID: firstXUID, UserHash: "hot", TitleID: title, Sandbox: "RETAIL"}, time.Hour)
+	if err != nil {
+		return err
+	}
+	g := &generator{base: base, token: server, hot: hot, users: *users, rng: rand.New(rand.NewPCG(1, 2))}
 
 	// Warm up, then take the baseline.
 	for range 200 {
@@ -228,10 +235,11 @@ func dataset(users, sessions int) *xbl.Dataset {
 type request struct {
 	route, method, path, contract string
 	body                          []byte
+	hot                           bool // sent by the hot player
 }
 
 type generator struct {
-	base, token string
+	base, token, hot string
 	users       int
 	mu          sync.Mutex
 	rng         *rand.Rand
@@ -246,22 +254,27 @@ func (g *generator) xuids(n int) []string {
 }
 
 // next returns a request of the mix: 40 % statistics batches, 20 % single
-// statistics GETs, 30 % session batches, 10 % keyword GETs.
+// statistics GETs, 30 % session batches, 10 % keyword GETs, as a server;
+// and one request in three, besides, a single GET by the hot player: about
+// twice the statistics burst limit.
 func (g *generator) next() request {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.rng.IntN(3) == 0 {
+		return request{"GET /users/{user}/scids/{scid}/stats/{names} (hot player)", "GET", fmt.Sprintf("/users/xuid(%d)/scids/%s/stats/Kills,KD", firstXUID, scidA), "1", nil, true}
+	}
 	switch p := g.rng.IntN(10); {
 	case p < 4:
 		us := g.xuids(20 + g.rng.IntN(81))
 		body := `{"requestedusers":["` + strings.Join(us, `","`) + `"],"requestedscids":[{"scid":"` + scidA + `","requestedstats":["Kills","KD","Rank"]},{"scid":"` + scidB + `","requestedstats":["Wins"]}]}`
-		return request{"POST /batch", "POST", "/batch?operation=read", "1", []byte(body)}
+		return request{"POST /batch", "POST", "/batch?operation=read", "1", []byte(body), false}
 	case p < 6:
-		return request{"GET /users/{user}/scids/{scid}/stats/{names}", "GET", "/users/xuid(" + g.xuids(1)[0] + ")/scids/" + scidA + "/stats/Kills,KD", "1", nil}
+		return request{"GET /users/{user}/scids/{scid}/stats/{names}", "GET", "/users/xuid(" + g.xuids(1)[0] + ")/scids/" + scidA + "/stats/Kills,KD", "1", nil, false}
 	case p < 9:
 		body := `{"xuids":["` + strings.Join(g.xuids(10+g.rng.IntN(91)), `","`) + `"]}`
-		return request{"POST /serviceconfigs/{scid}/batch", "POST", "/serviceconfigs/" + scidA + "/batch?take=100", "107", []byte(body)}
+		return request{"POST /serviceconfigs/{scid}/batch", "POST", "/serviceconfigs/" + scidA + "/batch?take=100", "107", []byte(body), false}
 	default:
-		return request{"GET /serviceconfigs/{scid}/sessions", "GET", fmt.Sprintf("/serviceconfigs/%s/sessions?keyword=kw%d&take=25", scidA, g.rng.IntN(20)), "107", nil}
+		return request{"GET /serviceconfigs/{scid}/sessions", "GET", fmt.Sprintf("/serviceconfigs/%s/sessions?keyword=kw%d&take=25", scidA, g.rng.IntN(20)), "107", nil, false}
 	}
 }
 
@@ -276,6 +289,9 @@ func (g *generator) do(ctx context.Context, r request) int {
 		return 0
 	}
 	req.Header.Set("Authorization", g.token)
+	if r.hot {
+		req.Header.Set("Authorization", g.hot)
+	}
 	req.Header.Set("x-xbl-contract-version", r.contract)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -240,9 +240,9 @@ type request struct {
 
 type generator struct {
 	base, token, hot string
-	users       int
-	mu          sync.Mutex
-	rng         *rand.Rand
+	users            int
+	mu               sync.Mutex
+	rng              *rand.Rand
 }
 
 func (g *generator) xuids(n int) []string {

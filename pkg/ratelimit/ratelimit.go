@@ -73,9 +73,10 @@ type Counts struct {
 // Counter keeps the counts, shared by every instance.
 type Counter interface {
 	// Count adds one request of k to the sustain window that starts at
-	// sustainStart and to its burst slot (0 to 19), atomically, and
-	// returns the counts after it.
-	Count(ctx context.Context, k Key, sustainStart time.Time, burstSlot int) (Counts, error)
+	// sustainStart and to its burst slot (0 to 19), and refused more to
+	// the sustain window alone (requests refused from memory since the last
+	// count), atomically, and returns the counts after it.
+	Count(ctx context.Context, k Key, sustainStart time.Time, burstSlot, refused int) (Counts, error)
 }
 
 // Exceeded is the error of a refused request: of kind derrors.Throttled,
@@ -110,11 +111,21 @@ type Limiter struct {
 	mu      sync.Mutex
 	blocked map[Key]*Exceeded // callers known over their limit, until RetryAfter ends
 	until   map[Key]time.Time
+	// refused counts the requests refused from memory in a sustain window,
+	// not yet added to the shared counts: the next count adds them, so that
+	// refused requests count toward the sustain window, as Xbox's do,
+	// without a write of their own.
+	refused map[Key]refusals
+}
+
+type refusals struct {
+	window time.Time // the sustain window they belong to
+	n      int
 }
 
 // New returns a Limiter over counter; limits gives each request's limit.
 func New(counter Counter, limits func(Key, *xbl.Caller) Limit) *Limiter {
-	return &Limiter{counter: counter, limits: limits, now: time.Now, blocked: map[Key]*Exceeded{}, until: map[Key]time.Time{}}
+	return &Limiter{counter: counter, limits: limits, now: time.Now, blocked: map[Key]*Exceeded{}, until: map[Key]time.Time{}, refused: map[Key]refusals{}}
 }
 
 // Known refuses, from memory alone, a caller this instance already knows
@@ -135,6 +146,12 @@ func (l *Limiter) Known(service string, c *xbl.Caller) error {
 		delete(l.until, k)
 		return nil
 	}
+	window := now.Truncate(SustainWindow)
+	if r := l.refused[k]; r.window.Equal(window) {
+		l.refused[k] = refusals{window, r.n + 1}
+	} else {
+		l.refused[k] = refusals{window, 1}
+	}
 	refused := *e
 	refused.RetryAfter = until.Sub(now)
 	return &refused
@@ -153,8 +170,22 @@ func (l *Limiter) Check(ctx context.Context, service string, c *xbl.Caller) erro
 	now := l.now()
 	sustainStart := now.Truncate(SustainWindow)
 	slot := int(now.Sub(sustainStart) / BurstWindow)
-	n, err := l.counter.Count(ctx, k, sustainStart, slot)
+	l.mu.Lock()
+	pending := l.refused[k]
+	delete(l.refused, k)
+	l.mu.Unlock()
+	extra := 0
+	if pending.window.Equal(sustainStart) {
+		extra = pending.n
+	}
+	n, err := l.counter.Count(ctx, k, sustainStart, slot, extra)
 	if err != nil {
+		if extra > 0 { // not counted: keep them for the next count
+			l.mu.Lock()
+			r := l.refused[k]
+			l.refused[k] = refusals{sustainStart, r.n + extra}
+			l.mu.Unlock()
+		}
 		return err
 	}
 	var e *Exceeded
@@ -180,6 +211,9 @@ func (l *Limiter) Check(ctx context.Context, service string, c *xbl.Caller) erro
 		}
 		if len(l.blocked) >= maxKnown {
 			l.blocked, l.until = map[Key]*Exceeded{}, map[Key]time.Time{}
+		}
+		if len(l.refused) >= maxKnown {
+			l.refused = map[Key]refusals{}
 		}
 	}
 	l.blocked[k], l.until[k] = e, until

@@ -19,7 +19,7 @@ type memCounter struct {
 	err   error
 }
 
-func (m *memCounter) Count(_ context.Context, k Key, start time.Time, slot int) (Counts, error) {
+func (m *memCounter) Count(_ context.Context, k Key, start time.Time, slot, refused int) (Counts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
@@ -30,7 +30,7 @@ func (m *memCounter) Count(_ context.Context, k Key, start time.Time, slot int) 
 		m.n = map[string]int{}
 	}
 	base := k.Service + "/" + k.TitleID + "/" + k.XUID.String() + "/" + start.String()
-	m.n[base]++
+	m.n[base] += 1 + refused
 	m.n[base+"/"+string(rune('a'+slot))]++
 	return Counts{Sustain: m.n[base], Burst: m.n[base+"/"+string(rune('a'+slot))]}, nil
 }
@@ -68,17 +68,15 @@ func TestLimiter(t *testing.T) {
 	if err := l.Check(ctx, SessionDirectory, alice); err != nil {
 		t.Errorf("another service (no limit configured): %v", err)
 	}
-	// The next burst window: allowed again until the sustain limit (the
-	// refused 4th request counted toward it).
+	// The next burst window: the requests refused so far (the 4th, counted,
+	// and the 5th, refused from memory and counted now) count toward the
+	// sustain window, as Xbox's do: the 6th trips it, until it ends.
 	now = now.Add(15 * time.Second)
 	if err := l.Known(UserStats, alice); err != nil {
 		t.Errorf("after the burst window, Known = %v", err)
 	}
-	if err := l.Check(ctx, UserStats, alice); err != nil { // 5th of the sustain window
-		t.Errorf("5th: %v", err)
-	}
-	err = l.Check(ctx, UserStats, alice) // 6th: sustain trips until the window ends
-	if !errors.As(err, &ex) || ex.Period != SustainWindow || ex.Max != 5 || ex.RetryAfter != 300*time.Second-16*time.Second {
+	err = l.Check(ctx, UserStats, alice)
+	if !errors.As(err, &ex) || ex.Period != SustainWindow || ex.Max != 5 || ex.Current != 6 || ex.RetryAfter != 300*time.Second-16*time.Second {
 		t.Fatalf("6th: %v", err)
 	}
 	now = now.Add(2 * BurstWindow)

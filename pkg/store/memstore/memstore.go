@@ -224,7 +224,7 @@ func view(ss *xbl.Session) sessions.Session {
 }
 
 // Count implements ratelimit.Counter.
-func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Time, burstSlot int) (ratelimit.Counts, error) {
+func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Time, burstSlot, refused int) (ratelimit.Counts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
@@ -235,7 +235,7 @@ func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Ti
 	}
 	sustain := rateKey{k, sustainStart.Unix(), -1}
 	burst := rateKey{k, sustainStart.Unix(), burstSlot}
-	s.counts[sustain]++
+	s.counts[sustain] += 1 + refused
 	s.counts[burst]++
 	return ratelimit.Counts{Sustain: s.counts[sustain], Burst: s.counts[burst]}, nil
 }

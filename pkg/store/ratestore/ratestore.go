@@ -32,19 +32,20 @@ func New(t store.Table) *Store { return &Store{table: t} }
 // after the update. A new window is a new item, so an ended window needs no
 // reset; the items carry a TTL an hour after their window for DynamoDB to
 // clean up.
-func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Time, burstSlot int) (ratelimit.Counts, error) {
+func (s *Store) Count(ctx context.Context, k ratelimit.Key, sustainStart time.Time, burstSlot, refused int) (ratelimit.Counts, error) {
 	key := store.RateKey(k.Service, k.TitleID, k.XUID, sustainStart)
 	slot := "b" + strconv.Itoa(burstSlot)
 	out, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table.Name),
 		Key:              key.AV(),
-		UpdateExpression: aws.String("ADD #t :one, #b :one SET #ttl = if_not_exists(#ttl, :exp)"),
+		UpdateExpression: aws.String("ADD #t :total, #b :one SET #ttl = if_not_exists(#ttl, :exp)"),
 		ExpressionAttributeNames: map[string]string{
 			"#t": "t", "#b": slot, "#ttl": store.AttrTTL,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": &types.AttributeValueMemberN{Value: "1"},
-			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(sustainStart.Add(ratelimit.SustainWindow+time.Hour).Unix(), 10)},
+			":one":   &types.AttributeValueMemberN{Value: "1"},
+			":total": &types.AttributeValueMemberN{Value: strconv.Itoa(1 + refused)},
+			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(sustainStart.Add(ratelimit.SustainWindow+time.Hour).Unix(), 10)},
 		},
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})

@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/fixture"
 	"github.com/xblread/xblread/pkg/auth"
@@ -131,4 +133,31 @@ func Golden(t testing.TB, path string, body []byte) {
 	if !bytes.Equal(pretty.Bytes(), want) {
 		t.Errorf("body differs from %s:\n%s", path, pretty.Bytes())
 	}
+}
+
+// WithDeadline sends one request through h as Lambda would, with a
+// deadline d from now and a Lambda request id, and fails the test if the
+// answer comes after the deadline.
+func WithDeadline(t testing.TB, h http.Handler, d time.Duration, auth, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd).WithContext(ctx)
+	r.Header.Set("Authorization", auth)
+	r.Header.Set("x-xbl-contract-version", "107")
+	if strings.HasPrefix(target, "/batch") || strings.HasPrefix(target, "/users/") {
+		r.Header.Set("x-xbl-contract-version", "1")
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if time.Now().After(deadline) {
+		t.Errorf("%s %s answered after the deadline", method, target)
+	}
+	return w
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/configcache"
@@ -289,19 +287,9 @@ func (slowReader) ReadStats(ctx context.Context, _ stats.Query) (*stats.Found, e
 // with a 408 before the function's deadline.
 func TestSlowDynamoDBIs408(t *testing.T) {
 	h := newHandler(t, slowReader{})
-	deadline := time.Now().Add(time.Second)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
-	r := httptest.NewRequest("GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", nil).WithContext(ctx)
-	r.Header.Set("Authorization", token(t, caller{}))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	w := testkit.WithDeadline(t, h, time.Second, token(t, caller{}), "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusRequestTimeout {
 		t.Errorf("%d %s, want 408", w.Code, w.Body)
-	}
-	if time.Now().After(deadline) {
-		t.Error("answered after the deadline")
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/configcache"
@@ -132,7 +130,7 @@ func TestDynamoDBCalls(t *testing.T) {
 // TestUnprocessedKeysAreRetried makes DynamoDB leave half of every
 // BatchGetItem's keys unprocessed: the answer is still complete.
 func TestUnprocessedKeysAreRetried(t *testing.T) {
-	want := call(t, newHandler(t, (loaded(t))), "POST", "/batch", goldenBatch)
+	want := call(t, newHandler(t, loaded(t)), "POST", "/batch", goldenBatch)
 	if want.Code != 200 {
 		t.Fatalf("%d %s", want.Code, want.Body)
 	}
@@ -142,7 +140,7 @@ func TestUnprocessedKeysAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := call(t, newHandler(t, (store.Table{Client: client, Name: loaded(t).Name})), "POST", "/batch", goldenBatch)
+	got := call(t, newHandler(t, store.Table{Client: client, Name: loaded(t).Name}), "POST", "/batch", goldenBatch)
 	if got.Code != 200 || got.Body.String() != want.Body.String() {
 		t.Errorf("with unprocessed keys: %d\n%s\nwant\n%s", got.Code, got.Body, want.Body)
 	}
@@ -166,27 +164,17 @@ func TestKeysNeverProcessedIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, (store.Table{Client: client, Name: loaded(t).Name}))
-	deadline := time.Now().Add(2 * time.Second)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
-	r := httptest.NewRequest("POST", "/batch", strings.NewReader(goldenBatch)).WithContext(ctx)
-	r.Header.Set("Authorization", token(t))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	h := newHandler(t, store.Table{Client: client, Name: loaded(t).Name})
+	w := testkit.WithDeadline(t, h, 2*time.Second, token(t), "POST", "/batch", goldenBatch)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
-	}
-	if time.Now().After(deadline) {
-		t.Error("answered after the deadline")
 	}
 }
 
 // TestMissingTableIs500 reads a table that does not exist: a fault of the
 // deployment, not of DynamoDB, so a 500 rather than a 503 to retry.
 func TestMissingTableIs500(t *testing.T) {
-	h := newHandler(t, (store.Table{Client: ddbtest.Client(t), Name: "no-such-table"}))
+	h := newHandler(t, store.Table{Client: ddbtest.Client(t), Name: "no-such-table"})
 	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
 		t.Errorf("%d (Retry-After %q) %s, want 500", w.Code, w.Header().Get("Retry-After"), w.Body)
@@ -207,7 +195,7 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	if derrors.KindOf(err) != derrors.Unavailable || !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("error %v (kind %v), want Unavailable", err, derrors.KindOf(err))
 	}
-	h := newHandler(t, (store.Table{Client: client, Name: "t"}))
+	h := newHandler(t, store.Table{Client: client, Name: "t"})
 	w := call(t, h, "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("%d (Retry-After %q) %s, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
@@ -225,20 +213,10 @@ func TestSlowDynamoDBIs408(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, (store.Table{Client: client, Name: "t"}))
-	deadline := time.Now().Add(time.Second)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "r1"})
-	r := httptest.NewRequest("GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", nil).WithContext(ctx)
-	r.Header.Set("Authorization", token(t))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	h := newHandler(t, store.Table{Client: client, Name: "t"})
+	w := testkit.WithDeadline(t, h, time.Second, token(t), "GET", "/users/xuid(1)/scids/"+scidA+"/stats/KD", "")
 	if w.Code != http.StatusRequestTimeout {
 		t.Errorf("%d %s, want 408", w.Code, w.Body)
-	}
-	if time.Now().After(deadline) {
-		t.Error("answered after the deadline")
 	}
 }
 

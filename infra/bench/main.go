@@ -383,7 +383,7 @@ func (c *statsCase) raw(ctx context.Context, i int) (usage, error) {
 	proj := []string{"#pk", "gamertag"}
 	for k, n := range c.names {
 		ph := fmt.Sprintf("#%d", k)
-		names[ph] = n
+		names[ph] = xbl.StatKey(n) // stored under their StatKey
 		proj = append(proj, "#s."+ph)
 	}
 	g, ctx := errgroup.WithContext(ctx)

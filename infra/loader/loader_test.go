@@ -138,7 +138,7 @@ func TestLoadWritesEveryItem(t *testing.T) {
 		t.Fatal("no stats item")
 	}
 	for name, want := range map[string][2]string{"OverallReputation": {"Integer", "N:66"}, "KD": {"Double", "N:1.25"}, "Rank": {"String", "S:Gold"}} {
-		v := stats[store.AttrStats].(*types.AttributeValueMemberM).Value[name].(*types.AttributeValueMemberM).Value
+		v := stats[store.AttrStats].(*types.AttributeValueMemberM).Value[xbl.StatKey(name)].(*types.AttributeValueMemberM).Value
 		var got string
 		switch x := v["v"].(type) {
 		case *types.AttributeValueMemberN:

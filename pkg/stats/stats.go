@@ -39,7 +39,7 @@ type SCIDRequest struct {
 }
 
 // Query is what a Reader reads for a request: every (user, SCID) pair's
-// statistics, limited to Names.
+// statistics, limited to Names (in their xbl.StatKey form).
 type Query struct {
 	Users []xbl.XUID // distinct
 	SCIDs []string   // canonical, distinct
@@ -56,7 +56,7 @@ type UserSCID struct {
 type Found struct {
 	// Gamertags holds the gamertag that the users' statistics items carry.
 	Gamertags map[xbl.XUID]string
-	// Stats holds the queried statistics that have a value.
+	// Stats holds the queried statistics that have a value, by StatKey.
 	Stats map[UserSCID]map[string]xbl.StatValue
 	Usage xbl.Usage
 }
@@ -215,9 +215,9 @@ func QueryOf(req *Request) Query {
 	for i, sr := range req.SCIDs {
 		q.SCIDs[i] = sr.SCID
 		for _, n := range sr.Stats {
-			if !seenName[n] {
-				seenName[n] = true
-				q.Names = append(q.Names, n)
+			if k := xbl.StatKey(n); !seenName[k] {
+				seenName[k] = true
+				q.Names = append(q.Names, k)
 			}
 		}
 	}
@@ -238,7 +238,7 @@ func CheckAccess(cfg *xbl.ServiceConfig, sr SCIDRequest, c *xbl.Caller) error {
 		return nil
 	}
 	for _, name := range sr.Stats {
-		if cfg.Stats[name] != xbl.Open {
+		if cfg.Stats[xbl.StatKey(name)] != xbl.Open {
 			return derrors.New(derrors.Forbidden, "stat %q of scid %s is restricted to the titles that own the scid", name, sr.Raw)
 		}
 	}
@@ -253,7 +253,7 @@ func userResult(req *Request, found *Found, x xbl.XUID) UserResult {
 		values := found.Stats[UserSCID{XUID: x, SCID: sr.SCID}]
 		stats := make([]Stat, 0, len(sr.Stats))
 		for _, name := range sr.Stats {
-			if v, ok := values[name]; ok {
+			if v, ok := values[xbl.StatKey(name)]; ok {
 				stats = append(stats, Stat{Name: name, Value: v})
 			}
 		}

@@ -405,3 +405,19 @@ func TestRateLimiterFailsOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestStatNamesAreCaseInsensitive: a stat is found whatever the letter case
+// it is asked in, answered as asked, and its access level applies in every
+// case.
+func TestStatNamesAreCaseInsensitive(t *testing.T) {
+	h := newHandler(t, loaded(t))
+	w := call(t, h, "GET", "/users/xuid(2533274792693551)/scids/"+scidA+"/stats/kd,OVERALLREPUTATION", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"statname":"kd","type":"Double","value":"1.25"`) ||
+		!strings.Contains(w.Body.String(), `"statname":"OVERALLREPUTATION"`) {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+	w = call(t, h, "GET", "/users/xuid(2533274792693551)/scids/"+scidA+"/stats/secretSTAT", "", "Authorization", token(t, caller{title: titleB}))
+	if w.Code != http.StatusForbidden {
+		t.Errorf("a restricted stat in another case: %d, want 403", w.Code)
+	}
+}

@@ -144,7 +144,7 @@ type ConfigItem struct {
 func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
 	it := ConfigItem{Key: ConfigKey(c.SCID), SCID: c.SCID, TitleIDs: nonNil(c.TitleIDs), Sandboxes: nonNil(c.Sandboxes), Stats: map[string]string{}}
 	for name, acc := range c.Stats {
-		it.Stats[name] = string(acc)
+		it.Stats[xbl.StatKey(name)] = string(acc)
 	}
 	return it
 }
@@ -189,6 +189,21 @@ type StatsItem struct {
 type StatAttr struct {
 	Type  string `dynamodbav:"t"`
 	Value any    `dynamodbav:"v"`
+	// Name is the stat's name as last written when it differs from the
+	// map's key, its xbl.StatKey ("" when they are the same).
+	Name string `dynamodbav:"n,omitempty"`
+}
+
+// NewStatAttr returns the stored form of the statistic name = v.
+func NewStatAttr(name string, v xbl.StatValue) StatAttr {
+	a := StatAttr{Type: string(v.Type), Value: v.Value}
+	if name != xbl.StatKey(name) {
+		a.Name = name
+	}
+	if v.Type == xbl.Integer || v.Type == xbl.Double && NumberFits(v.Value) {
+		a.Value = attributevalue.Number(v.Value)
+	}
+	return a
 }
 
 // UnmarshalDynamoDBAttributeValue decodes a statistics item without
@@ -235,11 +250,15 @@ func statAttr(av types.AttributeValue) (StatAttr, error) {
 	if !ok {
 		return StatAttr{}, errors.New("no type")
 	}
+	var name string
+	if n, ok := m.Value["n"].(*types.AttributeValueMemberS); ok {
+		name = n.Value
+	}
 	switch v := m.Value["v"].(type) {
 	case *types.AttributeValueMemberN:
-		return StatAttr{Type: t.Value, Value: attributevalue.Number(v.Value)}, nil
+		return StatAttr{Type: t.Value, Value: attributevalue.Number(v.Value), Name: name}, nil
 	case *types.AttributeValueMemberS:
-		return StatAttr{Type: t.Value, Value: v.Value}, nil
+		return StatAttr{Type: t.Value, Value: v.Value, Name: name}, nil
 	}
 	return StatAttr{}, fmt.Errorf("value is %T", m.Value["v"])
 }
@@ -248,11 +267,7 @@ func statAttr(av types.AttributeValue) (StatAttr, error) {
 func NewStatsItem(u xbl.UserStats, gamertag string) StatsItem {
 	it := StatsItem{Key: StatsKey(u.XUID, u.SCID), XUID: u.XUID.String(), SCID: u.SCID, Gamertag: gamertag, Stats: make(map[string]StatAttr, len(u.Stats))}
 	for name, v := range u.Stats {
-		a := StatAttr{Type: string(v.Type), Value: v.Value}
-		if v.Type == xbl.Integer || v.Type == xbl.Double && NumberFits(v.Value) {
-			a.Value = attributevalue.Number(v.Value)
-		}
-		it.Stats[name] = a
+		it.Stats[xbl.StatKey(name)] = NewStatAttr(name, v)
 	}
 	return it
 }

@@ -112,6 +112,11 @@ func NewStatValue(t StatType, text string) (StatValue, error) {
 	return StatValue{}, fmt.Errorf("type %q is not one of Integer, Double, String", truncate(string(t)))
 }
 
+// StatKey is the form a stat name is stored and matched under: stat names
+// are case-insensitive (XSAPI's rule for title-managed statistics), so
+// "Kills" and "KILLS" are one statistic, answered as each caller spelled it.
+func StatKey(name string) string { return strings.ToLower(name) }
+
 // FormatDouble writes f as ECMAScript's Number.prototype.toString does,
 // which is how a game shows the string it is given: the shortest digits
 // that read back to f, in plain decimal for 1e-6 <= |f| < 1e21 (1234567,

@@ -64,6 +64,11 @@ func (s *Store) Load(d *xbl.Dataset) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range d.Configs {
+		access := make(map[string]xbl.Access, len(c.Stats))
+		for name, a := range c.Stats {
+			access[xbl.StatKey(name)] = a // stored as the table stores them
+		}
+		c.Stats = access
 		s.configs[c.SCID] = c
 	}
 	gamertags := map[xbl.XUID]string{}
@@ -72,7 +77,11 @@ func (s *Store) Load(d *xbl.Dataset) {
 		gamertags[p.XUID] = p.Gamertag
 	}
 	for _, u := range d.Stats {
-		s.stats[userSCID{u.XUID, u.SCID}] = u.Stats
+		values := make(map[string]xbl.StatValue, len(u.Stats))
+		for name, v := range u.Stats {
+			values[xbl.StatKey(name)] = v
+		}
+		s.stats[userSCID{u.XUID, u.SCID}] = values
 		s.gamertags[userSCID{u.XUID, u.SCID}] = gamertags[u.XUID]
 	}
 	for _, ss := range d.Sessions {

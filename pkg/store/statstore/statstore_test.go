@@ -239,9 +239,9 @@ func TestSameAsMemstore(t *testing.T) {
 	}
 	users := []xbl.XUID{2533274792693551, 2533274792693552, 2533274792693553, 18446744073709551615, 1}
 	queries := []stats.Query{
-		{Users: users, SCIDs: []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"}, Names: []string{"OverallReputation", "KD", "Motto", "SecretStat", "Kills", "Nothing"}},
-		{Users: users[:1], SCIDs: []string{scidA}, Names: []string{"KD"}},
-		{Users: users[3:], SCIDs: []string{scidB}, Names: []string{"Kills", "KD"}},
+		{Users: users, SCIDs: []string{scidA, scidB, "00000000-0000-0000-0000-0000000000cc"}, Names: []string{"overallreputation", "kd", "motto", "secretstat", "kills", "nothing"}},
+		{Users: users[:1], SCIDs: []string{scidA}, Names: []string{"kd"}},
+		{Users: users[3:], SCIDs: []string{scidB}, Names: []string{"kills", "kd"}},
 	}
 	for i, q := range queries {
 		a, err := db.ReadStats(context.Background(), q)
@@ -277,13 +277,13 @@ func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
 	res, err := statstore.New(st).ReadStats(context.Background(), stats.Query{
 		Users: []xbl.XUID{2533274792693551, 42},
 		SCIDs: []string{scidA, "00000000-0000-0000-0000-000000000000"},
-		Names: []string{"KD", "SecretStat", "Absent"},
+		Names: []string{"kd", "secretstat", "absent"}, // in their StatKey form, as stats.QueryOf gives them
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := res.Stats[stats.UserSCID{XUID: 2533274792693551, SCID: scidA}]
-	want := map[string]xbl.StatValue{"KD": {Type: xbl.Double, Value: "1.25"}}
+	want := map[string]xbl.StatValue{"kd": {Type: xbl.Double, Value: "1.25"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stats = %v, want only the requested KD", got)
 	}
@@ -299,7 +299,7 @@ func TestReadStatsProjectsOnlyRequestedStats(t *testing.T) {
 
 	// The configuration is read whole: every stat's access level.
 	cfg, u, err := st.ReadConfig(context.Background(), scidA)
-	if err != nil || cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"OverallReputation": xbl.Open, "SecretStat": xbl.Restricted}) ||
+	if err != nil || cfg == nil || !reflect.DeepEqual(cfg.Stats, map[string]xbl.Access{"overallreputation": xbl.Open, "secretstat": xbl.Restricted}) ||
 		!reflect.DeepEqual(cfg.Sandboxes, []string{"XDKS.1", "RETAIL"}) || !reflect.DeepEqual(cfg.TitleIDs, []string{"1297287135"}) || u.Items != 1 {
 		t.Errorf("config = %+v, %+v, %v", cfg, u, err)
 	}
@@ -315,7 +315,7 @@ func TestManyNames(t *testing.T) {
 	var entries, names []string
 	for i := range 60 {
 		entries = append(entries, fmt.Sprintf(`"Stat%d":{"type":"Integer","value":%d}`, i, i))
-		names = append(names, fmt.Sprintf("Stat%d", i))
+		names = append(names, fmt.Sprintf("stat%d", i))
 	}
 	ddbtest.LoadText(t, st, `{"serviceConfigs":[{"scid":"`+scidA+`","titleIds":["1"],"sandboxes":["RETAIL"]}],
 		"users":[{"xuid":"5","gamertag":"Five","stats":{"`+scidA+`":{`+strings.Join(entries, ",")+`}}}]}`)
@@ -324,7 +324,7 @@ func TestManyNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := res.Stats[stats.UserSCID{XUID: 5, SCID: scidA}]
-	if len(got) != 60 || got["Stat28"].Value != "28" || got["Stat59"].Value != "59" || res.Gamertags[5] != "Five" {
-		t.Errorf("%d stats (Stat28=%v), gamertag %q, want all 60", len(got), got["Stat28"], res.Gamertags[5])
+	if len(got) != 60 || got["stat28"].Value != "28" || got["stat59"].Value != "59" || res.Gamertags[5] != "Five" {
+		t.Errorf("%d stats (stat28=%v), gamertag %q, want all 60", len(got), got["stat28"], res.Gamertags[5])
 	}
 }

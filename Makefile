@@ -14,10 +14,10 @@ XBLCTL   := $(BIN)/xblctl
 NODE_DEPS := infra/node_modules/.package-lock.json
 # Go flags of the Lambda binaries: no RPC mode, stripped, reproducible, static.
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
-FUNCTIONS := statsbatch sessionsbatch
+FUNCTIONS := statsbatch statswrite sessionsbatch
 
 .PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
-	build-StatsBatchFunction build-SessionsBatchFunction
+	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction
 
 all: test
 
@@ -121,6 +121,9 @@ build:
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 build-StatsBatchFunction:
 	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/statsbatch
+
+build-StatsWriteFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/statswrite
 
 build-SessionsBatchFunction:
 	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessionsbatch

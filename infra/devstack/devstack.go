@@ -28,6 +28,7 @@ import (
 	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/statsapi"
+	"github.com/xblread/xblread/pkg/statswriteapi"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/store/statstore"
@@ -94,6 +95,12 @@ var Functions = []Function{
 		Name: "statsbatch", LogicalID: "StatsBatchFunction", Routes: statsapi.Routes,
 		New: func(e *app.Env) http.Handler {
 			return statsapi.New(e.API("statsbatch", ratelimit.UserStats), e.Configs, statstore.New(e.Table))
+		},
+	},
+	{
+		Name: "statswrite", LogicalID: "StatsWriteFunction", Routes: statswriteapi.Routes,
+		New: func(e *app.Env) http.Handler {
+			return statswriteapi.New(e.API("statswrite", ratelimit.StatsWrite), e.Configs, statstore.New(e.Table))
 		},
 	},
 	{

@@ -29,6 +29,12 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/serviceconfigs/{scid}/sessions", "SessionsBatchFunction"},
 		{"POST", "/serviceconfigs/{scid}/sessiontemplates/{template}/batch", "SessionsBatchFunction"},
 		{"GET", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions", "SessionsBatchFunction"},
+		{"GET", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
+		{"PATCH", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
+		{"POST", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
+		{"GET", "/stats/users/{xuid}/scids/{scid}/", "StatsWriteFunction"},
+		{"PATCH", "/stats/users/{xuid}/scids/{scid}/", "StatsWriteFunction"},
+		{"POST", "/stats/users/{xuid}/scids/{scid}/", "StatsWriteFunction"},
 		{"GET", "/users/{user}/scids/{scid}/stats/{names}", "StatsBatchFunction"},
 	}
 	if !reflect.DeepEqual(routes, want) {
@@ -77,8 +83,8 @@ func TestFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 2 {
-		t.Fatalf("template has %d functions, want 2", len(fns))
+	if len(fns) != 3 {
+		t.Fatalf("template has %d functions, want 3", len(fns))
 	}
 	for id, f := range fns {
 		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || len(f.Architectures) != 1 || tmpl.Resolve(f.Architectures[0]) != "arm64" {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -179,6 +180,9 @@ type StatsItem struct {
 	SCID     string              `dynamodbav:"scid"`
 	Gamertag string              `dynamodbav:"gamertag,omitempty"`
 	Stats    map[string]StatAttr `dynamodbav:"s"`
+	// Revision and Timestamp are a game's, when a game wrote the document.
+	Revision  int64  `dynamodbav:"rev,omitempty"`
+	Timestamp string `dynamodbav:"ts,omitempty"`
 }
 
 // StatAttr is one stored statistic: its type, and its value as a DynamoDB
@@ -221,7 +225,10 @@ func (it *StatsItem) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) er
 		}
 		return ""
 	}
-	*it = StatsItem{Key: Key{PK: str(AttrPK), SK: str(AttrSK)}, XUID: str("xuid"), SCID: str("scid"), Gamertag: str("gamertag")}
+	*it = StatsItem{Key: Key{PK: str(AttrPK), SK: str(AttrSK)}, XUID: str("xuid"), SCID: str("scid"), Gamertag: str("gamertag"), Timestamp: str("ts")}
+	if n, ok := m.Value["rev"].(*types.AttributeValueMemberN); ok {
+		it.Revision, _ = strconv.ParseInt(n.Value, 10, 64)
+	}
 	switch s := m.Value[AttrStats].(type) {
 	case nil:
 		return nil
@@ -270,6 +277,15 @@ func NewStatsItem(u xbl.UserStats, gamertag string) StatsItem {
 		it.Stats[xbl.StatKey(name)] = NewStatAttr(name, v)
 	}
 	return it
+}
+
+// Names returns the stats' names as written, by StatKey.
+func (it *StatsItem) Names() map[string]string {
+	out := make(map[string]string, len(it.Stats))
+	for key, a := range it.Stats {
+		out[key] = cmp.Or(a.Name, key)
+	}
+	return out
 }
 
 // Values returns the item's statistics in canonical form; a stored value

@@ -5,6 +5,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ var (
 	_ sessions.Reader   = (*Store)(nil)
 	_ xbl.ConfigReader  = (*Store)(nil)
 	_ ratelimit.Counter = (*Store)(nil)
+	_ stats.Writer      = (*Store)(nil)
 )
 
 type userSCID struct {
@@ -41,6 +43,7 @@ type Store struct {
 	gamertags map[userSCID]string
 	sessions  map[sessionKey]xbl.Session
 	counts    map[rateKey]int // the rate limiter's
+	docs      map[userSCID]document
 	reads     int
 
 	// Err, when set, is returned by every read (to test failures).
@@ -54,6 +57,7 @@ func New() *Store {
 		profiles:  map[xbl.XUID]string{},
 		stats:     map[userSCID]map[string]xbl.StatValue{},
 		gamertags: map[userSCID]string{},
+		docs:      map[userSCID]document{},
 		sessions:  map[sessionKey]xbl.Session{},
 	}
 }
@@ -77,11 +81,12 @@ func (s *Store) Load(d *xbl.Dataset) {
 		gamertags[p.XUID] = p.Gamertag
 	}
 	for _, u := range d.Stats {
-		values := make(map[string]xbl.StatValue, len(u.Stats))
+		values, names := make(map[string]xbl.StatValue, len(u.Stats)), make(map[string]string, len(u.Stats))
 		for name, v := range u.Stats {
-			values[xbl.StatKey(name)] = v
+			values[xbl.StatKey(name)], names[xbl.StatKey(name)] = v, name
 		}
 		s.stats[userSCID{u.XUID, u.SCID}] = values
+		s.docs[userSCID{u.XUID, u.SCID}] = document{names: names}
 		s.gamertags[userSCID{u.XUID, u.SCID}] = gamertags[u.XUID]
 	}
 	for _, ss := range d.Sessions {
@@ -253,4 +258,84 @@ type rateKey struct {
 	ratelimit.Key
 	start int64
 	slot  int
+}
+
+// document is what the writes keep besides the values: revision, timestamp
+// and the names as written.
+type document struct {
+	revision  int64
+	timestamp string
+	names     map[string]string // by StatKey
+}
+
+// Replace implements stats.Writer.
+func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return false, err
+	}
+	k := userSCID{x, scid}
+	if d, ok := s.docs[k]; ok && d.revision >= doc.Revision {
+		return false, nil
+	}
+	values, names := map[string]xbl.StatValue{}, map[string]string{}
+	for name, v := range doc.Stats {
+		values[xbl.StatKey(name)], names[xbl.StatKey(name)] = v, name
+	}
+	s.stats[k] = values
+	s.docs[k] = document{doc.Revision, doc.Timestamp, names}
+	if gamertag != "" {
+		s.gamertags[k] = gamertag
+	}
+	return true, nil
+}
+
+// Patch implements stats.Writer.
+func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	k := userSCID{x, scid}
+	if s.stats[k] == nil {
+		s.stats[k] = map[string]xbl.StatValue{}
+	}
+	d := s.docs[k]
+	if d.names == nil {
+		d.names = map[string]string{}
+	}
+	for name, v := range set {
+		s.stats[k][xbl.StatKey(name)], d.names[xbl.StatKey(name)] = v, name
+	}
+	for _, name := range remove {
+		delete(s.stats[k], xbl.StatKey(name))
+		delete(d.names, xbl.StatKey(name))
+	}
+	s.docs[k] = d
+	if gamertag != "" {
+		s.gamertags[k] = gamertag
+	}
+	return nil
+}
+
+// Document implements stats.Writer.
+func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	k := userSCID{x, scid}
+	values, ok := s.stats[k]
+	if !ok {
+		return nil, nil
+	}
+	d := s.docs[k]
+	doc := &stats.Document{Revision: d.revision, Timestamp: d.timestamp, Stats: map[string]xbl.StatValue{}}
+	for key, v := range values {
+		doc.Stats[cmp.Or(d.names[key], key)] = v
+	}
+	return doc, nil
 }

@@ -1,0 +1,107 @@
+package stats
+
+import (
+	"context"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Limits of one written document; with them a document stays under
+// DynamoDB's 400 KB item size.
+const (
+	MaxWriteStats     = 256  // stats in one document or one patch
+	MaxStringValueLen = 1024 // bytes of a String value
+)
+
+// Document is a user's title-managed statistics for one SCID, as a game
+// writes and reads them: a revision the writer chose, a timestamp, and
+// the stats by name (as written; names are case-insensitive).
+type Document struct {
+	Revision  int64
+	Timestamp string
+	Stats     map[string]xbl.StatValue
+}
+
+// Writer writes statistics documents.
+//
+// Replace stores doc as the whole document of (x, scid), unless the stored
+// document's revision is newer than or equal to doc.Revision; it reports
+// whether it stored it. Patch sets the stats of set and removes those named
+// in remove, atomically, whatever the revision. Both set the gamertag the
+// reads answer when gamertag is not empty, and make one conditional write
+// in the common case. Document returns the stored document, nil when there
+// is none. Each fails with a derrors.Unavailable error when storage cannot
+// answer.
+type Writer interface {
+	Replace(ctx context.Context, x xbl.XUID, scid string, doc *Document, gamertag string) (bool, error)
+	Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error
+	Document(ctx context.Context, x xbl.XUID, scid string) (*Document, error)
+}
+
+// Target names the document a write addresses.
+type Target struct {
+	XUID    xbl.XUID
+	SCIDRaw string // as the caller wrote it
+	SCID    string // canonical
+}
+
+// CheckWrite is who may write (and read back) a document: the user it
+// belongs to, or a caller with server-level access; from a sandbox of the
+// SCID's; with a title that owns the SCID. An SCID with no configuration
+// is not found.
+func CheckWrite(cfg *xbl.ServiceConfig, t Target, c *xbl.Caller) error {
+	if err := xbl.CheckSCID(cfg, t.SCIDRaw, c); err != nil {
+		return err
+	}
+	if !c.Server && c.XUID != t.XUID {
+		return derrors.New(derrors.Forbidden, "xuid %s may not write the statistics of xuid %s", c.XUID, t.XUID)
+	}
+	if !cfg.Owns(c) {
+		return derrors.New(derrors.Forbidden, "title %s does not own scid %s", c.TitleID, t.SCIDRaw)
+	}
+	return nil
+}
+
+// access reads the SCID's configuration and decides the write.
+func access(ctx context.Context, configs xbl.ConfigReader, t Target, c *xbl.Caller) error {
+	cfg, _, err := configs.ReadConfig(ctx, t.SCID)
+	if err != nil {
+		return err
+	}
+	return CheckWrite(cfg, t, c)
+}
+
+// Replace writes doc as the whole document of t, when access allows;
+// a doc older than the stored one changes nothing (last writer wins, and
+// XSAPI expects no conflict status).
+func Replace(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target, doc *Document) (bool, error) {
+	if err := access(ctx, configs, t, c); err != nil {
+		return false, err
+	}
+	return w.Replace(ctx, t.XUID, t.SCID, doc, c.Gamertag)
+}
+
+// Patch sets and removes stats of t's document, when access allows.
+func Patch(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target, set map[string]xbl.StatValue, remove []string) error {
+	if err := access(ctx, configs, t, c); err != nil {
+		return err
+	}
+	return w.Patch(ctx, t.XUID, t.SCID, set, remove, c.Gamertag)
+}
+
+// Get returns t's stored document, when access allows; a user with none
+// is not found.
+func Get(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target) (*Document, error) {
+	if err := access(ctx, configs, t, c); err != nil {
+		return nil, err
+	}
+	doc, err := w.Document(ctx, t.XUID, t.SCID)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, derrors.New(derrors.NotFound, "xuid %s has no statistics in scid %s", t.XUID, t.SCIDRaw)
+	}
+	return doc, nil
+}

@@ -1,0 +1,143 @@
+package statswriteapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/statsapi"
+	"github.com/xblread/xblread/pkg/store/memstore"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+const (
+	scidA  = "7492baca-c1b4-440d-a391-b7ef364a8d40" // owned by titleA; sandboxes XDKS.1, RETAIL
+	titleA = "1297287135"
+	me     = "2533274792693551"
+)
+
+func setup(t *testing.T) (*memstore.Store, http.Handler, http.Handler) {
+	t.Helper()
+	st := testkit.MemStore(t, "../statsapi/testdata/fixture.json")
+	return st, New(testkit.API(t), st, st), statsapi.New(testkit.API(t), st, st)
+}
+
+func tok(t *testing.T, x xbl.XUID, title string, server bool, gamertag string) string {
+	return testkit.Token(t, xbl.Caller{XUID: x, UserHash: "u", TitleID: title, Sandbox: "RETAIL", Server: server, Gamertag: gamertag})
+}
+
+const path = "/stats/users/" + me + "/scids/" + scidA
+
+// TestWriteThenRead: what XSAPI writes (POST, PATCH with a delete by
+// null) is what the batch read and the document GET answer at once, with
+// the types the values imply, and names in any letter case.
+func TestWriteThenRead(t *testing.T) {
+	_, write, read := setup(t)
+	owner := tok(t, 2533274792693551, titleA, false, "NewTag")
+	post := `{"stats":{"title":{"Wins":{"value":47},"Ratio":{"value":0.5},"Big":{"value":1e300},"Motto":{"value":"gg"},"Huge":{"value":9223372036854775807}}},
+		"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`
+	if w := testkit.Do(write, owner, "POST", path, post, "x-xbl-contract-version", "4"); w.Code != 200 {
+		t.Fatalf("POST: %d %s", w.Code, w.Body)
+	}
+	if w := testkit.Do(write, owner, "PATCH", path+"/", `{"stats":{"title":{"WINS":{"value":48},"Motto":null,"Nope":null}}}`); w.Code != 200 {
+		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	}
+	w := testkit.Do(read, owner, "POST", "/batch", `{"requestedusers":["`+me+`"],"requestedscids":[{"scid":"`+scidA+`","requestedstats":["wins","Ratio","Big","Motto","Huge","OverallReputation"]}]}`)
+	for _, want := range []string{
+		`"gamertag":"NewTag"`, `{"statname":"wins","type":"Integer","value":"48"}`, `{"statname":"Ratio","type":"Double","value":"0.5"}`,
+		`{"statname":"Big","type":"Double","value":"1e+300"}`, `{"statname":"Huge","type":"Integer","value":"9223372036854775807"}`,
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("batch read lacks %s:\n%s", want, w.Body)
+		}
+	}
+	if strings.Contains(w.Body.String(), "Motto") || strings.Contains(w.Body.String(), "OverallReputation") {
+		t.Errorf("deleted or replaced stats still answered: %s", w.Body)
+	}
+	g := testkit.Do(write, owner, "GET", path, "")
+	var doc struct {
+		Revision  int64
+		Timestamp string
+		Stats     struct {
+			Title map[string]struct{ Value any }
+		}
+	}
+	if g.Code != 200 || json.Unmarshal(g.Body.Bytes(), &doc) != nil || doc.Revision != 52000000000 || doc.Stats.Title["WINS"].Value != 48.0 || len(doc.Stats.Title) != 4 {
+		t.Errorf("GET: %d %s", g.Code, g.Body)
+	}
+}
+
+// TestStaleRevisionChangesNothing: a POST not newer than the stored
+// document answers 200 and changes nothing (last writer wins).
+func TestStaleRevisionChangesNothing(t *testing.T) {
+	_, write, _ := setup(t)
+	owner := tok(t, 2533274792693551, titleA, false, "")
+	for _, b := range []string{`{"stats":{"title":{"A":{"value":1}}},"revision":10}`, `{"stats":{"title":{"A":{"value":2}}},"revision":9}`, `{"stats":{"title":{"A":{"value":3}}},"revision":10}`} {
+		if w := testkit.Do(write, owner, "POST", path, b); w.Code != 200 {
+			t.Fatalf("%s: %d %s", b, w.Code, w.Body)
+		}
+	}
+	if g := testkit.Do(write, owner, "GET", path, ""); !strings.Contains(g.Body.String(), `"A":{"value":1}`) {
+		t.Errorf("stale writes applied: %s", g.Body)
+	}
+}
+
+// TestWhoMayWrite: only the user (or a server), from the SCID's sandbox,
+// with a title that owns it; nothing is written on a refusal.
+func TestWhoMayWrite(t *testing.T) {
+	st, write, _ := setup(t)
+	body := `{"stats":{"title":{"A":{"value":1}}},"revision":1}`
+	for _, tt := range []struct {
+		name, token, target string
+		status              int
+	}{
+		{"another user", tok(t, 42, titleA, false, ""), path, 403},
+		{"another title", tok(t, 2533274792693551, "1818181818", false, ""), path, 403},
+		{"another sandbox", testkit.Token(t, xbl.Caller{XUID: 2533274792693551, UserHash: "u", TitleID: titleA, Sandbox: "XDKS.9"}), path, 403},
+		{"unconfigured scid", tok(t, 2533274792693551, titleA, false, ""), "/stats/users/" + me + "/scids/00000000-0000-0000-0000-0000000000cc", 404},
+		{"a server for another user", tok(t, 1, titleA, true, ""), path, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := st.Document(t.Context(), 2533274792693551, scidA)
+			w := testkit.Do(write, tt.token, "POST", tt.target, body)
+			if w.Code != tt.status {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, tt.status)
+			}
+			after, _ := st.Document(t.Context(), 2533274792693551, scidA)
+			if tt.status != 200 && after.Revision != before.Revision {
+				t.Error("a refused write changed the document")
+			}
+		})
+	}
+}
+
+// TestBadBodies: every bad body is a 400 naming the field.
+func TestBadBodies(t *testing.T) {
+	_, write, _ := setup(t)
+	owner := tok(t, 2533274792693551, titleA, false, "")
+	for _, tt := range []struct{ method, body, want string }{
+		{"POST", `[]`, "request body must be a JSON object"},
+		{"POST", `{}`, "$.stats is required"},
+		{"POST", `{"stats":{}}`, "$.stats.title is required"},
+		{"POST", `{"stats":{"title":{"A":{}}}}`, `$.stats.title["A"].value is required`},
+		{"POST", `{"stats":{"title":{"A":{"value":true}}}}`, `$.stats.title["A"].value must be a number or a string`},
+		{"POST", `{"stats":{"title":{"A":{"value":1e400}}}}`, "not a finite double"},
+		{"POST", `{"stats":{"title":{"A":null}}}`, "leave the stat out instead"},
+		{"POST", `{"stats":{"title":{"A":{"value":1},"a":{"value":2}}}}`, "another letter case"},
+		{"POST", `{"stats":{"title":{"A":{"value":"` + strings.Repeat("v", 1025) + `"}}}}`, "the limit is 1024"},
+		{"POST", `{"stats":{"title":{"A":{"value":1}}},"revision":"x"}`, "$.revision"},
+		{"PATCH", `{"stats":{"title":{"":{"value":1}}}}`, "stat name is empty"},
+	} {
+		w := testkit.Do(write, owner, tt.method, path, tt.body)
+		var e struct{ ErrorMessage string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.Contains(e.ErrorMessage, tt.want) {
+			t.Errorf("%s %s: %d %s, want 400 naming %q", tt.method, tt.body, w.Code, w.Body, tt.want)
+		}
+	}
+	if w := testkit.Do(write, owner, "POST", path, `{}`, "x-xbl-contract-version", "5"); w.Code != http.StatusNotAcceptable {
+		t.Errorf("contract 5: %d", w.Code)
+	}
+}

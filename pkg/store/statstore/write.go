@@ -1,0 +1,190 @@
+package statstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+var _ stats.Writer = (*Store)(nil)
+
+// Replace sets the whole statistics map, revision and timestamp of the
+// item with one conditional UpdateItem: only when the item has no revision
+// or an older one. The gamertag and the other attributes stay.
+func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
+	m := map[string]store.StatAttr{}
+	for name, v := range doc.Stats {
+		m[xbl.StatKey(name)] = store.NewStatAttr(name, v)
+	}
+	statsAV, err := attributevalue.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	u := update{names: map[string]string{"#s": store.AttrStats, "#rev": "rev"}, values: map[string]types.AttributeValue{
+		":s":   statsAV,
+		":rev": &types.AttributeValueMemberN{Value: strconv.FormatInt(doc.Revision, 10)},
+	}}
+	u.set("#s = :s", "#rev = :rev")
+	if doc.Timestamp != "" {
+		u.names["#ts"] = "ts"
+		u.values[":ts"] = &types.AttributeValueMemberS{Value: doc.Timestamp}
+		u.set("#ts = :ts")
+	} else {
+		u.names["#ts"] = "ts"
+		u.remove("#ts")
+	}
+	u.identity(x, scid, gamertag)
+	err = s.update(ctx, x, scid, u, "attribute_not_exists(#rev) OR #rev < :rev")
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil // the stored document is as new or newer: last writer wins
+	}
+	return err == nil, err
+}
+
+// Patch sets and removes single stats of the map with one UpdateItem
+// conditional on the map existing; the first write of a user's document
+// creates the map instead (a second, conditional write, only then).
+func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		u := update{names: map[string]string{"#s": store.AttrStats}, values: map[string]types.AttributeValue{}}
+		i := 0
+		for name, v := range set {
+			a, err := attributevalue.Marshal(store.NewStatAttr(name, v))
+			if err != nil {
+				return err
+			}
+			ph := "#n" + strconv.Itoa(i)
+			u.names[ph] = xbl.StatKey(name)
+			u.values[":v"+strconv.Itoa(i)] = a
+			u.set("#s." + ph + " = :v" + strconv.Itoa(i))
+			i++
+		}
+		for _, name := range remove {
+			ph := "#n" + strconv.Itoa(i)
+			u.names[ph] = xbl.StatKey(name)
+			u.remove("#s." + ph)
+			i++
+		}
+		u.identity(x, scid, gamertag)
+		err := s.update(ctx, x, scid, u, "attribute_exists(#s)")
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return err
+		}
+		// No map yet: create it with the stats set, unless someone just did.
+		m := map[string]store.StatAttr{}
+		for name, v := range set {
+			m[xbl.StatKey(name)] = store.NewStatAttr(name, v)
+		}
+		statsAV, err := attributevalue.Marshal(m)
+		if err != nil {
+			return err
+		}
+		c := update{names: map[string]string{"#s": store.AttrStats}, values: map[string]types.AttributeValue{":s": statsAV}}
+		c.set("#s = :s")
+		c.identity(x, scid, gamertag)
+		err = s.update(ctx, x, scid, c, "attribute_not_exists(#s)")
+		if !errors.As(err, &ccf) {
+			return err
+		}
+	}
+	return derrors.Wrap(derrors.Unavailable, "the service is temporarily unavailable; retry later", errors.New("patch: the document kept changing"))
+}
+
+// Document reads the whole statistics item, strongly consistent (a game
+// reads back what it wrote).
+func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
+	k := store.StatsKey(x, scid)
+	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table.Name), Key: k.AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, store.CallError(ctx, "get "+s.table.Name+" "+k.PK, err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	var it store.StatsItem
+	if err := it.UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberM{Value: out.Item}); err != nil {
+		return nil, err
+	}
+	doc := &stats.Document{Revision: it.Revision, Timestamp: it.Timestamp, Stats: map[string]xbl.StatValue{}}
+	names := it.Names()
+	for key, v := range it.Values() {
+		doc.Stats[names[key]] = v
+	}
+	return doc, nil
+}
+
+// update is an UpdateItem expression being built.
+type update struct {
+	sets, removes []string
+	names         map[string]string
+	values        map[string]types.AttributeValue
+}
+
+func (u *update) set(parts ...string)    { u.sets = append(u.sets, parts...) }
+func (u *update) remove(paths ...string) { u.removes = append(u.removes, paths...) }
+
+// identity sets the attributes every statistics item carries, and the
+// gamertag when the writer's token has one.
+func (u *update) identity(x xbl.XUID, scid, gamertag string) {
+	u.names["#xuid"], u.names["#scid"] = "xuid", "scid"
+	u.values[":xuid"] = &types.AttributeValueMemberS{Value: x.String()}
+	u.values[":scid"] = &types.AttributeValueMemberS{Value: scid}
+	u.set("#xuid = :xuid", "#scid = :scid")
+	if gamertag != "" {
+		u.names["#gt"] = "gamertag"
+		u.values[":gt"] = &types.AttributeValueMemberS{Value: gamertag}
+		u.set("#gt = :gt")
+	}
+}
+
+func (u *update) expression() string {
+	var b strings.Builder
+	if len(u.sets) > 0 {
+		b.WriteString("SET " + strings.Join(u.sets, ", "))
+	}
+	if len(u.removes) > 0 {
+		b.WriteString(" REMOVE " + strings.Join(u.removes, ", "))
+	}
+	return b.String()
+}
+
+// update sends u as one conditional UpdateItem of the statistics item. An
+// item DynamoDB finds too large is the caller's to shrink (Invalid).
+func (s *Store) update(ctx context.Context, x xbl.XUID, scid string, u update, condition string) error {
+	k := store.StatsKey(x, scid)
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table.Name), Key: k.AV(),
+		UpdateExpression:         aws.String(u.expression()),
+		ConditionExpression:      aws.String(condition),
+		ExpressionAttributeNames: u.names,
+	}
+	if len(u.values) > 0 {
+		in.ExpressionAttributeValues = u.values
+	}
+	_, err := s.table.Client.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return err
+	case strings.Contains(err.Error(), "Item size has exceeded") || strings.Contains(err.Error(), "Item size to update has exceeded"):
+		return derrors.Wrap(derrors.Invalid, "the statistics document would exceed DynamoDB's 400 KB: send fewer or shorter stats", err)
+	}
+	return store.CallError(ctx, "update "+s.table.Name+" "+k.PK, err)
+}

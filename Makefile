@@ -79,7 +79,7 @@ bench: deps
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := pkg/xbl:FuzzParseXUID pkg/xbl:FuzzParseXUIDJSON pkg/xbl:FuzzParseSCID pkg/auth:FuzzParseHeader pkg/auth:FuzzVerify \
-	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
+	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/statswriteapi:FuzzParseReplace pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

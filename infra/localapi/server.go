@@ -108,6 +108,13 @@ func (r *route) matches(segs []string) (map[string]string, int, bool) {
 			params[strings.TrimSuffix(name, "+}")] = unescape(strings.Join(segs[i:], "/"))
 			return params, score, true
 		}
+		if pat == "" { // a route with a trailing slash matches only that
+			if i >= len(segs) || segs[i] != "" {
+				return nil, 0, false
+			}
+			score += 4
+			continue
+		}
 		if i >= len(segs) || segs[i] == "" {
 			return nil, 0, false
 		}

@@ -419,6 +419,34 @@ func TestServe(t *testing.T) {
 		t.Errorf("unknown route: %d %s", code, body)
 	}
 	p.waitFor(t, regexp.MustCompile(`"message":"access".*"routeKey":"-".*"status":404`), 5*time.Second)
+
+	// xblctl write sends what XSAPI sends; the read then answers it.
+	if r := xblctl(t, env, "create-table"); r.code != 0 {
+		t.Fatalf("create-table: %d %s", r.code, r.stderr)
+	}
+	if r := xblctl(t, env, "load", filepath.Join("..", "fixtures", "demo.json")); r.code != 0 {
+		t.Fatalf("load: %d %s", r.code, r.stderr)
+	}
+	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+	port := base[strings.LastIndex(base, ":")+1:]
+	r := xblctl(t, append(env, "PORT="+port), "write", "--xuid", "42", "--scid", scid, "KD=2.5", "Rank=Gold")
+	if r.code != 0 || !strings.Contains(r.stdout, "POST /stats/users/42/scids/"+scid+": 200") {
+		t.Fatalf("write: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = xblctl(t, append(env, "PORT="+port), "write", "--patch", "--xuid", "42", "--scid", scid, "Rank=null", "Wins=3")
+	if r.code != 0 || !strings.Contains(r.stdout, "PATCH /stats/users/42/scids/"+scid+": 200") {
+		t.Fatalf("patch: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	reader := strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "u", "--title", "1297287135", "--sandbox", "RETAIL").stdout)
+	code, body := getJSON(t, base+"/batch", reader, `{"requestedusers":["42"],"requestedscids":[{"scid":"`+scid+`","requestedstats":["KD","Rank","Wins"]}]}`)
+	if code != 200 || !strings.Contains(body, `"statname":"KD","type":"Double","value":"2.5"`) ||
+		!strings.Contains(body, `"statname":"Wins","type":"Integer","value":"3"`) || strings.Contains(body, `"statname":"Rank"`) {
+		t.Errorf("read after the writes: %d %s", code, body)
+	}
+	// Without a running API the command says what to do.
+	if r := xblctl(t, []string{"PORT=1"}, "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+		t.Errorf("write without an API: exit %d, %q", r.code, r.stderr)
+	}
 	// An EMF metrics record was written for the requests the functions saw.
 	p.waitFor(t, regexp.MustCompile(`"_aws":\{"CloudWatchMetrics".*"Namespace":"XblRead".*"Route":"POST /batch"|"Route":"POST /batch".*"_aws":\{`), 5*time.Second)
 

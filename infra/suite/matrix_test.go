@@ -8,10 +8,13 @@ import (
 )
 
 // TestAccessMatrix runs sandbox × title × open/restricted × server access
-// × own xuid on both APIs: each request is exactly a 200 or a 403.
+// × own xuid on both read APIs and the statistics write: each request is
+// exactly a 200 or a 403.
 // Statistics: restricted means a restricted stat, readable only by an
 // owning title. Sessions: restricted means private=true, allowed only to
-// servers and to the user's own xuid. Both: the sandbox must be the SCID's.
+// servers and to the user's own xuid. Writes: only a title owning the SCID,
+// for the caller's own xuid unless it is a server. All: the sandbox must be
+// the SCID's.
 func TestAccessMatrix(t *testing.T) {
 	base := stack(t)
 	sum := &tally{name: "access matrix"}
@@ -44,6 +47,21 @@ func TestAccessMatrix(t *testing.T) {
 							}
 							sum.record(t, status)
 						})
+						if !restricted { // a write has no restricted kind
+							t.Run("write/"+name, func(t *testing.T) {
+								want := 200
+								if !inSandbox || title != titleA || !server && !own {
+									want = 403
+								}
+								status, _, body := send(t, "PATCH", fmt.Sprintf("%s/stats/users/%d/scids/%s", base, target, scidA),
+									[]byte(`{"stats":{"title":{"MatrixWrites":{"value":1}}}}`),
+									[][2]string{{"Authorization", tok}, {"x-xbl-contract-version", "4"}, {"Content-Type", "application/json"}})
+								if status != want {
+									t.Errorf("%d, want %d: %s", status, want, body)
+								}
+								sum.record(t, status)
+							})
+						}
 						t.Run("sessions/"+name, func(t *testing.T) {
 							q := fmt.Sprintf("xuid=%d", target)
 							if restricted {

@@ -129,10 +129,17 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // object decodes raw as a JSON object (keys matched exactly), naming path.
 func object(path string, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, badRequest("%s is empty", path)
+	}
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, badRequest("%s is not valid JSON", path)
+		}
 		return nil, badRequest("%s must be a JSON object", path)
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -119,6 +119,10 @@ func TestBadBodies(t *testing.T) {
 	owner := tok(t, 2533274792693551, titleA, false, "")
 	for _, tt := range []struct{ method, body, want string }{
 		{"POST", `[]`, "request body must be a JSON object"},
+		{"POST", ``, "request body is empty"},
+		{"POST", `{"stats":`, "request body is not valid JSON"},
+		{"PATCH", `{"stats":{"title":{}}} x`, "request body has data after the JSON object"},
+		{"PATCH", `{"stats":{"title":{}}} {}`, "request body has data after the JSON object"},
 		{"POST", `{}`, "$.stats is required"},
 		{"POST", `{"stats":{}}`, "$.stats.title is required"},
 		{"POST", `{"stats":{"title":{"A":{}}}}`, `$.stats.title["A"].value is required`},

@@ -72,6 +72,16 @@ func access(ctx context.Context, configs xbl.ConfigReader, t Target, c *xbl.Call
 	return CheckWrite(cfg, t, c)
 }
 
+// gamertagOf is the gamertag a write stores with t's statistics: the
+// caller's own, and only when it writes its own (a server's token carries
+// no player's gamertag but its own, if any).
+func gamertagOf(c *xbl.Caller, t Target) string {
+	if c.XUID != t.XUID {
+		return ""
+	}
+	return c.Gamertag
+}
+
 // Replace writes doc as the whole document of t, when access allows;
 // a doc older than the stored one changes nothing (last writer wins, and
 // XSAPI expects no conflict status).
@@ -79,7 +89,7 @@ func Replace(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Cal
 	if err := access(ctx, configs, t, c); err != nil {
 		return false, err
 	}
-	return w.Replace(ctx, t.XUID, t.SCID, doc, c.Gamertag)
+	return w.Replace(ctx, t.XUID, t.SCID, doc, gamertagOf(c, t))
 }
 
 // Patch sets and removes stats of t's document, when access allows.
@@ -87,7 +97,7 @@ func Patch(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Calle
 	if err := access(ctx, configs, t, c); err != nil {
 		return err
 	}
-	return w.Patch(ctx, t.XUID, t.SCID, set, remove, c.Gamertag)
+	return w.Patch(ctx, t.XUID, t.SCID, set, remove, gamertagOf(c, t))
 }
 
 // Get returns t's stored document, when access allows; a user with none

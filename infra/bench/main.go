@@ -1,6 +1,7 @@
 // Command bench measures the service against DynamoDB Local: the same
 // request through the local API (HTTP, the payload 2.0 event, the Lambda
-// handler) and as the fewest raw DynamoDB calls its answer needs,
+// handler) and as the fewest raw DynamoDB calls its answer needs (for the
+// statistics write, the one conditional UpdateItem it needs),
 // interleaved, with p50 and p99 of each, the overhead, the ratio, and the
 // items and read units each reads; then the start-up (init) of each
 // function's bootstrap against a hello-world aws-lambda-go bootstrap.
@@ -64,7 +65,7 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, the sessions or the init cases")
+	only := flag.String("only", "", "run only the stats, write, sessions or init cases")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	flag.Parse()
 	for _, s := range strings.Split(*sessions, ",") {
@@ -94,6 +95,9 @@ func run() error {
 	var cases []benchCase
 	if *only == "" || *only == "stats" {
 		cases = append(cases, &statsCase{o: o})
+	}
+	if *only == "" || *only == "write" {
+		cases = append(cases, &writeCase{o: o})
 	}
 	if *only == "" || *only == "sessions" {
 		for _, n := range o.sessions {

@@ -23,6 +23,7 @@ import (
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/statsapi"
+	"github.com/xblread/xblread/pkg/statswriteapi"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -137,6 +138,67 @@ func BenchmarkStatsEventPath(b *testing.B) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			b.Fatal(resp.StatusCode)
+		}
+	}
+}
+
+// nopWriter accepts every write: the write function's own work is
+// measured, not a store's.
+type nopWriter struct{}
+
+func (nopWriter) Replace(context.Context, xbl.XUID, string, *stats.Document, string) (bool, error) {
+	return true, nil
+}
+
+func (nopWriter) Patch(context.Context, xbl.XUID, string, map[string]xbl.StatValue, []string, string) error {
+	return nil
+}
+
+func (nopWriter) Document(context.Context, xbl.XUID, string) (*stats.Document, error) {
+	return nil, nil
+}
+
+// BenchmarkWriteEvent measures the statistics write function's work for
+// one event as Lambda runs it: XSAPI's POST of 10 stats as payload 2.0
+// JSON in, the token check, body parsing, access from a cached
+// configuration, the response event out.
+func BenchmarkWriteEvent(b *testing.B) {
+	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+	st := prepared{configs: map[string]*xbl.ServiceConfig{scid: {SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}}}}
+	v, err := devkey.Verifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err := devkey.Mint(xbl.Caller{XUID: 2533274792693551, UserHash: "u", TitleID: "1", Sandbox: "RETAIL"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := statswriteapi.New(httpapi.API{Verifier: v, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, st, nopWriter{})
+	var sb strings.Builder
+	for k := range 10 {
+		fmt.Fprintf(&sb, `,"Stat%d":{"value":%d}`, k, 1000+k)
+	}
+	body := `{"stats":{"title":{` + sb.String()[1:] + `}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`
+	path := "/stats/users/2533274792693551/scids/" + scid
+	payload, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /stats/users/{xuid}/scids/{scid}", RawPath: path,
+		Headers: map[string]string{"authorization": token, "content-type": "application/json; charset=utf-8", "x-xbl-contract-version": "4"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: "r", Stage: "$default", RouteKey: "POST /stats/users/{xuid}/scids/{scid}",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.7"},
+		},
+		Body: body,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := lambda.NewHandler(app.Lambda(h))
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"})
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := fn.Invoke(ctx, payload)
+		if err != nil || !strings.HasPrefix(string(out), `{"statusCode":200`) {
+			b.Fatalf("%v %.200s", err, out)
 		}
 	}
 }

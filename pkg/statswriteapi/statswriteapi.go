@@ -133,6 +133,10 @@ func object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 		return nil, badRequest("%s is empty", path)
 	}
 	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) == nil && m != nil {
+		return m, nil // the common case; a failure is explained below
+	}
+	m = nil
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {

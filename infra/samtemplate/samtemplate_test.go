@@ -1,7 +1,10 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -127,5 +130,39 @@ Resources:
 	}
 	if _, err := tmpl.Routes(); err == nil {
 		t.Error("Routes accepted one route claimed by two functions")
+	}
+}
+
+// TestDashboard: the dashboard body is JSON once !Sub has run, and it
+// charts every function: its Lambda invocations and duration, and the
+// service's own metrics under the function's name.
+func TestDashboard(t *testing.T) {
+	tmpl := load(t)
+	var props struct {
+		Body string `yaml:"DashboardBody"`
+	}
+	res := tmpl.Resources["Dashboard"]
+	if err := res.Properties.Decode(&props); err != nil || props.Body == "" {
+		t.Fatalf("no dashboard body: %v", err)
+	}
+	body := regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`).ReplaceAllStringFunc(props.Body, func(ref string) string { return "REF_" + strings.Trim(ref, "${}") })
+	var dash struct {
+		Widgets []json.RawMessage `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body), &dash); err != nil || len(dash.Widgets) == 0 {
+		t.Fatalf("the dashboard body is not JSON with widgets: %v", err)
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range fns {
+		short := strings.ToLower(strings.TrimSuffix(id, "Function"))
+		if n := strings.Count(body, `"REF_`+id+`"`); n < 2 {
+			t.Errorf("%s: its Lambda metrics are charted %d times, want invocations and duration", id, n)
+		}
+		if !strings.Contains(body, `"`+short+`"`) {
+			t.Errorf("%s: none of its service metrics (Function %q) is charted", id, short)
+		}
 	}
 }

@@ -43,7 +43,7 @@ func init() {
 		{"token", "--xuid X --uhs H --title T --sandbox S", "print an Authorization header value signed with the development key", runToken},
 		{"serve", "", "serve the local API: HTTP requests become API Gateway payload 2.0 events", runServe},
 		{"invoke", "FUNCTION --event FILE", "invoke one function with one event file, as `sam local invoke` does", runInvoke},
-		{"write", "--xuid X --scid S NAME=VALUE...", "write a player's statistics through the local API as a game does (POST, or --patch)", runWrite},
+		{"stats", "write|get --xuid X --scid S [--patch] [NAME=VALUE...]", "write a player's statistics through the local API as a game does (POST, or --patch), or get the stored document", runStats},
 		{"dynamodb", "", "run DynamoDB Local in the foreground until Ctrl-C", runDynamoDB},
 	}
 }

@@ -89,6 +89,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"invoke", "nosuchfunction", "--event", "x.json"}, 2, ""},
 		{[]string{"invoke", "statsbatch"}, 2, ""},
 		{[]string{"create-table", "extra"}, 2, ""},
+		{[]string{"stats"}, 2, ""},
+		{[]string{"stats", "delete"}, 2, ""},
+		{[]string{"stats", "--help"}, 0, "Usage: xblctl stats write|get"},
+		{[]string{"stats", "write", "--xuid", "1", "--scid", "x"}, 2, ""},
+		{[]string{"stats", "get", "--xuid", "1", "--scid", "x", "A=1"}, 2, ""},
+		{[]string{"stats", "write", "--xuid", "x", "--scid", "x", "A=1"}, 2, ""},
+		{[]string{"stats", "write", "--xuid", "1", "--scid", "x", "A"}, 2, ""},
 	}
 	for _, c := range commands {
 		tests = append(tests, struct {
@@ -429,11 +436,11 @@ func TestServe(t *testing.T) {
 	}
 	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 	port := base[strings.LastIndex(base, ":")+1:]
-	r := xblctl(t, append(env, "PORT="+port), "write", "--xuid", "42", "--scid", scid, "KD=2.5", "Rank=Gold")
+	r := xblctl(t, append(env, "PORT="+port), "stats", "write", "--xuid", "42", "--scid", scid, "KD=2.5", "Rank=Gold")
 	if r.code != 0 || !strings.Contains(r.stdout, "POST /stats/users/42/scids/"+scid+": 200") {
 		t.Fatalf("write: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
-	r = xblctl(t, append(env, "PORT="+port), "write", "--patch", "--xuid", "42", "--scid", scid, "Rank=null", "Wins=3")
+	r = xblctl(t, append(env, "PORT="+port), "stats", "write", "--patch", "--xuid", "42", "--scid", scid, "Rank=null", "Wins=3")
 	if r.code != 0 || !strings.Contains(r.stdout, "PATCH /stats/users/42/scids/"+scid+": 200") {
 		t.Fatalf("patch: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -443,8 +450,12 @@ func TestServe(t *testing.T) {
 		!strings.Contains(body, `"statname":"Wins","type":"Integer","value":"3"`) || strings.Contains(body, `"statname":"Rank"`) {
 		t.Errorf("read after the writes: %d %s", code, body)
 	}
+	r = xblctl(t, append(env, "PORT="+port), "stats", "get", "--xuid", "42", "--scid", scid)
+	if r.code != 0 || !strings.Contains(r.stdout, `"KD":{"value":2.5}`) || !strings.Contains(r.stdout, `"Wins":{"value":3}`) || strings.Contains(r.stdout, "Rank") {
+		t.Errorf("stats get: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
 	// Without a running API the command says what to do.
-	if r := xblctl(t, []string{"PORT=1"}, "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+	if r := xblctl(t, []string{"PORT=1"}, "stats", "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
 		t.Errorf("write without an API: exit %d, %q", r.code, r.stderr)
 	}
 	// An EMF metrics record was written for the requests the functions saw.

@@ -14,11 +14,20 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// runWrite sends a title-managed statistics write as XSAPI does (POST,
-// or PATCH with --patch) to the local API, with a development token of
-// the player.
-func runWrite(args []string) error {
-	fs := newFlags("write")
+// runStats runs `xblctl stats write` (a title-managed statistics write as
+// XSAPI sends it: POST, or PATCH with --patch) or `xblctl stats get` (the
+// stored document) against the local API, with a development token of the
+// player.
+func runStats(args []string) error {
+	if len(args) == 0 || (args[0] != "write" && args[0] != "get") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return parse(newFlags("stats"), args)
+		}
+		return usagef("give write or get")
+	}
+	get := args[0] == "get"
+	args = args[1:]
+	fs := newFlags("stats")
 	api := fs.String("api", "http://127.0.0.1:"+envOr("PORT", "3000"), "the local API's base URL (env PORT sets the port)")
 	xuid := fs.String("xuid", "", "the player (required)")
 	scid := fs.String("scid", "", "the service configuration (required)")
@@ -29,7 +38,10 @@ func runWrite(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *xuid == "" || *scid == "" || fs.NArg() == 0 {
+	if *xuid == "" || *scid == "" || (fs.NArg() == 0) != get {
+		if get {
+			return usagef("give --xuid and --scid, and no NAME=VALUE")
+		}
 		return usagef("give --xuid, --scid and at least one NAME=VALUE")
 	}
 	x, err := xbl.ParseXUID(*xuid)
@@ -63,11 +75,18 @@ func runWrite(args []string) error {
 		body["timestamp"] = time.Now().UTC().Format("2006-01-02T15:04:05.9999999Z")
 	}
 	payload, _ := json.Marshal(body)
+	if get {
+		method, payload = http.MethodGet, nil
+	}
 	tok, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: "xblctl", TitleID: *title, Sandbox: *sandbox, Gamertag: *gamertag}, time.Hour)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequest(method, strings.TrimSuffix(*api, "/")+"/stats/users/"+x.String()+"/scids/"+*scid, bytes.NewReader(payload))
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequest(method, strings.TrimSuffix(*api, "/")+"/stats/users/"+x.String()+"/scids/"+*scid, rd)
 	if err != nil {
 		return usagef("--api: %v", err)
 	}
@@ -82,7 +101,7 @@ func runWrite(args []string) error {
 	out, _ := io.ReadAll(resp.Body)
 	fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, req.URL.Path, resp.StatusCode, out)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the write answered %d", resp.StatusCode)
+		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func BenchmarkStatsEventPath(b *testing.B) {
 	}
 	routes, _ := tmpl.Routes()
 	fn := localapi.Function{Handler: lambda.NewHandler(app.Lambda(h)), Timeout: 10 * time.Second}
-	srv, err := localapi.New(routes, map[string]localapi.Function{"StatsBatchFunction": fn, "SessionsBatchFunction": fn}, log)
+	srv, err := localapi.New(routes, map[string]localapi.Function{"StatsBatchFunction": fn, "StatsWriteFunction": fn, "SessionsBatchFunction": fn}, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -64,16 +64,20 @@ test: deps
 		echo "cfn-lint not found: template not linted (pip install cfn-lint)" >&2; \
 	fi
 	$(GO) test -count=1 -timeout 8m ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 ## test-unit: every test that needs no DynamoDB Local, in seconds, without
 ## Java (ddbtest skips the others under -short).
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -short -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
+## (make test and make test-unit run each Go benchmark once, so that none rots.)
+BENCH_PKGS := ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).

@@ -48,8 +48,8 @@ func statsBench(b *testing.B) (h http.Handler, body, token string) {
 	st := prepared{
 		found: &stats.Found{Gamertags: map[xbl.XUID]string{}, Stats: map[stats.UserSCID]map[string]xbl.StatValue{}},
 		configs: map[string]*xbl.ServiceConfig{
-			scidA: {SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-			scidB: {SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+			scidA: {SCID: scidA, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"kills": xbl.Open, "kd": xbl.Open}},
+			scidB: {SCID: scidB, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"kills": xbl.Open, "kd": xbl.Open}},
 		},
 	}
 	var users []string

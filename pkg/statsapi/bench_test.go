@@ -31,8 +31,8 @@ func (m memReader) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfi
 // ETag) with an in-memory store.
 func BenchmarkBatch(b *testing.B) {
 	configs := map[string]*xbl.ServiceConfig{
-		scidA: {SCID: scidA, TitleIDs: []string{titleA}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
-		scidB: {SCID: scidB, TitleIDs: []string{titleB}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Kills": xbl.Open, "KD": xbl.Open}},
+		scidA: {SCID: scidA, TitleIDs: []string{titleA}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"kills": xbl.Open, "kd": xbl.Open}},
+		scidB: {SCID: scidB, TitleIDs: []string{titleB}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"kills": xbl.Open, "kd": xbl.Open}},
 	}
 	res := &stats.Found{
 		Gamertags: map[xbl.XUID]string{},

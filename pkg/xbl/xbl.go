@@ -153,7 +153,7 @@ type ServiceConfig struct {
 	SCID      string // canonical (lower-case)
 	TitleIDs  []string
 	Sandboxes []string
-	Stats     map[string]Access
+	Stats     map[string]Access // keyed by StatKey
 }
 
 // UserStats is one user's statistics for one SCID.

@@ -41,6 +41,10 @@ type API struct {
 	// ratelimit's services).
 	Limiter *ratelimit.Limiter
 	Service string
+	// Writes marks an API whose handlers change data: its requests other
+	// than GET are counted before the handler runs, so that a refused
+	// request changes nothing (the reads' count runs beside the handler).
+	Writes bool
 }
 
 // HandlerFunc handles a request and returns an error instead of writing one.

@@ -49,6 +49,7 @@ type handler struct {
 func New(api httpapi.API, configs xbl.ConfigReader, w stats.Writer) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.JSON
+	api.Writes = true // a write refused by the rate limit must change nothing
 	h := &handler{api: &api, configs: configs, writer: w}
 	mux := http.NewServeMux()
 	for _, route := range Routes {

@@ -2,11 +2,15 @@ package statswriteapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -143,5 +147,60 @@ func TestBadBodies(t *testing.T) {
 	}
 	if w := testkit.Do(write, owner, "POST", path, `{}`, "x-xbl-contract-version", "5"); w.Code != http.StatusNotAcceptable {
 		t.Errorf("contract 5: %d", w.Code)
+	}
+}
+
+// TestRefusedWritesChangeNothing: with the write limit on, a write the
+// limiter refuses (429) is not applied, one after another and all at once;
+// every write that answered 200 is.
+func TestRefusedWritesChangeNothing(t *testing.T) {
+	st := testkit.MemStore(t, "../statsapi/testdata/fixture.json")
+	api := testkit.API(t)
+	api.Service = ratelimit.StatsWrite
+	api.Limiter = ratelimit.New(st, ratelimit.Config{Services: map[string]ratelimit.Limit{ratelimit.StatsWrite: {Burst: 3, Sustain: 3}}}.Limits)
+	write := New(api, st, st)
+
+	owner := tok(t, 2533274792693551, titleA, false, "")
+	codes := map[int]int{}
+	for i := range 5 {
+		w := testkit.Do(write, owner, "POST", path, fmt.Sprintf(`{"stats":{"title":{"Seq%d":{"value":%d}}},"revision":%d}`, i, i, 100+i))
+		codes[w.Code]++
+	}
+	if codes[200] != 3 || codes[429] != 2 {
+		t.Fatalf("one after another: %v, want 3 × 200 and 2 × 429", codes)
+	}
+	doc, _ := st.Document(t.Context(), 2533274792693551, scidA)
+	if doc == nil || doc.Revision != 102 || len(doc.Stats) != 1 || doc.Stats["Seq2"].Value != "2" {
+		t.Errorf("after refused POSTs the document is %+v, want the third write's", doc)
+	}
+
+	other := tok(t, 2533274792693552, titleA, false, "")
+	var mu sync.Mutex
+	var ok []string
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("P%d", i)
+			if w := testkit.Do(write, other, "PATCH", "/stats/users/2533274792693552/scids/"+scidA, `{"stats":{"title":{"`+name+`":{"value":1}}}}`); w.Code == 200 {
+				mu.Lock()
+				ok = append(ok, name)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	doc, _ = st.Document(t.Context(), 2533274792693552, scidA)
+	var patched []string
+	for name := range doc.Stats {
+		if strings.HasPrefix(name, "P") {
+			patched = append(patched, name)
+		}
+	}
+	slices.Sort(ok)
+	slices.Sort(patched)
+	if len(ok) != 3 || !slices.Equal(ok, patched) {
+		t.Errorf("all at once: %v answered 200, %v were written", ok, patched)
 	}
 }

@@ -55,7 +55,7 @@ func CheckWrite(cfg *xbl.ServiceConfig, t Target, c *xbl.Caller) error {
 		return err
 	}
 	if !c.Server && c.XUID != t.XUID {
-		return derrors.New(derrors.Forbidden, "xuid %s may not write the statistics of xuid %s", c.XUID, t.XUID)
+		return derrors.New(derrors.Forbidden, "xuid %s may not write or read the statistics document of xuid %s (only its own, or with server-level access)", c.XUID, t.XUID)
 	}
 	if !cfg.Owns(c) {
 		return derrors.New(derrors.Forbidden, "title %s does not own scid %s", c.TitleID, t.SCIDRaw)

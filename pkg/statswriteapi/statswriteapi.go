@@ -11,8 +11,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
@@ -225,7 +227,7 @@ func value(path string, raw json.RawMessage) (xbl.StatValue, error) {
 		return xbl.StatValue{Type: xbl.String, Value: s}, nil
 	}
 	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
+	if err := json.Unmarshal(raw, &n); err != nil || n == "" { // "" is null
 		return xbl.StatValue{}, badRequest("%s must be a number or a string", path)
 	}
 	text := n.String()
@@ -242,6 +244,18 @@ func value(path string, raw json.RawMessage) (xbl.StatValue, error) {
 		return xbl.StatValue{}, badRequest("%s is %s: not a finite double", path, text)
 	}
 	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, nil
+}
+
+// timestampForm is XSAPI's timestamp: UTC, a fraction of 1 to 7 digits or
+// none, then Z.
+var timestampForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$`)
+
+func validTimestamp(s string) bool {
+	if !timestampForm.MatchString(s) {
+		return false
+	}
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
 }
 
 // ParseReplace reads a POST body: the whole document, with its revision
@@ -267,8 +281,8 @@ func ParseReplace(body []byte) (*stats.Document, error) {
 		}
 	}
 	if raw, ok := root["timestamp"]; ok {
-		if err := json.Unmarshal(raw, &doc.Timestamp); err != nil || len(doc.Timestamp) > 64 {
-			return nil, badRequest("$.timestamp must be a string such as 2026-06-01T12:34:56.1234567Z")
+		if err := json.Unmarshal(raw, &doc.Timestamp); err != nil || !validTimestamp(doc.Timestamp) {
+			return nil, badRequest("$.timestamp must be a UTC time such as 2026-06-01T12:34:56.1234567Z (at most 7 fraction digits, ending in Z)")
 		}
 	}
 	if raw, ok := root["$schema"]; ok {

@@ -123,6 +123,11 @@ func TestBadBodies(t *testing.T) {
 	owner := tok(t, 2533274792693551, titleA, false, "")
 	for _, tt := range []struct{ method, body, want string }{
 		{"POST", `[]`, "request body must be a JSON object"},
+		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title["A"].value must be a number or a string`},
+		{"POST", `{"stats":{"title":{}},"timestamp":"yesterday"}`, "$.timestamp must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-13-45T99:00:00Z"}`, "$.timestamp must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56+02:00"}`, "$.timestamp must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56.12345678Z"}`, "$.timestamp must be a UTC time"},
 		{"POST", ``, "request body is empty"},
 		{"POST", `{"stats":`, "request body is not valid JSON"},
 		{"PATCH", `{"stats":{"title":{}}} x`, "request body has data after the JSON object"},

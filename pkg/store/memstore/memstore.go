@@ -300,6 +300,9 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 	}
 	k := userSCID{x, scid}
 	if s.stats[k] == nil {
+		if len(set) == 0 {
+			return nil // only deletes, and no document: nothing to change
+		}
 		s.stats[k] = map[string]xbl.StatValue{}
 	}
 	d := s.docs[k]

@@ -65,16 +65,18 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 			if err != nil {
 				return err
 			}
-			ph := "#n" + strconv.Itoa(i)
-			u.names[ph] = xbl.StatKey(name)
-			u.values[":v"+strconv.Itoa(i)] = a
-			u.set("#s." + ph + " = :v" + strconv.Itoa(i))
+			// Placeholders are as short as they can be (#0 = :0): DynamoDB
+			// limits the expression to 4 KB, and a patch has up to 256 stats.
+			n := strconv.Itoa(i)
+			u.names["#"+n] = xbl.StatKey(name)
+			u.values[":"+n] = a
+			u.set("#s.#" + n + "=:" + n)
 			i++
 		}
 		for _, name := range remove {
-			ph := "#n" + strconv.Itoa(i)
-			u.names[ph] = xbl.StatKey(name)
-			u.remove("#s." + ph)
+			n := strconv.Itoa(i)
+			u.names["#"+n] = xbl.StatKey(name)
+			u.remove("#s.#" + n)
 			i++
 		}
 		u.identity(x, scid, gamertag)
@@ -82,6 +84,9 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
 			return err
+		}
+		if len(set) == 0 {
+			return nil // only deletes, and no document: nothing to change
 		}
 		// No map yet: create it with the stats set, unless someone just did.
 		m := map[string]store.StatAttr{}
@@ -128,6 +133,9 @@ func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.D
 	return doc, nil
 }
 
+// maxExpressionBytes is DynamoDB's limit on an expression string.
+const maxExpressionBytes = 4096
+
 // update is an UpdateItem expression being built.
 type update struct {
 	sets, removes []string
@@ -144,21 +152,21 @@ func (u *update) identity(x xbl.XUID, scid, gamertag string) {
 	u.names["#xuid"], u.names["#scid"] = "xuid", "scid"
 	u.values[":xuid"] = &types.AttributeValueMemberS{Value: x.String()}
 	u.values[":scid"] = &types.AttributeValueMemberS{Value: scid}
-	u.set("#xuid = :xuid", "#scid = :scid")
+	u.set("#xuid=:xuid", "#scid=:scid")
 	if gamertag != "" {
 		u.names["#gt"] = "gamertag"
 		u.values[":gt"] = &types.AttributeValueMemberS{Value: gamertag}
-		u.set("#gt = :gt")
+		u.set("#gt=:gt")
 	}
 }
 
 func (u *update) expression() string {
 	var b strings.Builder
 	if len(u.sets) > 0 {
-		b.WriteString("SET " + strings.Join(u.sets, ", "))
+		b.WriteString("SET " + strings.Join(u.sets, ","))
 	}
 	if len(u.removes) > 0 {
-		b.WriteString(" REMOVE " + strings.Join(u.removes, ", "))
+		b.WriteString(" REMOVE " + strings.Join(u.removes, ","))
 	}
 	return b.String()
 }
@@ -167,6 +175,9 @@ func (u *update) expression() string {
 // item DynamoDB finds too large is the caller's to shrink (Invalid).
 func (s *Store) update(ctx context.Context, x xbl.XUID, scid string, u update, condition string) error {
 	k := store.StatsKey(x, scid)
+	if expr := u.expression(); len(expr) > maxExpressionBytes {
+		return derrors.New(derrors.Invalid, "$.stats.title: too many stats for one request (the update would be %d bytes; DynamoDB allows %d)", len(expr), maxExpressionBytes)
+	}
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table.Name), Key: k.AV(),
 		UpdateExpression:         aws.String(u.expression()),
@@ -184,7 +195,7 @@ func (s *Store) update(ctx context.Context, x xbl.XUID, scid string, u update, c
 	case errors.As(err, &ccf):
 		return err
 	case strings.Contains(err.Error(), "Item size has exceeded") || strings.Contains(err.Error(), "Item size to update has exceeded"):
-		return derrors.Wrap(derrors.Invalid, "the statistics document would exceed DynamoDB's 400 KB: send fewer or shorter stats", err)
+		return derrors.Wrap(derrors.Invalid, "$.stats.title: the statistics document would exceed DynamoDB's 400 KB item size: send fewer or shorter stats", err)
 	}
 	return store.CallError(ctx, "update "+s.table.Name+" "+k.PK, err)
 }

@@ -3,10 +3,12 @@ package statstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -86,5 +88,62 @@ func TestConcurrentWriters(t *testing.T) {
 	d, err = instances[1].Document(ctx, 7, scidA)
 	if err != nil || len(d.Stats) != 20 {
 		t.Errorf("after concurrent patches: %d stats, %v, want 20", len(d.Stats), err)
+	}
+}
+
+// TestLargestWrites: a patch of the most stats a request may carry (256,
+// with the longest names, sets and deletes), on a user with no document
+// and on one with, fits DynamoDB's 4 KB expression limit; a patch that
+// only deletes creates no document; a document over 400 KB is Invalid,
+// not a failure of the service.
+func TestLargestWrites(t *testing.T) {
+	table := ddbtest.EmptyTable(t)
+	st := statstore.New(table)
+	ctx := context.Background()
+	set := map[string]xbl.StatValue{}
+	var remove []string
+	for i := range stats.MaxWriteStats {
+		name := fmt.Sprintf("%03d%s", i, strings.Repeat("n", stats.MaxStatNameBytes-3))
+		if i%2 == 0 {
+			set[name] = xbl.StatValue{Type: xbl.String, Value: strings.Repeat("v", 1000)}
+		} else {
+			remove = append(remove, name)
+		}
+	}
+	all := map[string]xbl.StatValue{}
+	for i := range stats.MaxWriteStats {
+		all[fmt.Sprintf("s%d", i)] = xbl.StatValue{Type: xbl.Integer, Value: fmt.Sprint(i)}
+	}
+	for _, x := range []xbl.XUID{8, 9} {
+		if x == 9 {
+			if err := st.Patch(ctx, x, scidA, all, nil, ""); err != nil {
+				t.Fatalf("patch of %d stats: %v", len(all), err)
+			}
+		}
+		if err := st.Patch(ctx, x, scidA, set, remove, ""); err != nil {
+			t.Fatalf("xuid %d: patch of %d sets and %d deletes: %v", x, len(set), len(remove), err)
+		}
+		d, err := st.Document(ctx, x, scidA)
+		if err != nil || len(d.Stats) != len(set)+len(all)*int(x-8) {
+			t.Errorf("xuid %d: %d stats, %v", x, len(d.Stats), err)
+		}
+	}
+	if err := st.Patch(ctx, 10, scidA, nil, []string{"Ghost"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := st.Document(ctx, 10, scidA); d != nil || err != nil {
+		t.Errorf("a patch of deletes alone made a document: %+v %v", d, err)
+	}
+	// Grow one document past 400 KB, patch by patch.
+	var err error
+	for i := 0; i < 5 && err == nil; i++ {
+		big := map[string]xbl.StatValue{}
+		for j := range 100 {
+			big[fmt.Sprintf("b%d-%d", i, j)] = xbl.StatValue{Type: xbl.String, Value: strings.Repeat("x", 1000)}
+		}
+		err = st.Patch(ctx, 11, scidA, big, nil, "")
+	}
+	if k, msg := derrors.Of(err); k != derrors.Invalid || !strings.Contains(msg, "400 KB") {
+		t.Errorf("a document over 400 KB: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
@@ -220,6 +221,9 @@ func value(path string, raw json.RawMessage) (xbl.StatValue, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return xbl.StatValue{}, badRequest("%s is not a valid JSON string", path)
+		}
+		if !utf8.Valid(raw) {
+			return xbl.StatValue{}, badRequest("%s is not valid UTF-8", path)
 		}
 		if len(s) > stats.MaxStringValueLen {
 			return xbl.StatValue{}, badRequest("%s is %d bytes; the limit is %d", path, len(s), stats.MaxStringValueLen)

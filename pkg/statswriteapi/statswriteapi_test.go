@@ -124,6 +124,7 @@ func TestBadBodies(t *testing.T) {
 	for _, tt := range []struct{ method, body, want string }{
 		{"POST", `[]`, "request body must be a JSON object"},
 		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title["A"].value must be a number or a string`},
+		{"POST", "{\"stats\":{\"title\":{\"A\":{\"value\":\"\xff\"}}}}", `$.stats.title["A"].value is not valid UTF-8`},
 		{"POST", `{"stats":{"title":{}},"timestamp":"yesterday"}`, "$.timestamp must be a UTC time"},
 		{"POST", `{"stats":{"title":{}},"timestamp":"2026-13-45T99:00:00Z"}`, "$.timestamp must be a UTC time"},
 		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56+02:00"}`, "$.timestamp must be a UTC time"},

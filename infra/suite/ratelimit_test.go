@@ -94,3 +94,77 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	}
 	t.Logf("suite rate limits: %d cases, %d passed, 0 5xx", 40, codes[200]+codes[429])
 }
+
+// TestRefusedWritesAcrossInstances: with the write limit on, 20 concurrent
+// PATCHes of different stats from one player through two local APIs: the
+// stats stored are exactly those whose write answered 200; a 429 changed
+// nothing.
+func TestRefusedWritesAcrossInstances(t *testing.T) {
+	ddbtest.Require(t)
+	t.Setenv("RATE_LIMITS", "on")
+	t.Setenv("RATE_LIMIT_STATSWRITE", "5/300")
+	table := fmt.Sprintf("ratelimitw-%d", time.Now().UnixNano())
+	loadDemo(t, ddbtest.Endpoint(t), table)
+	apis := []string{stackOn(t, ddbtest.Endpoint(t), table), stackOn(t, ddbtest.Endpoint(t), table)}
+	tok, err := devkey.Mint(xbl.Caller{XUID: 6001, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/stats/users/6001/scids/" + scidA
+	call := func(base, method, body string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", tok)
+		req.Header.Set("x-xbl-contract-version", "4")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var mu sync.Mutex
+	written := map[string]bool{}
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("c%d", i)
+			code := call(apis[i%2], "PATCH", `{"stats":{"title":{"`+name+`":{"value":1}}}}`)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[code]++
+			if code == 200 {
+				written[name] = true
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[200]+codes[429] != 20 || codes[200] == 0 || codes[429] == 0 {
+		t.Fatalf("statuses %v, want 200s and 429s only, some of each", codes)
+	}
+	// Read the document without the limit in the way: as a server.
+	srv, _ := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "s", TitleID: titleA, Sandbox: "RETAIL", Server: true}, time.Hour)
+	req, _ := http.NewRequest("GET", apis[0]+path, nil)
+	req.Header.Set("Authorization", srv)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Stats struct{ Title map[string]any }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for name := range doc.Stats.Title {
+		stored[name] = true
+	}
+	if fmt.Sprint(stored) != fmt.Sprint(written) {
+		t.Errorf("stored %v, but the writes answered 200 were %v", stored, written)
+	}
+}

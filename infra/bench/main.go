@@ -178,26 +178,34 @@ func (u *usage) add(o usage) { u.items += o.items; u.rcu += o.rcu; u.logBytes +=
 func (u *usage) per(n float64) usage { return usage{u.items / n, u.rcu / n, u.logBytes / n} }
 
 // emfUsage reads the local API's log: it sums ItemsRead and ConsumedRCU of
-// the EMF records, one per request.
+// the EMF records, one per request. Write only keeps the bytes (it runs
+// inside the measured requests); they are parsed when the sums are asked
+// for.
 type emfUsage struct {
-	mu      sync.Mutex
-	sum     usage
-	latency []time.Duration // of each request, inside the function
-	rest    []byte
+	mu       sync.Mutex
+	buf      []byte
+	logBytes float64
+	sum      usage
+	latency  []time.Duration // of each request, inside the function
 }
 
 func (e *emfUsage) Write(p []byte) (int, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.rest = append(e.rest, p...)
-	e.sum.logBytes += float64(len(p))
+	e.buf = append(e.buf, p...)
+	e.logBytes += float64(len(p))
+	e.mu.Unlock()
+	return len(p), nil
+}
+
+// parse adds the complete lines kept so far to the sums; e.mu is held.
+func (e *emfUsage) parse() {
 	for {
-		i := bytes.IndexByte(e.rest, '\n')
+		i := bytes.IndexByte(e.buf, '\n')
 		if i < 0 {
-			return len(p), nil
+			return
 		}
-		line := e.rest[:i]
-		e.rest = e.rest[i+1:]
+		line := e.buf[:i]
+		e.buf = e.buf[i+1:]
 		if !bytes.Contains(line, []byte(`"_aws"`)) {
 			continue
 		}
@@ -213,17 +221,30 @@ func (e *emfUsage) Write(p []byte) (int, error) {
 	}
 }
 
-func (e *emfUsage) reset() { e.mu.Lock(); e.sum, e.latency = usage{}, nil; e.mu.Unlock() }
+func (e *emfUsage) reset() {
+	e.mu.Lock()
+	e.parse()
+	e.sum, e.latency, e.logBytes = usage{}, nil, 0
+	e.mu.Unlock()
+}
 
 // inFunction is the p50 of the time requests spent inside the function, of
 // the last n.
 func (e *emfUsage) inFunction(n int) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.parse()
 	return pct(e.latency[max(0, len(e.latency)-n):], 50)
 }
 
-func (e *emfUsage) per(n float64) usage { e.mu.Lock(); defer e.mu.Unlock(); return e.sum.per(n) }
+func (e *emfUsage) per(n float64) usage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.parse()
+	u := e.sum
+	u.logBytes = e.logBytes
+	return u.per(n)
+}
 
 // benchCase is one request kind: its data, the request through the local
 // API and the raw DynamoDB calls it needs.

@@ -253,7 +253,8 @@ func (g *generator) xuids(n int) []string {
 	return out
 }
 
-// next returns a request of the mix: 40 % statistics batches, 20 % single
+// next returns a request of the mix: 35 % statistics batches, 5 %
+// statistics writes (XSAPI's PATCH of a player's stats), 20 % single
 // statistics GETs, 30 % session batches, 10 % keyword GETs, as a server;
 // and one request in three, besides, a single GET by the hot player: about
 // twice the statistics burst limit.
@@ -263,14 +264,17 @@ func (g *generator) next() request {
 	if g.rng.IntN(3) == 0 {
 		return request{"GET /users/{user}/scids/{scid}/stats/{names} (hot player)", "GET", fmt.Sprintf("/users/xuid(%d)/scids/%s/stats/Kills,KD", firstXUID, scidA), "1", nil, true}
 	}
-	switch p := g.rng.IntN(10); {
-	case p < 4:
+	switch p := g.rng.IntN(20); {
+	case p == 0:
+		body := fmt.Sprintf(`{"stats":{"title":{"Kills":{"value":%d},"KD":{"value":%g}}}}`, g.rng.IntN(100000), float64(g.rng.IntN(1000))/100)
+		return request{"PATCH /stats/users/{xuid}/scids/{scid}", "PATCH", "/stats/users/" + g.xuids(1)[0] + "/scids/" + scidA, "4", []byte(body), false}
+	case p < 8:
 		us := g.xuids(20 + g.rng.IntN(81))
 		body := `{"requestedusers":["` + strings.Join(us, `","`) + `"],"requestedscids":[{"scid":"` + scidA + `","requestedstats":["Kills","KD","Rank"]},{"scid":"` + scidB + `","requestedstats":["Wins"]}]}`
 		return request{"POST /batch", "POST", "/batch?operation=read", "1", []byte(body), false}
-	case p < 6:
+	case p < 12:
 		return request{"GET /users/{user}/scids/{scid}/stats/{names}", "GET", "/users/xuid(" + g.xuids(1)[0] + ")/scids/" + scidA + "/stats/Kills,KD", "1", nil, false}
-	case p < 9:
+	case p < 18:
 		body := `{"xuids":["` + strings.Join(g.xuids(10+g.rng.IntN(91)), `","`) + `"]}`
 		return request{"POST /serviceconfigs/{scid}/batch", "POST", "/serviceconfigs/" + scidA + "/batch?take=100", "107", []byte(body), false}
 	default:

@@ -147,18 +147,12 @@ func TestRefusedWritesAcrossInstances(t *testing.T) {
 	}
 	// Read the document without the limit in the way: as a server.
 	srv, _ := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "s", TitleID: titleA, Sandbox: "RETAIL", Server: true}, time.Hour)
-	req, _ := http.NewRequest("GET", apis[0]+path, nil)
-	req.Header.Set("Authorization", srv)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	_, _, body := send(t, "GET", apis[0]+path, nil, [][2]string{{"Authorization", srv}})
 	var doc struct {
 		Stats struct{ Title map[string]any }
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("%v: %s", err, body)
 	}
 	stored := map[string]bool{}
 	for name := range doc.Stats.Title {

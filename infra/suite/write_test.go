@@ -3,7 +3,6 @@ package suite
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,26 +25,18 @@ func TestWriteThroughTheLocalAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", tok)
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+	call := func(method, path, body string) (int, string) {
+		code, _, b := send(t, method, base+path, []byte(body), [][2]string{{"Authorization", tok}, {"Content-Type", "application/json; charset=utf-8"}})
+		return code, b
 	}
 	path := fmt.Sprintf("/stats/users/%d/scids/%s", me, scidA)
-	if code, body := send("POST", path+"/", `{"stats":{"title":{"Kills":{"value":47},"KD":{"value":2.5}}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`); code != 200 {
+	if code, body := call("POST", path+"/", `{"stats":{"title":{"Kills":{"value":47},"KD":{"value":2.5}}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`); code != 200 {
 		t.Fatalf("POST: %d %s", code, body)
 	}
-	if code, body := send("PATCH", path, `{"stats":{"title":{"kills":{"value":48}}}}`); code != 200 {
+	if code, body := call("PATCH", path, `{"stats":{"title":{"kills":{"value":48}}}}`); code != 200 {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
-	code, body := send("POST", "/batch", fmt.Sprintf(`{"requestedusers":["%d"],"requestedscids":[{"scid":"%s","requestedstats":["Kills","KD"]}]}`, me, scidA))
+	code, body := call("POST", "/batch", fmt.Sprintf(`{"requestedusers":["%d"],"requestedscids":[{"scid":"%s","requestedstats":["Kills","KD"]}]}`, me, scidA))
 	for _, want := range []string{`"gamertag":"Writer"`, `{"statname":"Kills","type":"Integer","value":"48"}`, `{"statname":"KD","type":"Double","value":"2.5"}`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("batch read: %d, lacks %s: %s", code, want, body)
@@ -101,24 +92,13 @@ func TestWriteEveryTypeAndExtreme(t *testing.T) {
 		stats = append(stats, fmt.Sprintf(`"V%d":{"value":%s}`, i, c.json))
 		names = append(names, fmt.Sprintf(`"v%d"`, i)) // names are case-insensitive
 	}
-	call := func(method, path, body string, headers ...string) (int, http.Header, string) {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", tok)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+	call := func(method, path, body string, extra ...[2]string) (int, http.Header, string) {
+		return send(t, method, base+path, []byte(body), append([][2]string{{"Authorization", tok}}, extra...))
 	}
 	batch := fmt.Sprintf(`{"requestedusers":["%d"],"requestedscids":[{"scid":"%s","requestedstats":[%s]}]}`, me, scidA, strings.Join(names, ","))
 	_, before, _ := call("POST", "/batch", batch)
 	path := fmt.Sprintf("/stats/users/%d/scids/%s", me, scidA)
-	if code, _, body := call("POST", path, `{"stats":{"title":{`+strings.Join(stats, ",")+`}},"revision":1}`, "x-xbl-contract-version", "4"); code != 200 {
+	if code, _, body := call("POST", path, `{"stats":{"title":{`+strings.Join(stats, ",")+`}},"revision":1}`, [2]string{"x-xbl-contract-version", "4"}); code != 200 {
 		t.Fatalf("POST: %d %s", code, body)
 	}
 	code, after, body := call("POST", "/batch", batch)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -108,4 +109,17 @@ func (a *API) NotFound() http.Handler {
 	return a.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		return derrors.New(derrors.NotFound, "no route for %s %s", r.Method, r.URL.EscapedPath())
 	})
+}
+
+// ReadBody reads r's body of at most limit bytes; a longer or unreadable
+// one is Invalid.
+func ReadBody(r *http.Request, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		return nil, derrors.New(derrors.Invalid, "request body could not be read")
+	}
+	if len(body) > limit {
+		return nil, derrors.New(derrors.Invalid, "request body exceeds the limit of %d bytes", limit)
+	}
+	return body, nil
 }

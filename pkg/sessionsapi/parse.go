@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -163,12 +164,9 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 // parseBody reads a batch body, {"xuids": [...]}, xuids as strings or
 // numbers, read exactly. Repeated xuids are queried once.
 func parseBody(r *http.Request) ([]xbl.XUID, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	body, err := httpapi.ReadBody(r, MaxBodyBytes)
 	if err != nil {
-		return nil, badRequest("request body could not be read")
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, badRequest("request body exceeds the limit of %d bytes", MaxBodyBytes)
+		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest(`request body is empty; it must be {"xuids": [...]}`)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,18 +23,6 @@ const (
 
 func badRequest(format string, args ...any) error {
 	return derrors.New(derrors.Invalid, format, args...)
-}
-
-// readBody reads a request body of at most MaxBodyBytes.
-func readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, badRequest("request body could not be read")
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, badRequest("request body exceeds the limit of %d bytes", MaxBodyBytes)
-	}
-	return body, nil
 }
 
 // parseBatch reads a POST /batch body: a JSON object whose known keys are

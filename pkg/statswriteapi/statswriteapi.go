@@ -93,7 +93,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, render(doc))
 	case http.MethodPost:
-		body, err := readBody(r)
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	default: // PATCH
-		body, err := readBody(r)
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -118,17 +118,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, map[string]any{})
-}
-
-func readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, badRequest("request body could not be read")
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, badRequest("request body exceeds the limit of %d bytes", MaxBodyBytes)
-	}
-	return body, nil
 }
 
 // object decodes raw as a JSON object (keys matched exactly), naming path.

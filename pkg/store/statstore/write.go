@@ -31,17 +31,15 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 	if err != nil {
 		return false, err
 	}
-	u := update{names: map[string]string{"#s": store.AttrStats, "#rev": "rev"}, values: map[string]types.AttributeValue{
+	u := update{names: map[string]string{"#s": store.AttrStats, "#rev": "rev", "#ts": "ts"}, values: map[string]types.AttributeValue{
 		":s":   statsAV,
 		":rev": &types.AttributeValueMemberN{Value: strconv.FormatInt(doc.Revision, 10)},
 	}}
 	u.set("#s = :s", "#rev = :rev")
 	if doc.Timestamp != "" {
-		u.names["#ts"] = "ts"
 		u.values[":ts"] = &types.AttributeValueMemberS{Value: doc.Timestamp}
 		u.set("#ts = :ts")
 	} else {
-		u.names["#ts"] = "ts"
 		u.remove("#ts")
 	}
 	u.identity(x, scid, gamertag)

@@ -134,6 +134,15 @@ func TestLargestWrites(t *testing.T) {
 	if d, err := st.Document(ctx, 10, scidA); d != nil || err != nil {
 		t.Errorf("a patch of deletes alone made a document: %+v %v", d, err)
 	}
+	// More stats than a request may carry (the edge refuses them first)
+	// would pass DynamoDB's expression limit: the store says so itself.
+	many := map[string]xbl.StatValue{}
+	for i := range 400 {
+		many[fmt.Sprintf("m%d", i)] = xbl.StatValue{Type: xbl.Integer, Value: "1"}
+	}
+	if k, msg := derrors.Of(st.Patch(ctx, 9, scidA, many, nil, "")); k != derrors.Invalid || !strings.Contains(msg, "too many stats") {
+		t.Errorf("a patch of %d stats: %v %q", len(many), k, msg)
+	}
 	// Grow one document past 400 KB, patch by patch.
 	var err error
 	for i := 0; i < 5 && err == nil; i++ {

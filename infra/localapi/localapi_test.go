@@ -270,3 +270,30 @@ func TestNewRejectsRouteWithoutFunction(t *testing.T) {
 		t.Error("New accepted a route whose function has no handler")
 	}
 }
+
+// TestWarmInstances: invocations in turn reuse a warm instance, each with
+// a request id of its own; a timed-out one does not hold up the next.
+// (Concurrent invocations of one handler are not tested here: the
+// lambda.Handler of aws-lambda-go returns its answer in a pooled buffer
+// that it has already put back, which the race detector flags, with or
+// without warm instances.)
+func TestWarmInstances(t *testing.T) {
+	srv, _ := newServer(t)
+	seen := map[string]bool{}
+	for range 4 {
+		req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(`{}`))
+		resp, body := do(t, req)
+		id := resp.Header.Get("X-Lambda-Id")
+		if resp.StatusCode != 200 || len(body) == 0 || id == "" || seen[id] {
+			t.Fatalf("status %d, %d-byte body, request id %q (seen before: %v)", resp.StatusCode, len(body), id, seen[id])
+		}
+		seen[id] = true
+	}
+	for range 2 { // the second gets a new instance: the first is still asleep
+		req, _ := http.NewRequest("GET", srv.URL+"/slow", nil)
+		start := time.Now()
+		if resp, _ := do(t, req); resp.StatusCode != 500 || time.Since(start) > 1500*time.Millisecond {
+			t.Errorf("/slow: %d after %v, want a 500 soon after the 200ms timeout", resp.StatusCode, time.Since(start))
+		}
+	}
+}

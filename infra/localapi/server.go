@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -41,6 +44,7 @@ type Function struct {
 type Server struct {
 	routes []route
 	fns    map[string]Function
+	pools  map[string]*pool // the warm instances of each function
 	log    *slog.Logger
 }
 
@@ -53,7 +57,10 @@ type route struct {
 // logical ids. Every route's function must be in fns. accessLog receives
 // one line per request.
 func New(routes []samtemplate.Route, fns map[string]Function, accessLog *slog.Logger) (*Server, error) {
-	s := &Server{fns: fns, log: accessLog}
+	s := &Server{fns: fns, pools: map[string]*pool{}, log: accessLog}
+	for name := range fns {
+		s.pools[name] = &pool{}
+	}
 	for _, r := range routes {
 		if _, ok := fns[r.Function]; !ok {
 			return nil, fmt.Errorf("route %s: no handler for function %s", r.Key(), r.Function)
@@ -189,7 +196,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn := s.fns[rt.Function]
 	lambdaID = newUUID()
 	t0 := time.Now()
-	resp, err := invoke(r.Context(), fn, rt.Function, lambdaID, event)
+	resp, err := s.invoke(r.Context(), fn, rt.Function, lambdaID, event)
 	integration = time.Since(t0)
 	if err != nil {
 		s.log.Error("invoke failed", "requestId", apigwID, "lambdaRequestId", lambdaID, "function", rt.Function, "error", err.Error())
@@ -206,8 +213,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var errTimeout = errors.New("task timed out")
 
 // invoke runs one invocation as the Lambda runtime would: a context with
-// the function's deadline and a Lambda context, the event as JSON.
-func invoke(ctx context.Context, fn Function, name, requestID string, event events.APIGatewayV2HTTPRequest) (*events.APIGatewayV2HTTPResponse, error) {
+// the function's deadline and a Lambda context, the event as JSON, on a
+// warm instance of the function (see instance). An invocation that runs
+// past the function's timeout is answered errTimeout, and its instance is
+// abandoned, as Lambda ends a timed-out invocation's environment.
+func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string, event events.APIGatewayV2HTTPRequest) (*events.APIGatewayV2HTTPResponse, error) {
 	payload, err := json.Marshal(event)
 	if err != nil {
 		return nil, fmt.Errorf("marshal event: %w", err)
@@ -219,19 +229,17 @@ func invoke(ctx context.Context, fn Function, name, requestID string, event even
 		AwsRequestID:       requestID,
 		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
 	})
-	type result struct {
-		out []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		out, err := fn.Handler.Invoke(ctx, payload)
-		done <- result{out, err}
-	}()
-	var res result
+	in := s.instances(name).get(fn.Handler)
+	done := make(chan invocation, 1)
+	in.jobs <- invocation{ctx: ctx, payload: payload, done: done}
+	watchdog := time.NewTimer(fn.Timeout + 100*time.Millisecond)
+	defer watchdog.Stop()
+	var res invocation
 	select {
 	case res = <-done:
-	case <-time.After(fn.Timeout + 100*time.Millisecond):
+		s.instances(name).put(in)
+	case <-watchdog.C:
+		close(in.jobs) // the instance ends when (if ever) its handler returns
 		return nil, fmt.Errorf("%s: %w after %s", name, errTimeout, fn.Timeout)
 	}
 	if res.err != nil {
@@ -242,6 +250,105 @@ func invoke(ctx context.Context, fn Function, name, requestID string, event even
 		return nil, fmt.Errorf("%s: response is not a payload 2.0 response: %w", name, err)
 	}
 	return &resp, nil
+}
+
+// maxIdleInstances bounds the warm instances kept idle per function.
+const maxIdleInstances = 16
+
+// idleInstanceTimeout is how long an idle instance stays warm.
+const idleInstanceTimeout = 5 * time.Minute
+
+// instance is a warm execution environment of a function: one long-lived
+// goroutine that runs the function's invocations one at a time, as the
+// Lambda runtime's loop does in a warm environment. Each invocation thus
+// starts on a goroutine whose stack has already grown to the handler's
+// depth, rather than on a new goroutine that grows its stack anew (a
+// cost a warm Lambda does not pay). The watchdog of invoke stays outside
+// the instance: a hung handler holds only its own instance.
+type instance struct {
+	jobs chan invocation
+}
+
+// invocation is one event for an instance, and its answer.
+type invocation struct {
+	ctx     context.Context
+	payload []byte
+	done    chan<- invocation
+	out     []byte
+	err     error
+}
+
+// pool is the idle warm instances of one function, the most recently
+// used last.
+type pool struct {
+	mu   sync.Mutex
+	idle []*instance
+}
+
+func (s *Server) instances(name string) *pool { return s.pools[name] }
+
+// get returns an idle instance, or starts a new one (a cold start) when
+// every instance is busy.
+func (p *pool) get(h lambda.Handler) *instance {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in
+	}
+	p.mu.Unlock()
+	in := &instance{jobs: make(chan invocation)}
+	go in.run(p, h)
+	return in
+}
+
+// put returns an instance to the idle ones; beyond maxIdleInstances it
+// ends.
+func (p *pool) put(in *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) >= maxIdleInstances {
+		close(in.jobs)
+		return
+	}
+	p.idle = append(p.idle, in)
+}
+
+// retire removes an instance that stayed idle too long, unless an
+// invocation took it meanwhile; it reports whether it did.
+func (p *pool) retire(in *instance) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := slices.Index(p.idle, in)
+	if i < 0 {
+		return false
+	}
+	p.idle = slices.Delete(p.idle, i, i+1)
+	return true
+}
+
+// run is the instance's loop: each invocation in turn, until its jobs
+// close or it stays idle for idleInstanceTimeout.
+func (in *instance) run(p *pool, h lambda.Handler) {
+	idle := time.NewTimer(idleInstanceTimeout)
+	defer idle.Stop()
+	for {
+		select {
+		case job, ok := <-in.jobs:
+			if !ok {
+				return
+			}
+			job.out, job.err = h.Invoke(job.ctx, job.payload)
+			job.done <- job
+			idle.Reset(idleInstanceTimeout)
+		case <-idle.C:
+			if p.retire(in) {
+				return
+			}
+			idle.Reset(idleInstanceTimeout)
+		}
+	}
 }
 
 // Invoke runs fn with the event in payload, as `sam local invoke` does, and
@@ -305,7 +412,17 @@ func newUUID() string {
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:16])
+	return string(out[:])
 }
 
 type statusWriter struct {

@@ -5,16 +5,21 @@ package loader
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	sessionsdoc "github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -26,7 +31,8 @@ type Result struct {
 	Configs     int // SCID configurations
 	Profiles    int // user profiles
 	StatItems   int // (user, SCID) statistics items
-	Sessions    int // sessions
+	Sessions    int // sessions (their documents)
+	Heads       int // sessions' head items (what queries read)
 	Memberships int // membership items
 	Keywords    int // keyword index items
 	Deleted     int // stale membership and keyword items removed
@@ -35,7 +41,7 @@ type Result struct {
 
 // Items is the number of items Load put or deleted.
 func (r Result) Items() int {
-	return r.Configs + r.Profiles + r.StatItems + r.Sessions + r.Memberships + r.Keywords + r.Deleted
+	return r.Configs + r.Profiles + r.StatItems + r.Sessions + r.Heads + r.Memberships + r.Keywords + r.Deleted
 }
 
 // Load writes d to the table, replacing items with the same keys, so loading
@@ -65,7 +71,7 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	var order []store.Key
 	for i := range d.Sessions {
 		ss := &d.Sessions[i]
-		k := store.SessionKey(ss.SCID, ss.Template, ss.Name)
+		k := store.HeadKey(ss.SCID, ss.Template, ss.Name)
 		if _, ok := sessions[k]; !ok {
 			order = append(order, k)
 		}
@@ -77,21 +83,19 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	}
 	for _, k := range order {
 		ss := sessions[k]
-		w.put(store.NewSessionItem(ss))
-		for _, m := range ss.Members {
-			for _, it := range store.NewMembershipItems(ss, m) {
-				w.put(it)
-			}
+		items, err := sessionstore.ItemsOf(sessionsdoc.FromFixture(ss, fixtureETag(ss)))
+		if err != nil {
+			return res, err
 		}
-		for _, kw := range ss.Keywords {
-			for _, it := range store.NewKeywordItems(ss, kw) {
-				w.put(it)
-			}
+		w.put(items.Doc)
+		w.put(items.Head)
+		for _, p := range items.Pointers {
+			w.put(p)
 		}
 		// The entries of the stored version, under its own start time; a
 		// put of the same key wins over its delete.
-		if o, ok := old[k]; ok {
-			start, err := o.ParseStartTime()
+		if o, ok := old[store.HeadKey(ss.SCID, ss.Template, ss.Name)]; ok {
+			start, err := time.Parse(time.RFC3339Nano, o.StartTime)
 			if err != nil {
 				return res, fmt.Errorf("stored session %s/%s: startTime: %w", ss.Template, ss.Name, err)
 			}
@@ -193,6 +197,8 @@ func (w *writeSet) count() Result {
 			r.StatItems++
 		case "session":
 			r.Sessions++
+		case "head":
+			r.Heads++
 		case "keyword":
 			r.Keywords++
 		case "membership":
@@ -208,7 +214,7 @@ func (w *writeSet) count() Result {
 // session items.
 func (w *writeSet) requests() (entries, sessions []types.WriteRequest) {
 	for _, k := range w.order {
-		if w.kinds[k] == "session" {
+		if w.kinds[k] == "session" || w.kinds[k] == "head" {
 			sessions = append(sessions, w.reqs[k])
 		} else {
 			entries = append(entries, w.reqs[k])
@@ -267,19 +273,19 @@ func writeBatch(ctx context.Context, t store.Table, reqs []types.WriteRequest) (
 	}
 }
 
-// storedSessions reads the sessions already stored under keys (their
-// members and keywords only), so that a reload can remove membership and
-// keyword items that no longer apply.
-func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[store.Key]store.SessionItem, error) {
-	out := map[store.Key]store.SessionItem{}
+// storedSessions reads the heads of the sessions already stored under keys
+// (their members, keywords and start time), so that a reload can remove
+// membership and keyword entries that no longer apply.
+func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[store.Key]store.HeadItem, error) {
+	out := map[store.Key]store.HeadItem{}
 	var mu sync.Mutex
 	var decodeErr error
-	p := store.Projection{Expression: "#pk, #sk, members, keywords, startTime", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
+	p := store.Projection{Expression: "#pk, #sk, m, keywords, startTime", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
 	err := t.BatchGet(ctx, keys, p, func(items []map[string]types.AttributeValue, _ xbl.Usage) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, av := range items {
-			var it store.SessionItem
+			var it store.HeadItem
 			if err := store.Unmarshal(av, &it); err != nil {
 				decodeErr = err
 				continue
@@ -294,4 +300,12 @@ func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[s
 		return nil, fmt.Errorf("read stored sessions: %w", err)
 	}
 	return out, nil
+}
+
+// fixtureETag is the ETag (and correlation id) of a loaded session: the
+// same for the same session, so that loading twice writes the same items.
+func fixtureETag(ss *xbl.Session) string {
+	b, _ := json.Marshal(ss)
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

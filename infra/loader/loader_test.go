@@ -117,7 +117,7 @@ const contract = `{
 // pks are the partitions the contract fixture writes to.
 var pks = []string{
 	"scid#" + scid, "profile#2533274792693551", "2533274792693551#" + scid,
-	"9876#" + scid, "5432#" + scid, "keyword#" + scid + "#one", "keyword#" + scid + "#two", "session#" + scid,
+	"9876#" + scid, "5432#" + scid, "keyword#" + scid + "#one", "keyword#" + scid + "#two", "session#" + scid + "#deathmatch#session-seven",
 }
 
 func TestLoadWritesEveryItem(t *testing.T) {
@@ -128,7 +128,7 @@ func TestLoadWritesEveryItem(t *testing.T) {
 	}
 	// Each membership and keyword entry is written twice: across templates
 	// and within its template, both newest first.
-	want := loader.Result{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Memberships: 4, Keywords: 4, Writes: 2} // the session item in a call of its own, last
+	want := loader.Result{Configs: 1, Profiles: 1, StatItems: 1, Sessions: 1, Heads: 1, Memberships: 4, Keywords: 4, Writes: 2} // the session's document and head in a call of their own, last
 	if res != want {
 		t.Errorf("Load = %+v, want %+v", res, want)
 	}
@@ -161,19 +161,28 @@ func TestLoadWritesEveryItem(t *testing.T) {
 	if member == nil {
 		t.Fatal("no membership item for 9876")
 	}
-	for attr, want := range map[string]string{
-		"status": "active", "visibility": "open", "joinRestriction": "local",
-		"startTime": "2026-11-20T13:45:30.0900000Z", "template": "deathmatch", "name": "session-seven",
-	} {
+	for attr, want := range map[string]string{"startTime": "2026-11-20T13:45:30.0900000Z", "template": "deathmatch", "name": "session-seven"} {
 		if got := member[attr].(*types.AttributeValueMemberS).Value; got != want {
 			t.Errorf("membership %s = %q, want %q", attr, got, want)
 		}
 	}
-	if got := member["accepted"].(*types.AttributeValueMemberN).Value; got != "1" {
-		t.Errorf("accepted = %s, want 1 (the reserved member does not count)", got)
+	// What a query shows of the session lives in its head only.
+	head := partition(t, st, store.HeadKey(scid, "deathmatch", "session-seven").PK)["head"]
+	if head == nil {
+		t.Fatal("no head item")
 	}
-	if !member["myTurn"].(*types.AttributeValueMemberBOOL).Value {
-		t.Error("myTurn not stored")
+	for attr, want := range map[string]string{"visibility": "open", "joinRestriction": "local", "startTime": "2026-11-20T13:45:30.0900000Z"} {
+		if got := head[attr].(*types.AttributeValueMemberS).Value; got != want {
+			t.Errorf("head %s = %q, want %q", attr, got, want)
+		}
+	}
+	var hi store.HeadItem
+	if err := store.Unmarshal(head, &hi); err != nil {
+		t.Fatal(err)
+	}
+	wantMembers := []store.HeadMember{{XUID: "9876", Index: 0, Status: "active"}, {XUID: "5432", Index: 1, Status: "reserved"}}
+	if !reflect.DeepEqual(hi.Members, wantMembers) || !reflect.DeepEqual(hi.Turn, []int{0}) || !reflect.DeepEqual(hi.Keywords, []string{"one", "two"}) {
+		t.Errorf("head = %+v", hi)
 	}
 	kwKeys := store.KeywordKeys(scid, "two", "deathmatch", "session-seven", start)
 	if kw := partition(t, st, "keyword#"+scid+"#two"); kw[kwKeys[0].SK] == nil || kw[kwKeys[1].SK] == nil || len(kw) != 2 {
@@ -237,9 +246,12 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 			t.Errorf("partition %s present = %v, want %v", pk, got, want)
 		}
 	}
-	key := store.MembershipKeys(1, scid, "t", "s", time.Date(2026, 11, 20, 13, 45, 30, 0, time.UTC))[0]
-	if got := partition(t, st, "1#"+scid)[key.SK]["status"].(*types.AttributeValueMemberS).Value; got != "inactive" {
-		t.Errorf("member 1 status = %q, want the reloaded inactive", got)
+	var hi store.HeadItem
+	if err := store.Unmarshal(partition(t, st, store.HeadKey(scid, "t", "s").PK)["head"], &hi); err != nil {
+		t.Fatal(err)
+	}
+	if len(hi.Members) != 2 || hi.Members[0].Status != "inactive" {
+		t.Errorf("head members = %+v, want member 1 inactive as reloaded", hi.Members)
 	}
 }
 

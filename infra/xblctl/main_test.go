@@ -165,7 +165,7 @@ const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 
 var demoPartitions = []string{
 	"scid#" + scid, "profile#2533274792693551", "2533274792693551#" + scid, "9876#" + scid,
-	"keyword#" + scid + "#one", "session#" + scid,
+	"keyword#" + scid + "#one", "session#" + scid + "#deathmatch#session-seven",
 }
 
 func TestLoad(t *testing.T) {

@@ -29,9 +29,10 @@ const (
 	Timeout              // the request ran out of time
 	Canceled             // the caller went away
 	Throttled            // the caller sent more requests than its limit
+	Conflict             // the request contradicts the current state of what it addresses
 )
 
-var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "unsupported", "unavailable", "timeout", "canceled", "throttled"}
+var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "unsupported", "unavailable", "timeout", "canceled", "throttled", "conflict"}
 
 // String returns the kind's name, for logs.
 func (k Kind) String() string {

@@ -44,6 +44,8 @@ func Status(k derrors.Kind) int {
 		return StatusClientClosed
 	case derrors.Throttled:
 		return http.StatusTooManyRequests
+	case derrors.Conflict:
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

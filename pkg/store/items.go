@@ -20,6 +20,8 @@ const (
 	SKStats       = "stats"   // sort key of a statistics item
 	SKProfile     = "profile" // sort key of a profile item
 	SKConfig      = "config"  // sort key of a configuration item
+	SKDoc         = "doc"     // sort key of a session's document item
+	SKHead        = "head"    // sort key of a session's head item
 	prefixProfile = "profile#"
 	prefixConfig  = "scid#"
 	prefixKeyword = "keyword#"
@@ -108,9 +110,16 @@ func KeywordPrefix(template string) string {
 // KeywordPK is the partition of the keyword index entries of one keyword.
 func KeywordPK(scid, keyword string) string { return prefixKeyword + scid + "#" + keyword }
 
-// SessionKey is the key of a session item.
+// SessionKey is the key of a session's document item. Each session has
+// its own partition (document and head), so that the heads a query reads
+// spread over the table rather than one partition per SCID.
 func SessionKey(scid, template, name string) Key {
-	return Key{prefixSession + scid, template + "#" + name}
+	return Key{prefixSession + scid + "#" + template + "#" + name, SKDoc}
+}
+
+// HeadKey is the key of a session's head item.
+func HeadKey(scid, template, name string) Key {
+	return Key{prefixSession + scid + "#" + template + "#" + name, SKHead}
 }
 
 // RateKey is the key of a caller's request counts for one service in the
@@ -330,89 +339,72 @@ func NumberFits(text string) bool {
 	return digits <= 38
 }
 
-// SessionAttrs are the session fields a query returns, denormalized onto
-// membership and keyword items.
-type SessionAttrs struct {
-	SCID            string   `dynamodbav:"scid"`
-	Template        string   `dynamodbav:"template"`
-	Name            string   `dynamodbav:"name"`
-	StartTime       string   `dynamodbav:"startTime"` // TimeLayout
-	Version         int      `dynamodbav:"version"`
-	Visibility      string   `dynamodbav:"visibility"`
-	JoinRestriction string   `dynamodbav:"joinRestriction,omitempty"`
-	Keywords        []string `dynamodbav:"keywords"`
-	Accepted        int      `dynamodbav:"accepted"`
-}
-
-func sessionAttrs(ss *xbl.Session) SessionAttrs {
-	return SessionAttrs{
-		SCID: ss.SCID, Template: ss.Template, Name: ss.Name,
-		StartTime:  ss.StartTime.UTC().Format(TimeLayout),
-		Version:    ss.Version,
-		Visibility: string(ss.Visibility), JoinRestriction: ss.JoinRestriction,
-		Keywords: nonNil(ss.Keywords), Accepted: ss.Accepted(),
-	}
-}
-
-// ParseStartTime reads a stored start time.
-func (a *SessionAttrs) ParseStartTime() (time.Time, error) {
-	return time.Parse(time.RFC3339Nano, a.StartTime)
-}
-
-// MemberAttr is one member in a session item's member list.
-type MemberAttr struct {
-	XUID   string `dynamodbav:"xuid"`
-	Status string `dynamodbav:"status"`
-	MyTurn bool   `dynamodbav:"myTurn"`
-}
-
-// SessionItem is a session with its member list: it lets a reload find the
-// membership and keyword items that no longer apply.
-type SessionItem struct {
+// DocItem is a session's whole document (sessions.Doc as JSON), with its
+// ETag beside it for conditional writes. Only a GET or PUT of the session
+// reads it.
+type DocItem struct {
 	Key
-	SessionAttrs
-	Members []MemberAttr `dynamodbav:"members"`
+	ETag string `dynamodbav:"etag"`
+	Doc  string `dynamodbav:"doc"`
 }
 
-// NewSessionItem returns ss's item.
-func NewSessionItem(ss *xbl.Session) SessionItem {
-	it := SessionItem{Key: SessionKey(ss.SCID, ss.Template, ss.Name), SessionAttrs: sessionAttrs(ss), Members: make([]MemberAttr, len(ss.Members))}
-	for i, m := range ss.Members {
-		it.Members[i] = MemberAttr{XUID: m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn}
-	}
-	return it
-}
-
-// MembershipItem is one member's place in a session, with the session.
-type MembershipItem struct {
+// HeadItem is what the session directory query reads of a session: one
+// per session, written with its document in one transaction, so that a
+// query row is always one version of the session. Membership and keyword
+// entries only point at it.
+type HeadItem struct {
 	Key
-	SessionAttrs
-	XUID   string `dynamodbav:"xuid,omitempty"`
-	Status string `dynamodbav:"status,omitempty"`
-	MyTurn bool   `dynamodbav:"myTurn"`
+	Template        string       `dynamodbav:"template"`
+	Name            string       `dynamodbav:"name"`
+	StartTime       string       `dynamodbav:"startTime"` // TimeLayout
+	Version         int          `dynamodbav:"version"`
+	Visibility      string       `dynamodbav:"visibility"`
+	MaxMembers      int          `dynamodbav:"max"`
+	JoinRestriction string       `dynamodbav:"joinRestriction,omitempty"`
+	Keywords        []string     `dynamodbav:"keywords"`
+	Turn            []int        `dynamodbav:"turn"`
+	Members         []HeadMember `dynamodbav:"m"`
 }
 
-// NewMembershipItems returns m's two membership items in ss (MembershipKeys).
-func NewMembershipItems(ss *xbl.Session, m xbl.Member) [2]MembershipItem {
-	var out [2]MembershipItem
-	for i, k := range MembershipKeys(m.XUID, ss.SCID, ss.Template, ss.Name, ss.StartTime) {
-		out[i] = MembershipItem{Key: k, SessionAttrs: sessionAttrs(ss), XUID: m.XUID.String(), Status: string(m.Status), MyTurn: m.MyTurn}
+// HeadMember is one member in a head item.
+type HeadMember struct {
+	XUID   string `dynamodbav:"x"`
+	Index  int    `dynamodbav:"i"`
+	Status string `dynamodbav:"s"`           // active, ready, inactive or reserved
+	Until  int64  `dynamodbav:"u,omitempty"` // a reservation's expiry, Unix ms; 0 for never
+}
+
+// PointerItem is a membership or keyword index entry: where a session is
+// (its head), found in answer order. A membership entry carries the
+// member's index, so that removing an entry late never removes a newer
+// one of the same user.
+type PointerItem struct {
+	Key
+	Template  string `dynamodbav:"template"`
+	Name      string `dynamodbav:"name"`
+	StartTime string `dynamodbav:"startTime"` // TimeLayout
+	Index     *int   `dynamodbav:"i,omitempty"`
+}
+
+// Head is the key of the head item the pointer points at.
+func (p *PointerItem) Head(scid string) Key { return HeadKey(scid, p.Template, p.Name) }
+
+// NewMemberPointers returns the two membership entries of user x, member
+// index of the session (scid, template, name) that started at start.
+func NewMemberPointers(x xbl.XUID, index int, scid, template, name string, start time.Time) [2]PointerItem {
+	var out [2]PointerItem
+	for i, k := range MembershipKeys(x, scid, template, name, start) {
+		out[i] = PointerItem{Key: k, Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout), Index: &index}
 	}
 	return out
 }
 
-// KeywordItem is a keyword index entry, with the session.
-type KeywordItem struct {
-	Key
-	SessionAttrs
-}
-
-// NewKeywordItems returns the two index entries of keyword for ss
-// (KeywordKeys).
-func NewKeywordItems(ss *xbl.Session, keyword string) [2]KeywordItem {
-	var out [2]KeywordItem
-	for i, k := range KeywordKeys(ss.SCID, keyword, ss.Template, ss.Name, ss.StartTime) {
-		out[i] = KeywordItem{Key: k, SessionAttrs: sessionAttrs(ss)}
+// NewKeywordPointers returns the two index entries of keyword for the
+// session (scid, template, name) that started at start.
+func NewKeywordPointers(keyword, scid, template, name string, start time.Time) [2]PointerItem {
+	var out [2]PointerItem
+	for i, k := range KeywordKeys(scid, keyword, template, name, start) {
+		out[i] = PointerItem{Key: k, Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout)}
 	}
 	return out
 }
@@ -457,7 +449,7 @@ func ParseConfigPK(pk string) (string, bool) {
 }
 
 // ItemKind names an item's kind from its key, for logs and counts: config,
-// profile, stats, session, keyword or membership.
+// profile, stats, session (document), head, keyword or membership.
 func ItemKind(k Key) string {
 	switch {
 	case k.SK == SKConfig:
@@ -466,6 +458,8 @@ func ItemKind(k Key) string {
 		return "profile"
 	case k.SK == SKStats:
 		return "stats"
+	case k.SK == SKHead:
+		return "head"
 	case len(k.PK) > len(prefixSession) && k.PK[:len(prefixSession)] == prefixSession:
 		return "session"
 	case len(k.PK) > len(prefixKeyword) && k.PK[:len(prefixKeyword)] == prefixKeyword:

@@ -25,9 +25,10 @@ func TestItemsRoundTrip(t *testing.T) {
 		"s":    {Type: xbl.String, Value: "007"},
 		"a.b#": {Type: xbl.Integer, Value: "1"},
 	}}, "Gamer Tag")
-	ss := &xbl.Session{SCID: scid, Template: "t", Name: "n", StartTime: time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC),
-		Version: 1, Visibility: xbl.OpenVis, JoinRestriction: "local",
-		Members: []xbl.Member{{XUID: 9, Status: xbl.Active, MyTurn: true}, {XUID: 8, Status: xbl.Reserved}}}
+	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)
+	head := HeadItem{Key: HeadKey(scid, "t", "n"), Template: "t", Name: "n", StartTime: start.Format(TimeLayout), Version: 1,
+		Visibility: "open", MaxMembers: 10, JoinRestriction: "local", Keywords: []string{"kw"}, Turn: []int{0},
+		Members: []HeadMember{{XUID: "9", Index: 0, Status: "active"}, {XUID: "18446744073709551615", Index: 3, Status: "reserved", Until: 1796000000000}}}
 	tests := []struct {
 		name string
 		in   any
@@ -36,11 +37,12 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"config", &cfg, &ConfigItem{}},
 		{"profile", ptr(NewProfileItem(xbl.Profile{XUID: 1, Gamertag: "G"})), &ProfileItem{}},
 		{"stats", &stats, &StatsItem{}},
-		{"session", ptr(NewSessionItem(ss)), &SessionItem{}},
-		{"membership", ptr(NewMembershipItems(ss, ss.Members[0])[0]), &MembershipItem{}},
-		{"membership in its template", ptr(NewMembershipItems(ss, ss.Members[0])[1]), &MembershipItem{}},
-		{"keyword", ptr(NewKeywordItems(ss, "kw")[0]), &KeywordItem{}},
-		{"keyword in its template", ptr(NewKeywordItems(ss, "kw")[1]), &KeywordItem{}},
+		{"session document", &DocItem{Key: SessionKey(scid, "t", "n"), ETag: "e", Doc: `{"a":1}`}, &DocItem{}},
+		{"head", &head, &HeadItem{}},
+		{"membership", ptr(NewMemberPointers(9, 3, scid, "t", "n", start)[0]), &PointerItem{}},
+		{"membership in its template", ptr(NewMemberPointers(9, 0, scid, "t", "n", start)[1]), &PointerItem{}},
+		{"keyword", ptr(NewKeywordPointers("kw", scid, "t", "n", start)[0]), &PointerItem{}},
+		{"keyword in its template", ptr(NewKeywordPointers("kw", scid, "t", "n", start)[1]), &PointerItem{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +64,8 @@ func TestItemsRoundTrip(t *testing.T) {
 	if got := stats.Values(); got["big"].Value != "-9223372036854775808" || got["d"].Value != "1.2345678901234568e-300" || got["s"].Value != "007" {
 		t.Errorf("values = %v", got)
 	}
-	m := NewMembershipItems(ss, ss.Members[1])[0]
-	if m.Accepted != 1 || m.StartTime != "2026-11-20T13:45:30.0900000Z" || m.Status != "reserved" {
+	m := NewMemberPointers(8, 1, scid, "t", "n", start)[0]
+	if m.StartTime != "2026-11-20T13:45:30.0900000Z" || *m.Index != 1 || m.Head(scid) != HeadKey(scid, "t", "n") {
 		t.Errorf("membership = %+v", m)
 	}
 }
@@ -109,7 +111,8 @@ func TestKeys(t *testing.T) {
 		{MembershipKeys(5, scid, "t", "n", start)[1], Key{"5#" + scid, "mt#t#" + order + "#n"}, "membership"},
 		{KeywordKeys(scid, "k", "t", "n", start)[0], Key{"keyword#" + scid + "#k", "k#" + order + "#t#n"}, "keyword"},
 		{KeywordKeys(scid, "k", "t", "n", start)[1], Key{"keyword#" + scid + "#k", "kt#t#" + order + "#n"}, "keyword"},
-		{SessionKey(scid, "t", "n"), Key{"session#" + scid, "t#n"}, "session"},
+		{SessionKey(scid, "t", "n"), Key{"session#" + scid + "#t#n", "doc"}, "session"},
+		{HeadKey(scid, "t", "n"), Key{"session#" + scid + "#t#n", "head"}, "head"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want || ItemKind(tt.got) != tt.kind {

@@ -7,6 +7,8 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +25,7 @@ var (
 	_ xbl.ConfigReader  = (*Store)(nil)
 	_ ratelimit.Counter = (*Store)(nil)
 	_ stats.Writer      = (*Store)(nil)
+	_ sessions.Store    = (*Store)(nil)
 )
 
 type userSCID struct {
@@ -41,7 +44,10 @@ type Store struct {
 	// gamertags are those the statistics items carry: the profile's
 	// gamertag in the load that wrote the statistics.
 	gamertags map[userSCID]string
-	sessions  map[sessionKey]xbl.Session
+	sessions  map[sessionKey]*sessions.Doc
+	etags     int
+	// Now is the clock reservations expire by (time.Now when nil).
+	Now func() time.Time
 	counts    map[rateKey]int // the rate limiter's
 	docs      map[userSCID]document
 	reads     int
@@ -58,7 +64,7 @@ func New() *Store {
 		stats:     map[userSCID]map[string]xbl.StatValue{},
 		gamertags: map[userSCID]string{},
 		docs:      map[userSCID]document{},
-		sessions:  map[sessionKey]xbl.Session{},
+		sessions:  map[sessionKey]*sessions.Doc{},
 	}
 }
 
@@ -89,8 +95,10 @@ func (s *Store) Load(d *xbl.Dataset) {
 		s.docs[userSCID{u.XUID, u.SCID}] = document{names: names}
 		s.gamertags[userSCID{u.XUID, u.SCID}] = gamertags[u.XUID]
 	}
-	for _, ss := range d.Sessions {
-		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = ss
+	for i := range d.Sessions {
+		ss := &d.Sessions[i]
+		s.etags++
+		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = sessions.FromFixture(ss, fmt.Sprintf("load-%d", s.etags))
 	}
 }
 
@@ -164,34 +172,21 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 
 // UserSessions implements sessions.Reader.
 func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, keep, limit, func(ss *xbl.Session) (sessions.Session, bool) {
-		for _, m := range ss.Members {
-			if m.XUID == x {
-				out := view(ss)
-				out.Status, out.MyTurn = m.Status, m.MyTurn
-				return out, true
-			}
-		}
-		return sessions.Session{}, false
-	})
+	return s.find(ctx, scid, template, keep, limit, func(d *sessions.Doc) bool { return d.Member(x) != nil }, &x)
 }
 
 // KeywordSessions implements sessions.Reader.
 func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, keep, limit, func(ss *xbl.Session) (sessions.Session, bool) {
-		for _, k := range ss.Keywords {
-			if k == keyword {
-				return view(ss), true
-			}
-		}
-		return sessions.Session{}, false
-	})
+	return s.find(ctx, scid, template, func(ss *sessions.Session) bool {
+		return slices.Contains(ss.Keywords, keyword) && keep(ss)
+	}, limit, func(d *sessions.Doc) bool { return slices.Contains(d.Keywords, keyword) }, nil)
 }
 
-// find returns, in answer order, the first limit sessions that match and
-// that keep accepts; Items counts the matching sessions it passed over on
-// the way, as a store reading in answer order would.
-func (s *Store) find(ctx context.Context, scid, template string, keep func(*sessions.Session) bool, limit int, match func(*xbl.Session) (sessions.Session, bool)) ([]sessions.Session, xbl.Usage, error) {
+// find returns, in answer order, the first limit sessions that have an
+// index entry (indexed), a view through x, and that keep accepts; Items
+// counts the entries it passed over on the way, as a store reading in
+// answer order would.
+func (s *Store) find(ctx context.Context, scid, template string, keep func(*sessions.Session) bool, limit int, indexed func(*sessions.Doc) bool, x *xbl.XUID) ([]sessions.Session, xbl.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if limit <= 0 {
@@ -200,12 +195,13 @@ func (s *Store) find(ctx context.Context, scid, template string, keep func(*sess
 	if err := s.begin(ctx); err != nil {
 		return nil, xbl.Usage{}, err
 	}
+	now := s.now()
 	var all []sessions.Session
-	for k, ss := range s.sessions {
-		if k.scid != scid || template != "" && k.template != template {
+	for k, d := range s.sessions {
+		if k.scid != scid || template != "" && k.template != template || !indexed(d) {
 			continue
 		}
-		if v, ok := match(&ss); ok {
+		if v, ok := d.Head().View(x, now); ok {
 			all = append(all, v)
 		}
 	}
@@ -224,17 +220,53 @@ func (s *Store) find(ctx context.Context, scid, template string, keep func(*sess
 	return out, u, nil
 }
 
-// view is what a query sees of a session, as a membership or keyword item
-// holds it: the start time in UTC to 100 ns, as store.TimeLayout keeps it.
-func view(ss *xbl.Session) sessions.Session {
-	kw := ss.Keywords
-	if kw == nil {
-		kw = []string{}
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
 	}
-	return sessions.Session{
-		Template: ss.Template, Name: ss.Name, StartTime: ss.StartTime.UTC().Truncate(100 * time.Nanosecond), Version: ss.Version,
-		Visibility: ss.Visibility, JoinRestriction: ss.JoinRestriction, Keywords: kw, Accepted: ss.Accepted(),
+	return time.Now()
+}
+
+// Session implements sessions.Store.
+func (s *Store) Session(ctx context.Context, scid, template, name string) (*sessions.Doc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
 	}
+	d := s.sessions[sessionKey{scid, template, name}]
+	if d == nil {
+		return nil, nil
+	}
+	return copyDoc(d), nil
+}
+
+// SaveSession implements sessions.Store.
+func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	d := cmp.Or(next, prev)
+	k := sessionKey{d.SCID, d.Template, d.Name}
+	cur := s.sessions[k]
+	if prev == nil && cur != nil || prev != nil && (cur == nil || cur.ETag != prev.ETag) {
+		return sessions.ErrChanged
+	}
+	if next == nil {
+		delete(s.sessions, k)
+	} else {
+		s.sessions[k] = copyDoc(next)
+	}
+	return nil
+}
+
+func copyDoc(d *sessions.Doc) *sessions.Doc {
+	b, _ := json.Marshal(d)
+	var c sessions.Doc
+	json.Unmarshal(b, &c)
+	return &c
 }
 
 // Count implements ratelimit.Counter.

@@ -5,6 +5,8 @@ package sessionstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,29 +20,42 @@ import (
 
 var _ sessions.Reader = (*Store)(nil)
 
-// Store reads sessions from one table.
+// Store reads and writes sessions in one table.
 type Store struct {
 	table store.Table
+	now   func() time.Time
 }
 
-// New returns a Store reading t.
-func New(t store.Table) *Store { return &Store{table: t} }
+// New returns a Store over t.
+func New(t store.Table) *Store { return &Store{table: t, now: time.Now} }
 
-// sessionProjection is what a session query reads of an item.
-const sessionProjection = "#sk, template, #name, startTime, version, visibility, joinRestriction, keywords, accepted, #status, myTurn"
+// SetClock makes the store read reservations' expiry against now (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// pointerProjection is what a session query reads of an index entry.
+const pointerProjection = "template, #name, startTime"
+
+// headProjection is what it reads of a head item: all of it but the key.
+const headProjection = "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m"
 
 // UserSessions queries the user's partition for the SCID in answer order
-// (sort-key prefix m#, or mt#{template}# for one template), in pages sized
-// from limit, and stops as soon as limit kept sessions, and any ties of
-// the last, are read.
+// (sort-key prefix m#, or mt#{template}# for one template), reads the
+// heads of the sessions found, in pages sized from limit, and stops as
+// soon as limit kept sessions, and any ties of the last, are read. A
+// session whose head no longer lists the user (it left after the entry
+// was read, or the entry is stale) is not a row.
 func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.query(ctx, store.UserSCID(x, scid), store.MembershipPrefix(template), keep, limit)
+	return s.query(ctx, scid, store.UserSCID(x, scid), store.MembershipPrefix(template), &x, keep, limit)
 }
 
 // KeywordSessions queries the keyword's index entries in answer order
-// (k#, or kt#{template}#), as UserSessions does.
+// (k#, or kt#{template}#), as UserSessions does; a session whose head no
+// longer carries the keyword is not a row.
 func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.query(ctx, store.KeywordPK(scid, keyword), store.KeywordPrefix(template), keep, limit)
+	kw := keyword
+	return s.query(ctx, scid, store.KeywordPK(scid, keyword), store.KeywordPrefix(template), nil, func(ss *sessions.Session) bool {
+		return slices.Contains(ss.Keywords, kw) && keep(ss)
+	}, limit)
 }
 
 // Page sizes of a session query: the first page asks for one item more
@@ -54,7 +69,7 @@ const (
 	tiePage = 2
 )
 
-func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
 	var out []sessions.Session
 	var u xbl.Usage
 	if limit <= 0 {
@@ -63,8 +78,8 @@ func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*session
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table.Name),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ProjectionExpression:     aws.String(sessionProjection),
-		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#status": "status"},
+		ProjectionExpression:     aws.String(pointerProjection),
+		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
@@ -72,6 +87,7 @@ func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*session
 		Limit:                  aws.Int32(int32(min(limit+1, maxPage))),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
+	now := s.now()
 	// kept counts sessions kept; once it reaches limit, last is the start
 	// time of the limit-th, and only ties of it are still wanted.
 	kept := 0
@@ -86,19 +102,36 @@ func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*session
 		if page.ConsumedCapacity != nil {
 			u.ConsumedRCU += aws.ToFloat64(page.ConsumedCapacity.CapacityUnits)
 		}
-		for _, av := range page.Items {
-			var it store.MembershipItem
-			if err := store.Unmarshal(av, &it); err != nil {
+		pointers := make([]store.PointerItem, len(page.Items))
+		keys := make([]store.Key, 0, len(page.Items))
+		for i, av := range page.Items {
+			if err := store.Unmarshal(av, &pointers[i]); err != nil {
 				return nil, u, fmt.Errorf("query %s: item %s: %w", s.table.Name, pk, err)
 			}
-			ss, err := session(&it)
-			if err != nil {
-				return nil, u, fmt.Errorf("query %s: item %s/%s: %w", s.table.Name, pk, it.SK, err)
+			if k := pointers[i].Head(scid); !slices.Contains(keys, k) {
+				keys = append(keys, k)
 			}
-			if kept >= limit && !ss.StartTime.Equal(last) {
+		}
+		heads, hu, err := s.heads(ctx, keys)
+		u.Add(hu)
+		if err != nil {
+			return nil, u, err
+		}
+		for i := range pointers {
+			p := &pointers[i]
+			st, err := time.Parse(time.RFC3339Nano, p.StartTime)
+			if err != nil {
+				return nil, u, fmt.Errorf("query %s: item %s: startTime: %w", s.table.Name, pk, err)
+			}
+			if kept >= limit && !st.Equal(last) {
 				return out, u, nil // newer rows are all read: the answer is certain
 			}
-			if !keep(&ss) {
+			h := heads[p.Head(scid)]
+			if h == nil {
+				continue // the session is gone
+			}
+			ss, ok := h.View(x, now)
+			if !ok || !keep(&ss) {
 				continue
 			}
 			out = append(out, ss)
@@ -119,20 +152,36 @@ func (s *Store) query(ctx context.Context, pk, prefix string, keep func(*session
 	}
 }
 
-// session is what a membership or keyword item holds of its session.
-func session(it *store.MembershipItem) (sessions.Session, error) {
-	st, err := it.ParseStartTime()
-	if err != nil {
-		return sessions.Session{}, fmt.Errorf("startTime: %w", err)
+// heads reads the head items of keys (distinct), eventually consistent:
+// a head is written in the same transaction as the session's document.
+func (s *Store) heads(ctx context.Context, keys []store.Key) (map[store.Key]*sessions.Head, xbl.Usage, error) {
+	out := make(map[store.Key]*sessions.Head, len(keys))
+	var u xbl.Usage
+	if len(keys) == 0 {
+		return out, u, nil
 	}
-	ss := sessions.Session{
-		Template: it.Template, Name: it.Name, StartTime: st, Version: it.Version,
-		Visibility: xbl.Visibility(it.Visibility), JoinRestriction: it.JoinRestriction,
-		Keywords: it.Keywords, Accepted: it.Accepted,
-		Status: xbl.MemberStatus(it.Status), MyTurn: it.MyTurn,
+	var mu sync.Mutex
+	var bad error
+	err := s.table.BatchGet(ctx, keys, store.Projection{Expression: headProjection + ", #pk", Names: map[string]string{"#name": "name", "#max": "max", "#pk": store.AttrPK}}, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+		mu.Lock()
+		defer mu.Unlock()
+		u.Add(cu)
+		for _, av := range items {
+			var it store.HeadItem
+			if err := store.Unmarshal(av, &it); err != nil {
+				bad = fmt.Errorf("batch get from %s: head: %w", s.table.Name, err)
+				continue
+			}
+			h, err := headOf(&it)
+			if err != nil {
+				bad = fmt.Errorf("batch get from %s: head %s: %w", s.table.Name, it.PK, err)
+				continue
+			}
+			out[store.Key{PK: it.PK, SK: store.SKHead}] = h
+		}
+	})
+	if err == nil {
+		err = bad
 	}
-	if ss.Keywords == nil {
-		ss.Keywords = []string{}
-	}
-	return ss, nil
+	return out, u, err
 }

@@ -1,0 +1,242 @@
+package sessions
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Session document limits and defaults (WRITES.md §2).
+const (
+	MaxMembersCount               = 100 // the largest maxMembersCount, and the default
+	DefaultReservedRemovalTimeout = 30_000
+	MaxKeywords                   = 32      // keywords of one session
+	MaxOpaqueBytes                = 16 << 10 // one kept or custom JSON value, encoded
+	MaxDocBytes                   = 300 << 10
+)
+
+// Ref names one session.
+type Ref struct {
+	SCIDRaw  string // as the caller wrote it
+	SCID     string // canonical
+	Template string
+	Name     string
+}
+
+// Doc is a session's whole state: what a GET returns and a PUT changes.
+// Fields this project does not interpret are kept as the caller sent them
+// (raw JSON), so that they are returned unchanged.
+type Doc struct {
+	SCID          string    `json:"scid"`
+	Template      string    `json:"template"`
+	Name          string    `json:"name"`
+	ETag          string    `json:"etag"`
+	CorrelationID string    `json:"correlationId"`
+	StartTime     time.Time `json:"startTime"`
+
+	// constants.system, interpreted.
+	Visibility             xbl.Visibility `json:"visibility"` // private, visible or open
+	MaxMembers             int            `json:"maxMembersCount"`
+	Version                int            `json:"version"`
+	ReservedRemovalTimeout int64          `json:"reservedRemovalTimeout"` // ms
+	// ConstantsSystem are the other constants.system fields.
+	ConstantsSystem map[string]json.RawMessage `json:"constantsSystem,omitempty"`
+	ConstantsCustom json.RawMessage            `json:"constantsCustom,omitempty"`
+
+	// properties.system, interpreted.
+	Keywords        []string `json:"keywords,omitempty"`
+	Turn            []int    `json:"turn,omitempty"`
+	JoinRestriction string   `json:"joinRestriction,omitempty"` // "" for none
+	// PropertiesSystem are the other properties.system fields.
+	PropertiesSystem map[string]json.RawMessage `json:"propertiesSystem,omitempty"`
+	PropertiesCustom map[string]json.RawMessage `json:"propertiesCustom,omitempty"`
+
+	Servers map[string]json.RawMessage `json:"servers,omitempty"`
+
+	Members   []Member `json:"members,omitempty"` // by index
+	NextIndex int      `json:"nextIndex"`
+}
+
+// Member is one member of a session document, or a seat reserved for one.
+type Member struct {
+	Index    int      `json:"index"`
+	XUID     xbl.XUID `json:"xuid"`
+	Gamertag string   `json:"gamertag,omitempty"`
+	TitleID  string   `json:"titleId,omitempty"`
+	Reserved bool     `json:"reserved,omitempty"`
+	// ReservedUntil is when a reservation expires (zero: never).
+	ReservedUntil time.Time `json:"reservedUntil,omitzero"`
+	Active        bool      `json:"active,omitempty"`
+	Ready         bool      `json:"ready,omitempty"`
+	JoinTime      time.Time `json:"joinTime"`
+
+	ConstantsSystem  map[string]json.RawMessage `json:"constantsSystem,omitempty"` // other than xuid
+	ConstantsCustom  json.RawMessage            `json:"constantsCustom,omitempty"`
+	PropertiesSystem map[string]json.RawMessage `json:"propertiesSystem,omitempty"` // other than active, ready
+	PropertiesCustom map[string]json.RawMessage `json:"propertiesCustom,omitempty"`
+	// Extra are member fields beside constants and properties (roles...).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// Status is the member's state as XSAPI reads it: active, else ready,
+// else reserved, else inactive.
+func (m *Member) Status() string {
+	switch {
+	case m.Active:
+		return "active"
+	case m.Ready:
+		return "ready"
+	case m.Reserved:
+		return "reserved"
+	}
+	return "inactive"
+}
+
+// Expired reports whether m is a reservation that expired before now.
+func (m *Member) Expired(now time.Time) bool {
+	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
+}
+
+// Ref returns the document's session name.
+func (d *Doc) Ref() Ref {
+	return Ref{SCIDRaw: d.SCID, SCID: d.SCID, Template: d.Template, Name: d.Name}
+}
+
+// Member returns x's place in d, nil when x has none.
+func (d *Doc) Member(x xbl.XUID) *Member {
+	for i := range d.Members {
+		if d.Members[i].XUID == x {
+			return &d.Members[i]
+		}
+	}
+	return nil
+}
+
+// Accepted is the number of members who are not merely reserved.
+func (d *Doc) Accepted() int {
+	n := 0
+	for i := range d.Members {
+		if !d.Members[i].Reserved {
+			n++
+		}
+	}
+	return n
+}
+
+// Head is what the session directory query needs of a session: small, so
+// that a query reads it for every row it answers, and taken from one
+// version of the document, so that a row never mixes two.
+type Head struct {
+	Template        string
+	Name            string
+	StartTime       time.Time
+	Version         int
+	Visibility      xbl.Visibility
+	MaxMembers      int
+	JoinRestriction string
+	Keywords        []string
+	Turn            []int
+	Members         []HeadMember
+}
+
+// HeadMember is a member as the query sees it.
+type HeadMember struct {
+	XUID          xbl.XUID
+	Index         int
+	Status        string    // as Member.Status
+	ReservedUntil time.Time // zero: never expires
+}
+
+// Head returns d's head.
+func (d *Doc) Head() *Head {
+	h := &Head{
+		Template: d.Template, Name: d.Name, StartTime: d.StartTime, Version: d.Version,
+		Visibility: d.Visibility, MaxMembers: d.MaxMembers, JoinRestriction: d.JoinRestriction,
+		Keywords: d.Keywords, Turn: d.Turn, Members: make([]HeadMember, len(d.Members)),
+	}
+	for i := range d.Members {
+		m := &d.Members[i]
+		h.Members[i] = HeadMember{XUID: m.XUID, Index: m.Index, Status: m.Status(), ReservedUntil: m.ReservedUntil}
+	}
+	return h
+}
+
+// View is the session as a query sees it at now, through member x (nil
+// for a keyword query); false when x has no place in it (any more).
+// Expired reservations are neither members nor counted. The visibility is
+// full when the seats are all taken (a private session stays private).
+func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
+	s := Session{
+		Template: h.Template, Name: h.Name, StartTime: h.StartTime, Version: h.Version,
+		Visibility: h.Visibility, Keywords: h.Keywords,
+	}
+	if s.Keywords == nil {
+		s.Keywords = []string{}
+	}
+	count, found := 0, x == nil
+	for i := range h.Members {
+		m := &h.Members[i]
+		if m.Status == "reserved" && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil) {
+			continue
+		}
+		count++
+		if m.Status != "reserved" {
+			s.Accepted++
+		}
+		if x != nil && m.XUID == *x {
+			found = true
+			switch m.Status {
+			case "active":
+				s.Status = xbl.Active
+			case "reserved":
+				s.Status = xbl.Reserved
+			default:
+				s.Status = xbl.Inactive
+			}
+			s.MyTurn = slices.Contains(h.Turn, m.Index)
+		}
+	}
+	if !found {
+		return Session{}, false
+	}
+	if h.Visibility != xbl.Private && h.MaxMembers > 0 && count >= h.MaxMembers {
+		s.Visibility = xbl.Full
+	}
+	s.JoinRestriction = h.JoinRestriction // shown for open and full sessions only, by the edge
+	return s, true
+}
+
+// FromFixture returns the document of a fixture session (xbl.Session), as
+// the loader stores it: members in order, reservations that never expire,
+// the turn from the members' MyTurn. A fixture visibility of full is an
+// open session whose seats are all taken.
+func FromFixture(ss *xbl.Session, etag string) *Doc {
+	d := &Doc{
+		SCID: ss.SCID, Template: ss.Template, Name: ss.Name, ETag: etag,
+		CorrelationID: etag, StartTime: ss.StartTime.UTC().Truncate(100 * time.Nanosecond),
+		Visibility: ss.Visibility, MaxMembers: MaxMembersCount, Version: ss.Version,
+		ReservedRemovalTimeout: DefaultReservedRemovalTimeout,
+		Keywords:               slices.Clone(ss.Keywords), JoinRestriction: ss.JoinRestriction,
+	}
+	if d.Visibility == xbl.Full {
+		d.Visibility = xbl.OpenVis
+		d.MaxMembers = max(1, len(ss.Members))
+	}
+	for i, m := range ss.Members {
+		dm := Member{Index: i, XUID: m.XUID, JoinTime: d.StartTime}
+		switch m.Status {
+		case xbl.Active:
+			dm.Active = true
+		case xbl.Reserved:
+			dm.Reserved = true
+		}
+		if m.MyTurn {
+			d.Turn = append(d.Turn, i)
+		}
+		d.Members = append(d.Members, dm)
+	}
+	d.NextIndex = len(ss.Members)
+	return d
+}

@@ -1,0 +1,548 @@
+package sessions
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Store keeps session documents; the session directory query (Reader)
+// sees what it writes at once.
+//
+// Session reads the document of one session, strongly consistent; nil
+// when there is none. SaveSession replaces prev (nil: the session must
+// not exist) by next (nil: delete the session and its index entries) if,
+// and only if, the stored document still carries prev's ETag; otherwise it
+// changes nothing and returns ErrChanged. A query never sees a mix of prev
+// and next. Both fail with a derrors.Unavailable error when storage cannot
+// answer.
+type Store interface {
+	Session(ctx context.Context, scid, template, name string) (*Doc, error)
+	SaveSession(ctx context.Context, prev, next *Doc) error
+}
+
+// ErrChanged is SaveSession's answer when the stored session is not prev.
+var ErrChanged = errors.New("the session changed since it was read")
+
+// Condition is a write's precondition, from its If-Match and
+// If-None-Match headers (XSAPI's write modes).
+type Condition struct {
+	IfNoneMatchAny bool   // create only
+	IfMatchAny     bool   // update only
+	IfMatch        string // update only this version (an ETag)
+}
+
+// Change is a PUT body, parsed: the parts of the session it changes.
+type Change struct {
+	Constants  *ConstantsChange
+	Properties *PropertiesChange
+	// Members by key ("me", "reserve_N"); a nil value removes ("me" only).
+	Members map[string]*MemberChange
+	// Servers are merged by key; a null value deletes one.
+	Servers map[string]json.RawMessage
+}
+
+// ConstantsChange is constants.system and constants.custom of a PUT.
+type ConstantsChange struct {
+	Visibility             *xbl.Visibility
+	MaxMembers             *int
+	Version                *int
+	ReservedRemovalTimeout *int64
+	System                 map[string]json.RawMessage // the other fields
+	Custom                 json.RawMessage            // nil when absent
+}
+
+// PropertiesChange is properties.system and properties.custom of a PUT.
+type PropertiesChange struct {
+	Keywords        *[]string
+	Turn            *[]int
+	JoinRestriction *string
+	System          map[string]json.RawMessage // the other fields; null deletes
+	Custom          map[string]json.RawMessage // by key; null deletes
+}
+
+// MemberChange is one member of a PUT.
+type MemberChange struct {
+	XUID             xbl.XUID // constants.system.xuid; 0 when absent
+	Active, Ready    *bool
+	ConstantsSystem  map[string]json.RawMessage // other than xuid
+	ConstantsCustom  json.RawMessage
+	PropertiesSystem map[string]json.RawMessage // other than active and ready; null deletes
+	PropertiesCustom map[string]json.RawMessage // null deletes
+	Extra            map[string]json.RawMessage // member fields beside constants and properties
+}
+
+// Outcome is what a write did.
+type Outcome int
+
+// Outcomes of Put.
+const (
+	Updated         Outcome = iota // the session was changed (or already was as asked)
+	Created                        // the session was created
+	Deleted                        // the write left the session empty: it is gone
+	ConditionFailed                // the precondition failed: nothing changed
+)
+
+// WriteResult is Put's answer: the outcome, and the session after the
+// write (for ConditionFailed the current one; nil when there is none).
+type WriteResult struct {
+	Outcome Outcome
+	Doc     *Doc
+}
+
+// maxAttempts bounds the reads and conditional writes of one unconditional
+// Put when other writers keep changing the session in between.
+const maxAttempts = 5
+
+// Put applies ch to the session ref for caller at now, under cond, and
+// stores the result with one conditional write: access is decided from the
+// SCID's configuration before the session is read, a PUT the rules refuse
+// changes nothing. Without an ETag condition, a concurrent change between
+// the read and the write makes Put read and apply again.
+func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Caller, ref Ref, cond Condition, ch *Change, now time.Time) (*WriteResult, error) {
+	if err := checkAccess(ctx, configs, caller, ref); err != nil {
+		return nil, err
+	}
+	for range maxAttempts {
+		prev, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		if !cond.holds(prev) {
+			return failed(prev, caller)
+		}
+		next, err := Apply(prev, ch, caller, ref, now)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil && same(prev, next) {
+			return &WriteResult{Outcome: Updated, Doc: prev}, nil // already as asked: no write
+		}
+		next.ETag = NewID()
+		store := next
+		if len(next.Members) == 0 {
+			store = nil
+		}
+		if prev == nil && store == nil {
+			return &WriteResult{Outcome: Deleted}, nil // a create with no members
+		}
+		switch err := st.SaveSession(ctx, prev, store); {
+		case errors.Is(err, ErrChanged):
+			if cond.IfMatch != "" || cond.IfNoneMatchAny || cond.IfMatchAny && prev == nil {
+				cur, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+				if err != nil {
+					return nil, err
+				}
+				return failed(cur, caller)
+			}
+			continue // read the new version and apply ch to it
+		case err != nil:
+			return nil, err
+		}
+		switch {
+		case store == nil:
+			return &WriteResult{Outcome: Deleted}, nil
+		case prev == nil:
+			return &WriteResult{Outcome: Created, Doc: next}, nil
+		}
+		return &WriteResult{Outcome: Updated, Doc: next}, nil
+	}
+	return nil, derrors.New(derrors.Unavailable, "the session kept changing during the write; retry")
+}
+
+// failed is a ConditionFailed answer with the current session, which
+// the caller sees only if it may read it.
+func failed(cur *Doc, caller *xbl.Caller) (*WriteResult, error) {
+	if cur != nil && !mayRead(cur, caller) {
+		cur = nil
+	}
+	return &WriteResult{Outcome: ConditionFailed, Doc: cur}, nil
+}
+
+// Get reads the session ref for caller: nil when there is none. A private
+// session is readable only by its members and by servers. Expired
+// reservations are left out.
+func Get(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
+	if err := checkAccess(ctx, configs, caller, ref); err != nil {
+		return nil, err
+	}
+	d, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	if !mayRead(d, caller) {
+		return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may read it")
+	}
+	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+	return d, nil
+}
+
+func mayRead(d *Doc, caller *xbl.Caller) bool {
+	return d.Visibility != xbl.Private || caller.Server || d.Member(caller.XUID) != nil
+}
+
+// checkAccess is who may read and write sessions of an SCID: a caller
+// from one of its sandboxes, with a title that owns it.
+func checkAccess(ctx context.Context, configs xbl.ConfigReader, caller *xbl.Caller, ref Ref) error {
+	cfg, _, err := configs.ReadConfig(ctx, ref.SCID)
+	if err != nil {
+		return err
+	}
+	if err := xbl.CheckSCID(cfg, ref.SCIDRaw, caller); err != nil {
+		return err
+	}
+	if !cfg.Owns(caller) {
+		return derrors.New(derrors.Forbidden, "title %s does not own service configuration %s", caller.TitleID, ref.SCIDRaw)
+	}
+	return nil
+}
+
+func (c Condition) holds(prev *Doc) bool {
+	switch {
+	case c.IfNoneMatchAny:
+		return prev == nil
+	case c.IfMatchAny:
+		return prev != nil
+	case c.IfMatch != "":
+		return prev != nil && prev.ETag == c.IfMatch
+	}
+	return true
+}
+
+// same reports whether a and b are the same session, ETags aside.
+func same(a, b *Doc) bool {
+	x, y := *a, *b
+	x.ETag, y.ETag = "", ""
+	ja, err1 := json.Marshal(&x)
+	jb, err2 := json.Marshal(&y)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// NewID returns a random GUID, for ETags and correlation ids.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func invalid(format string, args ...any) error {
+	return derrors.New(derrors.Invalid, format, args...)
+}
+
+func conflict(format string, args ...any) error {
+	return derrors.New(derrors.Conflict, format, args...)
+}
+
+// Apply returns the session that ch makes of prev (nil: a new session) for
+// caller at now, without storing it: MPSD's rules. Expired reservations
+// are dropped; constants are set on create and may not change after (409);
+// properties are merged (null deletes); "me" joins or updates the caller,
+// "me": null leaves; reserve_N reserves a seat for another user (members
+// and servers only); a caller other than a server who is not a member is
+// added. Joining needs an open session or a reservation; the member count
+// never exceeds maxMembersCount (409). prev is not modified.
+func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	var d *Doc
+	if prev == nil {
+		d = &Doc{
+			SCID: ref.SCID, Template: ref.Template, Name: ref.Name, CorrelationID: NewID(),
+			StartTime: now, Visibility: xbl.OpenVis, MaxMembers: MaxMembersCount,
+			ReservedRemovalTimeout: DefaultReservedRemovalTimeout,
+		}
+	} else {
+		d = clone(prev)
+	}
+	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+	if ch.Constants != nil {
+		if err := applyConstants(d, ch.Constants, prev == nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyMembers(d, ch, caller, prev == nil, now); err != nil {
+		return nil, err
+	}
+	if ch.Properties != nil {
+		if err := applyProperties(d, ch.Properties); err != nil {
+			return nil, err
+		}
+	}
+	if len(ch.Servers) > 0 {
+		d.Servers = merge(d.Servers, ch.Servers)
+	}
+	if d.Visibility == xbl.Private && len(d.Keywords) > 0 {
+		return nil, invalid("$.properties.system.keywords: a private session cannot have keywords")
+	}
+	if b, err := json.Marshal(d); err != nil || len(b) > MaxDocBytes {
+		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
+	}
+	return d, nil
+}
+
+func clone(d *Doc) *Doc {
+	b, _ := json.Marshal(d)
+	var c Doc
+	json.Unmarshal(b, &c)
+	return &c
+}
+
+// merge applies change to m by key: a JSON null deletes the key.
+func merge(m, change map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	for k, v := range change {
+		if isNull(v) {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// sameJSON compares two JSON values by their compact encoding.
+func sameJSON(a, b json.RawMessage) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// keepConstants sets constants not set yet and refuses to change a set one.
+func keepConstants(path string, have, change map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	for _, k := range slices.Sorted(maps.Keys(change)) {
+		if old, ok := have[k]; ok && !sameJSON(old, change[k]) {
+			return nil, conflict("%s.%s: constants cannot change once set", path, k)
+		}
+	}
+	if len(change) == 0 {
+		return have, nil
+	}
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]json.RawMessage{}
+	}
+	maps.Copy(out, change)
+	return out, nil
+}
+
+func applyConstants(d *Doc, c *ConstantsChange, create bool) error {
+	const path = "$.constants.system"
+	if create {
+		if c.Visibility != nil {
+			d.Visibility = *c.Visibility
+		}
+		if c.MaxMembers != nil {
+			d.MaxMembers = *c.MaxMembers
+		}
+		if c.Version != nil {
+			d.Version = *c.Version
+		}
+		if c.ReservedRemovalTimeout != nil {
+			d.ReservedRemovalTimeout = *c.ReservedRemovalTimeout
+		}
+	} else {
+		switch {
+		case c.Visibility != nil && *c.Visibility != d.Visibility:
+			return conflict("%s.visibility: constants cannot change once the session exists (it is %s)", path, d.Visibility)
+		case c.MaxMembers != nil && *c.MaxMembers != d.MaxMembers:
+			return conflict("%s.maxMembersCount: constants cannot change once the session exists (it is %d)", path, d.MaxMembers)
+		case c.Version != nil && *c.Version != d.Version:
+			return conflict("%s.version: constants cannot change once the session exists (it is %d)", path, d.Version)
+		case c.ReservedRemovalTimeout != nil && *c.ReservedRemovalTimeout != d.ReservedRemovalTimeout:
+			return conflict("%s.reservedRemovalTimeout: constants cannot change once the session exists (it is %d)", path, d.ReservedRemovalTimeout)
+		}
+	}
+	var err error
+	if d.ConstantsSystem, err = keepConstants(path, d.ConstantsSystem, c.System); err != nil {
+		return err
+	}
+	if c.Custom != nil {
+		if d.ConstantsCustom != nil && !sameJSON(d.ConstantsCustom, c.Custom) {
+			return conflict("$.constants.custom: constants cannot change once set")
+		}
+		d.ConstantsCustom = c.Custom
+	}
+	return nil
+}
+
+func applyProperties(d *Doc, p *PropertiesChange) error {
+	if p.Keywords != nil {
+		var kws []string
+		for i, kw := range *p.Keywords {
+			if err := xbl.CheckKeyword(kw); err != nil {
+				return invalid("$.properties.system.keywords[%d]: %v", i, err)
+			}
+			if !slices.ContainsFunc(kws, func(k string) bool { return strings.EqualFold(k, kw) }) {
+				kws = append(kws, kw)
+			}
+		}
+		if len(kws) > MaxKeywords {
+			return invalid("$.properties.system.keywords has %d keywords; the limit is %d", len(kws), MaxKeywords)
+		}
+		d.Keywords = kws
+	}
+	if p.Turn != nil {
+		var turn []int
+		for i, idx := range *p.Turn {
+			if !slices.ContainsFunc(d.Members, func(m Member) bool { return m.Index == idx && !m.Reserved }) {
+				return invalid("$.properties.system.turn[%d]: %d is not the index of a member", i, idx)
+			}
+			if !slices.Contains(turn, idx) {
+				turn = append(turn, idx)
+			}
+		}
+		d.Turn = turn
+	}
+	if p.JoinRestriction != nil {
+		d.JoinRestriction = *p.JoinRestriction
+	}
+	d.PropertiesSystem = merge(d.PropertiesSystem, p.System)
+	d.PropertiesCustom = merge(d.PropertiesCustom, p.Custom)
+	return nil
+}
+
+// count is the number of seats taken: members and reservations.
+func count(d *Doc) int { return len(d.Members) }
+
+func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.Time) error {
+	me, hasMe := ch.Members["me"]
+	switch {
+	case hasMe && me == nil:
+		d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.XUID == caller.XUID })
+	case hasMe:
+		if me.XUID != 0 && me.XUID != caller.XUID {
+			return derrors.New(derrors.Forbidden, "$.members.me.constants.system.xuid: %s is not the caller (xuid %s)", me.XUID, caller.XUID)
+		}
+		m, err := join(d, caller, create, now)
+		if err != nil {
+			return err
+		}
+		if err := updateMember(m, me, "$.members.me"); err != nil {
+			return err
+		}
+	case !caller.Server && d.Member(caller.XUID) == nil:
+		if _, err := join(d, caller, create, now); err != nil {
+			return err
+		}
+	}
+	var reserves []string
+	for k := range ch.Members {
+		if k != "me" {
+			reserves = append(reserves, k)
+		}
+	}
+	slices.SortFunc(reserves, func(a, b string) int {
+		na, _ := strconv.Atoi(strings.TrimPrefix(a, "reserve_"))
+		nb, _ := strconv.Atoi(strings.TrimPrefix(b, "reserve_"))
+		return na - nb
+	})
+	for _, k := range reserves {
+		path := "$.members." + k
+		rc := ch.Members[k]
+		if rc == nil {
+			return invalid("%s is null: only \"me\" can be removed (by itself)", path)
+		}
+		if !caller.Server {
+			if m := d.Member(caller.XUID); m == nil || m.Reserved {
+				return derrors.New(derrors.Forbidden, "%s: only a member of the session or a server may reserve seats", path)
+			}
+		}
+		if rc.XUID == 0 {
+			return invalid("%s.constants.system.xuid is required", path)
+		}
+		if d.Member(rc.XUID) != nil {
+			continue // already has a place: nothing to reserve
+		}
+		if count(d) >= d.MaxMembers {
+			return conflict("%s: the session is full (%d of %d seats taken)", path, count(d), d.MaxMembers)
+		}
+		m := Member{Index: d.NextIndex, XUID: rc.XUID, Reserved: true}
+		if d.ReservedRemovalTimeout > 0 {
+			m.ReservedUntil = now.Add(time.Duration(d.ReservedRemovalTimeout) * time.Millisecond)
+		}
+		d.NextIndex++
+		if err := updateMember(&m, rc, path); err != nil {
+			return err
+		}
+		m.Active, m.Ready = false, false
+		d.Members = append(d.Members, m)
+	}
+	return nil
+}
+
+// join returns the caller's member, adding it (or taking up its
+// reservation) when it has none.
+func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, error) {
+	if m := d.Member(caller.XUID); m != nil {
+		if m.Reserved {
+			m.Reserved, m.ReservedUntil, m.JoinTime = false, time.Time{}, now
+			m.Gamertag, m.TitleID = caller.Gamertag, caller.TitleID
+		}
+		return m, nil
+	}
+	if caller.Server && caller.XUID == 0 {
+		return nil, invalid("$.members.me: a server caller has no xuid to join with")
+	}
+	if !create && d.Visibility != xbl.OpenVis && !caller.Server {
+		return nil, derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", d.Visibility)
+	}
+	if count(d) >= d.MaxMembers {
+		return nil, conflict("the session is full (%d of %d seats taken)", count(d), d.MaxMembers)
+	}
+	d.Members = append(d.Members, Member{Index: d.NextIndex, XUID: caller.XUID, Gamertag: caller.Gamertag, TitleID: caller.TitleID, JoinTime: now})
+	d.NextIndex++
+	return &d.Members[len(d.Members)-1], nil
+}
+
+func updateMember(m *Member, c *MemberChange, path string) error {
+	if c.Active != nil && c.Ready != nil && *c.Active && *c.Ready {
+		return invalid("%s.properties.system: active and ready cannot both be true", path)
+	}
+	if c.Active != nil {
+		m.Active = *c.Active
+		if m.Active {
+			m.Ready = false
+		}
+	}
+	if c.Ready != nil {
+		m.Ready = *c.Ready
+		if m.Ready {
+			m.Active = false
+		}
+	}
+	var err error
+	if m.ConstantsSystem, err = keepConstants(path+".constants.system", m.ConstantsSystem, c.ConstantsSystem); err != nil {
+		return err
+	}
+	if c.ConstantsCustom != nil {
+		if m.ConstantsCustom != nil && !sameJSON(m.ConstantsCustom, c.ConstantsCustom) {
+			return conflict("%s.constants.custom: constants cannot change once set", path)
+		}
+		m.ConstantsCustom = c.ConstantsCustom
+	}
+	m.PropertiesSystem = merge(m.PropertiesSystem, c.PropertiesSystem)
+	m.PropertiesCustom = merge(m.PropertiesCustom, c.PropertiesCustom)
+	m.Extra = merge(m.Extra, c.Extra)
+	return nil
+}

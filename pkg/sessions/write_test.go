@@ -1,0 +1,305 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// docStore is a Store in a map, with a hook that runs before each save.
+type docStore struct {
+	mu         sync.Mutex
+	docs       map[string]*Doc
+	beforeSave func()
+	saves      int
+}
+
+func newDocStore() *docStore { return &docStore{docs: map[string]*Doc{}} }
+
+func (s *docStore) Session(_ context.Context, scid, template, name string) (*Doc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.docs[scid+"/"+template+"/"+name]; d != nil {
+		return clone(d), nil
+	}
+	return nil, nil
+}
+
+func (s *docStore) SaveSession(_ context.Context, prev, next *Doc) error {
+	if s.beforeSave != nil {
+		f := s.beforeSave
+		s.beforeSave = nil
+		f()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := next
+	if d == nil {
+		d = prev
+	}
+	k := d.SCID + "/" + d.Template + "/" + d.Name
+	cur := s.docs[k]
+	if prev == nil && cur != nil || prev != nil && (cur == nil || cur.ETag != prev.ETag) {
+		return ErrChanged
+	}
+	s.saves++
+	if next == nil {
+		delete(s.docs, k)
+	} else {
+		s.docs[k] = clone(next)
+	}
+	return nil
+}
+
+var (
+	host  = &xbl.Caller{XUID: 100, Gamertag: "Host", TitleID: "1297287135", Sandbox: "RETAIL"}
+	guest = &xbl.Caller{XUID: 200, Gamertag: "Guest", TitleID: "1297287135", Sandbox: "RETAIL"}
+	third = &xbl.Caller{XUID: 300, Gamertag: "Third", TitleID: "1297287135", Sandbox: "RETAIL"}
+	srv   = &xbl.Caller{TitleID: "1297287135", Sandbox: "RETAIL", Server: true}
+	t0    = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ref   = Ref{SCIDRaw: scidA, SCID: scidA, Template: "lobby", Name: "game-1"}
+)
+
+func raw(s string) json.RawMessage { return json.RawMessage(s) }
+
+func joinChange(active bool) *Change {
+	return &Change{Members: map[string]*MemberChange{"me": {Active: &active, ConstantsSystem: map[string]json.RawMessage{"initialize": raw("true")}}}}
+}
+
+func put(t *testing.T, st Store, c *xbl.Caller, cond Condition, ch *Change, now time.Time) *WriteResult {
+	t.Helper()
+	res, err := Put(context.Background(), newConfigs(), st, c, ref, cond, ch, now)
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	return res
+}
+
+func TestCreateJoinReserveLeave(t *testing.T) {
+	st := newDocStore()
+	vis, max := xbl.OpenVis, 3
+	create := joinChange(true)
+	create.Constants = &ConstantsChange{Visibility: &vis, MaxMembers: &max, Custom: raw(`{}`)}
+	create.Properties = &PropertiesChange{Keywords: &[]string{"Demo", "demo", "fun"}}
+	res := put(t, st, host, Condition{IfNoneMatchAny: true}, create, t0)
+	if res.Outcome != Created || len(res.Doc.Members) != 1 || !res.Doc.Members[0].Active || res.Doc.Members[0].Gamertag != "Host" {
+		t.Fatalf("create: %+v", res)
+	}
+	if !slices.Equal(res.Doc.Keywords, []string{"Demo", "fun"}) {
+		t.Errorf("keywords %v: duplicates in another case are dropped", res.Doc.Keywords)
+	}
+	etag := res.Doc.ETag
+
+	// Creating again is a failed condition with the current session.
+	if res := put(t, st, guest, Condition{IfNoneMatchAny: true}, create, t0); res.Outcome != ConditionFailed || res.Doc.ETag != etag {
+		t.Errorf("second create: %+v", res)
+	}
+	// The same constants on an update are fine; others conflict.
+	max2 := 5
+	_, err := Put(context.Background(), newConfigs(), st, guest, ref, Condition{}, &Change{Constants: &ConstantsChange{MaxMembers: &max2}}, t0)
+	if derrors.KindOf(err) != derrors.Conflict {
+		t.Errorf("changing maxMembersCount: %v, want a conflict", err)
+	}
+	res = put(t, st, guest, Condition{IfMatch: etag}, joinChange(true), t0.Add(time.Second))
+	if res.Outcome != Updated || len(res.Doc.Members) != 2 || res.Doc.ETag == etag || res.Doc.Members[1].Index != 1 {
+		t.Fatalf("join: %+v", res)
+	}
+	// A stale ETag fails, with the winner's session.
+	if res2 := put(t, st, third, Condition{IfMatch: etag}, joinChange(true), t0); res2.Outcome != ConditionFailed || res2.Doc.ETag != res.Doc.ETag {
+		t.Errorf("stale If-Match: %+v", res2)
+	}
+	// The host reserves the last seat for 300; then the session is full.
+	res = put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"reserve_0": {XUID: 300}}}, t0.Add(2*time.Second))
+	if m := res.Doc.Member(300); m == nil || !m.Reserved || !m.ReservedUntil.Equal(t0.Add(32*time.Second)) {
+		t.Fatalf("reserve: %+v", res.Doc.Members)
+	}
+	h := res.Doc.Head()
+	if v, ok := h.View(ptr(xbl.XUID(300)), t0.Add(3*time.Second)); !ok || v.Status != xbl.Reserved || v.Visibility != xbl.Full || v.Accepted != 2 {
+		t.Errorf("view of the reserved member: %+v %v", v, ok)
+	}
+	_, err = Put(context.Background(), newConfigs(), st, &xbl.Caller{XUID: 400, TitleID: "1297287135", Sandbox: "RETAIL"}, ref, Condition{}, joinChange(true), t0.Add(3*time.Second))
+	if derrors.KindOf(err) != derrors.Conflict {
+		t.Errorf("a fourth player joining a full session: %v", err)
+	}
+	// The reservation expires: not a member, not counted, and removed by
+	// the next write.
+	if _, ok := h.View(ptr(xbl.XUID(300)), t0.Add(40*time.Second)); ok {
+		t.Error("expired reservation still viewed")
+	}
+	res = put(t, st, &xbl.Caller{XUID: 400, TitleID: "1297287135", Sandbox: "RETAIL"}, Condition{}, joinChange(false), t0.Add(40*time.Second))
+	if res.Doc.Member(300) != nil || res.Doc.Member(400) == nil || res.Doc.Member(400).Active {
+		t.Errorf("after expiry: %+v", res.Doc.Members)
+	}
+	// Everyone leaves: the last leave deletes the session.
+	for _, c := range []*xbl.Caller{host, guest} {
+		if res := put(t, st, c, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0.Add(50*time.Second)); res.Outcome != Updated {
+			t.Errorf("leave %d: %+v", c.XUID, res)
+		}
+	}
+	res = put(t, st, &xbl.Caller{XUID: 400, TitleID: "1297287135", Sandbox: "RETAIL"}, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0.Add(50*time.Second))
+	if res.Outcome != Deleted || len(st.docs) != 0 {
+		t.Errorf("last leave: %+v, %d stored", res, len(st.docs))
+	}
+}
+
+func TestApplyRules(t *testing.T) {
+	priv := xbl.Private
+	base := func() *Doc {
+		d, err := Apply(nil, joinChange(true), host, ref, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.ETag = "e1"
+		return d
+	}
+	tests := []struct {
+		name   string
+		prev   *Doc
+		caller *xbl.Caller
+		ch     *Change
+		kind   derrors.Kind // 0: no error
+		msg    string
+	}{
+		{"keywords on a private session", nil, host, &Change{Constants: &ConstantsChange{Visibility: &priv}, Properties: &PropertiesChange{Keywords: &[]string{"x"}}}, derrors.Invalid, "private session cannot have keywords"},
+		{"join a private session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Private; return d }(), guest, joinChange(true), derrors.Forbidden, "needs a reservation"},
+		{"join a visible session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Visible; return d }(), guest, joinChange(true), derrors.Forbidden, "needs a reservation"},
+		{"join with someone else's xuid", base(), guest, &Change{Members: map[string]*MemberChange{"me": {XUID: 999}}}, derrors.Forbidden, "not the caller"},
+		{"active and ready", base(), host, &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true), Ready: ptr(true)}}}, derrors.Invalid, "active and ready"},
+		{"reserve as a non-member", base(), srv, &Change{Members: map[string]*MemberChange{"reserve_0": {XUID: 5}}}, 0, ""},
+		{"reserve without xuid", base(), host, &Change{Members: map[string]*MemberChange{"reserve_0": {}}}, derrors.Invalid, "reserve_0.constants.system.xuid is required"},
+		{"turn of a non-member", base(), host, &Change{Properties: &PropertiesChange{Turn: &[]int{7}}}, derrors.Invalid, "turn[0]: 7 is not the index of a member"},
+		{"constants.custom changes", func() *Doc { d := base(); d.ConstantsCustom = raw(`{"a":1}`); return d }(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"a":2}`)}}, derrors.Conflict, "constants.custom"},
+		{"same constants again", func() *Doc { d := base(); d.ConstantsCustom = raw(`{"a":1}`); return d }(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{ "a" : 1 }`)}}, 0, ""},
+		{"a srv joins with no xuid", base(), srv, joinChange(true), derrors.Invalid, "no xuid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Apply(tt.prev, tt.ch, tt.caller, ref, t0)
+			if tt.kind == 0 {
+				if err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				return
+			}
+			if k, msg := derrors.Of(err); k != tt.kind || !strings.Contains(msg, tt.msg) {
+				t.Errorf("Apply: %v, want %v containing %q", err, tt.kind, tt.msg)
+			}
+		})
+	}
+}
+
+// TestPropertiesMerge: custom and unknown system properties are merged by
+// key, a null deletes; a PUT by a non-member adds the caller (inactive).
+func TestPropertiesMerge(t *testing.T) {
+	d, err := Apply(nil, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`), "b": raw(`{"c":[1]}`)}, System: map[string]json.RawMessage{"host": raw(`"x"`)}}}, host, ref, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Member(100); m == nil || m.Active {
+		t.Fatalf("creator not added as an inactive member: %+v", d.Members)
+	}
+	d, err = Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`null`), "d": raw(`"e"`)}}}, host, ref, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.PropertiesCustom["a"]; ok || string(d.PropertiesCustom["b"]) != `{"c":[1]}` || string(d.PropertiesCustom["d"]) != `"e"` || string(d.PropertiesSystem["host"]) != `"x"` {
+		t.Errorf("merged: custom %s, system %s", d.PropertiesCustom, d.PropertiesSystem)
+	}
+}
+
+// TestPutRetriesWithoutCondition: a write without an ETag condition that
+// loses a race applies itself again to the winner's session; one with an
+// ETag gets ConditionFailed and the winner's session.
+func TestPutRetriesWithoutCondition(t *testing.T) {
+	st := newDocStore()
+	put(t, st, host, Condition{}, joinChange(true), t0)
+	st.beforeSave = func() { put(t, st, third, Condition{}, joinChange(true), t0) }
+	res := put(t, st, guest, Condition{}, joinChange(true), t0)
+	if res.Outcome != Updated || len(res.Doc.Members) != 3 {
+		t.Fatalf("racing join: %+v", res.Doc.Members)
+	}
+	cur := res.Doc.ETag
+	st.beforeSave = func() {
+		put(t, st, host, Condition{}, &Change{Properties: &PropertiesChange{Keywords: &[]string{"x"}}}, t0)
+	}
+	res = put(t, st, guest, Condition{IfMatch: cur}, &Change{Properties: &PropertiesChange{Keywords: &[]string{"y"}}}, t0)
+	if res.Outcome != ConditionFailed || !slices.Equal(res.Doc.Keywords, []string{"x"}) {
+		t.Errorf("racing If-Match: %+v", res)
+	}
+	// Writing what is already there changes nothing: no write.
+	saves := st.saves
+	if res := put(t, st, guest, Condition{}, joinChange(true), t0); res.Outcome != Updated || st.saves != saves {
+		t.Errorf("idempotent join wrote: %+v, %d saves", res, st.saves-saves)
+	}
+}
+
+func TestAccessBeforeReading(t *testing.T) {
+	st := newDocStore()
+	other := &xbl.Caller{XUID: 1, TitleID: "999", Sandbox: "RETAIL"}
+	wrongSandbox := &xbl.Caller{XUID: 1, TitleID: "1297287135", Sandbox: "NOPE"}
+	for _, c := range []struct {
+		caller *xbl.Caller
+		ref    Ref
+		kind   derrors.Kind
+	}{
+		{other, ref, derrors.Forbidden},
+		{wrongSandbox, ref, derrors.Forbidden},
+		{host, Ref{SCIDRaw: scidC, SCID: scidC, Template: "t", Name: "n"}, derrors.NotFound},
+	} {
+		_, err := Put(context.Background(), newConfigs(), st, c.caller, c.ref, Condition{}, joinChange(true), t0)
+		if derrors.KindOf(err) != c.kind {
+			t.Errorf("%+v: %v, want %v", c.caller, err, c.kind)
+		}
+		if _, err := Get(context.Background(), newConfigs(), st, c.caller, c.ref, t0); derrors.KindOf(err) != c.kind {
+			t.Errorf("get %+v: %v, want %v", c.caller, err, c.kind)
+		}
+	}
+	if len(st.docs) != 0 || st.saves != 0 {
+		t.Error("a refused write wrote")
+	}
+	// A private session is read by its members and servers only.
+	priv := xbl.Private
+	ch := joinChange(true)
+	ch.Constants = &ConstantsChange{Visibility: &priv}
+	put(t, st, host, Condition{}, ch, t0)
+	if _, err := Get(context.Background(), newConfigs(), st, guest, ref, t0); derrors.KindOf(err) != derrors.Forbidden {
+		t.Errorf("a stranger reads a private session: %v", err)
+	}
+	for _, c := range []*xbl.Caller{host, srv} {
+		if d, err := Get(context.Background(), newConfigs(), st, c, ref, t0); err != nil || d == nil {
+			t.Errorf("%+v reads the private session: %v %v", c, d, err)
+		}
+	}
+	if res := put(t, st, guest, Condition{IfMatch: "nope"}, joinChange(true), t0); res.Outcome != ConditionFailed || res.Doc != nil {
+		t.Errorf("a failed condition shows a private session to a stranger: %+v", res)
+	}
+}
+
+func TestErrChangedIsNotSwallowed(t *testing.T) {
+	st := &failingStore{}
+	_, err := Put(context.Background(), newConfigs(), st, host, ref, Condition{}, joinChange(true), t0)
+	if derrors.KindOf(err) != derrors.Unavailable || st.tries != maxAttempts {
+		t.Errorf("a session that changes on every try: %v after %d tries", err, st.tries)
+	}
+}
+
+type failingStore struct{ tries int }
+
+func (f *failingStore) Session(context.Context, string, string, string) (*Doc, error) {
+	return nil, nil
+}
+func (f *failingStore) SaveSession(context.Context, *Doc, *Doc) error {
+	f.tries++
+	return ErrChanged
+}
+
+func newConfigs() xbl.ConfigReader { return newFakeReader() }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,436 @@
+package sessionswriteapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+func badRequest(format string, args ...any) error {
+	return derrors.New(derrors.Invalid, format, args...)
+}
+
+// ParseChange reads a session PUT body (WRITES.md §2), naming every field
+// it refuses by its JSON path. Fields with meaning here are checked and
+// typed; the others are kept as the caller wrote them (compacted), each at
+// most sessions.MaxOpaqueBytes.
+func ParseChange(body []byte) (*sessions.Change, error) {
+	root, err := object("$", body)
+	if err != nil {
+		return nil, err
+	}
+	ch := &sessions.Change{}
+	for _, k := range sortedKeys(root) {
+		raw := root[k]
+		path := "$." + k
+		switch k {
+		case "constants":
+			if ch.Constants, err = parseConstants(path, raw); err != nil {
+				return nil, err
+			}
+		case "properties":
+			if ch.Properties, err = parseProperties(path, raw); err != nil {
+				return nil, err
+			}
+		case "members":
+			if ch.Members, err = parseMembers(path, raw); err != nil {
+				return nil, err
+			}
+		case "servers":
+			if ch.Servers, err = opaqueMap(path, raw, true); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, badRequest("%s: a session write may carry only constants, properties, members and servers", path)
+		}
+	}
+	return ch, nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// object decodes raw as a JSON object (keys matched exactly), naming path.
+func object(path string, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, badRequest("%s is empty", path)
+	}
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil || m == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, badRequest("%s is not valid JSON", path)
+		}
+		return nil, badRequest("%s must be a JSON object", path)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, badRequest("%s has data after the JSON object", path)
+	}
+	return m, nil
+}
+
+// opaque checks a kept value: valid JSON within the size limit; it returns
+// the value compacted.
+func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, badRequest("%s is not valid JSON", path)
+	}
+	if buf.Len() > sessions.MaxOpaqueBytes {
+		return nil, badRequest("%s is %d bytes; the limit is %d", path, buf.Len(), sessions.MaxOpaqueBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// opaqueMap reads an object whose members are kept values; with nulls,
+// a null member is kept as null (it deletes on merge).
+func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.RawMessage, error) {
+	m, err := object(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, k := range sortedKeys(m) {
+		p := path + "." + k
+		if !nulls && isNull(m[k]) {
+			return nil, badRequest("%s cannot be null", p)
+		}
+		if m[k], err = opaque(p, m[k]); err != nil {
+			return nil, err
+		}
+		total += len(m[k])
+	}
+	if total > sessions.MaxOpaqueBytes {
+		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
+	}
+	return m, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+func parseString(path string, raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", badRequest("%s must be a string", path)
+	}
+	return s, nil
+}
+
+func parseBool(path string, raw json.RawMessage) (bool, error) {
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, badRequest("%s must be true or false", path)
+	}
+	return b, nil
+}
+
+// parseInt reads a JSON integer from lo to hi.
+func parseInt(path string, raw json.RawMessage, lo, hi int64) (int64, error) {
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+	if err != nil {
+		// 1e3 or 5.0: a whole number written another way.
+		var f float64
+		if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+			return 0, badRequest("%s must be a whole number from %d to %d", path, lo, hi)
+		}
+		n = int64(f)
+	}
+	if n < lo || n > hi {
+		return 0, badRequest("%s must be a whole number from %d to %d", path, lo, hi)
+	}
+	return n, nil
+}
+
+func parseConstants(path string, raw json.RawMessage) (*sessions.ConstantsChange, error) {
+	m, err := object(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &sessions.ConstantsChange{}
+	for _, k := range sortedKeys(m) {
+		p := path + "." + k
+		switch k {
+		case "system":
+			if err := parseConstantsSystem(p, m[k], c); err != nil {
+				return nil, err
+			}
+		case "custom":
+			if c.Custom, err = opaque(p, m[k]); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, badRequest("%s: constants have only system and custom", p)
+		}
+	}
+	return c, nil
+}
+
+func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.ConstantsChange) error {
+	m, err := opaqueMap(path, raw, false)
+	if err != nil {
+		return err
+	}
+	c.System = map[string]json.RawMessage{}
+	for _, k := range sortedKeys(m) {
+		p, v := path+"."+k, m[k]
+		switch k {
+		case "visibility":
+			s, err := parseString(p, v)
+			if err != nil {
+				return err
+			}
+			vis := xbl.Visibility(strings.ToLower(s))
+			if vis != xbl.Private && vis != xbl.Visible && vis != xbl.OpenVis {
+				return badRequest("%s %q is not one of private, visible, open", p, s)
+			}
+			c.Visibility = &vis
+		case "maxMembersCount":
+			n, err := parseInt(p, v, 1, sessions.MaxMembersCount)
+			if err != nil {
+				return err
+			}
+			c.MaxMembers = ptr(int(n))
+		case "version":
+			n, err := parseInt(p, v, 0, math.MaxInt32)
+			if err != nil {
+				return err
+			}
+			c.Version = ptr(int(n))
+		case "reservedRemovalTimeout":
+			n, err := parseInt(p, v, 0, math.MaxInt32)
+			if err != nil {
+				return err
+			}
+			c.ReservedRemovalTimeout = &n
+		default:
+			c.System[k] = v
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func parseProperties(path string, raw json.RawMessage) (*sessions.PropertiesChange, error) {
+	m, err := object(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &sessions.PropertiesChange{}
+	for _, k := range sortedKeys(m) {
+		kp := path + "." + k
+		switch k {
+		case "system":
+			if err := parsePropertiesSystem(kp, m[k], p); err != nil {
+				return nil, err
+			}
+		case "custom":
+			if p.Custom, err = opaqueMap(kp, m[k], true); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, badRequest("%s: properties have only system and custom", kp)
+		}
+	}
+	return p, nil
+}
+
+func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.PropertiesChange) error {
+	m, err := opaqueMap(path, raw, true)
+	if err != nil {
+		return err
+	}
+	p.System = map[string]json.RawMessage{}
+	for _, k := range sortedKeys(m) {
+		kp, v := path+"."+k, m[k]
+		switch k {
+		case "keywords":
+			kws := []string{}
+			if !isNull(v) {
+				var list []json.RawMessage
+				if err := json.Unmarshal(v, &list); err != nil {
+					return badRequest("%s must be an array of strings", kp)
+				}
+				for i, e := range list {
+					s, err := parseString(kp+"["+strconv.Itoa(i)+"]", e)
+					if err != nil {
+						return err
+					}
+					kws = append(kws, s)
+				}
+			}
+			p.Keywords = &kws
+		case "turn":
+			turn := []int{}
+			if !isNull(v) {
+				var list []json.RawMessage
+				if err := json.Unmarshal(v, &list); err != nil {
+					return badRequest("%s must be an array of member indices", kp)
+				}
+				for i, e := range list {
+					n, err := parseInt(kp+"["+strconv.Itoa(i)+"]", e, 0, math.MaxInt32)
+					if err != nil {
+						return err
+					}
+					turn = append(turn, int(n))
+				}
+			}
+			p.Turn = &turn
+		case "joinRestriction":
+			s := ""
+			if !isNull(v) {
+				if s, err = parseString(kp, v); err != nil {
+					return err
+				}
+			}
+			switch s = strings.ToLower(s); s {
+			case "none", "":
+				s = ""
+			case "local", "followed":
+			default:
+				return badRequest("%s %q is not one of none, local, followed", kp, s)
+			}
+			p.JoinRestriction = &s
+		default:
+			p.System[k] = v
+		}
+	}
+	return nil
+}
+
+func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.MemberChange, error) {
+	m, err := object(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*sessions.MemberChange, len(m))
+	for _, k := range sortedKeys(m) {
+		kp := path + "." + k
+		if k != "me" {
+			n, ok := strings.CutPrefix(k, "reserve_")
+			if i, err := strconv.Atoi(n); !ok || err != nil || i < 0 || strconv.Itoa(i) != n {
+				return nil, badRequest("%s: members are written as \"me\" or \"reserve_N\"", kp)
+			}
+		}
+		if isNull(m[k]) {
+			if k != "me" {
+				return nil, badRequest("%s cannot be null: only \"me\" can be removed", kp)
+			}
+			out[k] = nil
+			continue
+		}
+		mc, err := parseMember(kp, m[k])
+		if err != nil {
+			return nil, err
+		}
+		out[k] = mc
+	}
+	if len(out) > sessions.MaxMembersCount {
+		return nil, badRequest("%s has %d members; a session has at most %d", path, len(out), sessions.MaxMembersCount)
+	}
+	return out, nil
+}
+
+func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, error) {
+	m, err := object(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	mc := &sessions.MemberChange{}
+	for _, k := range sortedKeys(m) {
+		kp, v := path+"."+k, m[k]
+		switch k {
+		case "constants":
+			cm, err := object(kp, v)
+			if err != nil {
+				return nil, err
+			}
+			for _, ck := range sortedKeys(cm) {
+				cp := kp + "." + ck
+				switch ck {
+				case "system":
+					sys, err := opaqueMap(cp, cm[ck], false)
+					if err != nil {
+						return nil, err
+					}
+					if x, ok := sys["xuid"]; ok {
+						if mc.XUID, err = xbl.ParseXUIDJSON(x); err != nil || mc.XUID == 0 {
+							return nil, badRequest("%s.xuid must be an xuid (a decimal string)", cp)
+						}
+						delete(sys, "xuid")
+					}
+					delete(sys, "index") // the service assigns indices
+					mc.ConstantsSystem = sys
+				case "custom":
+					if mc.ConstantsCustom, err = opaque(cp, cm[ck]); err != nil {
+						return nil, err
+					}
+				default:
+					return nil, badRequest("%s: constants have only system and custom", cp)
+				}
+			}
+		case "properties":
+			pm, err := object(kp, v)
+			if err != nil {
+				return nil, err
+			}
+			for _, pk := range sortedKeys(pm) {
+				pp := kp + "." + pk
+				switch pk {
+				case "system":
+					sys, err := opaqueMap(pp, pm[pk], true)
+					if err != nil {
+						return nil, err
+					}
+					for _, flag := range []string{"active", "ready"} {
+						if fv, ok := sys[flag]; ok {
+							b, err := parseBool(pp+"."+flag, fv)
+							if err != nil {
+								return nil, err
+							}
+							if flag == "active" {
+								mc.Active = &b
+							} else {
+								mc.Ready = &b
+							}
+							delete(sys, flag)
+						}
+					}
+					mc.PropertiesSystem = sys
+				case "custom":
+					if mc.PropertiesCustom, err = opaqueMap(pp, pm[pk], true); err != nil {
+						return nil, err
+					}
+				default:
+					return nil, badRequest("%s: properties have only system and custom", pp)
+				}
+			}
+		case "gamertag", "reserved", "activeTitleId", "joinTime", "next":
+			return nil, badRequest("%s is set by the service, not by a write", kp)
+		default:
+			if mc.Extra == nil {
+				mc.Extra = map[string]json.RawMessage{}
+			}
+			if mc.Extra[k], err = opaque(kp, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return mc, nil
+}

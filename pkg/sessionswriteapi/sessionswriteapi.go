@@ -1,0 +1,347 @@
+// Package sessionswriteapi is the HTTP edge of the session writes (MPSD,
+// contract 107): PUT and GET of
+// /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}
+// (sessiontemplates alike) and DELETE of .../sessions/{name}/members/me,
+// with XSAPI's conditional headers, and the session document as XSAPI
+// parses it.
+package sessionswriteapi
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xblread/xblread/pkg/auth"
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Name names the API in logs.
+const Name = "mpsdwrite"
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 256 << 10
+
+// MinContractVersion is the lowest x-xbl-contract-version served.
+const MinContractVersion = 104
+
+// ContractVersion is the version of the documents this API writes.
+const ContractVersion = 107
+
+// Routes are the ServeMux patterns the API serves; template.yaml routes
+// the same methods and paths to this function.
+var Routes = []string{
+	"PUT /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}",
+	"GET /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}",
+	"DELETE /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}/members/me",
+	"PUT /serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}",
+	"GET /serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}",
+	"DELETE /serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}/members/me",
+}
+
+type handler struct {
+	api     *httpapi.API
+	configs xbl.ConfigReader
+	store   sessions.Store
+	now     func() time.Time
+}
+
+// New returns the API's handler. Errors are text/plain bodies, as MPSD's.
+func New(api httpapi.API, configs xbl.ConfigReader, st sessions.Store) http.Handler {
+	return NewWithClock(api, configs, st, time.Now)
+}
+
+// NewWithClock is New with the clock reservations expire by (tests).
+func NewWithClock(api httpapi.API, configs xbl.ConfigReader, st sessions.Store, now func() time.Time) http.Handler {
+	api.Name = Name
+	api.Format = httpapi.Text
+	api.Writes = true // a write refused by the rate limit must change nothing
+	h := &handler{api: &api, configs: configs, store: st, now: now}
+	mux := http.NewServeMux()
+	for _, route := range Routes {
+		mux.Handle(route, api.Handle(h.serve))
+	}
+	mux.Handle("/", api.NotFound())
+	return api.Wrap(mux)
+}
+
+func contractVersion(r *http.Request) error {
+	vals := r.Header.Values("X-Xbl-Contract-Version")
+	if len(vals) == 0 {
+		return badRequest("x-xbl-contract-version header is required (%d or later)", MinContractVersion)
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(strings.Join(vals, ",")))
+	if err != nil {
+		return badRequest("x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
+	}
+	if v < MinContractVersion {
+		return badRequest("x-xbl-contract-version %d is not supported; use %d or later", v, MinContractVersion)
+	}
+	return nil
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if err := contractVersion(r); err != nil {
+		return err
+	}
+	ref := sessions.Ref{SCIDRaw: r.PathValue("scid"), Template: r.PathValue("template"), Name: r.PathValue("name")}
+	var err error
+	if ref.SCID, err = xbl.ParseSCID(ref.SCIDRaw); err != nil {
+		return badRequest("%v", err)
+	}
+	if err := xbl.CheckName("session template name", ref.Template); err != nil {
+		return badRequest("%v", err)
+	}
+	if err := xbl.CheckName("session name", ref.Name); err != nil {
+		return badRequest("%v", err)
+	}
+	ctx := r.Context()
+	caller, _ := auth.FromContext(ctx)
+	now := h.now()
+	switch r.Method {
+	case http.MethodGet:
+		d, err := sessions.Get(ctx, h.configs, h.store, caller, ref, now)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, d.ETag) {
+			w.Header().Set("ETag", quote(d.ETag))
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		return writeDoc(w, http.StatusOK, d, ref, now)
+	case http.MethodDelete:
+		res, err := sessions.Put(ctx, h.configs, h.store, caller, ref, sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, now)
+		if err != nil {
+			return err
+		}
+		if res.Doc != nil {
+			w.Header().Set("ETag", quote(res.Doc.ETag))
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	cond, err := condition(r)
+	if err != nil {
+		return err
+	}
+	body, err := httpapi.ReadBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	ch, err := ParseChange(body)
+	if err != nil {
+		return err
+	}
+	res, err := sessions.Put(ctx, h.configs, h.store, caller, ref, cond, ch, now)
+	if err != nil {
+		return err
+	}
+	switch res.Outcome {
+	case sessions.Created:
+		return writeDoc(w, http.StatusCreated, res.Doc, ref, now)
+	case sessions.Deleted:
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case sessions.ConditionFailed:
+		if res.Doc == nil {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusPreconditionFailed)
+			w.Write([]byte("the session does not match the request's If-Match or If-None-Match"))
+			return nil
+		}
+		return writeDoc(w, http.StatusPreconditionFailed, res.Doc, ref, now)
+	}
+	return writeDoc(w, http.StatusOK, res.Doc, ref, now)
+}
+
+// condition reads XSAPI's write modes: If-None-Match: * (create only),
+// If-Match: * (update only), If-Match: <ETag> (this version only).
+func condition(r *http.Request) (sessions.Condition, error) {
+	var c sessions.Condition
+	im, inm := strings.TrimSpace(r.Header.Get("If-Match")), strings.TrimSpace(r.Header.Get("If-None-Match"))
+	switch {
+	case im != "" && inm != "":
+		return c, badRequest("If-Match and If-None-Match cannot both be sent")
+	case inm == "*":
+		c.IfNoneMatchAny = true
+	case inm != "":
+		return c, badRequest("If-None-Match on a session write must be *")
+	case im == "*":
+		c.IfMatchAny = true
+	case im != "":
+		c.IfMatch = unquote(im)
+	}
+	return c, nil
+}
+
+// quote writes an ETag as HTTP's quoted string; unquote reads one sent
+// back quoted, weak or bare (XSAPI echoes what it received).
+func quote(etag string) string { return `"` + etag + `"` }
+
+func unquote(s string) string {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	return strings.Trim(s, `"`)
+}
+
+func etagMatches(header, etag string) bool {
+	for _, part := range strings.Split(header, ",") {
+		if p := strings.TrimSpace(part); p == "*" || unquote(p) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// timeLayout writes times in UTC with at most 7 fractional digits.
+const timeLayout = "2006-01-02T15:04:05.9999999Z"
+
+func writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, ref sessions.Ref, now time.Time) error {
+	body, next, err := Render(d, now)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("ETag", quote(d.ETag))
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if !next.IsZero() {
+		h.Set("Expires", next.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Content-Location", "/serviceconfigs/"+ref.SCIDRaw+"/sessionTemplates/"+ref.Template+"/sessions/"+ref.Name)
+	w.WriteHeader(status)
+	_, err = w.Write(body)
+	return err
+}
+
+// Render writes d as the session document XSAPI parses (members keyed by
+// index and chained by next up to membersInfo.next; constants and
+// properties always with system and custom), at now: expired reservations
+// are left out. It also returns the document's next timer: the earliest
+// reservation expiry (zero for none).
+func Render(d *sessions.Doc, now time.Time) ([]byte, time.Time, error) {
+	var members []sessions.Member
+	var nextTimer time.Time
+	for _, m := range d.Members {
+		if m.Expired(now) {
+			continue
+		}
+		if m.Reserved && !m.ReservedUntil.IsZero() && (nextTimer.IsZero() || m.ReservedUntil.Before(nextTimer)) {
+			nextTimer = m.ReservedUntil
+		}
+		members = append(members, m)
+	}
+	slices.SortFunc(members, func(a, b sessions.Member) int { return a.Index - b.Index })
+	obj := func(m map[string]json.RawMessage) map[string]any {
+		out := make(map[string]any, len(m)+4)
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	custom := func(raw json.RawMessage) any {
+		if raw == nil {
+			return json.RawMessage("{}")
+		}
+		return raw
+	}
+	customMap := func(m map[string]json.RawMessage) any {
+		if m == nil {
+			return map[string]any{}
+		}
+		return m
+	}
+	csys := obj(d.ConstantsSystem)
+	csys["visibility"] = string(d.Visibility)
+	csys["maxMembersCount"] = d.MaxMembers
+	csys["version"] = d.Version
+	csys["reservedRemovalTimeout"] = d.ReservedRemovalTimeout
+	psys := obj(d.PropertiesSystem)
+	psys["keywords"] = nonNil(d.Keywords)
+	psys["turn"] = nonNilInts(d.Turn)
+	psys["joinRestriction"] = cmp.Or(d.JoinRestriction, "none")
+	doc := map[string]any{
+		"contractVersion": ContractVersion,
+		"correlationId":   d.CorrelationID,
+		"startTime":       d.StartTime.UTC().Format(timeLayout),
+		"constants":       map[string]any{"system": csys, "custom": custom(d.ConstantsCustom)},
+		"properties":      map[string]any{"system": psys, "custom": customMap(d.PropertiesCustom)},
+		"servers":         customMap(d.Servers),
+	}
+	if !nextTimer.IsZero() {
+		doc["nextTimer"] = nextTimer.UTC().Format(timeLayout)
+	}
+	first, accepted := d.NextIndex, 0
+	if len(members) > 0 {
+		first = members[0].Index
+	}
+	ms := make(map[string]any, len(members))
+	for i, m := range members {
+		next := d.NextIndex
+		if i+1 < len(members) {
+			next = members[i+1].Index
+		}
+		if !m.Reserved {
+			accepted++
+		}
+		out := obj(m.Extra)
+		msys := obj(m.ConstantsSystem)
+		msys["xuid"] = m.XUID.String()
+		msys["index"] = m.Index
+		psys := obj(m.PropertiesSystem)
+		psys["active"] = m.Active
+		psys["ready"] = m.Ready
+		out["constants"] = map[string]any{"system": msys, "custom": custom(m.ConstantsCustom)}
+		out["properties"] = map[string]any{"system": psys, "custom": customMap(m.PropertiesCustom)}
+		out["next"] = next
+		if m.Gamertag != "" {
+			out["gamertag"] = m.Gamertag
+		}
+		if m.TitleID != "" {
+			out["activeTitleId"] = m.TitleID
+		}
+		if m.Reserved {
+			out["reserved"] = true
+		} else {
+			out["joinTime"] = m.JoinTime.UTC().Format(timeLayout)
+		}
+		if slices.Contains(d.Turn, m.Index) {
+			out["turn"] = true
+		}
+		ms[strconv.Itoa(m.Index)] = out
+	}
+	doc["members"] = ms
+	doc["membersInfo"] = map[string]int{"first": first, "next": d.NextIndex, "count": len(members), "accepted": accepted}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, time.Time{}, derrors.Wrap(derrors.Internal, "render session", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nextTimer, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilInts(s []int) []int {
+	if s == nil {
+		return []int{}
+	}
+	return s
+}

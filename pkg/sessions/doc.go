@@ -12,7 +12,7 @@ import (
 const (
 	MaxMembersCount               = 100 // the largest maxMembersCount, and the default
 	DefaultReservedRemovalTimeout = 30_000
-	MaxKeywords                   = 32      // keywords of one session
+	MaxKeywords                   = 32       // keywords of one session
 	MaxOpaqueBytes                = 16 << 10 // one kept or custom JSON value, encoded
 	MaxDocBytes                   = 300 << 10
 )

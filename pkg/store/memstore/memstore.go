@@ -47,10 +47,10 @@ type Store struct {
 	sessions  map[sessionKey]*sessions.Doc
 	etags     int
 	// Now is the clock reservations expire by (time.Now when nil).
-	Now func() time.Time
-	counts    map[rateKey]int // the rate limiter's
-	docs      map[userSCID]document
-	reads     int
+	Now    func() time.Time
+	counts map[rateKey]int // the rate limiter's
+	docs   map[userSCID]document
+	reads  int
 
 	// Err, when set, is returned by every read (to test failures).
 	Err error

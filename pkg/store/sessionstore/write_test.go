@@ -1,0 +1,349 @@
+package sessionstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/memstore"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+const writeConfig = `{"serviceConfigs": [{"scid": "` + scidA + `", "titleIds": ["1297287135"], "sandboxes": ["RETAIL"]}]}`
+
+var (
+	wt0  = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	wref = sessions.Ref{SCIDRaw: scidA, SCID: scidA, Template: "lobby", Name: "game-1"}
+)
+
+func player(x xbl.XUID) *xbl.Caller {
+	return &xbl.Caller{XUID: x, Gamertag: fmt.Sprint("P", x), TitleID: "1297287135", Sandbox: "RETAIL"}
+}
+
+var gameServer = &xbl.Caller{TitleID: "1297287135", Sandbox: "RETAIL", Server: true}
+
+func joinAs(active bool) *sessions.Change {
+	return &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: &active}}}
+}
+
+// writeTable is an empty table with the write tests' configuration, and a
+// store over it on a test clock.
+func writeTable(t *testing.T) (store.Table, *sessionstore.Store, *atomic.Int64) {
+	t.Helper()
+	tb := ddbtest.EmptyTable(t)
+	ddbtest.LoadText(t, tb, writeConfig)
+	var now atomic.Int64
+	now.Store(wt0.UnixNano())
+	st := sessionstore.New(tb)
+	st.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
+	return tb, st, &now
+}
+
+func mustPut(t *testing.T, st sessions.Store, configs xbl.ConfigReader, c *xbl.Caller, cond sessions.Condition, ch *sessions.Change, now time.Time) *sessions.WriteResult {
+	t.Helper()
+	res, err := sessions.Put(context.Background(), configs, st, c, wref, cond, ch, now)
+	if err != nil {
+		t.Fatalf("Put as %d: %v", c.XUID, err)
+	}
+	return res
+}
+
+// items returns every item of the partitions pks, by partition and sort
+// key.
+func items(t *testing.T, tb store.Table, pks ...string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, pk := range pks {
+		page, err := tb.Client.Query(context.Background(), &dynamodb.QueryInput{
+			TableName: aws.String(tb.Name), KeyConditionExpression: aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[pk] = len(page.Items)
+	}
+	return out
+}
+
+// TestWritesAsTheMemstoreDoes runs one sequence of writes on DynamoDB
+// Local and on memstore: every query answers the same after every step,
+// and the document read back is the one written. At the end no item of
+// the session is left.
+func TestWritesAsTheMemstoreDoes(t *testing.T) {
+	tb, st, now := writeTable(t)
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mem.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	kw := func(k ...string) *sessions.Change {
+		return &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}
+	}
+	steps := []struct {
+		caller *xbl.Caller
+		ch     *sessions.Change
+		wait   time.Duration
+	}{
+		{player(1), joinAs(true), 0},
+		{player(2), joinAs(false), 0},
+		{player(1), kw("red", "blue"), 0},
+		{player(1), &sessions.Change{Members: map[string]*sessions.MemberChange{"reserve_0": {XUID: 3}, "reserve_1": {XUID: 4}}}, time.Second},
+		{player(1), &sessions.Change{Properties: &sessions.PropertiesChange{Turn: &[]int{1}, JoinRestriction: ptr("local")}}, 0},
+		{player(3), joinAs(true), time.Second},
+		{player(1), kw("blue", "green"), 40 * time.Second}, // 4's reservation has expired
+		{player(2), &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, 0},
+		{player(1), &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, 0},
+		{player(3), &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, 0},
+	}
+	configs := mem // both stores read the configuration from memory
+	for i, s := range steps {
+		now.Add(int64(s.wait))
+		at := time.Unix(0, now.Load()).UTC()
+		a := mustPut(t, st, configs, s.caller, sessions.Condition{}, s.ch, at)
+		b := mustPut(t, mem, configs, s.caller, sessions.Condition{}, s.ch, at)
+		if a.Outcome != b.Outcome {
+			t.Fatalf("step %d: outcome %v on DynamoDB, %v in memory", i, a.Outcome, b.Outcome)
+		}
+		stored, err := st.Session(context.Background(), scidA, "lobby", "game-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Doc != nil && !sameDoc(stored, a.Doc) {
+			t.Errorf("step %d: stored document differs from the written one:\n%+v\n%+v", i, stored, a.Doc)
+		}
+		for _, x := range []xbl.XUID{1, 2, 3, 4} {
+			got, _, err1 := st.UserSessions(context.Background(), x, scidA, "", all, 10)
+			want, _, err2 := mem.UserSessions(context.Background(), x, scidA, "", all, 10)
+			if err1 != nil || err2 != nil || !reflect.DeepEqual(norm(got), norm(want)) {
+				t.Errorf("step %d: sessions of %d:\n%+v %v\nmemstore %+v %v", i, x, got, err1, want, err2)
+			}
+		}
+		for _, k := range []string{"red", "blue", "green"} {
+			got, _, err1 := st.KeywordSessions(context.Background(), scidA, k, "", all, 10)
+			want, _, err2 := mem.KeywordSessions(context.Background(), scidA, k, "", all, 10)
+			if err1 != nil || err2 != nil || !reflect.DeepEqual(norm(got), norm(want)) {
+				t.Errorf("step %d: sessions with %s:\n%+v %v\nmemstore %+v %v", i, k, got, err1, want, err2)
+			}
+		}
+	}
+	key := store.SessionKey(scidA, "lobby", "game-1")
+	pks := []string{key.PK, store.KeywordPK(scidA, "red"), store.KeywordPK(scidA, "blue"), store.KeywordPK(scidA, "green")}
+	for x := range 5 {
+		pks = append(pks, store.UserSCID(xbl.XUID(x), scidA))
+	}
+	for pk, n := range items(t, tb, pks...) {
+		if n != 0 {
+			t.Errorf("%d items left in %s after the last member left", n, pk)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func norm(s []sessions.Session) []sessions.Session {
+	if len(s) == 0 {
+		return nil
+	}
+	out := slices.Clone(s)
+	for i := range out {
+		out[i].StartTime = out[i].StartTime.UTC()
+	}
+	return out
+}
+
+func sameDoc(a, b *sessions.Doc) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// TestRacingIfMatch: two store instances (two function instances) update
+// one session with the same ETag at once: exactly one wins, the other gets
+// ConditionFailed with the winner's session. Without a condition, both
+// writes apply (one after the other).
+func TestRacingIfMatch(t *testing.T) {
+	tb, st, _ := writeTable(t)
+	other := sessionstore.New(store.Table{Client: ddbtest.Client(t), Name: tb.Name})
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	etag := mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0).Doc.ETag
+	for round := range 10 {
+		var wg sync.WaitGroup
+		res := make([]*sessions.WriteResult, 2)
+		for i, s := range []sessions.Store{st, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k := []string{fmt.Sprintf("r%d-w%d", round, i)}
+				r, err := sessions.Put(context.Background(), mem, s, player(1), wref, sessions.Condition{IfMatch: etag}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}, wt0)
+				if err != nil {
+					t.Error(err)
+				}
+				res[i] = r
+			}()
+		}
+		wg.Wait()
+		if res[0] == nil || res[1] == nil {
+			t.FailNow()
+		}
+		won, lost := res[0], res[1]
+		if won.Outcome != sessions.Updated {
+			won, lost = lost, won
+		}
+		if won.Outcome != sessions.Updated || lost.Outcome != sessions.ConditionFailed || lost.Doc.ETag != won.Doc.ETag || !slices.Equal(lost.Doc.Keywords, won.Doc.Keywords) {
+			t.Fatalf("round %d: %v and %v; want one update and one failed condition with the winner's session", round, res[0].Outcome, res[1].Outcome)
+		}
+		etag = won.Doc.ETag
+	}
+	// Unconditional joins from both instances at once all land.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := []sessions.Store{st, other}[i%2]
+			if _, err := sessions.Put(context.Background(), mem, s, player(xbl.XUID(10+i)), wref, sessions.Condition{}, joinAs(true), wt0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	d, err := st.Session(context.Background(), scidA, "lobby", "game-1")
+	if err != nil || len(d.Members) != 9 {
+		t.Fatalf("after 8 concurrent joins: %v members, %v", len(d.Members), err)
+	}
+	for i := range 8 {
+		if got, _, _ := st.UserSessions(context.Background(), xbl.XUID(10+i), scidA, "", all, 1); len(got) != 1 || got[0].Accepted != 9 {
+			t.Errorf("member %d: %+v", 10+i, got)
+		}
+	}
+}
+
+// TestHundredMembers: a server reserves 99 seats in one write (more index
+// entries than one transaction holds), the players take them, keywords and
+// turn change on the full session (a write of the head and document only),
+// and when the reservations of those who never came expire, the next write
+// removes them all. Every query sees each step.
+func TestHundredMembers(t *testing.T) {
+	tb, st, now := writeTable(t)
+	client, counter := ddbtest.CountingClient(t)
+	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
+	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mustPut(t, st, mem, player(1000), sessions.Condition{}, joinAs(true), wt0)
+	reserve := &sessions.Change{Members: map[string]*sessions.MemberChange{}}
+	for i := range 99 {
+		reserve.Members[fmt.Sprint("reserve_", i)] = &sessions.MemberChange{XUID: xbl.XUID(2000 + i)}
+	}
+	res := mustPut(t, counted, mem, gameServer, sessions.Condition{}, reserve, wt0)
+	if len(res.Doc.Members) != 100 {
+		t.Fatalf("%d members after 99 reservations", len(res.Doc.Members))
+	}
+	if counter.Get("BatchWriteItem") == 0 || counter.Get("TransactWriteItems") != 1 {
+		t.Errorf("99 reservations: %v; want the entries in BatchWriteItem calls, then one transaction", counter.Ops())
+	}
+	for _, x := range []xbl.XUID{2000, 2098} {
+		if got, _, _ := st.UserSessions(context.Background(), x, scidA, "", all, 1); len(got) != 1 || got[0].Status != xbl.Reserved || got[0].Visibility != xbl.Full {
+			t.Errorf("reserved %d: %+v", x, got)
+		}
+	}
+	// Fifty players take their seats.
+	for i := range 50 {
+		mustPut(t, st, mem, player(xbl.XUID(2000+i)), sessions.Condition{}, joinAs(true), wt0.Add(time.Second))
+	}
+	counter.Reset()
+	kws := []string{"ranked", "eu"}
+	res = mustPut(t, counted, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &kws, Turn: &[]int{5}}}, wt0.Add(2*time.Second))
+	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 0 {
+		t.Errorf("keywords and turn on a 100-member session: %v", counter.Ops())
+	}
+	if got, _, _ := st.UserSessions(context.Background(), 2004, scidA, "", all, 1); len(got) != 1 || !got[0].MyTurn || !slices.Equal(got[0].Keywords, kws) || got[0].Accepted != 51 {
+		t.Errorf("member at index 5: %+v", got)
+	}
+	if got, _, _ := st.KeywordSessions(context.Background(), scidA, "eu", "", all, 1); len(got) != 1 {
+		t.Errorf("keyword eu: %+v", got)
+	}
+	// The 49 reservations left expire: not rows, not counted; the next
+	// write removes them and their entries.
+	now.Add(int64(time.Minute))
+	if got, _, _ := st.UserSessions(context.Background(), 2099-1, scidA, "", all, 1); len(got) != 0 {
+		t.Errorf("expired reservation still found: %+v", got)
+	}
+	if got, _, _ := st.UserSessions(context.Background(), 1000, scidA, "", all, 1); len(got) != 1 || got[0].Visibility != xbl.OpenVis {
+		t.Errorf("after expiry, the session is no longer full: %+v", got)
+	}
+	res = mustPut(t, st, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Turn: &[]int{0}}}, time.Unix(0, now.Load()).UTC())
+	if len(res.Doc.Members) != 51 {
+		t.Errorf("%d members after the expired reservations went, want 51", len(res.Doc.Members))
+	}
+	var pks []string
+	for i := 50; i < 99; i++ {
+		pks = append(pks, store.UserSCID(xbl.XUID(2000+i), scidA))
+	}
+	for pk, n := range items(t, tb, pks...) {
+		if n != 0 {
+			t.Errorf("%s: %d entries left after its reservation expired and was removed", pk, n)
+		}
+	}
+}
+
+// TestNoTornRows: while one writer flips a session between two states
+// (keywords and turn change together), every row a query returns is one
+// of the two states, never a mix.
+func TestNoTornRows(t *testing.T) {
+	_, st, _ := writeTable(t)
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0)
+	mustPut(t, st, mem, player(2), sessions.Condition{}, joinAs(true), wt0)
+	states := []*sessions.Change{
+		{Properties: &sessions.PropertiesChange{Keywords: &[]string{"a"}, Turn: &[]int{0}}},
+		{Properties: &sessions.PropertiesChange{Keywords: &[]string{"b"}, Turn: &[]int{1}}},
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			if _, err := sessions.Put(context.Background(), mem, st, player(1), wref, sessions.Condition{}, states[i%2], wt0); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	reads := 0
+	for {
+		select {
+		case <-done:
+			if reads == 0 {
+				t.Error("no reads during the writes")
+			}
+			return
+		default:
+		}
+		got, _, err := st.UserSessions(context.Background(), 1, scidA, "", all, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads++
+		if len(got) == 1 && len(got[0].Keywords) == 1 {
+			// Member 1 has index 0: its turn goes with keyword a.
+			if (got[0].Keywords[0] == "a") != got[0].MyTurn {
+				t.Fatalf("torn row: keywords %v, myTurn %v", got[0].Keywords, got[0].MyTurn)
+			}
+		}
+	}
+}

@@ -93,9 +93,11 @@ func (c *writeCase) viaAPI(ctx context.Context, i int) error {
 	return nil
 }
 
-// raw sends the one call the write needs: UpdateItem of the stats map,
-// revision and timestamp, on the condition that the stored revision is
-// older.
+// raw sends the one call the write needs, as the function sends it:
+// UpdateItem of the stats map, revision and timestamp, and of the
+// identity attributes every statistics item carries (xuid, scid: the
+// write may create the item), on the condition that the stored revision
+// is older.
 func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
 	m := map[string]store.StatAttr{}
 	for k := range writeStats {
@@ -109,13 +111,15 @@ func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
 	_, err = c.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(c.table),
 		Key:                      store.StatsKey(x, scidOf(0)).AV(),
-		UpdateExpression:         aws.String("SET #s = :s, #rev = :rev, #ts = :ts"),
+		UpdateExpression:         aws.String("SET #s = :s, #rev = :rev, #ts = :ts, #xuid = :xuid, #scid = :scid"),
 		ConditionExpression:      aws.String("attribute_not_exists(#rev) OR #rev < :rev"),
-		ExpressionAttributeNames: map[string]string{"#s": store.AttrStats, "#rev": "rev", "#ts": "ts"},
+		ExpressionAttributeNames: map[string]string{"#s": store.AttrStats, "#rev": "rev", "#ts": "ts", "#xuid": "xuid", "#scid": "scid"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s":   av,
-			":rev": &types.AttributeValueMemberN{Value: strconv.Itoa(1_000_000 + i)},
-			":ts":  &types.AttributeValueMemberS{Value: "2026-06-01T12:34:56.1234567Z"},
+			":s":    av,
+			":rev":  &types.AttributeValueMemberN{Value: strconv.Itoa(1_000_000 + i)},
+			":ts":   &types.AttributeValueMemberS{Value: "2026-06-01T12:34:56.1234567Z"},
+			":xuid": &types.AttributeValueMemberS{Value: x.String()},
+			":scid": &types.AttributeValueMemberS{Value: scidOf(0)},
 		},
 	})
 	return usage{}, err

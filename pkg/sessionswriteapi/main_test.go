@@ -59,8 +59,22 @@ func path(name string) string {
 }
 
 // send is one XSAPI request: contract 107, JSON body.
+// A contract version among headers replaces 107; one of "" sends none.
 func send(h http.Handler, auth, method, target, body string, headers ...string) *httptest.ResponseRecorder {
-	return testkit.Do(h, auth, method, target, body, append([]string{"x-xbl-contract-version", "107", "Content-Type", "application/json; charset=utf-8"}, headers...)...)
+	version := "107"
+	var rest []string
+	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "x-xbl-contract-version") {
+			version = headers[i+1]
+			continue
+		}
+		rest = append(rest, headers[i], headers[i+1])
+	}
+	all := []string{"Content-Type", "application/json; charset=utf-8"}
+	if version != "" {
+		all = append(all, "x-xbl-contract-version", version)
+	}
+	return testkit.Do(h, auth, method, target, body, append(all, rest...)...)
 }
 
 // xsapiStep and xsapiCase are testdata/xsapi.json.

@@ -1,0 +1,100 @@
+package sessionswriteapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestBadRequests: every refusal is a 4xx naming the problem (a JSON path
+// for bodies), text/plain, and writes nothing.
+func TestBadRequests(t *testing.T) {
+	write, _, _, _ := setup(t)
+	host := tok(t, 9876, false)
+	join := `{"members":{"me":{"constants":{"system":{"xuid":"9876","initialize":true}},"properties":{"system":{"active":true}}}}}`
+	tests := []struct {
+		name, method, target, body string
+		headers                    []string
+		status                     int
+		msg                        string
+	}{
+		{"no contract version", "PUT", path("s"), join, []string{"x-xbl-contract-version", ""}, 400, "x-xbl-contract-version header is required"},
+		{"old contract version", "PUT", path("s"), join, []string{"x-xbl-contract-version", "103"}, 400, "not supported"},
+		{"bad SCID", "PUT", "/serviceconfigs/nope/sessionTemplates/t/sessions/s", join, nil, 400, "scid"},
+		{"unconfigured SCID", "PUT", "/serviceconfigs/" + scidC + "/sessionTemplates/t/sessions/s", join, nil, 404, ""},
+		{"SCID of another title", "PUT", "/serviceconfigs/" + scidB + "/sessionTemplates/t/sessions/s", join, nil, 403, ""},
+		{"name with #", "PUT", path("a%23b"), join, nil, 400, "session name"},
+		{"name too long", "PUT", path(strings.Repeat("n", 100)), join, nil, 400, "100 bytes"},
+		{"both conditions", "PUT", path("s"), join, []string{"If-Match", "*", "If-None-Match", "*"}, 400, "cannot both"},
+		{"If-None-Match with an ETag", "PUT", path("s"), join, []string{"If-None-Match", `"x"`}, 400, "must be *"},
+		{"not JSON", "PUT", path("s"), `{`, nil, 400, "$ is not valid JSON"},
+		{"an array", "PUT", path("s"), `[]`, nil, 400, "$ must be a JSON object"},
+		{"trailing data", "PUT", path("s"), `{} {}`, nil, 400, "data after"},
+		{"unknown top-level member", "PUT", path("s"), `{"roleTypes":{}}`, nil, 400, "$.roleTypes"},
+		{"unknown constants member", "PUT", path("s"), `{"constants":{"sys":{}}}`, nil, 400, "$.constants.sys"},
+		{"visibility", "PUT", path("s"), `{"constants":{"system":{"visibility":"secret"}}}`, nil, 400, "$.constants.system.visibility"},
+		{"visibility full", "PUT", path("s"), `{"constants":{"system":{"visibility":"full"}}}`, nil, 400, "$.constants.system.visibility"},
+		{"maxMembersCount 0", "PUT", path("s"), `{"constants":{"system":{"maxMembersCount":0}}}`, nil, 400, "$.constants.system.maxMembersCount"},
+		{"maxMembersCount 101", "PUT", path("s"), `{"constants":{"system":{"maxMembersCount":101}}}`, nil, 400, "$.constants.system.maxMembersCount"},
+		{"maxMembersCount a string", "PUT", path("s"), `{"constants":{"system":{"maxMembersCount":"8"}}}`, nil, 400, "$.constants.system.maxMembersCount"},
+		{"version fractional", "PUT", path("s"), `{"constants":{"system":{"version":1.5}}}`, nil, 400, "$.constants.system.version"},
+		{"reservedRemovalTimeout negative", "PUT", path("s"), `{"constants":{"system":{"reservedRemovalTimeout":-1}}}`, nil, 400, "$.constants.system.reservedRemovalTimeout"},
+		{"constants.system null member", "PUT", path("s"), `{"constants":{"system":{"capabilities":null}}}`, nil, 400, "$.constants.system.capabilities cannot be null"},
+		{"keywords not an array", "PUT", path("s"), `{"properties":{"system":{"keywords":"a"}}}`, nil, 400, "$.properties.system.keywords"},
+		{"keyword not a string", "PUT", path("s"), `{"properties":{"system":{"keywords":["a",1]}}}`, nil, 400, "$.properties.system.keywords[1]"},
+		{"keyword empty", "PUT", path("s"), `{"properties":{"system":{"keywords":[""]}}}`, nil, 400, "$.properties.system.keywords[0]"},
+		{"too many keywords", "PUT", path("s"), `{"properties":{"system":{"keywords":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r","s","t","u","v","w","x","y","z","A1","B1","C1","D1","E1","F1","G1"]}}}`, nil, 400, "limit is 32"},
+		{"turn of strings", "PUT", path("s"), `{"properties":{"system":{"turn":["0"]}}}`, nil, 400, "$.properties.system.turn[0]"},
+		{"turn negative", "PUT", path("s"), `{"properties":{"system":{"turn":[-1]}}}`, nil, 400, "$.properties.system.turn[0]"},
+		{"joinRestriction", "PUT", path("s"), `{"properties":{"system":{"joinRestriction":"friends"}}}`, nil, 400, "$.properties.system.joinRestriction"},
+		{"custom not an object", "PUT", path("s"), `{"properties":{"custom":[1]}}`, nil, 400, "$.properties.custom must be a JSON object"},
+		{"custom too big", "PUT", path("s"), `{"properties":{"custom":{"a":"` + strings.Repeat("x", 17000) + `"}}}`, nil, 400, "$.properties.custom.a is"},
+		{"member key", "PUT", path("s"), `{"members":{"you":{}}}`, nil, 400, "$.members.you"},
+		{"member key reserve_01", "PUT", path("s"), `{"members":{"reserve_01":{}}}`, nil, 400, "$.members.reserve_01"},
+		{"reservation null", "PUT", path("s"), `{"members":{"reserve_0":null}}`, nil, 400, "$.members.reserve_0 cannot be null"},
+		{"xuid not an xuid", "PUT", path("s"), `{"members":{"me":{"constants":{"system":{"xuid":"abc"}}}}}`, nil, 400, "$.members.me.constants.system.xuid"},
+		{"someone else's xuid", "PUT", path("s"), `{"members":{"me":{"constants":{"system":{"xuid":"1111"}}}}}`, nil, 403, "$.members.me.constants.system.xuid"},
+		{"active not a bool", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":"yes"}}}}}`, nil, 400, "$.members.me.properties.system.active"},
+		{"active and ready", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":true,"ready":true}}}}}`, nil, 400, "active and ready"},
+		{"member gamertag", "PUT", path("s"), `{"members":{"me":{"gamertag":"x"}}}`, nil, 400, "$.members.me.gamertag is set by the service"},
+		{"body too large", "PUT", path("s"), `{"servers":{"a":"` + strings.Repeat("x", MaxBodyBytes) + `"}}`, nil, 400, "exceeds the limit"},
+		{"no route", "POST", path("s"), join, nil, 404, ""},
+		{"members path other than me", "DELETE", path("s") + "/members/1", "", nil, 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := append([]string{}, tt.headers...)
+			w := send(write, host, tt.method, tt.target, tt.body, headers...)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.msg) {
+				t.Errorf("%d %q, want %d containing %q", w.Code, w.Body, tt.status, tt.msg)
+			}
+			if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Errorf("Content-Type %q, want text/plain", ct)
+			}
+		})
+	}
+	if w := send(write, host, "GET", path("s"), ""); w.Code != http.StatusNoContent {
+		t.Errorf("after the refusals the session exists: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestBothTemplateSpellings: sessionTemplates and sessiontemplates name the
+// same session.
+func TestBothTemplateSpellings(t *testing.T) {
+	write, _, _, _ := setup(t)
+	host := tok(t, 9876, false)
+	w := send(write, host, "PUT", "/serviceconfigs/"+scidA+"/sessiontemplates/lobby/sessions/x", `{"members":{"me":{"properties":{"system":{"active":true}}}}}`)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("create via sessiontemplates: %d %s", w.Code, w.Body)
+	}
+	etag := w.Header().Get("ETag")
+	if w := send(write, host, "GET", "/serviceconfigs/"+scidA+"/sessionTemplates/lobby/sessions/x", ""); w.Code != 200 || w.Header().Get("ETag") != etag {
+		t.Errorf("read via sessionTemplates: %d %s", w.Code, w.Header())
+	}
+	if w := send(write, host, "DELETE", "/serviceconfigs/"+scidA+"/sessionTemplates/lobby/sessions/x/members/me", ""); w.Code != http.StatusNoContent {
+		t.Errorf("leave: %d %s", w.Code, w.Body)
+	}
+	if w := send(write, host, "GET", "/serviceconfigs/"+scidA+"/sessiontemplates/lobby/sessions/x", ""); w.Code != http.StatusNoContent {
+		t.Errorf("after the last member left: %d %s", w.Code, w.Body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,21 +120,24 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 	return nil
 }
 
-// raw sends the fewest calls the answer needs, the configuration being
-// cached: one Query per xuid of its memberships newest first, as many as
-// the answer can use (take), one page.
+// raw sends the fewest calls a consistent answer needs, the configuration
+// being cached: one Query per xuid of its membership entries newest first,
+// as many as the answer can use (take), one page; then the heads of the
+// sessions found (where a row's state lives, one version per session), in
+// one BatchGetItem per 100.
 func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryConcurrency)
 	xuids := c.xuids(i)
 	got := make([]usage, len(xuids))
+	heads := make([][]store.Key, len(xuids))
 	for j, x := range xuids {
 		g.Go(func() error {
-			out, err := c.client.Query(ctx, &dynamodb.QueryInput{
+			out, err := c.client.Query(gctx, &dynamodb.QueryInput{
 				TableName:                aws.String(c.table),
 				KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-				ProjectionExpression:     aws.String("#sk, template, #name, startTime, version, visibility, joinRestriction, keywords, accepted, #status, myTurn"),
-				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#status": "status"},
+				ProjectionExpression:     aws.String("template, #name, startTime"),
+				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name"},
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
 					":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
@@ -148,6 +152,13 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 			if out.ConsumedCapacity != nil {
 				got[j].rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 			}
+			for _, it := range out.Items {
+				var p store.PointerItem
+				if err := store.Unmarshal(it, &p); err != nil {
+					return err
+				}
+				heads[j] = append(heads[j], p.Head(sessionSCID))
+			}
 			return nil
 		})
 	}
@@ -156,5 +167,29 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	for _, g := range got {
 		u.add(g)
 	}
-	return u, err
+	if err != nil {
+		return u, err
+	}
+	// Each xuid's heads in BatchGetItem calls of up to 100, concurrently
+	// as the service reads them (each Query page's heads on their own).
+	var mu sync.Mutex
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(queryConcurrency)
+	for _, keys := range heads {
+		if len(keys) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, keys, store.Projection{
+				Expression: "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m",
+				Names:      map[string]string{"#name": "name", "#max": "max"},
+			}, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+				mu.Lock()
+				u.items += float64(len(items))
+				u.rcu += cu.ConsumedRCU
+				mu.Unlock()
+			})
+		})
+	}
+	return u, g.Wait()
 }

@@ -44,6 +44,7 @@ func init() {
 		{"serve", "", "serve the local API: HTTP requests become API Gateway payload 2.0 events", runServe},
 		{"invoke", "FUNCTION --event FILE", "invoke one function with one event file, as `sam local invoke` does", runInvoke},
 		{"stats", "write|get --xuid X --scid S [--patch] [NAME=VALUE...]", "write a player's statistics through the local API as a game does (POST, or --patch), or get the stored document", runStats},
+		{"session", "put|get|leave --scid S --template T --name N --xuid X [--create] [--join] [--keywords a,b] [--reserve X,...]", "create, join, change, read or leave a session through the local API as a game does (MPSD, contract 107)", runSession},
 		{"dynamodb", "", "run DynamoDB Local in the foreground until Ctrl-C", runDynamoDB},
 	}
 }

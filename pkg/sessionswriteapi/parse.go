@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/sessions"
@@ -24,6 +25,9 @@ func badRequest(format string, args ...any) error {
 // typed; the others are kept as the caller wrote them (compacted), each at
 // most sessions.MaxOpaqueBytes.
 func ParseChange(body []byte) (*sessions.Change, error) {
+	if !utf8.Valid(body) {
+		return nil, badRequest("$ is not valid JSON: it is not UTF-8")
+	}
 	root, err := object("$", body)
 	if err != nil {
 		return nil, err

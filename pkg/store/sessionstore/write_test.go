@@ -268,8 +268,8 @@ func TestHundredMembers(t *testing.T) {
 	counter.Reset()
 	kws := []string{"ranked", "eu"}
 	res = mustPut(t, counted, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &kws, Turn: &[]int{5}}}, wt0.Add(2*time.Second))
-	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 0 {
-		t.Errorf("keywords and turn on a 100-member session: %v", counter.Ops())
+	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 0 || len(res.Doc.Members) != 100 {
+		t.Errorf("keywords and turn on a 100-member session: %v, %d members", counter.Ops(), len(res.Doc.Members))
 	}
 	if got, _, _ := st.UserSessions(context.Background(), 2004, scidA, "", all, 1); len(got) != 1 || !got[0].MyTurn || !slices.Equal(got[0].Keywords, kws) || got[0].Accepted != 51 {
 		t.Errorf("member at index 5: %+v", got)

@@ -14,10 +14,10 @@ XBLCTL   := $(BIN)/xblctl
 NODE_DEPS := infra/node_modules/.package-lock.json
 # Go flags of the Lambda binaries: no RPC mode, stripped, reproducible, static.
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
-FUNCTIONS := statsbatch statswrite sessionsbatch
+FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite
 
 .PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
-	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction
+	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction build-SessionsWriteFunction
 
 all: test
 
@@ -26,7 +26,7 @@ help:
 	@echo "make test   unit and integration tests (against DynamoDB Local), go vet, cfn-lint"
 	@echo "make test-unit  the tests that need no DynamoDB Local (no Java): rules, handlers on the in-memory store, parsing, auth, template"
 	@echo "make lint   gofmt, staticcheck and deadcode"
-	@echo "make build  arm64 bootstrap binaries of both functions under .local/build"
+	@echo "make build  arm64 bootstrap binaries of every function under .local/build"
 	@echo "make bench  handler benchmarks, then the local API against the fewest DynamoDB calls, and start-up against hello-world"
 	@echo "make xblctl build the development tool as .local/bin/xblctl (or: go run ./infra/xblctl)"
 	@echo "make load   a bounded loopback load test (LOAD_FLAGS=-duration=15s -rate=50 for a short one)"
@@ -83,7 +83,7 @@ bench: deps
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := pkg/xbl:FuzzParseXUID pkg/xbl:FuzzParseXUIDJSON pkg/xbl:FuzzParseSCID pkg/auth:FuzzParseHeader pkg/auth:FuzzVerify \
-	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/statswriteapi:FuzzParseReplace pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
+	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/statswriteapi:FuzzParseReplace pkg/sessionswriteapi:FuzzParseChange pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -131,6 +131,9 @@ build-StatsWriteFunction:
 
 build-SessionsBatchFunction:
 	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessionsbatch
+
+build-SessionsWriteFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessionswrite
 
 clean:
 	rm -rf .local .aws-sam

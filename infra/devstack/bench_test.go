@@ -104,7 +104,11 @@ func BenchmarkStatsEventPath(b *testing.B) {
 	}
 	routes, _ := tmpl.Routes()
 	fn := localapi.Function{Handler: lambda.NewHandler(app.Lambda(h)), Timeout: 10 * time.Second}
-	srv, err := localapi.New(routes, map[string]localapi.Function{"StatsBatchFunction": fn, "StatsWriteFunction": fn, "SessionsBatchFunction": fn}, log)
+	fns := map[string]localapi.Function{}
+	for _, f := range Functions {
+		fns[f.LogicalID] = fn // every route to the stats handler: only /batch is sent
+	}
+	srv, err := localapi.New(routes, fns, log)
 	if err != nil {
 		b.Fatal(err)
 	}

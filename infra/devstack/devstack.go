@@ -27,6 +27,7 @@ import (
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessionsapi"
+	"github.com/xblread/xblread/pkg/sessionswriteapi"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/statswriteapi"
 	"github.com/xblread/xblread/pkg/store"
@@ -109,6 +110,26 @@ var Functions = []Function{
 			return sessionsapi.New(e.API("sessionsbatch", ratelimit.SessionDirectory), e.Configs, sessionstore.New(e.Table))
 		},
 	},
+	{
+		Name: "sessionswrite", LogicalID: "SessionsWriteFunction", Routes: sessionswriteapi.Routes,
+		New: func(e *app.Env) http.Handler {
+			return sessionswriteapi.New(e.API("sessionswrite", ratelimit.SessionDirectory), e.Configs, sessionstore.New(e.Table))
+		},
+	},
+}
+
+// SampleEventStatus is the status a function answers one of its sample
+// events (functions/*/events) with, on the demo fixture, the events of a
+// function sent in the order of their file names: 201 for a session
+// created (PUT with If-None-Match: *), 204 for a DELETE, 200 otherwise.
+func SampleEventStatus(method string, headers map[string]string) int {
+	switch {
+	case method == http.MethodDelete:
+		return http.StatusNoContent
+	case method == http.MethodPut && headers["if-none-match"] == "*":
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // Lookup finds a function by directory name or logical id.

@@ -133,8 +133,13 @@ func TestBootstrapServesInvocations(t *testing.T) {
 				if err := json.Unmarshal(res.Payload, &resp); err != nil {
 					t.Fatalf("%s: response is not a payload 2.0 response: %s", filepath.Base(file), res.Payload)
 				}
-				if resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != fmt.Sprintf("00000000-0000-4000-8000-%012d", 1+slices.Index(files, file)) {
-					t.Errorf("%s: %d, request id %q: %s", filepath.Base(file), resp.StatusCode, resp.Headers["X-Request-Id"], resp.Body)
+				var ev events.APIGatewayV2HTTPRequest
+				if err := json.Unmarshal(payload, &ev); err != nil {
+					t.Fatalf("%s: %v", filepath.Base(file), err)
+				}
+				want := devstack.SampleEventStatus(ev.RequestContext.HTTP.Method, ev.Headers)
+				if resp.StatusCode != want || resp.Headers["X-Request-Id"] != fmt.Sprintf("00000000-0000-4000-8000-%012d", 1+slices.Index(files, file)) {
+					t.Errorf("%s: %d (want %d), request id %q: %s", filepath.Base(file), resp.StatusCode, want, resp.Headers["X-Request-Id"], resp.Body)
 				}
 			}
 			// The process served several invocations and keeps waiting for more.

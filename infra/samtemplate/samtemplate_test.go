@@ -29,9 +29,15 @@ func TestRoutes(t *testing.T) {
 	want := []Route{
 		{"POST", "/batch", "StatsBatchFunction"},
 		{"POST", "/serviceconfigs/{scid}/batch", "SessionsBatchFunction"},
+		{"GET", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
+		{"PUT", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
+		{"DELETE", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}/members/me", "SessionsWriteFunction"},
 		{"GET", "/serviceconfigs/{scid}/sessions", "SessionsBatchFunction"},
 		{"POST", "/serviceconfigs/{scid}/sessiontemplates/{template}/batch", "SessionsBatchFunction"},
 		{"GET", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions", "SessionsBatchFunction"},
+		{"GET", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
+		{"PUT", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
+		{"DELETE", "/serviceconfigs/{scid}/sessiontemplates/{template}/sessions/{name}/members/me", "SessionsWriteFunction"},
 		{"GET", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
 		{"PATCH", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
 		{"POST", "/stats/users/{xuid}/scids/{scid}", "StatsWriteFunction"},
@@ -86,8 +92,8 @@ func TestFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 3 {
-		t.Fatalf("template has %d functions, want 3", len(fns))
+	if len(fns) != 4 {
+		t.Fatalf("template has %d functions, want 4", len(fns))
 	}
 	for id, f := range fns {
 		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || len(f.Architectures) != 1 || tmpl.Resolve(f.Architectures[0]) != "arm64" {

@@ -169,7 +169,8 @@ func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint stri
 		if timeout <= 0 {
 			timeout = 3 * time.Second // Lambda's default
 		}
-		fns[id] = localapi.Function{Handler: lambda.NewHandler(app.Lambda(f.New(env))), Timeout: timeout}
+		fn := app.Lambda(f.New(env))
+		fns[id] = localapi.Function{Handler: lambda.NewHandler(fn), New: func() lambda.Handler { return lambda.NewHandler(fn) }, Timeout: timeout}
 	}
 	return fns, nil
 }

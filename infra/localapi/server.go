@@ -6,6 +6,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -36,6 +37,13 @@ const MaxBodyBytes = 10 << 20
 type Function struct {
 	// Handler is the function's handler, as lambda.NewHandler returns it.
 	Handler lambda.Handler
+	// New, when set, makes a handler for each warm instance (as each
+	// Lambda execution environment has its own). Set it whenever requests
+	// may run concurrently: aws-lambda-go's handler answers in a pooled
+	// buffer that it has already put back for its next invocation, so one
+	// handler shared by concurrent instances can overwrite an answer
+	// before it is read.
+	New func() lambda.Handler
 	// Timeout is the function's timeout; the invocation's context ends then.
 	Timeout time.Duration
 }
@@ -229,7 +237,7 @@ func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string
 		AwsRequestID:       requestID,
 		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
 	})
-	in := s.instances(name).get(fn.Handler)
+	in := s.instances(name).get(fn)
 	done := make(chan invocation, 1)
 	in.jobs <- invocation{ctx: ctx, payload: payload, done: done}
 	watchdog := time.NewTimer(fn.Timeout + 100*time.Millisecond)
@@ -289,7 +297,7 @@ func (s *Server) instances(name string) *pool { return s.pools[name] }
 
 // get returns an idle instance, or starts a new one (a cold start) when
 // every instance is busy.
-func (p *pool) get(h lambda.Handler) *instance {
+func (p *pool) get(fn Function) *instance {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		in := p.idle[n-1]
@@ -299,6 +307,10 @@ func (p *pool) get(h lambda.Handler) *instance {
 	}
 	p.mu.Unlock()
 	in := &instance{jobs: make(chan invocation)}
+	h := fn.Handler
+	if fn.New != nil {
+		h = fn.New()
+	}
 	go in.run(p, h)
 	return in
 }
@@ -340,6 +352,9 @@ func (in *instance) run(p *pool, h lambda.Handler) {
 				return
 			}
 			job.out, job.err = h.Invoke(job.ctx, job.payload)
+			// The answer is in the handler's pooled buffer, which its
+			// next invocation reuses: keep a copy.
+			job.out = bytes.Clone(job.out)
 			job.done <- job
 			idle.Reset(idleInstanceTimeout)
 		case <-idle.C:

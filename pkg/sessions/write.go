@@ -283,7 +283,10 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if len(ch.Servers) > 0 {
 		d.Servers = merge(d.Servers, ch.Servers)
 	}
-	if d.Visibility == xbl.Private && len(d.Keywords) > 0 {
+	// Keywords cannot be set on a private session (a session loaded with
+	// both keeps them until its keywords are written).
+	setsKeywords := ch.Properties != nil && ch.Properties.Keywords != nil
+	if d.Visibility == xbl.Private && len(d.Keywords) > 0 && (setsKeywords || prev == nil) {
 		return nil, invalid("$.properties.system.keywords: a private session cannot have keywords")
 	}
 	if b, err := json.Marshal(d); err != nil || len(b) > MaxDocBytes {

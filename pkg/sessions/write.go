@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,8 +103,14 @@ type WriteResult struct {
 }
 
 // maxAttempts bounds the reads and conditional writes of one unconditional
-// Put when other writers keep changing the session in between.
-const maxAttempts = 5
+// Put when other writers keep changing the session in between (a full
+// lobby joining at once: each round one writer wins); between attempts it
+// waits a random time up to retryWait times the attempt number, so that
+// the losers spread out.
+const (
+	maxAttempts = 16
+	retryWait   = 4 * time.Millisecond
+)
 
 // Put applies ch to the session ref for caller at now, under cond, and
 // stores the result with one conditional write: access is decided from the
@@ -114,7 +121,12 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 	if err := checkAccess(ctx, configs, caller, ref); err != nil {
 		return nil, err
 	}
-	for range maxAttempts {
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
 		prev, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
 		if err != nil {
 			return nil, err
@@ -159,6 +171,18 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		return &WriteResult{Outcome: Updated, Doc: next}, nil
 	}
 	return nil, derrors.New(derrors.Unavailable, "the session kept changing during the write; retry")
+}
+
+// pause waits before the attempt-th try, or until ctx ends.
+func pause(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(retryWait) * int64(attempt))))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // failed is a ConditionFailed answer with the current session, which

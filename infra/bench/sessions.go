@@ -123,8 +123,8 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 // raw sends the fewest calls a consistent answer needs, the configuration
 // being cached: one Query per xuid of its membership entries newest first,
 // as many as the answer can use (take), one page; then the heads of the
-// sessions found (where a row's state lives, one version per session), in
-// one BatchGetItem per 100.
+// sessions whose entries carry no copy of it (large sessions), in one
+// BatchGetItem per 100.
 func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryConcurrency)
@@ -136,8 +136,8 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 			out, err := c.client.Query(gctx, &dynamodb.QueryInput{
 				TableName:                aws.String(c.table),
 				KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-				ProjectionExpression:     aws.String("template, #name, startTime"),
-				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name"},
+				ProjectionExpression:     aws.String("template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m, c"),
+				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#max": "max"},
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
 					":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
@@ -157,7 +157,9 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 				if err := store.Unmarshal(it, &p); err != nil {
 					return err
 				}
-				heads[j] = append(heads[j], p.Head(sessionSCID))
+				if !p.Copy {
+					heads[j] = append(heads[j], p.Head(sessionSCID))
+				}
 			}
 			return nil
 		})

@@ -83,7 +83,7 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	}
 	for _, k := range order {
 		ss := sessions[k]
-		items, err := sessionstore.ItemsOf(sessionsdoc.FromFixture(ss, fixtureETag(ss)))
+		items, err := sessionstore.LoadItems(sessionsdoc.FromFixture(ss, fixtureETag(ss)))
 		if err != nil {
 			return res, err
 		}

@@ -57,6 +57,10 @@ type Doc struct {
 
 	Members   []Member `json:"members,omitempty"` // by index
 	NextIndex int      `json:"nextIndex"`
+
+	// Copies is the store's note of how the session is indexed (whether
+	// its index entries carry copies of its head); the rules leave it be.
+	Copies bool `json:"-"`
 }
 
 // Member is one member of a session document, or a seat reserved for one.

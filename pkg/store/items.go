@@ -341,32 +341,39 @@ func NumberFits(text string) bool {
 
 // DocItem is a session's whole document (sessions.Doc as JSON), with its
 // ETag beside it for conditional writes. Only a GET or PUT of the session
-// reads it.
+// reads it. Copies records whether the session's index entries carry a
+// copy of its head (PointerItem).
 type DocItem struct {
 	Key
-	ETag string `dynamodbav:"etag"`
-	Doc  string `dynamodbav:"doc"`
+	ETag   string `dynamodbav:"etag"`
+	Doc    string `dynamodbav:"doc"`
+	Copies bool   `dynamodbav:"copies,omitempty"`
 }
 
-// HeadItem is what the session directory query reads of a session: one
-// per session, written with its document in one transaction, so that a
-// query row is always one version of the session. Membership and keyword
-// entries only point at it.
-type HeadItem struct {
-	Key
+// HeadFields are what the session directory query needs of a session.
+type HeadFields struct {
 	Template        string       `dynamodbav:"template"`
 	Name            string       `dynamodbav:"name"`
 	StartTime       string       `dynamodbav:"startTime"` // TimeLayout
-	Version         int          `dynamodbav:"version"`
-	Visibility      string       `dynamodbav:"visibility"`
-	MaxMembers      int          `dynamodbav:"max"`
+	Version         int          `dynamodbav:"version,omitempty"`
+	Visibility      string       `dynamodbav:"visibility,omitempty"`
+	MaxMembers      int          `dynamodbav:"max,omitempty"`
 	JoinRestriction string       `dynamodbav:"joinRestriction,omitempty"`
-	Keywords        []string     `dynamodbav:"keywords"`
-	Turn            []int        `dynamodbav:"turn"`
-	Members         []HeadMember `dynamodbav:"m"`
+	Keywords        []string     `dynamodbav:"keywords,omitempty"`
+	Turn            []int        `dynamodbav:"turn,omitempty"`
+	Members         []HeadMember `dynamodbav:"m,omitempty"`
 }
 
-// HeadMember is one member in a head item.
+// HeadItem is what the session directory query reads of a session whose
+// index entries carry no copy of it: one per session, written with its
+// document in one transaction, so that a query row is always one version
+// of the session.
+type HeadItem struct {
+	Key
+	HeadFields
+}
+
+// HeadMember is one member in a head.
 type HeadMember struct {
 	XUID   string `dynamodbav:"x"`
 	Index  int    `dynamodbav:"i"`
@@ -374,16 +381,17 @@ type HeadMember struct {
 	Until  int64  `dynamodbav:"u,omitempty"` // a reservation's expiry, Unix ms; 0 for never
 }
 
-// PointerItem is a membership or keyword index entry: where a session is
-// (its head), found in answer order. A membership entry carries the
+// PointerItem is a membership or keyword index entry, found in answer
+// order. When Copy is set it carries a copy of the session's head, written
+// in the same transaction as the document (so a query needs nothing else);
+// otherwise it only says where the head is. A membership entry carries the
 // member's index, so that removing an entry late never removes a newer
 // one of the same user.
 type PointerItem struct {
 	Key
-	Template  string `dynamodbav:"template"`
-	Name      string `dynamodbav:"name"`
-	StartTime string `dynamodbav:"startTime"` // TimeLayout
-	Index     *int   `dynamodbav:"i,omitempty"`
+	HeadFields
+	Index *int `dynamodbav:"i,omitempty"`
+	Copy  bool `dynamodbav:"c,omitempty"`
 }
 
 // Head is the key of the head item the pointer points at.
@@ -394,7 +402,7 @@ func (p *PointerItem) Head(scid string) Key { return HeadKey(scid, p.Template, p
 func NewMemberPointers(x xbl.XUID, index int, scid, template, name string, start time.Time) [2]PointerItem {
 	var out [2]PointerItem
 	for i, k := range MembershipKeys(x, scid, template, name, start) {
-		out[i] = PointerItem{Key: k, Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout), Index: &index}
+		out[i] = PointerItem{Key: k, HeadFields: HeadFields{Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout)}, Index: &index}
 	}
 	return out
 }
@@ -404,7 +412,7 @@ func NewMemberPointers(x xbl.XUID, index int, scid, template, name string, start
 func NewKeywordPointers(keyword, scid, template, name string, start time.Time) [2]PointerItem {
 	var out [2]PointerItem
 	for i, k := range KeywordKeys(scid, keyword, template, name, start) {
-		out[i] = PointerItem{Key: k, Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout)}
+		out[i] = PointerItem{Key: k, HeadFields: HeadFields{Template: template, Name: name, StartTime: start.UTC().Format(TimeLayout)}}
 	}
 	return out
 }

@@ -26,9 +26,11 @@ func TestItemsRoundTrip(t *testing.T) {
 		"a.b#": {Type: xbl.Integer, Value: "1"},
 	}}, "Gamer Tag")
 	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)
-	head := HeadItem{Key: HeadKey(scid, "t", "n"), Template: "t", Name: "n", StartTime: start.Format(TimeLayout), Version: 1,
+	head := HeadItem{Key: HeadKey(scid, "t", "n"), HeadFields: HeadFields{Template: "t", Name: "n", StartTime: start.Format(TimeLayout), Version: 1,
 		Visibility: "open", MaxMembers: 10, JoinRestriction: "local", Keywords: []string{"kw"}, Turn: []int{0},
-		Members: []HeadMember{{XUID: "9", Index: 0, Status: "active"}, {XUID: "18446744073709551615", Index: 3, Status: "reserved", Until: 1796000000000}}}
+		Members: []HeadMember{{XUID: "9", Index: 0, Status: "active"}, {XUID: "18446744073709551615", Index: 3, Status: "reserved", Until: 1796000000000}}}}
+	withCopy := NewMemberPointers(9, 0, scid, "t", "n", start)[0]
+	withCopy.HeadFields, withCopy.Copy = head.HeadFields, true
 	tests := []struct {
 		name string
 		in   any
@@ -37,7 +39,8 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"config", &cfg, &ConfigItem{}},
 		{"profile", ptr(NewProfileItem(xbl.Profile{XUID: 1, Gamertag: "G"})), &ProfileItem{}},
 		{"stats", &stats, &StatsItem{}},
-		{"session document", &DocItem{Key: SessionKey(scid, "t", "n"), ETag: "e", Doc: `{"a":1}`}, &DocItem{}},
+		{"session document", &DocItem{Key: SessionKey(scid, "t", "n"), ETag: "e", Doc: `{"a":1}`, Copies: true}, &DocItem{}},
+		{"membership with a copy of the head", &withCopy, &PointerItem{}},
 		{"head", &head, &HeadItem{}},
 		{"membership", ptr(NewMemberPointers(9, 3, scid, "t", "n", start)[0]), &PointerItem{}},
 		{"membership in its template", ptr(NewMemberPointers(9, 0, scid, "t", "n", start)[1]), &PointerItem{}},

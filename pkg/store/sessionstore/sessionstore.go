@@ -32,15 +32,17 @@ func New(t store.Table) *Store { return &Store{table: t, now: time.Now} }
 // SetClock makes the store read reservations' expiry against now (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// pointerProjection is what a session query reads of an index entry.
-const pointerProjection = "template, #name, startTime"
+// pointerProjection is what a session query reads of an index entry: where
+// its session is, and the copy of the session's head it may carry.
+const pointerProjection = "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m, c"
 
 // headProjection is what it reads of a head item: all of it but the key.
 const headProjection = "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m"
 
 // UserSessions queries the user's partition for the SCID in answer order
 // (sort-key prefix m#, or mt#{template}# for one template), reads the
-// heads of the sessions found, in pages sized from limit, and stops as
+// heads of the sessions found whose entries carry no copy of it, in pages
+// sized from limit, and stops as
 // soon as limit kept sessions, and any ties of the last, are read. A
 // session whose head no longer lists the user (it left after the entry
 // was read, or the entry is stale) is not a row.
@@ -79,7 +81,7 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 		TableName:                aws.String(s.table.Name),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
 		ProjectionExpression:     aws.String(pointerProjection),
-		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name"},
+		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#max": "max"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
@@ -108,7 +110,7 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 			if err := store.Unmarshal(av, &pointers[i]); err != nil {
 				return nil, u, fmt.Errorf("query %s: item %s: %w", s.table.Name, pk, err)
 			}
-			if k := pointers[i].Head(scid); !slices.Contains(keys, k) {
+			if k := pointers[i].Head(scid); !pointers[i].Copy && !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}
 		}
@@ -127,6 +129,11 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 				return out, u, nil // newer rows are all read: the answer is certain
 			}
 			h := heads[p.Head(scid)]
+			if p.Copy {
+				if h, err = headOf(&p.HeadFields); err != nil {
+					return nil, u, fmt.Errorf("query %s: item %s/%s: %w", s.table.Name, pk, p.SK, err)
+				}
+			}
 			if h == nil {
 				continue // the session is gone
 			}
@@ -172,7 +179,7 @@ func (s *Store) heads(ctx context.Context, keys []store.Key) (map[store.Key]*ses
 				bad = fmt.Errorf("batch get from %s: head: %w", s.table.Name, err)
 				continue
 			}
-			h, err := headOf(&it)
+			h, err := headOf(&it.HeadFields)
 			if err != nil {
 				bad = fmt.Errorf("batch get from %s: head %s: %w", s.table.Name, it.PK, err)
 				continue

@@ -32,15 +32,16 @@ type Items struct {
 	Pointers []store.PointerItem
 }
 
-// ItemsOf returns d's items.
-func ItemsOf(d *sessions.Doc) (*Items, error) {
+// ItemsOf returns d's items; with copies, its index entries carry copies
+// of its head.
+func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
 	}
 	it := &Items{
-		Doc:  store.DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b)},
-		Head: headItemOf(d),
+		Doc:  store.DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
+		Head: store.HeadItem{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
 	}
 	for i := range d.Members {
 		m := &d.Members[i]
@@ -51,33 +52,39 @@ func ItemsOf(d *sessions.Doc) (*Items, error) {
 		p := store.NewKeywordPointers(kw, d.SCID, d.Template, d.Name, d.StartTime)
 		it.Pointers = append(it.Pointers, p[:]...)
 	}
+	if copies {
+		for i := range it.Pointers {
+			it.Pointers[i].HeadFields, it.Pointers[i].Copy = it.Head.HeadFields, true
+		}
+	}
 	return it, nil
 }
 
-func headItemOf(d *sessions.Doc) store.HeadItem {
+// LoadItems returns the items the loader writes for d: with copies of the
+// head in its index entries when a write of all of them fits in one
+// transaction, as SaveSession keeps them.
+func LoadItems(d *sessions.Doc) (*Items, error) {
+	return ItemsOf(d, 2+2*len(d.Members)+2*len(d.Keywords) <= MaxTransactItems)
+}
+
+func headFieldsOf(d *sessions.Doc) store.HeadFields {
 	h := d.Head()
-	it := store.HeadItem{
-		Key: store.HeadKey(d.SCID, d.Template, d.Name), Template: h.Template, Name: h.Name,
+	f := store.HeadFields{
+		Template: h.Template, Name: h.Name,
 		StartTime: h.StartTime.UTC().Format(store.TimeLayout), Version: h.Version, Visibility: string(h.Visibility),
 		MaxMembers: h.MaxMembers, JoinRestriction: h.JoinRestriction, Keywords: h.Keywords, Turn: h.Turn,
 		Members: make([]store.HeadMember, len(h.Members)),
 	}
-	if it.Keywords == nil {
-		it.Keywords = []string{}
-	}
-	if it.Turn == nil {
-		it.Turn = []int{}
-	}
 	for i, m := range h.Members {
-		it.Members[i] = store.HeadMember{XUID: m.XUID.String(), Index: m.Index, Status: m.Status}
+		f.Members[i] = store.HeadMember{XUID: m.XUID.String(), Index: m.Index, Status: m.Status}
 		if !m.ReservedUntil.IsZero() {
-			it.Members[i].Until = m.ReservedUntil.UnixMilli()
+			f.Members[i].Until = m.ReservedUntil.UnixMilli()
 		}
 	}
-	return it
+	return f
 }
 
-func headOf(it *store.HeadItem) (*sessions.Head, error) {
+func headOf(it *store.HeadFields) (*sessions.Head, error) {
 	st, err := time.Parse(time.RFC3339Nano, it.StartTime)
 	if err != nil {
 		return nil, fmt.Errorf("startTime: %w", err)
@@ -122,66 +129,83 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 	if err := json.Unmarshal([]byte(it.Doc), &d); err != nil {
 		return nil, fmt.Errorf("session %s/%s: document: %w", template, name, err)
 	}
-	d.ETag = it.ETag
+	d.ETag, d.Copies = it.ETag, it.Copies
 	return &d, nil
 }
 
 // SaveSession implements sessions.Store. The document (conditional on
-// prev's ETag), the head and the index entries that change go in one
-// transaction when they fit in one (every write but those that add or
-// remove dozens of members at once). Otherwise the new entries are written
-// first, then the document, head and keyword entries in one transaction,
-// then the entries of removed members are deleted, each only if it is
-// still the removed member's: a query checks every entry against the head,
-// so an entry that is there too early or too long is never a row.
+// prev's ETag, or on its absence) is the commit point; the head is written
+// with it. When all of the session's index entries fit in the same
+// transaction (up to about 45 members and keywords), every entry is
+// rewritten with a copy of the new head, so a query reads entries only.
+// Otherwise the entries carry no copy and a query reads the head of each
+// entry it finds: the new entries are written first, then the document,
+// head and keyword entries in one transaction, then the entries of removed
+// members are deleted, each only while it still holds the removed member's
+// index; a session that had copies loses them before that commit. Either
+// way a query never sees a row of a version that was not committed, nor a
+// mix of two.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
 	var before, after *Items
 	var err error
 	if prev != nil {
-		if before, err = ItemsOf(prev); err != nil {
+		if before, err = ItemsOf(prev, prev.Copies); err != nil {
 			return err
 		}
 	}
-	if next != nil {
-		if after, err = ItemsOf(next); err != nil {
-			return err
+	if next == nil {
+		// The last member left: delete everything of the session.
+		core := []types.TransactWriteItem{s.deleteDoc(before.Doc.Key, prev.ETag), s.deleteItem(before.Head.Key)}
+		if len(core)+len(before.Pointers) <= MaxTransactItems {
+			for _, p := range before.Pointers {
+				core = append(core, s.deleteItem(p.Key))
+			}
+			return s.transact(ctx, core)
 		}
-		if av, err := store.Marshal(after.Doc); err == nil {
-			if err := store.CheckItem(av); err != nil {
-				return derrors.Wrap(derrors.Invalid, "the session document is too large", err)
+		if prev.Copies {
+			if err := s.putAll(ctx, uncopied(before.Pointers, nil)); err != nil {
+				return err
 			}
 		}
+		if err := s.transact(ctx, core); err != nil {
+			return err
+		}
+		s.removeEntries(ctx, before.Pointers)
+		return nil
 	}
-	var core []types.TransactWriteItem
-	// The document: the commit point and its condition.
-	if next != nil {
-		av, err := store.Marshal(after.Doc)
+	if after, err = ItemsOf(next, true); err != nil {
+		return err
+	}
+	if av, err := store.Marshal(after.Doc); err == nil {
+		if err := store.CheckItem(av); err != nil {
+			return derrors.Wrap(derrors.Invalid, "the session document is too large", err)
+		}
+	}
+	_, remove := diff(before, after)
+	if 2+len(after.Pointers)+len(remove) <= MaxTransactItems {
+		// Everything in one transaction, every entry with a copy.
+		core, err := s.core(prev, after)
 		if err != nil {
 			return err
 		}
-		put := &types.Put{TableName: aws.String(s.table.Name), Item: av}
-		if prev == nil {
-			put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-		} else {
-			put.ConditionExpression = aws.String("etag = :etag")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}}
+		for _, p := range after.Pointers {
+			put, err := s.put(p)
+			if err != nil {
+				return err
+			}
+			core = append(core, put)
 		}
-		hv, err := store.Marshal(after.Head)
-		if err != nil {
-			return err
+		for _, p := range remove {
+			core = append(core, s.deleteItem(p.Key))
 		}
-		core = append(core, types.TransactWriteItem{Put: put}, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: hv}})
-	} else {
-		core = append(core,
-			types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table.Name), Key: before.Doc.Key.AV(),
-				ConditionExpression:       aws.String("etag = :etag"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}},
-			}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table.Name), Key: before.Head.Key.AV()}})
+		return s.transact(ctx, core)
+	}
+	// Too many entries for one transaction: entries without copies.
+	if after, err = ItemsOf(next, false); err != nil {
+		return err
 	}
 	add, remove := diff(before, after)
-	var kwAdd, kwRemove, memAdd, memRemove []store.PointerItem
+	var memAdd, memRemove, kwAdd, kwRemove []store.PointerItem
 	for _, p := range add {
 		if p.Index == nil {
 			kwAdd = append(kwAdd, p)
@@ -196,50 +220,92 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 			memRemove = append(memRemove, p)
 		}
 	}
-	puts := func(ps []store.PointerItem) ([]types.TransactWriteItem, error) {
-		var out []types.TransactWriteItem
-		for _, p := range ps {
-			av, err := store.Marshal(p)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
-		}
-		return out, nil
+	// First: the new member entries; when the stored entries carry copies,
+	// every entry that stays or goes loses its copy (a copy of prev must
+	// not outlive the commit).
+	first := memAdd
+	if prev != nil && prev.Copies {
+		first = uncopied(after.Pointers, nil)
+		first = uncopied(memRemove, first)
+		first = uncopied(kwRemove, first)
+		kwAdd = nil // among first already
 	}
-	deletes := func(ps []store.PointerItem) []types.TransactWriteItem {
-		var out []types.TransactWriteItem
-		for _, p := range ps {
-			out = append(out, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table.Name), Key: p.Key.AV()}})
-		}
-		return out
+	if err := s.putAll(ctx, first); err != nil {
+		return err
 	}
-	kwPuts, err := puts(kwAdd)
+	core, err := s.core(prev, after)
 	if err != nil {
 		return err
 	}
-	core = append(core, kwPuts...)
-	core = append(core, deletes(kwRemove)...)
-	memPuts, err := puts(memAdd)
-	if err != nil {
-		return err
+	for _, p := range kwAdd {
+		put, err := s.put(p)
+		if err != nil {
+			return err
+		}
+		core = append(core, put)
 	}
-	if len(core)+len(memPuts)+len(memRemove) <= MaxTransactItems {
-		core = append(core, memPuts...)
-		core = append(core, deletes(memRemove)...)
-		return s.transact(ctx, core)
+	for _, p := range kwRemove {
+		core = append(core, s.deleteItem(p.Key))
 	}
-	// Too many for one transaction: entries first, commit, then removals.
-	if err := s.putAll(ctx, memAdd); err != nil {
-		return err
+	if len(core) > MaxTransactItems {
+		return fmt.Errorf("session %s/%s: %d actions in the commit transaction", next.Template, next.Name, len(core))
 	}
 	if err := s.transact(ctx, core); err != nil {
 		return err
 	}
 	// The write is done: an entry left behind by a failure here is never
 	// a row (the head does not list its user) and costs one item per read.
-	s.removeMembers(ctx, memRemove)
+	s.removeEntries(ctx, memRemove)
 	return nil
+}
+
+// core is the commit: the document, conditional on prev's ETag (or on no
+// document), and the head.
+func (s *Store) core(prev *sessions.Doc, after *Items) ([]types.TransactWriteItem, error) {
+	doc, err := s.put(after.Doc)
+	if err != nil {
+		return nil, err
+	}
+	if prev == nil {
+		doc.Put.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		doc.Put.ConditionExpression = aws.String("etag = :etag")
+		doc.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}}
+	}
+	head, err := s.put(after.Head)
+	if err != nil {
+		return nil, err
+	}
+	return []types.TransactWriteItem{doc, head}, nil
+}
+
+func (s *Store) put(item any) (types.TransactWriteItem, error) {
+	av, err := store.Marshal(item)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}}, nil
+}
+
+func (s *Store) deleteItem(k store.Key) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table.Name), Key: k.AV()}}
+}
+
+func (s *Store) deleteDoc(k store.Key, etag string) types.TransactWriteItem {
+	d := s.deleteItem(k)
+	d.Delete.ConditionExpression = aws.String("etag = :etag")
+	d.Delete.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: etag}}
+	return d
+}
+
+// uncopied appends to out ps without their copies of the head.
+func uncopied(ps, out []store.PointerItem) []store.PointerItem {
+	for _, p := range ps {
+		p.HeadFields = store.HeadFields{Template: p.Template, Name: p.Name, StartTime: p.StartTime}
+		p.Copy = false
+		out = append(out, p)
+	}
+	return out
 }
 
 // diff returns the index entries of after that before lacks, and those of
@@ -315,19 +381,19 @@ func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 	return nil
 }
 
-// removeMembers deletes the membership entries ps, each only while it
-// still points at the removed member's index.
-func (s *Store) removeMembers(ctx context.Context, ps []store.PointerItem) error {
+// removeEntries deletes the index entries ps: a membership entry only while
+// it still holds the removed member's index.
+func (s *Store) removeEntries(ctx context.Context, ps []store.PointerItem) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, p := range ps {
 		g.Go(func() error {
-			_, err := s.table.Client.DeleteItem(gctx, &dynamodb.DeleteItemInput{
-				TableName:                 aws.String(s.table.Name),
-				Key:                       p.Key.AV(),
-				ConditionExpression:       aws.String("i = :i"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":i": &types.AttributeValueMemberN{Value: fmt.Sprint(*p.Index)}},
-			})
+			in := &dynamodb.DeleteItemInput{TableName: aws.String(s.table.Name), Key: p.Key.AV()}
+			if p.Index != nil {
+				in.ConditionExpression = aws.String("i = :i")
+				in.ExpressionAttributeValues = map[string]types.AttributeValue{":i": &types.AttributeValueMemberN{Value: fmt.Sprint(*p.Index)}}
+			}
+			_, err := s.table.Client.DeleteItem(gctx, in)
 			var ccf *types.ConditionalCheckFailedException
 			if err != nil && !errors.As(err, &ccf) {
 				return store.CallError(gctx, "remove session entries from "+s.table.Name, err)

@@ -315,6 +315,7 @@ func TestNoTornRows(t *testing.T) {
 		{Properties: &sessions.PropertiesChange{Keywords: &[]string{"b"}, Turn: &[]int{1}}},
 	}
 	done := make(chan struct{})
+	defer func() { <-done }()
 	go func() {
 		defer close(done)
 		for i := range 30 {
@@ -345,5 +346,62 @@ func TestNoTornRows(t *testing.T) {
 				t.Fatalf("torn row: keywords %v, myTurn %v", got[0].Keywords, got[0].MyTurn)
 			}
 		}
+	}
+}
+
+// TestCopiesComeAndGo: a small session's entries carry copies of its head
+// (a query reads entries only); when a write's entries no longer fit in
+// one transaction the copies go (a query reads heads), and they come back
+// with the first write that fits again. Every query answers the committed
+// state throughout.
+func TestCopiesComeAndGo(t *testing.T) {
+	tb, st, now := writeTable(t)
+	client, counter := ddbtest.CountingClient(t)
+	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
+	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	at := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	heads := func(x xbl.XUID, wantStatus xbl.MemberStatus) int {
+		t.Helper()
+		counter.Reset()
+		got, _, err := counted.UserSessions(context.Background(), x, scidA, "", all, 1)
+		if err != nil || len(got) != 1 || got[0].Status != wantStatus {
+			t.Fatalf("sessions of %d: %+v %v, want one, %s", x, got, err, wantStatus)
+		}
+		return counter.Get("BatchGetItem")
+	}
+	kw := []string{"k"}
+	mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kw}}, at())
+	if n := heads(1, xbl.Active); n != 0 {
+		t.Errorf("small session: %d BatchGetItem, want none (entries carry the head)", n)
+	}
+	reserve := &sessions.Change{Members: map[string]*sessions.MemberChange{}}
+	for i := range 60 {
+		reserve.Members[fmt.Sprint("reserve_", i)] = &sessions.MemberChange{XUID: xbl.XUID(3000 + i)}
+	}
+	mustPut(t, st, mem, player(1), sessions.Condition{}, reserve, at())
+	if n := heads(1, xbl.Active); n != 1 {
+		t.Errorf("61 members: %d BatchGetItem, want 1 (the head)", n)
+	}
+	if n := heads(3059, xbl.Reserved); n != 1 {
+		t.Errorf("61 members, a reservation: %d BatchGetItem, want 1", n)
+	}
+	if got, _, _ := st.KeywordSessions(context.Background(), scidA, "k", "", all, 1); len(got) != 1 || got[0].Accepted != 1 {
+		t.Errorf("keyword query of the large session: %+v", got)
+	}
+	now.Add(int64(time.Minute)) // the reservations expire
+	for i, turn := range [][]int{{0}, nil} {
+		mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Turn: &turn}}, at())
+		if got, _, _ := st.UserSessions(context.Background(), 3000, scidA, "", all, 1); len(got) != 0 {
+			t.Errorf("write %d: an expired reservation is a row: %+v", i, got)
+		}
+	}
+	if n := heads(1, xbl.Active); n != 0 {
+		t.Errorf("small again: %d BatchGetItem, want none", n)
+	}
+	d, err := st.Session(context.Background(), scidA, "lobby", "game-1")
+	if err != nil || !d.Copies || len(d.Members) != 1 {
+		t.Errorf("document: copies %v, %d members, %v", d.Copies, len(d.Members), err)
 	}
 }

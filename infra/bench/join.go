@@ -74,7 +74,9 @@ func (c *joinCase) joiner(i int) xbl.XUID { return xbl.XUID(4_000_000 + i) }
 
 func (c *joinCase) viaAPI(ctx context.Context, i int) error {
 	x := c.joiner(i)
-	tok, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: "bench", TitleID: title, Sandbox: "RETAIL", Gamertag: "Joiner"}, time.Hour)
+	// With server-level access, as the statistics write case: a player's
+	// join adds the rate limiter's count (one UpdateItem, see docs/COST.md).
+	tok, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: "bench", TitleID: title, Sandbox: "RETAIL", Gamertag: "Joiner", Server: true}, time.Hour)
 	if err != nil {
 		return err
 	}

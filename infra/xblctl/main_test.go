@@ -92,6 +92,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"stats"}, 2, ""},
 		{[]string{"stats", "delete"}, 2, ""},
 		{[]string{"stats", "--help"}, 0, "Usage: xblctl stats write|get"},
+		{[]string{"session"}, 2, ""},
+		{[]string{"session", "put"}, 2, ""},
+		{[]string{"session", "put", "--scid", "s", "--template", "t", "--name", "n"}, 2, ""},
+		{[]string{"session", "put", "--scid", "s", "--template", "t", "--name", "n", "--xuid", "x"}, 2, ""},
+		{[]string{"session", "put", "--scid", "s", "--template", "t", "--name", "n", "--xuid", "1", "--turn", "a"}, 2, ""},
 		{[]string{"stats", "write", "--xuid", "1", "--scid", "x"}, 2, ""},
 		{[]string{"stats", "get", "--xuid", "1", "--scid", "x", "A=1"}, 2, ""},
 		{[]string{"stats", "write", "--xuid", "x", "--scid", "x", "A=1"}, 2, ""},
@@ -453,6 +458,39 @@ func TestServe(t *testing.T) {
 	r = xblctl(t, append(env, "PORT="+port), "stats", "get", "--xuid", "42", "--scid", scid)
 	if r.code != 0 || !strings.Contains(r.stdout, `"KD":{"value":2.5}`) || !strings.Contains(r.stdout, `"Wins":{"value":3}`) || strings.Contains(r.stdout, "Rank") {
 		t.Errorf("stats get: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	// xblctl session: create and join, reserve, read, leave; the query
+	// through the same API sees each step.
+	sess := []string{"--scid", scid, "--template", "lobby", "--name", "ctl", "--xuid", "42"}
+	r = xblctl(t, append(env, "PORT="+port), append([]string{"session", "put", "--create", "--join", "--visibility", "open", "--max", "2", "--keywords", "ctl"}, sess...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, ": 201 ETag ") {
+		t.Fatalf("session put --create: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = xblctl(t, append(env, "PORT="+port), append([]string{"session", "put", "--reserve", "43"}, sess...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"reserved":true`) {
+		t.Fatalf("session put --reserve: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	req, _ := http.NewRequest("POST", base+"/serviceconfigs/"+scid+"/batch?reservations=true", strings.NewReader(`{"xuids":["42","43"]}`))
+	req.Header.Set("Authorization", strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "u", "--title", "1297287135", "--sandbox", "RETAIL", "--server").stdout))
+	req.Header.Set("x-xbl-contract-version", "107")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	code, body = resp.StatusCode, string(b)
+	if code != 200 || !strings.Contains(body, `"xuid":"42"`) || !strings.Contains(body, `"status":"reserved"`) || !strings.Contains(body, `"visibility":"full"`) {
+		t.Errorf("query after the session writes: %d %s", code, body)
+	}
+	if r := xblctl(t, append(env, "PORT="+port), append([]string{"session", "get"}, sess...)...); r.code != 0 || !strings.Contains(r.stdout, ": 200 ETag ") {
+		t.Errorf("session get: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := xblctl(t, append(env, "PORT="+port), append([]string{"session", "put", "--create", "--join"}, sess...)...); r.code != 1 || !strings.Contains(r.stdout, ": 412 ETag ") {
+		t.Errorf("second create: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := xblctl(t, append(env, "PORT="+port), append([]string{"session", "leave"}, sess...)...); r.code != 0 || !strings.Contains(r.stdout, ": 200 ETag ") {
+		t.Errorf("session leave: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	// Without a running API the command says what to do.
 	if r := xblctl(t, []string{"PORT=1"}, "stats", "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {

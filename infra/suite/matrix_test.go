@@ -8,13 +8,14 @@ import (
 )
 
 // TestAccessMatrix runs sandbox × title × open/restricted × server access
-// × own xuid on both read APIs and the statistics write: each request is
-// exactly a 200 or a 403.
+// × own xuid on both read APIs and both writes: each request is exactly a
+// 200 (201 for a created session) or a 403.
 // Statistics: restricted means a restricted stat, readable only by an
 // owning title. Sessions: restricted means private=true, allowed only to
 // servers and to the user's own xuid. Writes: only a title owning the SCID,
-// for the caller's own xuid unless it is a server. All: the sandbox must be
-// the SCID's.
+// for the caller's own xuid unless it is a server. Session writes: only a
+// title owning the SCID; a private session is read by its members and
+// servers only. All: the sandbox must be the SCID's.
 func TestAccessMatrix(t *testing.T) {
 	base := stack(t)
 	sum := &tally{name: "access matrix"}
@@ -62,6 +63,38 @@ func TestAccessMatrix(t *testing.T) {
 								sum.record(t, status)
 							})
 						}
+						t.Run("session write/"+name, func(t *testing.T) {
+							// Unrestricted: create and join a session of one's
+							// own. Restricted: read the demo's private session,
+							// as a member (own) or not.
+							caller := xbl.XUID(me)
+							if !own {
+								caller = 7777
+							}
+							ctok := token(t, xbl.Caller{XUID: caller, TitleID: title, Sandbox: sandbox, Server: server})
+							h := [][2]string{{"Authorization", ctok}, {"x-xbl-contract-version", "107"}, {"Content-Type", "application/json"}}
+							owns := inSandbox && title == titleA
+							var status int
+							var body string
+							want := 403
+							if restricted {
+								if owns && (own || server) {
+									want = 200
+								}
+								status, _, body = send(t, "GET", base+"/serviceconfigs/"+scidA+"/sessionTemplates/coop/sessions/evening-raid", nil, h)
+							} else {
+								if owns {
+									want = 201
+								}
+								session := fmt.Sprintf("matrix-%s-%s-%v-%v", sandbox, title, server, own)
+								status, _, body = send(t, "PUT", base+"/serviceconfigs/"+scidA+"/sessionTemplates/matrix/sessions/"+session,
+									[]byte(`{"members":{"me":{"properties":{"system":{"active":true}}}}}`), append(h, [2]string{"If-None-Match", "*"}))
+							}
+							if status != want {
+								t.Errorf("%d, want %d: %s", status, want, body)
+							}
+							sum.record(t, status)
+						})
 						t.Run("sessions/"+name, func(t *testing.T) {
 							q := fmt.Sprintf("xuid=%d", target)
 							if restricted {

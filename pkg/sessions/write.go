@@ -138,6 +138,11 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		if err != nil {
 			return nil, err
 		}
+		if prev != nil && !mayRead(prev, caller) && !mayRead(next, caller) {
+			// A stranger's leave of a private session: nothing to do, and
+			// nothing to show.
+			return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
+		}
 		if prev != nil && same(prev, next) {
 			return &WriteResult{Outcome: Updated, Doc: prev}, nil // already as asked: no write
 		}

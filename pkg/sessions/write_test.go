@@ -277,6 +277,9 @@ func TestAccessBeforeReading(t *testing.T) {
 			t.Errorf("%+v reads the private session: %v %v", c, d, err)
 		}
 	}
+	if _, err := Put(context.Background(), newConfigs(), st, guest, ref, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); derrors.KindOf(err) != derrors.Forbidden {
+		t.Errorf("a stranger's leave of a private session: %v, want forbidden (not the session)", err)
+	}
 	if res := put(t, st, guest, Condition{IfMatch: "nope"}, joinChange(true), t0); res.Outcome != ConditionFailed || res.Doc != nil {
 		t.Errorf("a failed condition shows a private session to a stranger: %+v", res)
 	}

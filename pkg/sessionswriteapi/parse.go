@@ -3,8 +3,6 @@ package sessionswriteapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -28,7 +27,7 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 	if !utf8.Valid(body) {
 		return nil, badRequest("$ is not valid JSON: it is not UTF-8")
 	}
-	root, err := object("$", body)
+	root, err := httpapi.Object("$", body)
 	if err != nil {
 		return nil, err
 	}
@@ -69,26 +68,6 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-// object decodes raw as a JSON object (keys matched exactly), naming path.
-func object(path string, raw json.RawMessage) (map[string]json.RawMessage, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, badRequest("%s is empty", path)
-	}
-	var m map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&m); err != nil || m == nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, badRequest("%s is not valid JSON", path)
-		}
-		return nil, badRequest("%s must be a JSON object", path)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, badRequest("%s has data after the JSON object", path)
-	}
-	return m, nil
-}
-
 // opaque checks a kept value: valid JSON within the size limit; it returns
 // the value compacted.
 func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
@@ -105,7 +84,7 @@ func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
 // opaqueMap reads an object whose members are kept values; with nulls,
 // a null member is kept as null (it deletes on merge).
 func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.RawMessage, error) {
-	m, err := object(path, raw)
+	m, err := httpapi.Object(path, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +141,7 @@ func parseInt(path string, raw json.RawMessage, lo, hi int64) (int64, error) {
 }
 
 func parseConstants(path string, raw json.RawMessage) (*sessions.ConstantsChange, error) {
-	m, err := object(path, raw)
+	m, err := httpapi.Object(path, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +211,7 @@ func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.Constant
 func ptr[T any](v T) *T { return &v }
 
 func parseProperties(path string, raw json.RawMessage) (*sessions.PropertiesChange, error) {
-	m, err := object(path, raw)
+	m, err := httpapi.Object(path, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +298,7 @@ func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.Propert
 }
 
 func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.MemberChange, error) {
-	m, err := object(path, raw)
+	m, err := httpapi.Object(path, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +331,7 @@ func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.Member
 }
 
 func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, error) {
-	m, err := object(path, raw)
+	m, err := httpapi.Object(path, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +340,7 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 		kp, v := path+"."+k, m[k]
 		switch k {
 		case "constants":
-			cm, err := object(kp, v)
+			cm, err := httpapi.Object(kp, v)
 			if err != nil {
 				return nil, err
 			}
@@ -390,7 +369,7 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 				}
 			}
 		case "properties":
-			pm, err := object(kp, v)
+			pm, err := httpapi.Object(kp, v)
 			if err != nil {
 				return nil, err
 			}

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -120,31 +119,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, map[string]any{})
 }
 
-// object decodes raw as a JSON object (keys matched exactly), naming path.
-func object(path string, raw json.RawMessage) (map[string]json.RawMessage, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, badRequest("%s is empty", path)
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) == nil && m != nil {
-		return m, nil // the common case; a failure is explained below
-	}
-	m = nil
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, badRequest("%s is not valid JSON", path)
-		}
-		return nil, badRequest("%s must be a JSON object", path)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, badRequest("%s has data after the JSON object", path)
-	}
-	return m, nil
-}
-
 // statsOf reads stats.title: name → {"value": v}, or null when nulls are
 // allowed (PATCH), naming each field by its JSON path.
 func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xbl.StatValue, remove []string, err error) {
@@ -152,7 +126,7 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 	if !ok {
 		return nil, nil, badRequest("$.stats is required")
 	}
-	st, err := object("$.stats", rawStats)
+	st, err := httpapi.Object("$.stats", rawStats)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,7 +134,7 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 	if !ok {
 		return nil, nil, badRequest("$.stats.title is required")
 	}
-	title, err := object("$.stats.title", rawTitle)
+	title, err := httpapi.Object("$.stats.title", rawTitle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -185,7 +159,7 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 			remove = append(remove, name)
 			continue
 		}
-		entry, err := object(path, raw)
+		entry, err := httpapi.Object(path, raw)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -268,7 +242,7 @@ func ParseReplace(body []byte) (*stats.Document, error) {
 // parseReplace is ParseReplace's general reading, which words every
 // refusal.
 func parseReplace(body []byte) (*stats.Document, error) {
-	root, err := object("request body", body)
+	root, err := httpapi.Object("request body", body)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +278,7 @@ func parseReplace(body []byte) (*stats.Document, error) {
 // ParsePatch reads a PATCH body: the stats to set, and those sent as null
 // to remove.
 func ParsePatch(body []byte) (map[string]xbl.StatValue, []string, error) {
-	root, err := object("request body", body)
+	root, err := httpapi.Object("request body", body)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -184,19 +184,9 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	_, remove := diff(before, after)
 	if 2+len(after.Pointers)+len(remove) <= MaxTransactItems {
 		// Everything in one transaction, every entry with a copy.
-		core, err := s.core(prev, after)
+		core, err := s.core(prev, after, after.Pointers, remove)
 		if err != nil {
 			return err
-		}
-		for _, p := range after.Pointers {
-			put, err := s.put(p)
-			if err != nil {
-				return err
-			}
-			core = append(core, put)
-		}
-		for _, p := range remove {
-			core = append(core, s.deleteItem(p.Key))
 		}
 		return s.transact(ctx, core)
 	}
@@ -233,19 +223,9 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	if err := s.putAll(ctx, first); err != nil {
 		return err
 	}
-	core, err := s.core(prev, after)
+	core, err := s.core(prev, after, kwAdd, kwRemove)
 	if err != nil {
 		return err
-	}
-	for _, p := range kwAdd {
-		put, err := s.put(p)
-		if err != nil {
-			return err
-		}
-		core = append(core, put)
-	}
-	for _, p := range kwRemove {
-		core = append(core, s.deleteItem(p.Key))
 	}
 	if len(core) > MaxTransactItems {
 		return fmt.Errorf("session %s/%s: %d actions in the commit transaction", next.Template, next.Name, len(core))
@@ -260,8 +240,9 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 }
 
 // core is the commit: the document, conditional on prev's ETag (or on no
-// document), and the head.
-func (s *Store) core(prev *sessions.Doc, after *Items) ([]types.TransactWriteItem, error) {
+// document), the head, the entries puts and the deletes of the entries
+// remove.
+func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []store.PointerItem) ([]types.TransactWriteItem, error) {
 	doc, err := s.put(after.Doc)
 	if err != nil {
 		return nil, err
@@ -276,7 +257,18 @@ func (s *Store) core(prev *sessions.Doc, after *Items) ([]types.TransactWriteIte
 	if err != nil {
 		return nil, err
 	}
-	return []types.TransactWriteItem{doc, head}, nil
+	core := []types.TransactWriteItem{doc, head}
+	for _, p := range puts {
+		put, err := s.put(p)
+		if err != nil {
+			return nil, err
+		}
+		core = append(core, put)
+	}
+	for _, p := range remove {
+		core = append(core, s.deleteItem(p.Key))
+	}
+	return core, nil
 }
 
 func (s *Store) put(item any) (types.TransactWriteItem, error) {

@@ -86,8 +86,7 @@ func items(t *testing.T, tb store.Table, pks ...string) map[string]int {
 // the session is left.
 func TestWritesAsTheMemstoreDoes(t *testing.T) {
 	tb, st, now := writeTable(t)
-	mem := memstore.New()
-	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mem := configs()
 	mem.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
 	kw := func(k ...string) *sessions.Change {
 		return &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}
@@ -153,6 +152,22 @@ func TestWritesAsTheMemstoreDoes(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// countedStore is a store over tb on now's clock whose DynamoDB calls
+// counter counts.
+func countedStore(t *testing.T, tb store.Table, now *atomic.Int64) (*sessionstore.Store, *ddbtest.Counter) {
+	client, counter := ddbtest.CountingClient(t)
+	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
+	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
+	return counted, counter
+}
+
+// configs is an in-memory source of the tests' SCID configuration.
+func configs() *memstore.Store {
+	mem := memstore.New()
+	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	return mem
+}
+
 func norm(s []sessions.Session) []sessions.Session {
 	if len(s) == 0 {
 		return nil
@@ -177,8 +192,7 @@ func sameDoc(a, b *sessions.Doc) bool {
 func TestRacingIfMatch(t *testing.T) {
 	tb, st, _ := writeTable(t)
 	other := sessionstore.New(store.Table{Client: ddbtest.Client(t), Name: tb.Name})
-	mem := memstore.New()
-	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mem := configs()
 	etag := mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0).Doc.ETag
 	for round := range 10 {
 		var wg sync.WaitGroup
@@ -239,11 +253,8 @@ func TestRacingIfMatch(t *testing.T) {
 // removes them all. Every query sees each step.
 func TestHundredMembers(t *testing.T) {
 	tb, st, now := writeTable(t)
-	client, counter := ddbtest.CountingClient(t)
-	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
-	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
-	mem := memstore.New()
-	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	counted, counter := countedStore(t, tb, now)
+	mem := configs()
 	mustPut(t, st, mem, player(1000), sessions.Condition{}, joinAs(true), wt0)
 	reserve := &sessions.Change{Members: map[string]*sessions.MemberChange{}}
 	for i := range 99 {
@@ -306,8 +317,7 @@ func TestHundredMembers(t *testing.T) {
 // of the two states, never a mix.
 func TestNoTornRows(t *testing.T) {
 	_, st, _ := writeTable(t)
-	mem := memstore.New()
-	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	mem := configs()
 	mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0)
 	mustPut(t, st, mem, player(2), sessions.Condition{}, joinAs(true), wt0)
 	states := []*sessions.Change{
@@ -356,11 +366,8 @@ func TestNoTornRows(t *testing.T) {
 // state throughout.
 func TestCopiesComeAndGo(t *testing.T) {
 	tb, st, now := writeTable(t)
-	client, counter := ddbtest.CountingClient(t)
-	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
-	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
-	mem := memstore.New()
-	mem.Load(&xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: scidA, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}}}})
+	counted, counter := countedStore(t, tb, now)
+	mem := configs()
 	at := func() time.Time { return time.Unix(0, now.Load()).UTC() }
 	heads := func(x xbl.XUID, wantStatus xbl.MemberStatus) int {
 		t.Helper()

@@ -1,0 +1,38 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+
+	"github.com/xblread/xblread/pkg/derrors"
+)
+
+// Object decodes raw, found at the JSON path path of a request body, as one
+// JSON object whose members stay raw (keys matched exactly). What is not
+// exactly one object is Invalid, naming path: empty, not valid JSON, not an
+// object, or followed by more data.
+func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, derrors.New(derrors.Invalid, "%s is empty", path)
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) == nil && m != nil {
+		return m, nil // the common case; a failure is explained below
+	}
+	m = nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON", path)
+		}
+		return nil, derrors.New(derrors.Invalid, "%s must be a JSON object", path)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, derrors.New(derrors.Invalid, "%s has data after the JSON object", path)
+	}
+	return m, nil
+}

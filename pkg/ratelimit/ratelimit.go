@@ -133,6 +133,9 @@ func New(counter Counter, limits func(Key, *xbl.Caller) Limit) *Limiter {
 // count. It returns nil otherwise.
 func (l *Limiter) Known(service string, c *xbl.Caller) error {
 	k := Key{Service: service, TitleID: c.TitleID, XUID: c.XUID}
+	if l.limits(k, c).Unlimited() {
+		return nil // a server (unlimited) sharing a limited player's xuid
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

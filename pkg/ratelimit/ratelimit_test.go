@@ -59,6 +59,11 @@ func TestLimiter(t *testing.T) {
 	if err := l.Known(UserStats, alice); !errors.As(err, &ex) || counter.calls != calls {
 		t.Errorf("Known = %v (%d calls)", err, counter.calls-calls)
 	}
+	// A server with alice's xuid and title is not limited, not even from
+	// memory.
+	if err := l.Known(UserStats, &xbl.Caller{XUID: 1, TitleID: "10", Server: true}); err != nil {
+		t.Errorf("Known for a server sharing a blocked player's xuid = %v", err)
+	}
 	// Another user, another title, another service: unaffected.
 	for _, c := range []*xbl.Caller{{XUID: 2, TitleID: "10"}, {XUID: 1, TitleID: "11"}} {
 		if err := l.Check(ctx, UserStats, c); err != nil {

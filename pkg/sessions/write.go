@@ -39,9 +39,9 @@ var ErrChanged = errors.New("the session changed since it was read")
 // Condition is a write's precondition, from its If-Match and
 // If-None-Match headers (XSAPI's write modes).
 type Condition struct {
-	IfNoneMatchAny bool   // create only
-	IfMatchAny     bool   // update only
-	IfMatch        string // update only this version (an ETag)
+	IfNoneMatchAny bool     // create only
+	IfMatchAny     bool     // update only
+	IfMatch        []string // update only these versions (ETags)
 }
 
 // Change is a PUT body, parsed: the parts of the session it changes.
@@ -102,14 +102,16 @@ type WriteResult struct {
 	Doc     *Doc
 }
 
-// maxAttempts bounds the reads and conditional writes of one unconditional
-// Put when other writers keep changing the session in between (a full
-// lobby joining at once: each round one writer wins); between attempts it
-// waits a random time up to retryWait times the attempt number, so that
-// the losers spread out.
+// An unconditional Put that loses a race to another writer reads and
+// applies again (a full lobby joining at once: each round one writer
+// wins), after a random wait of up to retryWait × 2^attempt (at most
+// maxRetryWait), so that the losers spread out; it gives up after
+// maxAttempts, or when less than retryMargin is left before its deadline.
 const (
-	maxAttempts = 16
-	retryWait   = 4 * time.Millisecond
+	maxAttempts  = 64
+	retryWait    = 2 * time.Millisecond
+	maxRetryWait = 100 * time.Millisecond
+	retryMargin  = 500 * time.Millisecond
 )
 
 // Put applies ch to the session ref for caller at now, under cond, and
@@ -156,7 +158,7 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		}
 		switch err := st.SaveSession(ctx, prev, store); {
 		case errors.Is(err, ErrChanged):
-			if cond.IfMatch != "" || cond.IfNoneMatchAny || cond.IfMatchAny && prev == nil {
+			if len(cond.IfMatch) > 0 || cond.IfNoneMatchAny {
 				cur, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
 				if err != nil {
 					return nil, err
@@ -175,12 +177,20 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		}
 		return &WriteResult{Outcome: Updated, Doc: next}, nil
 	}
-	return nil, derrors.New(derrors.Unavailable, "the session kept changing during the write; retry")
+	return nil, errBusy
 }
 
-// pause waits before the attempt-th try, or until ctx ends.
+var errBusy = derrors.New(derrors.Unavailable, "the session kept changing during the write; retry")
+
+// pause waits before the attempt-th try, or until ctx ends; it reports
+// Unavailable when the deadline is too near for another try.
 func pause(ctx context.Context, attempt int) error {
-	t := time.NewTimer(time.Duration(mrand.Int64N(int64(retryWait) * int64(attempt))))
+	wait := min(retryWait<<min(attempt, 16), maxRetryWait)
+	wait = time.Duration(mrand.Int64N(int64(wait)) + 1)
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait+retryMargin {
+		return errBusy
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -214,6 +224,9 @@ func Get(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may read it")
 	}
 	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+	if len(d.Members) == 0 {
+		return nil, nil // only expired reservations were left: the next write deletes it
+	}
 	return d, nil
 }
 
@@ -243,8 +256,8 @@ func (c Condition) holds(prev *Doc) bool {
 		return prev == nil
 	case c.IfMatchAny:
 		return prev != nil
-	case c.IfMatch != "":
-		return prev != nil && prev.ETag == c.IfMatch
+	case len(c.IfMatch) > 0:
+		return prev != nil && slices.Contains(c.IfMatch, prev.ETag)
 	}
 	return true
 }
@@ -360,10 +373,11 @@ func sameJSON(a, b json.RawMessage) bool {
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
-// keepConstants sets constants not set yet and refuses to change a set one.
-func keepConstants(path string, have, change map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+// keepConstants sets constants when create is true; after that a change
+// may only repeat them (a different or a new one is a conflict).
+func keepConstants(path string, have, change map[string]json.RawMessage, create bool) (map[string]json.RawMessage, error) {
 	for _, k := range slices.Sorted(maps.Keys(change)) {
-		if old, ok := have[k]; ok && !sameJSON(old, change[k]) {
+		if old, ok := have[k]; ok && !sameJSON(old, change[k]) || !ok && !create {
 			return nil, conflict("%s.%s: constants cannot change once set", path, k)
 		}
 	}
@@ -406,11 +420,11 @@ func applyConstants(d *Doc, c *ConstantsChange, create bool) error {
 		}
 	}
 	var err error
-	if d.ConstantsSystem, err = keepConstants(path, d.ConstantsSystem, c.System); err != nil {
+	if d.ConstantsSystem, err = keepConstants(path, d.ConstantsSystem, c.System, create); err != nil {
 		return err
 	}
 	if c.Custom != nil {
-		if d.ConstantsCustom != nil && !sameJSON(d.ConstantsCustom, c.Custom) {
+		if !create && (d.ConstantsCustom == nil || !sameJSON(d.ConstantsCustom, c.Custom)) {
 			return conflict("$.constants.custom: constants cannot change once set")
 		}
 		d.ConstantsCustom = c.Custom
@@ -466,11 +480,12 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		if me.XUID != 0 && me.XUID != caller.XUID {
 			return derrors.New(derrors.Forbidden, "$.members.me.constants.system.xuid: %s is not the caller (xuid %s)", me.XUID, caller.XUID)
 		}
+		joined := d.Member(caller.XUID) == nil || d.Member(caller.XUID).Reserved
 		m, err := join(d, caller, create, now)
 		if err != nil {
 			return err
 		}
-		if err := updateMember(m, me, "$.members.me"); err != nil {
+		if err := updateMember(m, me, "$.members.me", joined); err != nil {
 			return err
 		}
 	case !caller.Server && d.Member(caller.XUID) == nil:
@@ -514,7 +529,7 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 			m.ReservedUntil = now.Add(time.Duration(d.ReservedRemovalTimeout) * time.Millisecond)
 		}
 		d.NextIndex++
-		if err := updateMember(&m, rc, path); err != nil {
+		if err := updateMember(&m, rc, path, true); err != nil {
 			return err
 		}
 		m.Active, m.Ready = false, false
@@ -547,7 +562,9 @@ func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, erro
 	return &d.Members[len(d.Members)-1], nil
 }
 
-func updateMember(m *Member, c *MemberChange, path string) error {
+// updateMember applies c to m; a member's constants are set when it joins
+// (or its seat is reserved) and may only be repeated after.
+func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 	if c.Active != nil && c.Ready != nil && *c.Active && *c.Ready {
 		return invalid("%s.properties.system: active and ready cannot both be true", path)
 	}
@@ -564,11 +581,11 @@ func updateMember(m *Member, c *MemberChange, path string) error {
 		}
 	}
 	var err error
-	if m.ConstantsSystem, err = keepConstants(path+".constants.system", m.ConstantsSystem, c.ConstantsSystem); err != nil {
+	if m.ConstantsSystem, err = keepConstants(path+".constants.system", m.ConstantsSystem, c.ConstantsSystem, joins); err != nil {
 		return err
 	}
 	if c.ConstantsCustom != nil {
-		if m.ConstantsCustom != nil && !sameJSON(m.ConstantsCustom, c.ConstantsCustom) {
+		if m.ConstantsCustom != nil && !sameJSON(m.ConstantsCustom, c.ConstantsCustom) || m.ConstantsCustom == nil && !joins {
 			return conflict("%s.constants.custom: constants cannot change once set", path)
 		}
 		m.ConstantsCustom = c.ConstantsCustom

@@ -107,12 +107,12 @@ func TestCreateJoinReserveLeave(t *testing.T) {
 	if derrors.KindOf(err) != derrors.Conflict {
 		t.Errorf("changing maxMembersCount: %v, want a conflict", err)
 	}
-	res = put(t, st, guest, Condition{IfMatch: etag}, joinChange(true), t0.Add(time.Second))
+	res = put(t, st, guest, Condition{IfMatch: []string{etag}}, joinChange(true), t0.Add(time.Second))
 	if res.Outcome != Updated || len(res.Doc.Members) != 2 || res.Doc.ETag == etag || res.Doc.Members[1].Index != 1 {
 		t.Fatalf("join: %+v", res)
 	}
 	// A stale ETag fails, with the winner's session.
-	if res2 := put(t, st, third, Condition{IfMatch: etag}, joinChange(true), t0); res2.Outcome != ConditionFailed || res2.Doc.ETag != res.Doc.ETag {
+	if res2 := put(t, st, third, Condition{IfMatch: []string{etag}}, joinChange(true), t0); res2.Outcome != ConditionFailed || res2.Doc.ETag != res.Doc.ETag {
 		t.Errorf("stale If-Match: %+v", res2)
 	}
 	// The host reserves the last seat for 300; then the session is full.
@@ -172,12 +172,16 @@ func TestApplyRules(t *testing.T) {
 		{"join a visible session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Visible; return d }(), guest, joinChange(true), derrors.Forbidden, "needs a reservation"},
 		{"join with someone else's xuid", base(), guest, &Change{Members: map[string]*MemberChange{"me": {XUID: 999}}}, derrors.Forbidden, "not the caller"},
 		{"active and ready", base(), host, &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true), Ready: ptr(true)}}}, derrors.Invalid, "active and ready"},
-		{"reserve as a non-member", base(), srv, &Change{Members: map[string]*MemberChange{"reserve_0": {XUID: 5}}}, 0, ""},
+		{"reserve as a server", base(), srv, &Change{Members: map[string]*MemberChange{"reserve_0": {XUID: 5}}}, 0, ""},
 		{"reserve without xuid", base(), host, &Change{Members: map[string]*MemberChange{"reserve_0": {}}}, derrors.Invalid, "reserve_0.constants.system.xuid is required"},
 		{"turn of a non-member", base(), host, &Change{Properties: &PropertiesChange{Turn: &[]int{7}}}, derrors.Invalid, "turn[0]: 7 is not the index of a member"},
 		{"constants.custom changes", func() *Doc { d := base(); d.ConstantsCustom = raw(`{"a":1}`); return d }(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"a":2}`)}}, derrors.Conflict, "constants.custom"},
 		{"same constants again", func() *Doc { d := base(); d.ConstantsCustom = raw(`{"a":1}`); return d }(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{ "a" : 1 }`)}}, 0, ""},
-		{"a srv joins with no xuid", base(), srv, joinChange(true), derrors.Invalid, "no xuid"},
+		{"a constant added after create", base(), host, &Change{Constants: &ConstantsChange{System: map[string]json.RawMessage{"capabilities": raw(`{}`)}}}, derrors.Conflict, "$.constants.system.capabilities"},
+		{"constants.custom added after create", base(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{}`)}}, derrors.Conflict, "$.constants.custom"},
+		{"a member constant added after joining", base(), host, &Change{Members: map[string]*MemberChange{"me": {ConstantsCustom: raw(`1`)}}}, derrors.Conflict, "$.members.me.constants.custom"},
+		{"a member's constants repeated", base(), host, &Change{Members: map[string]*MemberChange{"me": {ConstantsSystem: map[string]json.RawMessage{"initialize": raw(`true`)}}}}, 0, ""},
+		{"a server joins with no xuid", base(), srv, joinChange(true), derrors.Invalid, "no xuid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,7 +233,7 @@ func TestPutRetriesWithoutCondition(t *testing.T) {
 	st.beforeSave = func() {
 		put(t, st, host, Condition{}, &Change{Properties: &PropertiesChange{Keywords: &[]string{"x"}}}, t0)
 	}
-	res = put(t, st, guest, Condition{IfMatch: cur}, &Change{Properties: &PropertiesChange{Keywords: &[]string{"y"}}}, t0)
+	res = put(t, st, guest, Condition{IfMatch: []string{cur}}, &Change{Properties: &PropertiesChange{Keywords: &[]string{"y"}}}, t0)
 	if res.Outcome != ConditionFailed || !slices.Equal(res.Doc.Keywords, []string{"x"}) {
 		t.Errorf("racing If-Match: %+v", res)
 	}
@@ -280,7 +284,7 @@ func TestAccessBeforeReading(t *testing.T) {
 	if _, err := Put(context.Background(), newConfigs(), st, guest, ref, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); derrors.KindOf(err) != derrors.Forbidden {
 		t.Errorf("a stranger's leave of a private session: %v, want forbidden (not the session)", err)
 	}
-	if res := put(t, st, guest, Condition{IfMatch: "nope"}, joinChange(true), t0); res.Outcome != ConditionFailed || res.Doc != nil {
+	if res := put(t, st, guest, Condition{IfMatch: []string{"nope"}}, joinChange(true), t0); res.Outcome != ConditionFailed || res.Doc != nil {
 		t.Errorf("a failed condition shows a private session to a stranger: %+v", res)
 	}
 }
@@ -306,3 +310,23 @@ func (f *failingStore) SaveSession(context.Context, *Doc, *Doc) error {
 func newConfigs() xbl.ConfigReader { return newFakeReader() }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestOnlyExpiredReservationsLeft: when the last member leaves a session
+// that still holds a reservation, the session stays (200) until the
+// reservation expires; from then on it reads as gone, and the next write
+// deletes it.
+func TestOnlyExpiredReservationsLeft(t *testing.T) {
+	st := newDocStore()
+	ch := joinChange(true)
+	ch.Members["reserve_0"] = &MemberChange{XUID: 300}
+	put(t, st, host, Condition{}, ch, t0)
+	if res := put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); res.Outcome != Updated || len(res.Doc.Members) != 1 {
+		t.Fatalf("leave with a reservation left: %+v", res)
+	}
+	if d, err := Get(context.Background(), newConfigs(), st, srv, ref, t0.Add(31*time.Second)); d != nil || err != nil {
+		t.Errorf("after the reservation expired: %+v %v, want no session", d, err)
+	}
+	if res := put(t, st, srv, Condition{}, &Change{Properties: &PropertiesChange{Turn: &[]int{}}}, t0.Add(31*time.Second)); res.Outcome != Deleted || len(st.docs) != 0 {
+		t.Errorf("the next write: %+v, %d stored", res, len(st.docs))
+	}
+}

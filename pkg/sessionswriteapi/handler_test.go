@@ -57,6 +57,10 @@ func TestBadRequests(t *testing.T) {
 		{"active not a bool", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":"yes"}}}}}`, nil, 400, "$.members.me.properties.system.active"},
 		{"active and ready", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":true,"ready":true}}}}}`, nil, 400, "active and ready"},
 		{"member gamertag", "PUT", path("s"), `{"members":{"me":{"gamertag":"x"}}}`, nil, 400, "$.members.me.gamertag is set by the service"},
+		{"a number no double holds", "PUT", path("s"), `{"properties":{"custom":{"n":1e999}}}`, nil, 400, "$.properties.custom.n: the number 1e999 does not fit a double"},
+		{"a lone surrogate", "PUT", path("s"), `{"properties":{"custom":{"x":"a\ud800b"}}}`, nil, 400, "$.properties.custom.x: a string holds a lone surrogate"},
+		{"a lone low surrogate", "PUT", path("s"), `{"servers":{"x":["\udc00"]}}`, nil, 400, "$.servers.x: a string holds a lone surrogate"},
+		{"a reversed pair", "PUT", path("s"), `{"members":{"me":{"properties":{"custom":{"x":"\udc00\ud800"}}}}}`, nil, 400, "lone surrogate"},
 		{"body too large", "PUT", path("s"), `{"servers":{"a":"` + strings.Repeat("x", MaxBodyBytes) + `"}}`, nil, 400, "exceeds the limit"},
 		{"no route", "POST", path("s"), join, nil, 404, ""},
 		{"members path other than me", "DELETE", path("s") + "/members/1", "", nil, 404, ""},
@@ -96,5 +100,40 @@ func TestBothTemplateSpellings(t *testing.T) {
 	}
 	if w := send(write, host, "GET", "/serviceconfigs/"+scidA+"/sessiontemplates/lobby/sessions/x", ""); w.Code != http.StatusNoContent {
 		t.Errorf("after the last member left: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestKeptValuesRoundTrip: kept values come back as sent, a surrogate pair
+// and escapes included.
+func TestKeptValuesRoundTrip(t *testing.T) {
+	write, _, _, _ := setup(t)
+	host := tok(t, 9876, false)
+	w := send(write, host, "PUT", path("kept"), `{"properties":{"custom":{"e":"\ud83d\ude00 \\u \"q\"","n":-1.5e300,"z":[0,{"a":null}]}}}`)
+	if w.Code != 201 || !strings.Contains(w.Body.String(), `"custom":{"e":"\ud83d\ude00 \\u \"q\"","n":-1.5e300,"z":[0,{"a":null}]}`) {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+}
+
+// TestConditionsOnLeaveAndLists: DELETE .../members/me honors If-Match as
+// the leave PUT does, and answers the session while it has members; an
+// If-Match list matches any of its ETags; Content-Location is escaped.
+func TestConditionsOnLeaveAndLists(t *testing.T) {
+	write, _, _, _ := setup(t)
+	host, guest := tok(t, 9876, false), tok(t, 1111, false)
+	join := `{"members":{"me":{"properties":{"system":{"active":true}}}}}`
+	w := send(write, host, "PUT", path("a%3Fb%20c"), join)
+	etag := w.Header().Get("ETag")
+	if w.Code != 201 || w.Header().Get("Content-Location") != "/serviceconfigs/"+scidA+"/sessionTemplates/lobby/sessions/a%3Fb%20c" {
+		t.Fatalf("create: %d %q", w.Code, w.Header().Get("Content-Location"))
+	}
+	w = send(write, guest, "PUT", path("a%3Fb%20c"), join, "If-Match", `"other", `+etag)
+	if w.Code != 200 {
+		t.Fatalf("join with an If-Match list holding the ETag: %d %s", w.Code, w.Body)
+	}
+	if w := send(write, guest, "DELETE", path("a%3Fb%20c")+"/members/me", "", "If-Match", etag); w.Code != 412 {
+		t.Errorf("leave with a stale If-Match: %d %s", w.Code, w.Body)
+	}
+	if w := send(write, guest, "DELETE", path("a%3Fb%20c")+"/members/me", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"count":1`) {
+		t.Errorf("leave of a session that keeps a member: %d %s", w.Code, w.Body)
 	}
 }

@@ -3,6 +3,9 @@ package sessionswriteapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -78,7 +81,65 @@ func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
 	if buf.Len() > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, buf.Len(), sessions.MaxOpaqueBytes)
 	}
+	if err := portable(buf.Bytes()); err != nil {
+		return nil, badRequest("%s: %v", path, err)
+	}
 	return buf.Bytes(), nil
+}
+
+// portable checks that every client can read a kept JSON value back as it
+// was sent: each number fits a double (XSAPI's RapidJSON refuses 1e999),
+// and each \u escape in a string is a character (no lone surrogate).
+func portable(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return errors.New("not valid JSON")
+		}
+		if n, ok := tok.(json.Number); ok {
+			if f, err := strconv.ParseFloat(string(n), 64); err != nil || math.IsInf(f, 0) {
+				return fmt.Errorf("the number %.40s does not fit a double", n)
+			}
+		}
+	}
+	// Surrogate escapes: a high one must be followed by a low one.
+	for i := 0; i+1 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character: skip it
+			continue
+		}
+		if i+6 > len(raw) {
+			break
+		}
+		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
+		if err != nil {
+			return errors.New("not valid JSON")
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+12 > len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' {
+				return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
+			}
+			lo, err := strconv.ParseUint(string(raw[i+8:i+12]), 16, 32)
+			if err != nil || lo < 0xDC00 || lo > 0xDFFF {
+				return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return nil
 }
 
 // opaqueMap reads an object whose members are kept values; with nulls,

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,28 +122,21 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		return writeDoc(w, http.StatusOK, d, ref, now)
-	case http.MethodDelete:
-		res, err := sessions.Put(ctx, h.configs, h.store, caller, ref, sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, now)
-		if err != nil {
-			return err
-		}
-		if res.Doc != nil {
-			w.Header().Set("ETag", quote(res.Doc.ETag))
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
 	}
 	cond, err := condition(r)
 	if err != nil {
 		return err
 	}
-	body, err := httpapi.ReadBody(r, MaxBodyBytes)
-	if err != nil {
-		return err
-	}
-	ch, err := ParseChange(body)
-	if err != nil {
-		return err
+	// DELETE .../members/me is the leave PUT {"members":{"me":null}}.
+	ch := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}
+	if r.Method == http.MethodPut {
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		if ch, err = ParseChange(body); err != nil {
+			return err
+		}
 	}
 	res, err := sessions.Put(ctx, h.configs, h.store, caller, ref, cond, ch, now)
 	if err != nil {
@@ -167,7 +161,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 }
 
 // condition reads XSAPI's write modes: If-None-Match: * (create only),
-// If-Match: * (update only), If-Match: <ETag> (this version only).
+// If-Match: * (update only), If-Match: <ETag> (this version only; a list
+// of ETags names any of them).
 func condition(r *http.Request) (sessions.Condition, error) {
 	var c sessions.Condition
 	im, inm := strings.TrimSpace(r.Header.Get("If-Match")), strings.TrimSpace(r.Header.Get("If-None-Match"))
@@ -178,10 +173,17 @@ func condition(r *http.Request) (sessions.Condition, error) {
 		c.IfNoneMatchAny = true
 	case inm != "":
 		return c, badRequest("If-None-Match on a session write must be *")
-	case im == "*":
-		c.IfMatchAny = true
 	case im != "":
-		c.IfMatch = unquote(im)
+		for _, part := range strings.Split(im, ",") {
+			if p := strings.TrimSpace(part); p == "*" {
+				c.IfMatchAny = true
+			} else if p != "" {
+				c.IfMatch = append(c.IfMatch, unquote(p))
+			}
+		}
+		if c.IfMatchAny {
+			c.IfMatch = nil
+		}
 	}
 	return c, nil
 }
@@ -219,7 +221,7 @@ func writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, ref sessions.R
 	if !next.IsZero() {
 		h.Set("Expires", next.UTC().Format(http.TimeFormat))
 	}
-	h.Set("Content-Location", "/serviceconfigs/"+ref.SCIDRaw+"/sessionTemplates/"+ref.Template+"/sessions/"+ref.Name)
+	h.Set("Content-Location", "/serviceconfigs/"+url.PathEscape(ref.SCIDRaw)+"/sessionTemplates/"+url.PathEscape(ref.Template)+"/sessions/"+url.PathEscape(ref.Name))
 	w.WriteHeader(status)
 	_, err = w.Write(body)
 	return err

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // XUID is an Xbox user id: an unsigned 64-bit integer.
@@ -270,8 +271,11 @@ func CheckName(what, s string) error {
 	if len(s) > MaxNameBytes {
 		return fmt.Errorf("%s is %d bytes; the limit is %d", what, len(s), MaxNameBytes)
 	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, truncate(s))
+	}
 	for _, r := range s {
-		if r == '#' || r < 0x20 || r == 0x7f || r == '\uFFFD' {
+		if r == '#' || r < 0x20 || r >= 0x7f && r <= 0x9f || r == '\uFFFD' {
 			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, truncate(s))
 		}
 	}

@@ -110,7 +110,7 @@ func TestCheckName(t *testing.T) {
 			t.Errorf("CheckName(%q) = %v, want nil", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "a#b", "a\nb", "a\x00", string(make([]byte, 129))} {
+	for _, bad := range []string{"", "a#b", "a\nb", "a\x00", string(make([]byte, 129)), "a\u0080b", "a\x7fb", "a\xc3(b"} {
 		if err := CheckName("name", bad); err == nil {
 			t.Errorf("CheckName(%q) = nil, want an error", bad)
 		}

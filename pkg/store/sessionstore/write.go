@@ -139,8 +139,9 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // transaction (up to about 45 members and keywords), every entry is
 // rewritten with a copy of the new head, so a query reads entries only.
 // Otherwise the entries carry no copy and a query reads the head of each
-// entry it finds: the new entries are written first, then the document,
-// head and keyword entries in one transaction, then the entries of removed
+// entry it finds: the new entries are written first, then the document and
+// head, with the deletes of removed keywords' entries (at most 2 ×
+// sessions.MaxKeywords), in one transaction, then the entries of removed
 // members are deleted, each only while it still holds the removed member's
 // index; a session that had copies loses them before that commit. Either
 // way a query never sees a row of a version that was not committed, nor a
@@ -213,17 +214,16 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	// First: the new member entries; when the stored entries carry copies,
 	// every entry that stays or goes loses its copy (a copy of prev must
 	// not outlive the commit).
-	first := memAdd
+	first := append(memAdd, kwAdd...)
 	if prev != nil && prev.Copies {
 		first = uncopied(after.Pointers, nil)
 		first = uncopied(memRemove, first)
 		first = uncopied(kwRemove, first)
-		kwAdd = nil // among first already
 	}
 	if err := s.putAll(ctx, first); err != nil {
 		return err
 	}
-	core, err := s.core(prev, after, kwAdd, kwRemove)
+	core, err := s.core(prev, after, nil, kwRemove)
 	if err != nil {
 		return err
 	}

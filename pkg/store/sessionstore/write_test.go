@@ -202,7 +202,7 @@ func TestRacingIfMatch(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				k := []string{fmt.Sprintf("r%d-w%d", round, i)}
-				r, err := sessions.Put(context.Background(), mem, s, player(1), wref, sessions.Condition{IfMatch: etag}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}, wt0)
+				r, err := sessions.Put(context.Background(), mem, s, player(1), wref, sessions.Condition{IfMatch: []string{etag}}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}, wt0)
 				if err != nil {
 					t.Error(err)
 				}

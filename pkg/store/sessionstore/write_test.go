@@ -279,7 +279,8 @@ func TestHundredMembers(t *testing.T) {
 	counter.Reset()
 	kws := []string{"ranked", "eu"}
 	res = mustPut(t, counted, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &kws, Turn: &[]int{5}}}, wt0.Add(2*time.Second))
-	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 0 || len(res.Doc.Members) != 100 {
+	// The new keywords' entries first (one BatchWriteItem), then the commit.
+	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 1 || len(res.Doc.Members) != 100 {
 		t.Errorf("keywords and turn on a 100-member session: %v, %d members", counter.Ops(), len(res.Doc.Members))
 	}
 	if got, _, _ := st.UserSessions(context.Background(), 2004, scidA, "", all, 1); len(got) != 1 || !got[0].MyTurn || !slices.Equal(got[0].Keywords, kws) || got[0].Accepted != 51 {
@@ -287,6 +288,26 @@ func TestHundredMembers(t *testing.T) {
 	}
 	if got, _, _ := st.KeywordSessions(context.Background(), scidA, "eu", "", all, 1); len(got) != 1 {
 		t.Errorf("keyword eu: %+v", got)
+	}
+	// Swapping all 32 keywords of the full session at once (64 entries out,
+	// 64 in: more than a transaction holds besides the commit).
+	for round, prefix := range []string{"a", "b"} {
+		var kw []string
+		for i := range sessions.MaxKeywords {
+			kw = append(kw, fmt.Sprint(prefix, i))
+		}
+		mustPut(t, st, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0.Add(3*time.Second))
+		if got, _, _ := st.KeywordSessions(context.Background(), scidA, prefix+"31", "", all, 1); len(got) != 1 {
+			t.Errorf("round %d: keyword %s31: %+v", round, prefix, got)
+		}
+	}
+	for _, k := range []string{"a0", "eu"} {
+		if got, _, _ := st.KeywordSessions(context.Background(), scidA, k, "", all, 1); len(got) != 0 {
+			t.Errorf("replaced keyword %s still finds the session: %+v", k, got)
+		}
+	}
+	if pks := items(t, tb, store.KeywordPK(scidA, "a5")); pks[store.KeywordPK(scidA, "a5")] != 0 {
+		t.Errorf("entries of a replaced keyword left: %v", pks)
 	}
 	// The 49 reservations left expire: not rows, not counted; the next
 	// write removes them and their entries.

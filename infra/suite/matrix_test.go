@@ -3,6 +3,7 @@ package suite
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -18,6 +19,7 @@ import (
 // servers only. All: the sandbox must be the SCID's.
 func TestAccessMatrix(t *testing.T) {
 	base := stack(t)
+	runID := time.Now().UnixNano()
 	sum := &tally{name: "access matrix"}
 	const other = 2533274792693552
 	for _, sandbox := range []string{"RETAIL", "XDKS.1", "XDKS.9"} {
@@ -86,7 +88,8 @@ func TestAccessMatrix(t *testing.T) {
 								if owns {
 									want = 201
 								}
-								session := fmt.Sprintf("matrix-%s-%s-%v-%v", sandbox, title, server, own)
+								// The shared table outlives a run: a name of this run.
+								session := fmt.Sprintf("matrix-%d-%s-%s-%v-%v", runID, sandbox, title, server, own)
 								status, _, body = send(t, "PUT", base+"/serviceconfigs/"+scidA+"/sessionTemplates/matrix/sessions/"+session,
 									[]byte(`{"members":{"me":{"properties":{"system":{"active":true}}}}}`), append(h, [2]string{"If-None-Match", "*"}))
 							}

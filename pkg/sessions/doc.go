@@ -202,8 +202,8 @@ func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
 			s.MyTurn = slices.Contains(h.Turn, m.Index)
 		}
 	}
-	if !found {
-		return Session{}, false
+	if !found || count == 0 {
+		return Session{}, false // not through x, or only expired reservations left
 	}
 	if h.Visibility != xbl.Private && h.MaxMembers > 0 && count >= h.MaxMembers {
 		s.Visibility = xbl.Full

@@ -36,6 +36,11 @@ type Store interface {
 // ErrChanged is SaveSession's answer when the stored session is not prev.
 var ErrChanged = errors.New("the session changed since it was read")
 
+// ErrContended is SaveSession's answer when another write to the same
+// session was in flight (DynamoDB cancels one of two transactions on the
+// same items): nothing was written, and prev may still be current.
+var ErrContended = errors.New("another write to the session was in flight")
+
 // Condition is a write's precondition, from its If-Match and
 // If-None-Match headers (XSAPI's write modes).
 type Condition struct {
@@ -129,18 +134,21 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 				return nil, err
 			}
 		}
-		prev, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+		stored, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
 		if err != nil {
 			return nil, err
 		}
+		// A session of expired reservations only is gone: the write sees
+		// none (and replaces the stored one).
+		prev := live(stored, now)
 		if !cond.holds(prev) {
-			return failed(prev, caller)
+			return failed(prev, caller, now)
 		}
 		next, err := Apply(prev, ch, caller, ref, now)
 		if err != nil {
 			return nil, err
 		}
-		if prev != nil && !mayRead(prev, caller) && !mayRead(next, caller) {
+		if prev != nil && !mayRead(prev, caller, now) && !mayRead(next, caller, now) {
 			// A stranger's leave of a private session: nothing to do, and
 			// nothing to show.
 			return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
@@ -153,17 +161,22 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		if len(next.Members) == 0 {
 			store = nil
 		}
-		if prev == nil && store == nil {
+		if stored == nil && store == nil {
 			return &WriteResult{Outcome: Deleted}, nil // a create with no members
 		}
-		switch err := st.SaveSession(ctx, prev, store); {
+		switch err := st.SaveSession(ctx, stored, store); {
+		case errors.Is(err, ErrContended):
+			continue // read again: the condition is decided on what is stored
 		case errors.Is(err, ErrChanged):
 			if len(cond.IfMatch) > 0 || cond.IfNoneMatchAny {
 				cur, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
 				if err != nil {
 					return nil, err
 				}
-				return failed(cur, caller)
+				if cond.holds(live(cur, now)) {
+					continue // changed, but still as the condition asks
+				}
+				return failed(live(cur, now), caller, now)
 			}
 			continue // read the new version and apply ch to it
 		case err != nil:
@@ -202,11 +215,20 @@ func pause(ctx context.Context, attempt int) error {
 
 // failed is a ConditionFailed answer with the current session, which
 // the caller sees only if it may read it.
-func failed(cur *Doc, caller *xbl.Caller) (*WriteResult, error) {
-	if cur != nil && !mayRead(cur, caller) {
+func failed(cur *Doc, caller *xbl.Caller, now time.Time) (*WriteResult, error) {
+	if cur != nil && !mayRead(cur, caller, now) {
 		cur = nil
 	}
 	return &WriteResult{Outcome: ConditionFailed, Doc: cur}, nil
+}
+
+// live is d as it stands at now: nil when d is nil or holds nothing but
+// expired reservations.
+func live(d *Doc, now time.Time) *Doc {
+	if d == nil || !slices.ContainsFunc(d.Members, func(m Member) bool { return !m.Expired(now) }) {
+		return nil
+	}
+	return d
 }
 
 // Get reads the session ref for caller: nil when there is none. A private
@@ -217,21 +239,24 @@ func Get(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		return nil, err
 	}
 	d, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
-	if err != nil || d == nil {
-		return nil, err
+	if d = live(d, now); err != nil || d == nil {
+		return nil, err // none, or only expired reservations (the next write deletes it)
 	}
-	if !mayRead(d, caller) {
+	if !mayRead(d, caller, now) {
 		return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may read it")
 	}
 	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
-	if len(d.Members) == 0 {
-		return nil, nil // only expired reservations were left: the next write deletes it
-	}
 	return d, nil
 }
 
-func mayRead(d *Doc, caller *xbl.Caller) bool {
-	return d.Visibility != xbl.Private || caller.Server || d.Member(caller.XUID) != nil
+// mayRead is who may see d at now: anyone for a session that is not
+// private; its members (a live reservation counts) and servers otherwise.
+func mayRead(d *Doc, caller *xbl.Caller, now time.Time) bool {
+	if d.Visibility != xbl.Private || caller.Server {
+		return true
+	}
+	m := d.Member(caller.XUID)
+	return m != nil && !m.Expired(now)
 }
 
 // checkAccess is who may read and write sessions of an SCID: a caller
@@ -321,6 +346,14 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 		if err := applyProperties(d, ch.Properties); err != nil {
 			return nil, err
 		}
+	}
+	// The turn names members: those who left (or whose reservation
+	// expired) leave it.
+	d.Turn = slices.DeleteFunc(d.Turn, func(i int) bool {
+		return !slices.ContainsFunc(d.Members, func(m Member) bool { return m.Index == i })
+	})
+	if len(d.Turn) == 0 {
+		d.Turn = nil
 	}
 	if len(ch.Servers) > 0 {
 		d.Servers = merge(d.Servers, ch.Servers)

@@ -330,3 +330,61 @@ func TestOnlyExpiredReservationsLeft(t *testing.T) {
 		t.Errorf("the next write: %+v, %d stored", res, len(st.docs))
 	}
 }
+
+// TestContendedWritesRetry: a commit cancelled by another transaction in
+// flight is read and tried again, whatever the condition.
+func TestContendedWritesRetry(t *testing.T) {
+	st := newDocStore()
+	etag := put(t, st, host, Condition{}, joinChange(true), t0).Doc.ETag
+	c := &contendedStore{docStore: st, left: 2}
+	res, err := Put(context.Background(), newConfigs(), c, guest, ref, Condition{IfMatch: []string{etag}}, joinChange(true), t0)
+	if err != nil || res.Outcome != Updated || c.left != 0 {
+		t.Errorf("after two contended commits: %+v %v (%d left)", res, err, c.left)
+	}
+}
+
+type contendedStore struct {
+	*docStore
+	left int
+}
+
+func (c *contendedStore) SaveSession(ctx context.Context, prev, next *Doc) error {
+	if c.left > 0 {
+		c.left--
+		return ErrContended
+	}
+	return c.docStore.SaveSession(ctx, prev, next)
+}
+
+// TestAGoneSessionIsGoneForWrites: a stored session of expired
+// reservations only is created anew by a create-only write (a new start
+// time and correlation id), and is no keyword query row.
+func TestAGoneSessionIsGoneForWrites(t *testing.T) {
+	st := newDocStore()
+	ch := joinChange(true)
+	ch.Members["reserve_0"] = &MemberChange{XUID: 300}
+	ch.Properties = &PropertiesChange{Keywords: &[]string{"k"}}
+	first := put(t, st, host, Condition{}, ch, t0).Doc
+	put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0)
+	later := t0.Add(time.Minute)
+	stored, _ := st.Session(context.Background(), scidA, "lobby", "game-1")
+	if _, ok := stored.Head().View(nil, later); ok {
+		t.Error("a session of expired reservations is a keyword row")
+	}
+	res := put(t, st, guest, Condition{IfNoneMatchAny: true}, joinChange(true), later)
+	if res.Outcome != Created || res.Doc.StartTime.Equal(first.StartTime) || res.Doc.CorrelationID == first.CorrelationID || len(res.Doc.Members) != 1 {
+		t.Errorf("create over a gone session: %+v", res)
+	}
+}
+
+// TestTurnFollowsMembers: a member who leaves leaves the turn.
+func TestTurnFollowsMembers(t *testing.T) {
+	st := newDocStore()
+	put(t, st, host, Condition{}, joinChange(true), t0)
+	put(t, st, guest, Condition{}, joinChange(true), t0)
+	put(t, st, host, Condition{}, &Change{Properties: &PropertiesChange{Turn: &[]int{1, 0}}}, t0)
+	res := put(t, st, guest, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0)
+	if !slices.Equal(res.Doc.Turn, []int{0}) {
+		t.Errorf("turn after member 1 left: %v", res.Doc.Turn)
+	}
+}

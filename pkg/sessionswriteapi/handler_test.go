@@ -56,6 +56,8 @@ func TestBadRequests(t *testing.T) {
 		{"someone else's xuid", "PUT", path("s"), `{"members":{"me":{"constants":{"system":{"xuid":"1111"}}}}}`, nil, 403, "$.members.me.constants.system.xuid"},
 		{"active not a bool", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":"yes"}}}}}`, nil, 400, "$.members.me.properties.system.active"},
 		{"active and ready", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":true,"ready":true}}}}}`, nil, 400, "active and ready"},
+		{"member turn", "PUT", path("s"), `{"members":{"me":{"turn":true}}}`, nil, 400, "$.members.me.turn is set by the service"},
+		{"active null", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":null}}}}}`, nil, 400, "$.members.me.properties.system.active must be true or false"},
 		{"member gamertag", "PUT", path("s"), `{"members":{"me":{"gamertag":"x"}}}`, nil, 400, "$.members.me.gamertag is set by the service"},
 		{"a number no double holds", "PUT", path("s"), `{"properties":{"custom":{"n":1e999}}}`, nil, 400, "$.properties.custom.n: the number 1e999 does not fit a double"},
 		{"a lone surrogate", "PUT", path("s"), `{"properties":{"custom":{"x":"a\ud800b"}}}`, nil, 400, "$.properties.custom.x: a string holds a lone surrogate"},

@@ -443,7 +443,9 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 						return nil, err
 					}
 					for _, flag := range []string{"active", "ready"} {
-						if fv, ok := sys[flag]; ok {
+						if fv, ok := sys[flag]; ok && isNull(fv) {
+							return nil, badRequest("%s.%s must be true or false", pp, flag)
+						} else if ok {
 							b, err := parseBool(pp+"."+flag, fv)
 							if err != nil {
 								return nil, err
@@ -465,7 +467,7 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 					return nil, badRequest("%s: properties have only system and custom", pp)
 				}
 			}
-		case "gamertag", "reserved", "activeTitleId", "joinTime", "next":
+		case "gamertag", "reserved", "activeTitleId", "joinTime", "next", "turn":
 			return nil, badRequest("%s is set by the service, not by a write", kp)
 		default:
 			if mc.Extra == nil {

@@ -134,8 +134,8 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 					return nil, u, fmt.Errorf("query %s: item %s/%s: %w", s.table.Name, pk, p.SK, err)
 				}
 			}
-			if h == nil {
-				continue // the session is gone
+			if h == nil || !h.StartTime.Equal(st) {
+				continue // the session is gone, or this entry is of an earlier session of that name
 			}
 			ss, ok := h.View(x, now)
 			if !ok || !keep(&ss) {

@@ -61,10 +61,30 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 }
 
 // LoadItems returns the items the loader writes for d: with copies of the
-// head in its index entries when a write of all of them fits in one
-// transaction, as SaveSession keeps them.
+// head in its index entries when SaveSession would keep them so.
 func LoadItems(d *sessions.Doc) (*Items, error) {
-	return ItemsOf(d, 2+2*len(d.Members)+2*len(d.Keywords) <= MaxTransactItems)
+	it, err := ItemsOf(d, true)
+	if err != nil || copiesFit(it, 0) {
+		return it, err
+	}
+	return ItemsOf(d, false)
+}
+
+// MaxCopyBytes bounds the head a session's index entries carry copies of:
+// every write rewrites every entry, so copies pay only while they are
+// small (a lobby's head is a few hundred bytes; 32 long keywords make
+// 8 KB).
+const MaxCopyBytes = 1024
+
+// copiesFit reports whether the entries of it can carry copies of its
+// head: all of them, the document, the head and removes deletes fit in
+// one transaction, and the head is at most MaxCopyBytes.
+func copiesFit(it *Items, removes int) bool {
+	if 2+len(it.Pointers)+removes > MaxTransactItems {
+		return false
+	}
+	av, err := store.Marshal(it.Head.HeadFields)
+	return err == nil && store.ItemSize(av) <= MaxCopyBytes
 }
 
 func headFieldsOf(d *sessions.Doc) store.HeadFields {
@@ -136,14 +156,15 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // SaveSession implements sessions.Store. The document (conditional on
 // prev's ETag, or on its absence) is the commit point; the head is written
 // with it. When all of the session's index entries fit in the same
-// transaction (up to about 45 members and keywords), every entry is
-// rewritten with a copy of the new head, so a query reads entries only.
+// transaction (up to about 45 members and keywords) and the head is small
+// (MaxCopyBytes), every entry is rewritten with a copy of the new head, so
+// a query reads entries only.
 // Otherwise the entries carry no copy and a query reads the head of each
 // entry it finds: the new entries are written first, then the document and
-// head, with the deletes of removed keywords' entries (at most 2 ×
-// sessions.MaxKeywords), in one transaction, then the entries of removed
-// members are deleted, each only while it still holds the removed member's
-// index; a session that had copies loses them before that commit. Either
+// head, with the deletes of removed keywords' entries, in one transaction,
+// then the entries of removed members are deleted, each only while it
+// still holds the removed member's index; a session that had copies loses
+// them before that commit. Either
 // way a query never sees a row of a version that was not committed, nor a
 // mix of two.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
@@ -183,7 +204,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 		}
 	}
 	_, remove := diff(before, after)
-	if 2+len(after.Pointers)+len(remove) <= MaxTransactItems {
+	if copiesFit(after, len(remove)) {
 		// Everything in one transaction, every entry with a copy.
 		core, err := s.core(prev, after, after.Pointers, remove)
 		if err != nil {
@@ -223,19 +244,19 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	if err := s.putAll(ctx, first); err != nil {
 		return err
 	}
-	core, err := s.core(prev, after, nil, kwRemove)
+	// Removed keywords' entries go in the commit while there is room (a
+	// keyword query checks the head, so one deleted late is never a row).
+	room := min(len(kwRemove), MaxTransactItems-2)
+	core, err := s.core(prev, after, nil, kwRemove[:room])
 	if err != nil {
 		return err
-	}
-	if len(core) > MaxTransactItems {
-		return fmt.Errorf("session %s/%s: %d actions in the commit transaction", next.Template, next.Name, len(core))
 	}
 	if err := s.transact(ctx, core); err != nil {
 		return err
 	}
 	// The write is done: an entry left behind by a failure here is never
 	// a row (the head does not list its user) and costs one item per read.
-	s.removeEntries(ctx, memRemove)
+	s.removeEntries(ctx, append(memRemove, kwRemove[room:]...))
 	return nil
 }
 
@@ -333,8 +354,20 @@ func diff(before, after *Items) (add, remove []store.PointerItem) {
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
 	_, err := s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-		return sessions.ErrChanged
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			switch code := aws.ToString(r.Code); {
+			case i == 0 && code == "ConditionalCheckFailed":
+				return sessions.ErrChanged
+			case code == "TransactionConflict":
+				// Another transaction on the same items was in flight.
+				return sessions.ErrContended
+			}
+		}
+	}
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return sessions.ErrContended
 	}
 	if err != nil {
 		return store.CallError(ctx, "write session to "+s.table.Name, err)
@@ -364,6 +397,10 @@ func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 				}
 			}
 			out, err := s.table.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			var conflict *types.TransactionConflictException
+			if errors.As(err, &conflict) {
+				return sessions.ErrContended
+			}
 			if err != nil {
 				return store.CallError(ctx, "write session entries to "+s.table.Name, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -431,5 +432,49 @@ func TestCopiesComeAndGo(t *testing.T) {
 	d, err := st.Session(context.Background(), scidA, "lobby", "game-1")
 	if err != nil || !d.Copies || len(d.Members) != 1 {
 		t.Errorf("document: copies %v, %d members, %v", d.Copies, len(d.Members), err)
+	}
+}
+
+// TestEntriesOfAnEarlierSession: an index entry left by an earlier session
+// of the same name (another start time) is never a row of the new one.
+func TestEntriesOfAnEarlierSession(t *testing.T) {
+	tb, st, _ := writeTable(t)
+	mem := configs()
+	d := mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0).Doc
+	// A stale entry of player 1 at an earlier start time, as a lost commit
+	// of the large path could leave it.
+	stale := store.NewMemberPointers(1, 0, scidA, d.Template, d.Name, wt0.Add(-time.Hour))[0]
+	av, err := store.Marshal(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := st.UserSessions(context.Background(), 1, scidA, "", all, 10)
+	if err != nil || len(got) != 1 || !got[0].StartTime.Equal(wt0) {
+		t.Errorf("sessions of 1: %+v %v, want the session once, at its start time", got, err)
+	}
+}
+
+// TestLongKeywordsNoCopies: a session whose head is large (32 keywords of
+// 200 bytes) keeps entries without copies, so a write does not rewrite 8 KB
+// into every entry; queries read its head.
+func TestLongKeywordsNoCopies(t *testing.T) {
+	tb, st, now := writeTable(t)
+	counted, counter := countedStore(t, tb, now)
+	var kw []string
+	for i := range sessions.MaxKeywords {
+		kw = append(kw, fmt.Sprintf("%03d%s", i, strings.Repeat("k", 197)))
+	}
+	mustPut(t, st, configs(), player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0)
+	d, err := st.Session(context.Background(), scidA, "lobby", "game-1")
+	if err != nil || d.Copies {
+		t.Fatalf("copies %v, %v: want none for an 8 KB head", d.Copies, err)
+	}
+	counter.Reset()
+	got, _, err := counted.KeywordSessions(context.Background(), scidA, kw[31], "", all, 1)
+	if err != nil || len(got) != 1 || counter.Get("BatchGetItem") != 1 {
+		t.Errorf("keyword query: %+v %v, %v", got, err, counter.Ops())
 	}
 }

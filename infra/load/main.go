@@ -255,7 +255,9 @@ func (g *generator) xuids(n int) []string {
 
 // next returns a request of the mix: 35 % statistics batches, 5 %
 // statistics writes (XSAPI's PATCH of a player's stats), 20 % single
-// statistics GETs, 30 % session batches, 10 % keyword GETs, as a server;
+// statistics GETs, 30 % session batches, 5 % session writes (a seat
+// reserved in one of 10 lobbies, reservations lasting 5 s), 5 % keyword
+// GETs, as a server;
 // and one request in three, besides, a single GET by the hot player: about
 // twice the statistics burst limit.
 func (g *generator) next() request {
@@ -277,6 +279,9 @@ func (g *generator) next() request {
 	case p < 18:
 		body := `{"xuids":["` + strings.Join(g.xuids(10+g.rng.IntN(91)), `","`) + `"]}`
 		return request{"POST /serviceconfigs/{scid}/batch", "POST", "/serviceconfigs/" + scidA + "/batch?take=100", "107", []byte(body), false}
+	case p == 18:
+		body := `{"constants":{"system":{"visibility":"open","maxMembersCount":100,"reservedRemovalTimeout":5000,"version":1}},"members":{"reserve_0":{"constants":{"system":{"xuid":"` + g.xuids(1)[0] + `"}}}}}`
+		return request{"PUT /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "PUT", fmt.Sprintf("/serviceconfigs/%s/sessionTemplates/load/sessions/lobby-%d", scidA, g.rng.IntN(10)), "107", []byte(body), false}
 	default:
 		return request{"GET /serviceconfigs/{scid}/sessions", "GET", fmt.Sprintf("/serviceconfigs/%s/sessions?keyword=kw%d&take=25", scidA, g.rng.IntN(20)), "107", nil, false}
 	}

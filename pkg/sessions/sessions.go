@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,7 +217,7 @@ func (q *Query) wantSession(s *Session) bool {
 		return false
 	case q.HasVersion && s.Version > q.Version:
 		return false
-	case q.Keyword != "" && !slices.Contains(s.Keywords, q.Keyword):
+	case q.Keyword != "" && !HasKeyword(s.Keywords, q.Keyword):
 		return false
 	}
 	return true
@@ -239,6 +240,12 @@ func (q *Query) wantMember(s *Session) bool {
 		return false
 	}
 	return q.wantSession(s)
+}
+
+// HasKeyword reports whether keywords hold kw, in any letter case
+// (keywords are case-insensitive, as XSAPI's are).
+func HasKeyword(keywords []string, kw string) bool {
+	return slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(k, kw) })
 }
 
 // NewestFirst is the order of answers: by start time, newest first, then

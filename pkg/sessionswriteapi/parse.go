@@ -163,6 +163,9 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 	if total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
 	}
+	if err := portable(raw); err != nil { // its keys: the values are checked
+		return nil, badRequest("%s: a key: %v", path, err)
+	}
 	return m, nil
 }
 

@@ -116,7 +116,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, d.ETag) {
+		if inm := strings.Join(r.Header.Values("If-None-Match"), ","); inm != "" && etagMatches(inm, d.ETag) {
 			w.Header().Set("ETag", quote(d.ETag))
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -165,7 +165,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 // of ETags names any of them).
 func condition(r *http.Request) (sessions.Condition, error) {
 	var c sessions.Condition
-	im, inm := strings.TrimSpace(r.Header.Get("If-Match")), strings.TrimSpace(r.Header.Get("If-None-Match"))
+	// The payload 2.0 adapter splits a comma-separated header into values.
+	im := strings.TrimSpace(strings.Join(r.Header.Values("If-Match"), ","))
+	inm := strings.TrimSpace(strings.Join(r.Header.Values("If-None-Match"), ","))
 	switch {
 	case im != "" && inm != "":
 		return c, badRequest("If-Match and If-None-Match cannot both be sent")

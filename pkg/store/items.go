@@ -107,8 +107,11 @@ func KeywordPrefix(template string) string {
 	return prefixKeywordTmpl + template + "#"
 }
 
-// KeywordPK is the partition of the keyword index entries of one keyword.
-func KeywordPK(scid, keyword string) string { return prefixKeyword + scid + "#" + keyword }
+// KeywordPK is the partition of the keyword index entries of one keyword:
+// keywords are case-insensitive, so it holds the keyword in lower case.
+func KeywordPK(scid, keyword string) string {
+	return prefixKeyword + scid + "#" + strings.ToLower(keyword)
+}
 
 // SessionKey is the key of a session's document item. Each session has
 // its own partition (document and head), so that the heads a query reads

@@ -178,8 +178,8 @@ func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template str
 // KeywordSessions implements sessions.Reader.
 func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
 	return s.find(ctx, scid, template, func(ss *sessions.Session) bool {
-		return slices.Contains(ss.Keywords, keyword) && keep(ss)
-	}, limit, func(d *sessions.Doc) bool { return slices.Contains(d.Keywords, keyword) }, nil)
+		return sessions.HasKeyword(ss.Keywords, keyword) && keep(ss)
+	}, limit, func(d *sessions.Doc) bool { return sessions.HasKeyword(d.Keywords, keyword) }, nil)
 }
 
 // find returns, in answer order, the first limit sessions that have an

@@ -56,7 +56,7 @@ func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template str
 func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
 	kw := keyword
 	return s.query(ctx, scid, store.KeywordPK(scid, keyword), store.KeywordPrefix(template), nil, func(ss *sessions.Session) bool {
-		return slices.Contains(ss.Keywords, kw) && keep(ss)
+		return sessions.HasKeyword(ss.Keywords, kw) && keep(ss)
 	}, limit)
 }
 

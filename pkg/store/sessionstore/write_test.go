@@ -478,3 +478,17 @@ func TestLongKeywordsNoCopies(t *testing.T) {
 		t.Errorf("keyword query: %+v %v, %v", got, err, counter.Ops())
 	}
 }
+
+// TestKeywordsAreCaseInsensitive: a keyword query finds a session in any
+// letter case of its keyword, and the row keeps the keyword as written.
+func TestKeywordsAreCaseInsensitive(t *testing.T) {
+	_, st, _ := writeTable(t)
+	kw := []string{"Ranked"}
+	mustPut(t, st, configs(), player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0)
+	for _, q := range []string{"Ranked", "ranked", "RANKED"} {
+		got, _, err := st.KeywordSessions(context.Background(), scidA, q, "", all, 1)
+		if err != nil || len(got) != 1 || got[0].Keywords[0] != "Ranked" {
+			t.Errorf("keyword %s: %+v %v", q, got, err)
+		}
+	}
+}

@@ -70,17 +70,24 @@ func LoadItems(d *sessions.Doc) (*Items, error) {
 	return ItemsOf(d, false)
 }
 
-// MaxCopyBytes bounds the head a session's index entries carry copies of:
-// every write rewrites every entry, so copies pay only while they are
-// small (a lobby's head is a few hundred bytes; 32 long keywords make
-// 8 KB).
-const MaxCopyBytes = 1024
+// Copies of the head in a session's index entries save a query one head
+// read (0.5 read unit) per row, and cost every write of the session a
+// rewrite of every entry (2 write units each, in a transaction). So they
+// are kept to lobby-sized sessions: at most MaxCopyEntries entries (16
+// members and keywords together; a write then rewrites at most 34 items)
+// and a head of at most MaxCopyBytes (a lobby's is a few hundred bytes;
+// 32 long keywords make 8 KB).
+const (
+	MaxCopyEntries = 32
+	MaxCopyBytes   = 1024
+)
 
-// copiesFit reports whether the entries of it can carry copies of its
-// head: all of them, the document, the head and removes deletes fit in
-// one transaction, and the head is at most MaxCopyBytes.
+// copiesFit reports whether the entries of it carry copies of its head:
+// at most MaxCopyEntries of them, which with the document, the head and
+// removes deletes fit in one transaction, and a head of at most
+// MaxCopyBytes.
 func copiesFit(it *Items, removes int) bool {
-	if 2+len(it.Pointers)+removes > MaxTransactItems {
+	if len(it.Pointers) > MaxCopyEntries || 2+len(it.Pointers)+removes > MaxTransactItems {
 		return false
 	}
 	av, err := store.Marshal(it.Head.HeadFields)
@@ -156,9 +163,8 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // SaveSession implements sessions.Store. The document (conditional on
 // prev's ETag, or on its absence) is the commit point; the head is written
 // with it. When all of the session's index entries fit in the same
-// transaction (up to about 45 members and keywords) and the head is small
-// (MaxCopyBytes), every entry is rewritten with a copy of the new head, so
-// a query reads entries only.
+// transaction and the session is lobby-sized (copiesFit), every entry is
+// rewritten with a copy of the new head, so a query reads entries only.
 // Otherwise the entries carry no copy and a query reads the head of each
 // entry it finds: the new entries are written first, then the document and
 // head, with the deletes of removed keywords' entries, in one transaction,

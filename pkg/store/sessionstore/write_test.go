@@ -492,3 +492,26 @@ func TestKeywordsAreCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+// TestCopiesForLobbiesOnly: 16 members keep copies in their 32 entries;
+// the 17th member's write strips them (every write would otherwise
+// rewrite 34+ entries).
+func TestCopiesForLobbiesOnly(t *testing.T) {
+	_, st, _ := writeTable(t)
+	mem := configs()
+	reserve := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}}
+	for i := range 15 {
+		reserve.Members[fmt.Sprint("reserve_", i)] = &sessions.MemberChange{XUID: xbl.XUID(500 + i)}
+	}
+	mustPut(t, st, mem, player(1), sessions.Condition{}, reserve, wt0)
+	if d, _ := st.Session(context.Background(), scidA, "lobby", "game-1"); !d.Copies || len(d.Members) != 16 {
+		t.Fatalf("16 members: copies %v, %d members", d.Copies, len(d.Members))
+	}
+	mustPut(t, st, mem, player(2), sessions.Condition{}, joinAs(true), wt0)
+	if d, _ := st.Session(context.Background(), scidA, "lobby", "game-1"); d.Copies || len(d.Members) != 17 {
+		t.Errorf("17 members: copies %v, %d members", d.Copies, len(d.Members))
+	}
+	if got, _, _ := st.UserSessions(context.Background(), 514, scidA, "", all, 1); len(got) != 1 || got[0].Accepted != 2 {
+		t.Errorf("a reserved member after the switch: %+v", got)
+	}
+}

@@ -90,6 +90,12 @@ func TestSessionWritesThroughTheLocalAPI(t *testing.T) {
 	if rows := query("xuid=7002"); len(rows) != 1 || !rows[0].MyTurn {
 		t.Errorf("one-user GET: %+v", rows)
 	}
+	// An If-Match list holding the current ETag (after others) matches,
+	// through the local API's payload 2.0 event as through API Gateway.
+	code, listed, out := sessionCall(t, base, host, "PUT", path, `{"properties":{"system":{"joinRestriction":"local"}}}`, [2]string{"If-Match", `"not-this", ` + cur0(t, base, host, path)})
+	if code != 200 || listed == "" {
+		t.Errorf("If-Match list: %d %s", code, out)
+	}
 	// A stale ETag fails with the current session.
 	code, cur, out := sessionCall(t, base, host, "PUT", path, `{"properties":{"system":{"keywords":[]}}}`, [2]string{"If-Match", etag})
 	if code != 412 || cur == etag || !strings.Contains(out, `"keywords":["suite"]`) {
@@ -156,4 +162,14 @@ func TestSessionRaceAcrossInstances(t *testing.T) {
 		}
 		etag = win.etag
 	}
+}
+
+// cur0 is the session's current ETag.
+func cur0(t *testing.T, base, tok, path string) string {
+	t.Helper()
+	code, etag, out := sessionCall(t, base, tok, "GET", path, "")
+	if code != 200 || etag == "" {
+		t.Fatalf("GET: %d %s", code, out)
+	}
+	return etag
 }

@@ -257,6 +257,9 @@ func iamAccesses(op, body string) ([]access, error) {
 // (ForAllValues:StringLike dynamodb:LeadingKeys), a partition key one of
 // them matches.
 func allows(policies []any, a access) bool {
+	if denies(policies, a) {
+		return false
+	}
 	for _, p := range policies {
 		doc, _ := p.(map[string]any)
 		stmts, _ := doc["Statement"].([]any)
@@ -277,6 +280,60 @@ func allows(policies []any, a access) bool {
 			}
 			for _, pat := range patterns {
 				if pat, ok := pat.(string); ok && a.pk != "" && stringLike(pat, a.pk) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestWritesNeverReachConfigurations: the write functions' policies let
+// them write their users' partitions ({xuid}#{scid}, whose IAM pattern
+// also matches "scid#..." and "profile#...") but never a configuration or
+// a profile.
+func TestWritesNeverReachConfigurations(t *testing.T) {
+	fns, err := template(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+	for _, c := range []struct {
+		fn, action string
+	}{{"StatsWriteFunction", "dynamodb:UpdateItem"}, {"SessionsWriteFunction", "dynamodb:PutItem"}, {"SessionsWriteFunction", "dynamodb:DeleteItem"}} {
+		policies := fns[c.fn].Policies
+		if !allows(policies, access{c.action, "2533274792693551#" + scid}) {
+			t.Errorf("%s may not %s a user's partition", c.fn, c.action)
+		}
+		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551"} {
+			if allows(policies, access{c.action, pk}) {
+				t.Errorf("%s may %s %s", c.fn, c.action, pk)
+			}
+		}
+	}
+}
+
+// denies reports whether one of policies' Deny statements refuses a: its
+// action, for any partition key matching its
+// ForAnyValue:StringLike dynamodb:LeadingKeys patterns.
+func denies(policies []any, a access) bool {
+	for _, p := range policies {
+		doc, _ := p.(map[string]any)
+		stmts, _ := doc["Statement"].([]any)
+		for _, s := range stmts {
+			st, _ := s.(map[string]any)
+			actions, _ := st["Action"].([]any)
+			if st["Effect"] != "Deny" || !slices.Contains(actions, any(a.action)) {
+				continue
+			}
+			cond, ok := st["Condition"].(map[string]any)
+			if !ok {
+				return true
+			}
+			like, _ := cond["ForAnyValue:StringLike"].(map[string]any)
+			patterns, _ := like["dynamodb:LeadingKeys"].([]any)
+			for _, pat := range patterns {
+				if pat, ok := pat.(string); ok && stringLike(pat, a.pk) {
 					return true
 				}
 			}

@@ -260,29 +260,18 @@ func allows(policies []any, a access) bool {
 	if denies(policies, a) {
 		return false
 	}
-	for _, p := range policies {
-		doc, _ := p.(map[string]any)
-		stmts, _ := doc["Statement"].([]any)
-		for _, s := range stmts {
-			st, _ := s.(map[string]any)
-			actions, _ := st["Action"].([]any)
-			if st["Effect"] != "Allow" || !slices.Contains(actions, any(a.action)) {
-				continue
-			}
-			cond, ok := st["Condition"].(map[string]any)
-			if !ok {
-				return true
-			}
-			like, _ := cond["ForAllValues:StringLike"].(map[string]any)
-			patterns, _ := like["dynamodb:LeadingKeys"].([]any)
-			if len(cond) != 1 || len(like) != 1 || len(patterns) == 0 {
-				continue // a condition this check cannot evaluate grants nothing here
-			}
-			for _, pat := range patterns {
-				if pat, ok := pat.(string); ok && a.pk != "" && stringLike(pat, a.pk) {
-					return true
-				}
-			}
+	for _, st := range statements(policies, "Allow", a.action) {
+		cond, ok := st["Condition"].(map[string]any)
+		if !ok {
+			return true
+		}
+		like, _ := cond["ForAllValues:StringLike"].(map[string]any)
+		patterns, _ := like["dynamodb:LeadingKeys"].([]any)
+		if len(cond) != 1 || len(like) != 1 || len(patterns) == 0 {
+			continue // a condition this check cannot evaluate grants nothing here
+		}
+		if matchesAny(patterns, a.pk) {
+			return true
 		}
 	}
 	return false
@@ -317,26 +306,42 @@ func TestWritesNeverReachConfigurations(t *testing.T) {
 // action, for any partition key matching its
 // ForAnyValue:StringLike dynamodb:LeadingKeys patterns.
 func denies(policies []any, a access) bool {
+	for _, st := range statements(policies, "Deny", a.action) {
+		cond, ok := st["Condition"].(map[string]any)
+		if !ok {
+			return true
+		}
+		like, _ := cond["ForAnyValue:StringLike"].(map[string]any)
+		patterns, _ := like["dynamodb:LeadingKeys"].([]any)
+		if matchesAny(patterns, a.pk) {
+			return true
+		}
+	}
+	return false
+}
+
+// statements returns policies' statements of effect that name action.
+func statements(policies []any, effect, action string) []map[string]any {
+	var out []map[string]any
 	for _, p := range policies {
 		doc, _ := p.(map[string]any)
 		stmts, _ := doc["Statement"].([]any)
 		for _, s := range stmts {
 			st, _ := s.(map[string]any)
 			actions, _ := st["Action"].([]any)
-			if st["Effect"] != "Deny" || !slices.Contains(actions, any(a.action)) {
-				continue
+			if st["Effect"] == effect && slices.Contains(actions, any(action)) {
+				out = append(out, st)
 			}
-			cond, ok := st["Condition"].(map[string]any)
-			if !ok {
-				return true
-			}
-			like, _ := cond["ForAnyValue:StringLike"].(map[string]any)
-			patterns, _ := like["dynamodb:LeadingKeys"].([]any)
-			for _, pat := range patterns {
-				if pat, ok := pat.(string); ok && stringLike(pat, a.pk) {
-					return true
-				}
-			}
+		}
+	}
+	return out
+}
+
+// matchesAny reports whether pk matches one of the StringLike patterns.
+func matchesAny(patterns []any, pk string) bool {
+	for _, pat := range patterns {
+		if pat, ok := pat.(string); ok && pk != "" && stringLike(pat, pk) {
+			return true
 		}
 	}
 	return false

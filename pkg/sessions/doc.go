@@ -103,9 +103,12 @@ func (m *Member) Expired(now time.Time) bool {
 	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
 }
 
-// Ref returns the document's session name.
-func (d *Doc) Ref() Ref {
-	return Ref{SCIDRaw: d.SCID, SCID: d.SCID, Template: d.Template, Name: d.Name}
+// Clone returns a deep copy of d (the store's Copies note aside).
+func (d *Doc) Clone() *Doc {
+	b, _ := json.Marshal(d)
+	var c Doc
+	json.Unmarshal(b, &c)
+	return &c
 }
 
 // Member returns x's place in d, nil when x has none.
@@ -116,17 +119,6 @@ func (d *Doc) Member(x xbl.XUID) *Member {
 		}
 	}
 	return nil
-}
-
-// Accepted is the number of members who are not merely reserved.
-func (d *Doc) Accepted() int {
-	n := 0
-	for i := range d.Members {
-		if !d.Members[i].Reserved {
-			n++
-		}
-	}
-	return n
 }
 
 // Head is what the session directory query needs of a session: small, so

@@ -331,7 +331,7 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 			ReservedRemovalTimeout: DefaultReservedRemovalTimeout,
 		}
 	} else {
-		d = clone(prev)
+		d = prev.Clone()
 	}
 	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
 	if ch.Constants != nil {
@@ -368,13 +368,6 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
 	}
 	return d, nil
-}
-
-func clone(d *Doc) *Doc {
-	b, _ := json.Marshal(d)
-	var c Doc
-	json.Unmarshal(b, &c)
-	return &c
 }
 
 // merge applies change to m by key: a JSON null deletes the key.
@@ -472,7 +465,7 @@ func applyProperties(d *Doc, p *PropertiesChange) error {
 			if err := xbl.CheckKeyword(kw); err != nil {
 				return invalid("$.properties.system.keywords[%d]: %v", i, err)
 			}
-			if !slices.ContainsFunc(kws, func(k string) bool { return strings.EqualFold(k, kw) }) {
+			if !HasKeyword(kws, kw) {
 				kws = append(kws, kw)
 			}
 		}
@@ -500,9 +493,6 @@ func applyProperties(d *Doc, p *PropertiesChange) error {
 	d.PropertiesCustom = merge(d.PropertiesCustom, p.Custom)
 	return nil
 }
-
-// count is the number of seats taken: members and reservations.
-func count(d *Doc) int { return len(d.Members) }
 
 func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.Time) error {
 	me, hasMe := ch.Members["me"]
@@ -554,8 +544,8 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		if d.Member(rc.XUID) != nil {
 			continue // already has a place: nothing to reserve
 		}
-		if count(d) >= d.MaxMembers {
-			return conflict("%s: the session is full (%d of %d seats taken)", path, count(d), d.MaxMembers)
+		if len(d.Members) >= d.MaxMembers {
+			return conflict("%s: the session is full (%d of %d seats taken)", path, len(d.Members), d.MaxMembers)
 		}
 		m := Member{Index: d.NextIndex, XUID: rc.XUID, Reserved: true}
 		if d.ReservedRemovalTimeout > 0 {
@@ -587,8 +577,8 @@ func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, erro
 	if !create && d.Visibility != xbl.OpenVis && !caller.Server {
 		return nil, derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", d.Visibility)
 	}
-	if count(d) >= d.MaxMembers {
-		return nil, conflict("the session is full (%d of %d seats taken)", count(d), d.MaxMembers)
+	if len(d.Members) >= d.MaxMembers {
+		return nil, conflict("the session is full (%d of %d seats taken)", len(d.Members), d.MaxMembers)
 	}
 	d.Members = append(d.Members, Member{Index: d.NextIndex, XUID: caller.XUID, Gamertag: caller.Gamertag, TitleID: caller.TitleID, JoinTime: now})
 	d.NextIndex++

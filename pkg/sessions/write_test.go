@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ func (s *docStore) Session(_ context.Context, scid, template, name string) (*Doc
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d := s.docs[scid+"/"+template+"/"+name]; d != nil {
-		return clone(d), nil
+		return d.Clone(), nil
 	}
 	return nil, nil
 }
@@ -53,7 +54,7 @@ func (s *docStore) SaveSession(_ context.Context, prev, next *Doc) error {
 	if next == nil {
 		delete(s.docs, k)
 	} else {
-		s.docs[k] = clone(next)
+		s.docs[k] = next.Clone()
 	}
 	return nil
 }
@@ -386,5 +387,32 @@ func TestTurnFollowsMembers(t *testing.T) {
 	res := put(t, st, guest, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0)
 	if !slices.Equal(res.Doc.Turn, []int{0}) {
 		t.Errorf("turn after member 1 left: %v", res.Doc.Turn)
+	}
+}
+
+// TestDocumentSizeLimit: a write that would make the document larger than
+// MaxDocBytes is refused, whatever its parts' own limits allow.
+func TestDocumentSizeLimit(t *testing.T) {
+	big := json.RawMessage(`"` + strings.Repeat("x", MaxOpaqueBytes-2) + `"`)
+	ch := &Change{Members: map[string]*MemberChange{"me": {ConstantsCustom: big}}}
+	for i := range 20 {
+		ch.Members[fmt.Sprint("reserve_", i)] = &MemberChange{XUID: xbl.XUID(1000 + i), ConstantsCustom: big}
+	}
+	_, err := Apply(nil, ch, host, ref, t0)
+	if k, msg := derrors.Of(err); k != derrors.Invalid || !strings.Contains(msg, "the limit is") {
+		t.Errorf("a %d-member document of 16 KiB constants each: %v", len(ch.Members), err)
+	}
+}
+
+// TestRetriesStopBeforeTheDeadline: a write that keeps losing stops trying
+// while its deadline still leaves time to answer (503, not 408).
+func TestRetriesStopBeforeTheDeadline(t *testing.T) {
+	st := &failingStore{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := Put(ctx, newConfigs(), st, host, ref, Condition{}, joinChange(true), t0)
+	if derrors.KindOf(err) != derrors.Unavailable || time.Since(start) > 600*time.Millisecond {
+		t.Errorf("%v after %v and %d tries, want Unavailable with time to spare", err, time.Since(start), st.tries)
 	}
 }

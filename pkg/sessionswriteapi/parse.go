@@ -205,27 +205,39 @@ func parseInt(path string, raw json.RawMessage, lo, hi int64) (int64, error) {
 }
 
 func parseConstants(path string, raw json.RawMessage) (*sessions.ConstantsChange, error) {
+	c := &sessions.ConstantsChange{}
+	err := systemAndCustom(path, raw, "constants", func(p string, raw json.RawMessage) error {
+		return parseConstantsSystem(p, raw, c)
+	}, func(p string, raw json.RawMessage) (err error) {
+		c.Custom, err = opaque(p, raw)
+		return err
+	})
+	return c, err
+}
+
+// systemAndCustom reads an object of constants or properties (what): its
+// members "system" and "custom", each handed to its reader; any other is a
+// 400.
+func systemAndCustom(path string, raw json.RawMessage, what string, system, custom func(path string, raw json.RawMessage) error) error {
 	m, err := httpapi.Object(path, raw)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c := &sessions.ConstantsChange{}
 	for _, k := range sortedKeys(m) {
 		p := path + "." + k
 		switch k {
 		case "system":
-			if err := parseConstantsSystem(p, m[k], c); err != nil {
-				return nil, err
-			}
+			err = system(p, m[k])
 		case "custom":
-			if c.Custom, err = opaque(p, m[k]); err != nil {
-				return nil, err
-			}
+			err = custom(p, m[k])
 		default:
-			return nil, badRequest("%s: constants have only system and custom", p)
+			err = badRequest("%s: %s have only system and custom", p, what)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return c, nil
+	return nil
 }
 
 func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.ConstantsChange) error {
@@ -275,27 +287,14 @@ func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.Constant
 func ptr[T any](v T) *T { return &v }
 
 func parseProperties(path string, raw json.RawMessage) (*sessions.PropertiesChange, error) {
-	m, err := httpapi.Object(path, raw)
-	if err != nil {
-		return nil, err
-	}
 	p := &sessions.PropertiesChange{}
-	for _, k := range sortedKeys(m) {
-		kp := path + "." + k
-		switch k {
-		case "system":
-			if err := parsePropertiesSystem(kp, m[k], p); err != nil {
-				return nil, err
-			}
-		case "custom":
-			if p.Custom, err = opaqueMap(kp, m[k], true); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, badRequest("%s: properties have only system and custom", kp)
-		}
-	}
-	return p, nil
+	err := systemAndCustom(path, raw, "properties", func(kp string, raw json.RawMessage) error {
+		return parsePropertiesSystem(kp, raw, p)
+	}, func(kp string, raw json.RawMessage) (err error) {
+		p.Custom, err = opaqueMap(kp, raw, true)
+		return err
+	})
+	return p, err
 }
 
 func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.PropertiesChange) error {
@@ -404,82 +403,78 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 		kp, v := path+"."+k, m[k]
 		switch k {
 		case "constants":
-			cm, err := httpapi.Object(kp, v)
-			if err != nil {
-				return nil, err
-			}
-			for _, ck := range sortedKeys(cm) {
-				cp := kp + "." + ck
-				switch ck {
-				case "system":
-					sys, err := opaqueMap(cp, cm[ck], false)
-					if err != nil {
-						return nil, err
-					}
-					if x, ok := sys["xuid"]; ok {
-						if mc.XUID, err = xbl.ParseXUIDJSON(x); err != nil || mc.XUID == 0 {
-							return nil, badRequest("%s.xuid must be an xuid (a decimal string)", cp)
-						}
-						delete(sys, "xuid")
-					}
-					delete(sys, "index") // the service assigns indices
-					mc.ConstantsSystem = sys
-				case "custom":
-					if mc.ConstantsCustom, err = opaque(cp, cm[ck]); err != nil {
-						return nil, err
-					}
-				default:
-					return nil, badRequest("%s: constants have only system and custom", cp)
-				}
-			}
+			err = systemAndCustom(kp, v, "constants", func(cp string, raw json.RawMessage) error {
+				return parseMemberConstants(cp, raw, mc)
+			}, func(cp string, raw json.RawMessage) (err error) {
+				mc.ConstantsCustom, err = opaque(cp, raw)
+				return err
+			})
 		case "properties":
-			pm, err := httpapi.Object(kp, v)
-			if err != nil {
-				return nil, err
-			}
-			for _, pk := range sortedKeys(pm) {
-				pp := kp + "." + pk
-				switch pk {
-				case "system":
-					sys, err := opaqueMap(pp, pm[pk], true)
-					if err != nil {
-						return nil, err
-					}
-					for _, flag := range []string{"active", "ready"} {
-						if fv, ok := sys[flag]; ok && isNull(fv) {
-							return nil, badRequest("%s.%s must be true or false", pp, flag)
-						} else if ok {
-							b, err := parseBool(pp+"."+flag, fv)
-							if err != nil {
-								return nil, err
-							}
-							if flag == "active" {
-								mc.Active = &b
-							} else {
-								mc.Ready = &b
-							}
-							delete(sys, flag)
-						}
-					}
-					mc.PropertiesSystem = sys
-				case "custom":
-					if mc.PropertiesCustom, err = opaqueMap(pp, pm[pk], true); err != nil {
-						return nil, err
-					}
-				default:
-					return nil, badRequest("%s: properties have only system and custom", pp)
-				}
-			}
+			err = systemAndCustom(kp, v, "properties", func(pp string, raw json.RawMessage) error {
+				return parseMemberProperties(pp, raw, mc)
+			}, func(pp string, raw json.RawMessage) (err error) {
+				mc.PropertiesCustom, err = opaqueMap(pp, raw, true)
+				return err
+			})
 		case "gamertag", "reserved", "activeTitleId", "joinTime", "next", "turn":
-			return nil, badRequest("%s is set by the service, not by a write", kp)
+			err = badRequest("%s is set by the service, not by a write", kp)
 		default:
 			if mc.Extra == nil {
 				mc.Extra = map[string]json.RawMessage{}
 			}
-			if mc.Extra[k], err = opaque(kp, v); err != nil {
-				return nil, err
-			}
+			mc.Extra[k], err = opaque(kp, v)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return mc, nil
+}
+
+// parseMemberConstants reads a member's constants.system: its xuid; the
+// other fields are kept (but the index, which the service assigns).
+func parseMemberConstants(path string, raw json.RawMessage, mc *sessions.MemberChange) error {
+	sys, err := opaqueMap(path, raw, false)
+	if err != nil {
+		return err
+	}
+	if x, ok := sys["xuid"]; ok {
+		if mc.XUID, err = xbl.ParseXUIDJSON(x); err != nil || mc.XUID == 0 {
+			return badRequest("%s.xuid must be an xuid (a decimal string)", path)
+		}
+		delete(sys, "xuid")
+	}
+	delete(sys, "index")
+	mc.ConstantsSystem = sys
+	return nil
+}
+
+// parseMemberProperties reads a member's properties.system: active and
+// ready (booleans, not null); the other fields are kept.
+func parseMemberProperties(path string, raw json.RawMessage, mc *sessions.MemberChange) error {
+	sys, err := opaqueMap(path, raw, true)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		flag string
+		dst  **bool
+	}{{"active", &mc.Active}, {"ready", &mc.Ready}} {
+		flag, dst := f.flag, f.dst
+		v, ok := sys[flag]
+		if !ok {
+			continue
+		}
+		if isNull(v) {
+			return badRequest("%s.%s must be true or false", path, flag)
+		}
+		b, err := parseBool(path+"."+flag, v)
+		if err != nil {
+			return err
+		}
+		*dst = &b
+		delete(sys, flag)
+	}
+	mc.PropertiesSystem = sys
+	return nil
 }

@@ -7,7 +7,6 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -238,7 +237,7 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 	if d == nil {
 		return nil, nil
 	}
-	return copyDoc(d), nil
+	return d.Clone(), nil
 }
 
 // SaveSession implements sessions.Store.
@@ -257,16 +256,9 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	if next == nil {
 		delete(s.sessions, k)
 	} else {
-		s.sessions[k] = copyDoc(next)
+		s.sessions[k] = next.Clone()
 	}
 	return nil
-}
-
-func copyDoc(d *sessions.Doc) *sessions.Doc {
-	b, _ := json.Marshal(d)
-	var c sessions.Doc
-	json.Unmarshal(b, &c)
-	return &c
 }
 
 // Count implements ratelimit.Counter.

@@ -251,33 +251,29 @@ func TestSameAsMemstore(t *testing.T) {
 			}
 		}
 	}
-	for _, x := range []xbl.XUID{9876, 1111, 2222, 3333, 4444, 5432, 5555} {
-		for _, scid := range scids {
-			for _, tmpl := range templates {
-				a, _, err := db.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _, err := mem.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
-				if err != nil {
-					t.Fatal(err)
-				}
-				compare(fmt.Sprintf("UserSessions(%d, %s, %q)", x, scid, tmpl), a, b)
-			}
+	// both asks both stores the same read and compares their answers.
+	both := func(what string, read func(sessions.Reader) ([]sessions.Session, xbl.Usage, error)) {
+		a, _, err := read(db)
+		if err != nil {
+			t.Fatal(err)
 		}
+		b, _, err := read(mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(what, a, b)
 	}
-	for _, kw := range []string{"one", "two", "a+b", "a b", "raid", "nothing"} {
-		for _, scid := range scids {
-			for _, tmpl := range templates {
-				a, _, err := db.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _, err := mem.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
-				if err != nil {
-					t.Fatal(err)
-				}
-				compare(fmt.Sprintf("KeywordSessions(%s, %q, %q)", scid, kw, tmpl), a, b)
+	for _, scid := range scids {
+		for _, tmpl := range templates {
+			for _, x := range []xbl.XUID{9876, 1111, 2222, 3333, 4444, 5432, 5555} {
+				both(fmt.Sprintf("UserSessions(%d, %s, %q)", x, scid, tmpl), func(r sessions.Reader) ([]sessions.Session, xbl.Usage, error) {
+					return r.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
+				})
+			}
+			for _, kw := range []string{"one", "two", "a+b", "a b", "raid", "nothing"} {
+				both(fmt.Sprintf("KeywordSessions(%s, %q, %q)", scid, kw, tmpl), func(r sessions.Reader) ([]sessions.Session, xbl.Usage, error) {
+					return r.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
+				})
 			}
 		}
 	}

@@ -36,3 +36,15 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 	}
 	return m, nil
 }
+
+// Marshal encodes v as a response body: JSON without HTML escaping (XSAPI
+// reads "<" as is) and without a trailing newline.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -128,8 +128,9 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 	if err := checkAccess(ctx, configs, caller, ref); err != nil {
 		return nil, err
 	}
+	wait := false // before the next try
 	for attempt := range maxAttempts {
-		if attempt > 0 {
+		if wait {
 			if err := pause(ctx, attempt); err != nil {
 				return nil, err
 			}
@@ -166,19 +167,13 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		}
 		switch err := st.SaveSession(ctx, stored, store); {
 		case errors.Is(err, ErrContended):
+			wait = true
 			continue // read again: the condition is decided on what is stored
 		case errors.Is(err, ErrChanged):
-			if len(cond.IfMatch) > 0 || cond.IfNoneMatchAny {
-				cur, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
-				if err != nil {
-					return nil, err
-				}
-				if cond.holds(live(cur, now)) {
-					continue // changed, but still as the condition asks
-				}
-				return failed(live(cur, now), caller, now)
-			}
-			continue // read the new version and apply ch to it
+			// Read the new version: a version condition then fails at once
+			// (412 with it); any other write applies ch to it, after a wait.
+			wait = len(cond.IfMatch) == 0 && !cond.IfNoneMatchAny
+			continue
 		case err != nil:
 			return nil, err
 		}

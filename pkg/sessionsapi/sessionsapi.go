@@ -7,7 +7,6 @@ package sessionsapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -82,13 +81,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	for i := range res.Rows {
 		out.Results[i] = resultOf(q.SCIDRaw, &res.Rows[i])
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	body, err := httpapi.Marshal(out)
+	if err != nil {
 		return err
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if n := envelopeSize(body); n > MaxResponseBytes {
 		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer sessions (take)", n, MaxResponseBytes)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 		return nil, err
 	}
 	ch := &sessions.Change{}
-	for _, k := range sortedKeys(root) {
+	for _, k := range slices.Sorted(maps.Keys(root)) {
 		raw := root[k]
 		path := "$." + k
 		switch k {
@@ -60,15 +61,6 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 		}
 	}
 	return ch, nil
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // opaque checks a kept value: valid JSON within the size limit; it returns
@@ -150,7 +142,7 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 		return nil, err
 	}
 	total := 0
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := path + "." + k
 		if !nulls && isNull(m[k]) {
 			return nil, badRequest("%s cannot be null", p)
@@ -223,7 +215,7 @@ func systemAndCustom(path string, raw json.RawMessage, what string, system, cust
 	if err != nil {
 		return err
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := path + "." + k
 		switch k {
 		case "system":
@@ -246,7 +238,7 @@ func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.Constant
 		return err
 	}
 	c.System = map[string]json.RawMessage{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p, v := path+"."+k, m[k]
 		switch k {
 		case "visibility":
@@ -303,7 +295,7 @@ func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.Propert
 		return err
 	}
 	p.System = map[string]json.RawMessage{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp, v := path+"."+k, m[k]
 		switch k {
 		case "keywords":
@@ -366,7 +358,7 @@ func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.Member
 		return nil, err
 	}
 	out := make(map[string]*sessions.MemberChange, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := path + "." + k
 		if k != "me" {
 			n, ok := strings.CutPrefix(k, "reserve_")
@@ -399,7 +391,7 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 		return nil, err
 	}
 	mc := &sessions.MemberChange{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp, v := path+"."+k, m[k]
 		switch k {
 		case "constants":

@@ -7,7 +7,6 @@
 package sessionswriteapi
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"net/http"
@@ -116,7 +115,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		if inm := strings.Join(r.Header.Values("If-None-Match"), ","); inm != "" && etagMatches(inm, d.ETag) {
+		if httpapi.ETagMatches(r.Header.Values("If-None-Match"), d.ETag) {
 			w.Header().Set("ETag", quote(d.ETag))
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -165,48 +164,25 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 // of ETags names any of them).
 func condition(r *http.Request) (sessions.Condition, error) {
 	var c sessions.Condition
-	// The payload 2.0 adapter splits a comma-separated header into values.
-	im := strings.TrimSpace(strings.Join(r.Header.Values("If-Match"), ","))
-	inm := strings.TrimSpace(strings.Join(r.Header.Values("If-None-Match"), ","))
+	imAny, im := httpapi.ETags(r.Header.Values("If-Match"))
+	inmAny, inm := httpapi.ETags(r.Header.Values("If-None-Match"))
 	switch {
-	case im != "" && inm != "":
+	case (imAny || len(im) > 0) && (inmAny || len(inm) > 0):
 		return c, badRequest("If-Match and If-None-Match cannot both be sent")
-	case inm == "*":
-		c.IfNoneMatchAny = true
-	case inm != "":
+	case len(inm) > 0:
 		return c, badRequest("If-None-Match on a session write must be *")
-	case im != "":
-		for _, part := range strings.Split(im, ",") {
-			if p := strings.TrimSpace(part); p == "*" {
-				c.IfMatchAny = true
-			} else if p != "" {
-				c.IfMatch = append(c.IfMatch, unquote(p))
-			}
-		}
-		if c.IfMatchAny {
-			c.IfMatch = nil
-		}
+	case inmAny:
+		c.IfNoneMatchAny = true
+	case imAny:
+		c.IfMatchAny = true
+	default:
+		c.IfMatch = im
 	}
 	return c, nil
 }
 
-// quote writes an ETag as HTTP's quoted string; unquote reads one sent
-// back quoted, weak or bare (XSAPI echoes what it received).
+// quote writes an ETag as HTTP's quoted string; XSAPI echoes it back.
 func quote(etag string) string { return `"` + etag + `"` }
-
-func unquote(s string) string {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
-	return strings.Trim(s, `"`)
-}
-
-func etagMatches(header, etag string) bool {
-	for _, part := range strings.Split(header, ",") {
-		if p := strings.TrimSpace(part); p == "*" || unquote(p) == etag {
-			return true
-		}
-	}
-	return false
-}
 
 // timeLayout writes times in UTC with at most 7 fractional digits.
 const timeLayout = "2006-01-02T15:04:05.9999999Z"
@@ -327,13 +303,11 @@ func Render(d *sessions.Doc, now time.Time) ([]byte, time.Time, error) {
 	}
 	doc["members"] = ms
 	doc["membersInfo"] = map[string]int{"first": first, "next": d.NextIndex, "count": len(members), "accepted": accepted}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
+	body, err := httpapi.Marshal(doc)
+	if err != nil {
 		return nil, time.Time{}, derrors.Wrap(derrors.Internal, "render session", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nextTimer, nil
+	return body, nextTimer, nil
 }
 
 func nonNil(s []string) []string {

@@ -136,7 +136,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, body []byte) error {
 	hd.Set("ETag", etag)
 	hd.Set("Cache-Control", "private, no-cache")
 	hd.Set("Content-Type", "application/json; charset=utf-8")
-	if matches(r.Header.Values("If-None-Match"), etag) {
+	if httpapi.ETagMatches(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -158,18 +158,4 @@ func etagOf(body []byte) string {
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(len(body)), 36)
 	return string(append(b, '"'))
-}
-
-// matches reports whether an If-None-Match header list names etag (or *),
-// comparing weakly as RFC 9110 says for If-None-Match.
-func matches(headers []string, etag string) bool {
-	for _, h := range headers {
-		for _, tag := range strings.Split(h, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -442,23 +442,6 @@ func ParseUserSCID(pk string) (xbl.XUID, string, bool) {
 	return 0, "", false
 }
 
-// ParseProfilePK reads the xuid of a profile item's partition key.
-func ParseProfilePK(pk string) (xbl.XUID, bool) {
-	if len(pk) <= len(prefixProfile) || pk[:len(prefixProfile)] != prefixProfile {
-		return 0, false
-	}
-	x, err := xbl.ParseXUID(pk[len(prefixProfile):])
-	return x, err == nil
-}
-
-// ParseConfigPK reads the SCID of a configuration item's partition key.
-func ParseConfigPK(pk string) (string, bool) {
-	if len(pk) <= len(prefixConfig) || pk[:len(prefixConfig)] != prefixConfig {
-		return "", false
-	}
-	return pk[len(prefixConfig):], true
-}
-
 // ItemKind names an item's kind from its key, for logs and counts: config,
 // profile, stats, session (document), head, keyword or membership.
 func ItemKind(k Key) string {

@@ -128,12 +128,6 @@ func TestKeys(t *testing.T) {
 	if _, _, ok := ParseUserSCID("x#" + scid); ok {
 		t.Error("ParseUserSCID accepted a bad xuid")
 	}
-	if x, ok := ParseProfilePK("profile#18446744073709551615"); !ok || x != 18446744073709551615 {
-		t.Errorf("ParseProfilePK = %v %v", x, ok)
-	}
-	if s, ok := ParseConfigPK("scid#" + scid); !ok || s != scid {
-		t.Errorf("ParseConfigPK = %v %v", s, ok)
-	}
 	if MembershipPrefix("") != "m#" || MembershipPrefix("t") != "mt#t#" || KeywordPrefix("") != "k#" || KeywordPrefix("t") != "kt#t#" {
 		t.Error("prefixes")
 	}

@@ -5,7 +5,6 @@ package sessionstore
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -106,11 +105,13 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 		}
 		pointers := make([]store.PointerItem, len(page.Items))
 		keys := make([]store.Key, 0, len(page.Items))
+		seen := make(map[store.Key]bool, len(page.Items))
 		for i, av := range page.Items {
 			if err := store.Unmarshal(av, &pointers[i]); err != nil {
 				return nil, u, fmt.Errorf("query %s: item %s: %w", s.table.Name, pk, err)
 			}
-			if k := pointers[i].Head(scid); !pointers[i].Copy && !slices.Contains(keys, k) {
+			if k := pointers[i].Head(scid); !pointers[i].Copy && !seen[k] {
+				seen[k] = true
 				keys = append(keys, k)
 			}
 		}

@@ -40,17 +40,9 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 		return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
 	}
 	it := &Items{
-		Doc:  store.DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
-		Head: store.HeadItem{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
-	}
-	for i := range d.Members {
-		m := &d.Members[i]
-		p := store.NewMemberPointers(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
-		it.Pointers = append(it.Pointers, p[:]...)
-	}
-	for _, kw := range d.Keywords {
-		p := store.NewKeywordPointers(kw, d.SCID, d.Template, d.Name, d.StartTime)
-		it.Pointers = append(it.Pointers, p[:]...)
+		Doc:      store.DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
+		Head:     store.HeadItem{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
+		Pointers: pointersOf(d),
 	}
 	if copies {
 		for i := range it.Pointers {
@@ -58,6 +50,21 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 		}
 	}
 	return it, nil
+}
+
+// pointersOf returns d's index entries, without copies of its head.
+func pointersOf(d *sessions.Doc) []store.PointerItem {
+	var out []store.PointerItem
+	for i := range d.Members {
+		m := &d.Members[i]
+		p := store.NewMemberPointers(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
+		out = append(out, p[:]...)
+	}
+	for _, kw := range d.Keywords {
+		p := store.NewKeywordPointers(kw, d.SCID, d.Template, d.Name, d.StartTime)
+		out = append(out, p[:]...)
+	}
+	return out
 }
 
 // LoadItems returns the items the loader writes for d: with copies of the
@@ -174,42 +181,38 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // way a query never sees a row of a version that was not committed, nor a
 // mix of two.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
-	var before, after *Items
-	var err error
+	var old []store.PointerItem // prev's entries (their copies do not matter here)
 	if prev != nil {
-		if before, err = ItemsOf(prev, prev.Copies); err != nil {
-			return err
-		}
+		old = pointersOf(prev)
 	}
 	if next == nil {
 		// The last member left: delete everything of the session.
-		core := []types.TransactWriteItem{s.deleteDoc(before.Doc.Key, prev.ETag), s.deleteItem(before.Head.Key)}
-		if len(core)+len(before.Pointers) <= MaxTransactItems {
-			for _, p := range before.Pointers {
+		core := []types.TransactWriteItem{
+			s.deleteDoc(store.SessionKey(prev.SCID, prev.Template, prev.Name), prev.ETag),
+			s.deleteItem(store.HeadKey(prev.SCID, prev.Template, prev.Name)),
+		}
+		if len(core)+len(old) <= MaxTransactItems {
+			for _, p := range old {
 				core = append(core, s.deleteItem(p.Key))
 			}
 			return s.transact(ctx, core)
 		}
 		if prev.Copies {
-			if err := s.putAll(ctx, uncopied(before.Pointers, nil)); err != nil {
+			if err := s.putAll(ctx, old); err != nil {
 				return err
 			}
 		}
 		if err := s.transact(ctx, core); err != nil {
 			return err
 		}
-		s.removeEntries(ctx, before.Pointers)
+		s.removeEntries(ctx, old)
 		return nil
 	}
-	if after, err = ItemsOf(next, true); err != nil {
+	after, err := ItemsOf(next, true)
+	if err != nil {
 		return err
 	}
-	if av, err := store.Marshal(after.Doc); err == nil {
-		if err := store.CheckItem(av); err != nil {
-			return derrors.Wrap(derrors.Invalid, "the session document is too large", err)
-		}
-	}
-	_, remove := diff(before, after)
+	add, remove := diff(old, after.Pointers)
 	if copiesFit(after, len(remove)) {
 		// Everything in one transaction, every entry with a copy.
 		core, err := s.core(prev, after, after.Pointers, remove)
@@ -218,11 +221,10 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 		}
 		return s.transact(ctx, core)
 	}
-	// Too many entries for one transaction: entries without copies.
-	if after, err = ItemsOf(next, false); err != nil {
-		return err
-	}
-	add, remove := diff(before, after)
+	// Too many entries for one transaction, or too large a head: entries
+	// without copies.
+	after.Doc.Copies, after.Pointers = false, uncopied(after.Pointers, nil)
+	add = uncopied(add, nil)
 	var memAdd, memRemove, kwAdd, kwRemove []store.PointerItem
 	for _, p := range add {
 		if p.Index == nil {
@@ -238,14 +240,12 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 			memRemove = append(memRemove, p)
 		}
 	}
-	// First: the new member entries; when the stored entries carry copies,
-	// every entry that stays or goes loses its copy (a copy of prev must
-	// not outlive the commit).
+	// First: the new entries; when the stored entries carry copies, every
+	// entry that stays or goes loses its copy (a copy of prev must not
+	// outlive the commit).
 	first := append(memAdd, kwAdd...)
 	if prev != nil && prev.Copies {
-		first = uncopied(after.Pointers, nil)
-		first = uncopied(memRemove, first)
-		first = uncopied(kwRemove, first)
+		first = append(append(after.Pointers, memRemove...), kwRemove...)
 	}
 	if err := s.putAll(ctx, first); err != nil {
 		return err
@@ -273,6 +273,9 @@ func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []store.Poin
 	doc, err := s.put(after.Doc)
 	if err != nil {
 		return nil, err
+	}
+	if err := store.CheckItem(doc.Put.Item); err != nil {
+		return nil, derrors.Wrap(derrors.Invalid, "the session document is too large", err)
 	}
 	if prev == nil {
 		doc.Put.ConditionExpression = aws.String("attribute_not_exists(pk)")
@@ -327,30 +330,22 @@ func uncopied(ps, out []store.PointerItem) []store.PointerItem {
 	return out
 }
 
-// diff returns the index entries of after that before lacks, and those of
-// before that after lacks (by key).
-func diff(before, after *Items) (add, remove []store.PointerItem) {
-	var b, a []store.PointerItem
-	if before != nil {
-		b = before.Pointers
-	}
-	if after != nil {
-		a = after.Pointers
-	}
+// diff returns the entries of after that before lacks (by key and member
+// index), and those of before whose key after lacks (an entry whose key
+// stays, for the same user at another index, is overwritten, not deleted).
+func diff(before, after []store.PointerItem) (add, remove []store.PointerItem) {
 	has := func(ps []store.PointerItem, p store.PointerItem) bool {
 		return slices.ContainsFunc(ps, func(q store.PointerItem) bool {
 			return q.Key == p.Key && (q.Index == nil) == (p.Index == nil) && (q.Index == nil || *q.Index == *p.Index)
 		})
 	}
-	for _, p := range a {
-		if !has(b, p) {
+	for _, p := range after {
+		if !has(before, p) {
 			add = append(add, p)
 		}
 	}
-	for _, p := range b {
-		// An entry whose key stays (the same user, another index) is
-		// overwritten by its put, not deleted.
-		if !slices.ContainsFunc(a, func(q store.PointerItem) bool { return q.Key == p.Key }) {
+	for _, p := range before {
+		if !slices.ContainsFunc(after, func(q store.PointerItem) bool { return q.Key == p.Key }) {
 			remove = append(remove, p)
 		}
 	}
@@ -418,7 +413,8 @@ func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 
 // removeEntries deletes the index entries ps: a membership entry only while
 // it still holds the removed member's index.
-func (s *Store) removeEntries(ctx context.Context, ps []store.PointerItem) error {
+// It is best effort: a failure leaves entries that are never rows.
+func (s *Store) removeEntries(ctx context.Context, ps []store.PointerItem) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, p := range ps {
@@ -436,5 +432,5 @@ func (s *Store) removeEntries(ctx context.Context, ps []store.PointerItem) error
 			return nil
 		})
 	}
-	return g.Wait()
+	g.Wait() // best effort: see above
 }

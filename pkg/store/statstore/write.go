@@ -173,12 +173,13 @@ func (u *update) expression() string {
 // item DynamoDB finds too large is the caller's to shrink (Invalid).
 func (s *Store) update(ctx context.Context, x xbl.XUID, scid string, u update, condition string) error {
 	k := store.StatsKey(x, scid)
-	if expr := u.expression(); len(expr) > maxExpressionBytes {
+	expr := u.expression()
+	if len(expr) > maxExpressionBytes {
 		return derrors.New(derrors.Invalid, "$.stats.title: too many stats for one request (the update would be %d bytes; DynamoDB allows %d)", len(expr), maxExpressionBytes)
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table.Name), Key: k.AV(),
-		UpdateExpression:         aws.String(u.expression()),
+		UpdateExpression:         aws.String(expr),
 		ConditionExpression:      aws.String(condition),
 		ExpressionAttributeNames: u.names,
 	}

@@ -59,9 +59,9 @@ test: deps
 	@if command -v cfn-lint >/dev/null; then \
 		echo "cfn-lint template.yaml"; cfn-lint template.yaml; \
 	elif [ -n "$$CI" ]; then \
-		echo "cfn-lint not found (pip install cfn-lint)" >&2; exit 1; \
+		echo "cfn-lint not found (pipx install cfn-lint; see README)" >&2; exit 1; \
 	else \
-		echo "cfn-lint not found: template not linted (pip install cfn-lint)" >&2; \
+		echo "cfn-lint not found: template not linted (pipx install cfn-lint; see README)" >&2; \
 	fi
 	$(GO) test -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)

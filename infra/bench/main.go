@@ -260,6 +260,29 @@ type benchCase interface {
 	raw(ctx context.Context, i int) (usage, error)
 }
 
+// call sends one request through the local API as the game would (JSON
+// body, contract version, token) and checks its answer: status want and,
+// when not empty, a body holding has.
+func call(ctx context.Context, method, url, token, contract, body string, want int, has string) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", token)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("x-xbl-contract-version", contract)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want || !bytes.Contains(out, []byte(has)) {
+		return fmt.Errorf("%s %s: %d %.300s", method, url, resp.StatusCode, out)
+	}
+	return nil
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func pct(d []time.Duration, p int) time.Duration {
@@ -381,20 +404,7 @@ func (c *statsCase) viaAPI(ctx context.Context, i int) error {
 		sc = append(sc, `{"scid":"`+scidOf(s)+`","requestedstats":["`+strings.Join(c.names, `","`)+`"]}`)
 	}
 	body := `{"requestedusers":[` + strings.Join(us, ",") + `],"requestedscids":[` + strings.Join(sc, ",") + `]}`
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/batch?operation=read", bytes.NewReader([]byte(body)))
-	req.Header.Set("Authorization", c.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-xbl-contract-version", "1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"statname":"Stat0"`)) {
-		return fmt.Errorf("POST /batch: %d %s", resp.StatusCode, out)
-	}
-	return nil
+	return call(ctx, "POST", c.base+"/batch?operation=read", c.token, "1", body, 200, `"statname":"Stat0"`)
 }
 
 // raw sends the fewest calls the answer needs: BatchGetItem of the U·S

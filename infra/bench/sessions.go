@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -103,21 +100,8 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 	for _, x := range c.xuids(i) {
 		xs = append(xs, `"`+x.String()+`"`)
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.base+"/serviceconfigs/"+sessionSCID+"/batch?private=true&reservations=true&inactive=true&take="+fmt.Sprint(take),
-		strings.NewReader(`{"xuids":[`+strings.Join(xs, ",")+`]}`))
-	req.Header.Set("Authorization", c.token)
-	req.Header.Set("x-xbl-contract-version", "107")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"sessionRef"`)) {
-		return fmt.Errorf("batch query: %d %s", resp.StatusCode, out)
-	}
-	return nil
+	return call(ctx, "POST", c.base+"/serviceconfigs/"+sessionSCID+"/batch?private=true&reservations=true&inactive=true&take="+fmt.Sprint(take),
+		c.token, "107", `{"xuids":[`+strings.Join(xs, ",")+`]}`, 200, `"sessionRef"`)
 }
 
 // raw sends the fewest calls a consistent answer needs, the configuration

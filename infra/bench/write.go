@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -77,20 +74,7 @@ func (c *writeCase) viaAPI(ctx context.Context, i int) error {
 	}
 	fmt.Fprintf(&b, `}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":%d,"timestamp":"2026-06-01T12:34:56.1234567Z"}`, 1_000_000+i)
 	url := c.base + "/stats/users/" + c.player(i, false).String() + "/scids/" + scidOf(0)
-	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(b.String()))
-	req.Header.Set("Authorization", c.token)
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("x-xbl-contract-version", "4")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !bytes.Equal(out, []byte("{}")) {
-		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, out)
-	}
-	return nil
+	return call(ctx, "POST", url, c.token, "4", b.String(), 200, "{}")
 }
 
 // raw sends the one call the write needs, as the function sends it:

@@ -103,7 +103,7 @@ func BenchmarkStatsEventPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	routes, _ := tmpl.Routes()
-	fn := localapi.Function{Handler: lambda.NewHandler(app.Lambda(h)), Timeout: 10 * time.Second}
+	fn := localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(app.Lambda(h)) }, Timeout: 10 * time.Second}
 	fns := map[string]localapi.Function{}
 	for _, f := range Functions {
 		fns[f.LogicalID] = fn // every route to the stats handler: only /batch is sent

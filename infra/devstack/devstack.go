@@ -168,7 +168,7 @@ func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint stri
 			timeout = 3 * time.Second // Lambda's default
 		}
 		fn := app.Lambda(f.New(env))
-		fns[id] = localapi.Function{Handler: lambda.NewHandler(fn), New: func() lambda.Handler { return lambda.NewHandler(fn) }, Timeout: timeout}
+		fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(fn) }, Timeout: timeout}
 	}
 	return fns, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -468,6 +469,7 @@ func TestTemplateNeverDrifts(t *testing.T) {
 			{"AWS/Lambda", "Throttles", "FunctionName", f.LogicalID},
 			{"AWS/Lambda", "Duration", "FunctionName", f.LogicalID},
 			{app.DefaultMetricsNamespace, "DependencyFailures", "Function", f.Name},
+			{app.DefaultMetricsNamespace, "RateLimiterErrors", "Function", f.Name},
 		} {
 			found := false
 			for _, a := range alarms {
@@ -564,5 +566,52 @@ func TestServerLimitsSlowClients(t *testing.T) {
 	s := NewHTTPServer(http.NotFoundHandler())
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.WriteTimeout <= 0 || s.MaxHeaderBytes <= 0 {
 		t.Errorf("server limits: %+v", s)
+	}
+}
+
+// TestImportsAsArchitectureSays: every package under pkg/ and functions/
+// imports, of this module, only what docs/ARCHITECTURE.md's "Who may
+// import whom" table allows it, and the table names every such package.
+func TestImportsAsArchitectureSays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile("`((?:pkg|functions)/[a-z/]+)`")
+	allowed := map[string]map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 4 || !strings.Contains(cells[1], "`pkg/") && !strings.Contains(cells[1], "`functions/") {
+			continue
+		}
+		may := map[string]bool{}
+		for _, m := range code.FindAllStringSubmatch(cells[2], -1) {
+			may[m[1]] = true
+		}
+		for _, m := range code.FindAllStringSubmatch(cells[1], -1) {
+			allowed[m[1]] = may
+		}
+	}
+	const module = "github.com/xblread/xblread/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "../../pkg/...", "../../functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		may, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("docs/ARCHITECTURE.md does not say what %s may import", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if dep, ok := strings.CutPrefix(imp, module); ok && !may[dep] {
+				t.Errorf("%s imports %s, which docs/ARCHITECTURE.md does not allow it", pkg, dep)
+			}
+		}
 	}
 }

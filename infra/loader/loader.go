@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
@@ -234,7 +233,7 @@ func writeAll(ctx context.Context, t store.Table, reqs []types.WriteRequest, pro
 	for start := 0; start < len(reqs); start += store.MaxBatchWrite {
 		chunk := reqs[start:min(start+store.MaxBatchWrite, len(reqs))]
 		g.Go(func() error {
-			n, err := writeBatch(ctx, t, chunk)
+			n, err := t.WriteBatch(ctx, chunk)
 			calls.Add(int64(n))
 			if err != nil {
 				return err
@@ -250,27 +249,6 @@ func writeAll(ctx context.Context, t store.Table, reqs []types.WriteRequest, pro
 	}
 	err := g.Wait()
 	return int(calls.Load()), err
-}
-
-func writeBatch(ctx context.Context, t store.Table, reqs []types.WriteRequest) (calls int, err error) {
-	pending := map[string][]types.WriteRequest{t.Name: reqs}
-	for attempt := 0; ; attempt++ {
-		out, err := t.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-		calls++
-		if err != nil {
-			return calls, store.CallError(ctx, "batch write to "+t.Name, err)
-		}
-		if len(out.UnprocessedItems[t.Name]) == 0 {
-			return calls, nil
-		}
-		if attempt+1 >= store.MaxAttempts {
-			return calls, fmt.Errorf("batch write to %s: %d items: %w", t.Name, len(out.UnprocessedItems[t.Name]), store.ErrIncomplete)
-		}
-		pending = out.UnprocessedItems
-		if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
-			return calls, err
-		}
-	}
 }
 
 // storedSessions reads the heads of the sessions already stored under keys

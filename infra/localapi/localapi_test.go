@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,19 +49,24 @@ func echo(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGate
 	}, nil
 }
 
+// handler is Function.New for f.
+func handler(f any) func() lambda.Handler {
+	return func() lambda.Handler { return lambda.NewHandler(f) }
+}
+
 func newServer(t *testing.T) (*httptest.Server, *strings.Builder) {
 	t.Helper()
 	logs := &strings.Builder{}
 	fns := map[string]Function{
-		"Echo": {Handler: lambda.NewHandler(echo), New: func() lambda.Handler { return lambda.NewHandler(echo) }, Timeout: 10 * time.Second},
-		"Other": {Handler: lambda.NewHandler(func() (events.APIGatewayV2HTTPResponse, error) {
+		"Echo": {New: handler(echo), Timeout: 10 * time.Second},
+		"Other": {New: handler(func() (events.APIGatewayV2HTTPResponse, error) {
 			return events.APIGatewayV2HTTPResponse{StatusCode: 204}, nil
 		}), Timeout: time.Second},
-		"Slow": {Handler: lambda.NewHandler(func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
+		"Slow": {New: handler(func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
 			time.Sleep(2 * time.Second) // ignores its deadline
 			return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
 		}), Timeout: 200 * time.Millisecond},
-		"Broken": {Handler: lambda.NewHandler(func() (events.APIGatewayV2HTTPResponse, error) {
+		"Broken": {New: handler(func() (events.APIGatewayV2HTTPResponse, error) {
 			return events.APIGatewayV2HTTPResponse{}, io.ErrUnexpectedEOF
 		}), Timeout: time.Second},
 	}
@@ -318,4 +324,38 @@ func TestConcurrentInvocationsKeepTheirAnswers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestWarmInstancesAreReused: requests one after another are served by one
+// warm instance (one handler made); while one invocation is busy past its
+// timeout, the next request gets an instance of its own.
+func TestWarmInstancesAreReused(t *testing.T) {
+	var made atomic.Int32
+	newEcho := func() lambda.Handler { made.Add(1); return lambda.NewHandler(echo) }
+	s, err := New(routes, map[string]Function{
+		"Echo":  {New: newEcho, Timeout: 10 * time.Second},
+		"Other": {New: handler(echo), Timeout: time.Second},
+		"Slow": {New: handler(func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
+			time.Sleep(time.Second)
+			return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+		}), Timeout: 100 * time.Millisecond},
+		"Broken": {New: handler(echo), Timeout: time.Second},
+	}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for range 4 {
+		req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(`{}`))
+		if resp, _ := do(t, req); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if n := made.Load(); n != 1 {
+		t.Errorf("4 requests in turn made %d handlers, want 1 (one warm instance)", n)
+	}
+	if _, err := New(routes, map[string]Function{"Echo": {}, "Other": {}, "Slow": {}, "Broken": {}}, slog.Default()); err == nil {
+		t.Error("New accepted functions without handlers")
+	}
 }

@@ -35,14 +35,11 @@ const MaxBodyBytes = 10 << 20
 
 // Function is a Lambda function the local API can invoke.
 type Function struct {
-	// Handler is the function's handler, as lambda.NewHandler returns it.
-	Handler lambda.Handler
-	// New, when set, makes a handler for each warm instance (as each
-	// Lambda execution environment has its own). Set it whenever requests
-	// may run concurrently: aws-lambda-go's handler answers in a pooled
-	// buffer that it has already put back for its next invocation, so one
-	// handler shared by concurrent instances can overwrite an answer
-	// before it is read.
+	// New makes the function's handler (as lambda.NewHandler returns it),
+	// one for each warm instance, as each Lambda execution environment has
+	// its own: aws-lambda-go's handler answers in a pooled buffer that it
+	// has already put back for its next invocation, so one handler shared
+	// by concurrent instances could overwrite an answer before it is read.
 	New func() lambda.Handler
 	// Timeout is the function's timeout; the invocation's context ends then.
 	Timeout time.Duration
@@ -70,7 +67,7 @@ func New(routes []samtemplate.Route, fns map[string]Function, accessLog *slog.Lo
 		s.pools[name] = &pool{}
 	}
 	for _, r := range routes {
-		if _, ok := fns[r.Function]; !ok {
+		if fn, ok := fns[r.Function]; !ok || fn.New == nil {
 			return nil, fmt.Errorf("route %s: no handler for function %s", r.Key(), r.Function)
 		}
 		if !strings.HasPrefix(r.Path, "/") {
@@ -307,11 +304,7 @@ func (p *pool) get(fn Function) *instance {
 	}
 	p.mu.Unlock()
 	in := &instance{jobs: make(chan invocation)}
-	h := fn.Handler
-	if fn.New != nil {
-		h = fn.New()
-	}
-	go in.run(p, h)
+	go in.run(p, fn.New())
 	return in
 }
 
@@ -375,7 +368,7 @@ func Invoke(ctx context.Context, fn Function, name string, payload []byte) ([]by
 		AwsRequestID:       newUUID(),
 		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
 	})
-	return fn.Handler.Invoke(ctx, payload)
+	return fn.New().Invoke(ctx, payload)
 }
 
 func writeResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse) error {

@@ -1,7 +1,11 @@
 package sessionswriteapi
 
 import (
+	"fmt"
+	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -142,5 +146,38 @@ func TestConditionsOnLeaveAndLists(t *testing.T) {
 	}
 	if w := send(write, guest, "DELETE", path("a%3Fb%20c")+"/members/me", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"count":1`) {
 		t.Errorf("leave of a session that keeps a member: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestRefusedWritesChangeNothing: a session write refused by the rate
+// limit (429) is counted before the handler runs, so it changes nothing.
+func TestRefusedWritesChangeNothing(t *testing.T) {
+	st := testkit.MemStore(t, filepath.Join("..", "sessionsapi", "testdata", "fixture.json"))
+	api := testkit.API(t)
+	api.Service = ratelimit.SessionDirectory
+	api.Limiter = ratelimit.New(st, ratelimit.Config{Services: map[string]ratelimit.Limit{ratelimit.SessionDirectory: {Burst: 3, Sustain: 3}}}.Limits)
+	write := New(api, st, st)
+	host := tok(t, 9876, false)
+	codes := map[int]int{}
+	for i := range 5 {
+		w := send(write, host, "PUT", path("limited"), fmt.Sprintf(`{"members":{"me":{"properties":{"system":{"active":true}}}},"properties":{"custom":{"seq":%d}}}`, i))
+		codes[w.Code]++
+	}
+	if codes[201]+codes[200] != 3 || codes[429] != 2 {
+		t.Fatalf("one after another: %v, want 3 written and 2 × 429", codes)
+	}
+	d, err := st.Session(t.Context(), scidA, "lobby", "limited")
+	if err != nil || d == nil || string(d.PropertiesCustom["seq"]) != "2" {
+		t.Errorf("after refused writes the session is %+v (%v), want the third write's", d, err)
+	}
+}
+
+// TestExpiresIsTheNextTimer: a session holding a reservation answers its
+// expiry as nextTimer and as the Expires header.
+func TestExpiresIsTheNextTimer(t *testing.T) {
+	write, _, _, _ := setup(t)
+	w := send(write, tok(t, 9876, false), "PUT", path("timer"), `{"constants":{"system":{"reservedRemovalTimeout":5000}},"members":{"me":{"properties":{"system":{"active":true}}},"reserve_0":{"constants":{"system":{"xuid":"1111"}}}}}`)
+	if w.Code != 201 || w.Header().Get("Expires") != "Tue, 01 Dec 2026 10:00:05 GMT" || !strings.Contains(w.Body.String(), `"nextTimer":"2026-12-01T10:00:05Z"`) {
+		t.Errorf("%d Expires %q %s", w.Code, w.Header().Get("Expires"), w.Body)
 	}
 }

@@ -82,3 +82,28 @@ func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found fu
 		}
 	}
 }
+
+// WriteBatch sends reqs (at most MaxBatchWrite) in BatchWriteItem calls,
+// retrying unprocessed items with jittered exponential backoff, up to
+// MaxAttempts calls. It returns the number of calls made.
+func (t Table) WriteBatch(ctx context.Context, reqs []types.WriteRequest) (calls int, err error) {
+	pending := map[string][]types.WriteRequest{t.Name: reqs}
+	for attempt := 0; ; attempt++ {
+		out, err := t.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		calls++
+		if err != nil {
+			return calls, CallError(ctx, "batch write to "+t.Name, err)
+		}
+		left := len(out.UnprocessedItems[t.Name])
+		if left == 0 {
+			return calls, nil
+		}
+		if attempt+1 >= MaxAttempts {
+			return calls, incomplete("batch write to "+t.Name+": items", left)
+		}
+		pending = out.UnprocessedItems
+		if err := Sleep(ctx, Backoff(attempt)); err != nil {
+			return calls, err
+		}
+	}
+}

@@ -133,6 +133,9 @@ func NewTable(t testing.TB) string {
 	name := NewTableNamed(t, "test")
 	t.Cleanup(func() {
 		Client(t).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		createdMu.Lock()
+		created = slices.DeleteFunc(created, func(n string) bool { return n == name }) // gone already
+		createdMu.Unlock()
 	})
 	return name
 }

@@ -376,7 +376,8 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) e
 	return nil
 }
 
-// putAll writes ps in BatchWriteItem calls, retrying unprocessed items.
+// putAll writes ps in BatchWriteItem calls (store.Table.WriteBatch); a
+// conflict with a transaction in flight on one of them is ErrContended.
 func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 	for start := 0; start < len(ps); start += store.MaxBatchWrite {
 		var reqs []types.WriteRequest
@@ -387,25 +388,13 @@ func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 			}
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 		}
-		pending := map[string][]types.WriteRequest{s.table.Name: reqs}
-		for attempt := 0; len(pending[s.table.Name]) > 0; attempt++ {
-			if attempt >= store.MaxAttempts {
-				return store.CallError(ctx, "write session entries to "+s.table.Name, store.ErrIncomplete)
-			}
-			if attempt > 0 {
-				if err := store.Sleep(ctx, store.Backoff(attempt-1)); err != nil {
-					return err
-				}
-			}
-			out, err := s.table.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			var conflict *types.TransactionConflictException
-			if errors.As(err, &conflict) {
-				return sessions.ErrContended
-			}
-			if err != nil {
-				return store.CallError(ctx, "write session entries to "+s.table.Name, err)
-			}
-			pending = out.UnprocessedItems
+		_, err := s.table.WriteBatch(ctx, reqs)
+		var conflict *types.TransactionConflictException
+		if errors.As(err, &conflict) {
+			return sessions.ErrContended
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

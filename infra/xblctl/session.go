@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -81,32 +79,20 @@ func runSession(args []string) error {
 	if err != nil {
 		return err
 	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequest(method, strings.TrimSuffix(*api, "/")+path, rd)
-	if err != nil {
-		return usagef("--api: %v", err)
-	}
-	req.Header.Set("Authorization", tok)
-	req.Header.Set("x-xbl-contract-version", "107")
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	var headers []string
 	switch {
 	case *create:
-		req.Header.Set("If-None-Match", "*")
+		headers = []string{"If-None-Match", "*"}
 	case *update:
-		req.Header.Set("If-Match", "*")
+		headers = []string{"If-Match", "*"}
 	case *ifMatch != "":
-		req.Header.Set("If-Match", *ifMatch)
+		headers = []string{"If-Match", *ifMatch}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, out, err := callAPI(method, strings.TrimSuffix(*api, "/")+path, tok, "107", payload, headers)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w (is `make run` up?)", method, req.URL, err)
+		return err
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	fmt.Fprintf(os.Stdout, "%s %s: %d ETag %s\n%s\n", method, req.URL.Path, resp.StatusCode, resp.Header.Get("ETag"), out)
+	fmt.Fprintf(os.Stdout, "%s %s: %d ETag %s\n%s\n", method, resp.Request.URL.Path, resp.StatusCode, resp.Header.Get("ETag"), out)
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
 	}

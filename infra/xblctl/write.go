@@ -82,26 +82,40 @@ func runStats(args []string) error {
 	if err != nil {
 		return err
 	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequest(method, strings.TrimSuffix(*api, "/")+"/stats/users/"+x.String()+"/scids/"+*scid, rd)
+	resp, out, err := callAPI(method, strings.TrimSuffix(*api, "/")+"/stats/users/"+x.String()+"/scids/"+*scid, tok, "4", payload, nil)
 	if err != nil {
-		return usagef("--api: %v", err)
+		return err
 	}
-	req.Header.Set("Authorization", tok)
-	req.Header.Set("x-xbl-contract-version", "4")
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w (is `make run` up?)", method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, req.URL.Path, resp.StatusCode, out)
+	fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, resp.Request.URL.Path, resp.StatusCode, out)
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
 	}
 	return nil
+}
+
+// callAPI sends one request to the local API as a game does: the token,
+// the contract version, a JSON body (none when nil) and the extra headers
+// (name, value pairs). It returns the answer and its body.
+func callAPI(method, url, tok, contract string, payload []byte, headers []string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return nil, nil, usagef("--api: %v", err)
+	}
+	req.Header.Set("Authorization", tok)
+	req.Header.Set("x-xbl-contract-version", contract)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w (is `make run` up?)", method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
@@ -122,4 +124,21 @@ func ReadBody(r *http.Request, limit int) ([]byte, error) {
 		return nil, derrors.New(derrors.Invalid, "request body exceeds the limit of %d bytes", limit)
 	}
 	return body, nil
+}
+
+// ContractVersion reads the required x-xbl-contract-version header, a
+// version of at least min (Invalid otherwise, naming the problem).
+func ContractVersion(r *http.Request, min int) (int, error) {
+	vals := r.Header.Values("X-Xbl-Contract-Version")
+	if len(vals) == 0 {
+		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version header is required (%d or later)", min)
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(vals[0]))
+	if len(vals) > 1 || err != nil {
+		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
+	}
+	if v < min {
+		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version %d is not supported; use %d or later", v, min)
+	}
+	return v, nil
 }

@@ -26,22 +26,6 @@ func badRequest(format string, args ...any) error {
 	return derrors.New(derrors.Invalid, format, args...)
 }
 
-// contractVersion reads the required x-xbl-contract-version header.
-func contractVersion(r *http.Request) (int, error) {
-	vals := r.Header.Values("X-Xbl-Contract-Version")
-	if len(vals) == 0 {
-		return 0, badRequest("x-xbl-contract-version header is required (%d or later)", MinContractVersion)
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(vals[0]))
-	if len(vals) > 1 || err != nil {
-		return 0, badRequest("x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
-	}
-	if v < MinContractVersion {
-		return 0, badRequest("x-xbl-contract-version %d is not supported; use %d or later", v, MinContractVersion)
-	}
-	return v, nil
-}
-
 // params decodes a raw query string by %-escapes only, so that '+' stays a
 // plus (XSAPI writes a space as %20). A name given twice is an error.
 func params(raw string) (map[string]string, error) {
@@ -84,7 +68,7 @@ func boolParam(p map[string]string, name string) (bool, error) {
 // parseQuery reads everything but the batch body: path values, query
 // parameters and the contract version.
 func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
-	contract, err := contractVersion(r)
+	contract, err := httpapi.ContractVersion(r, MinContractVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/auth"
@@ -72,23 +71,8 @@ func NewWithClock(api httpapi.API, configs xbl.ConfigReader, st sessions.Store, 
 	return api.Wrap(mux)
 }
 
-func contractVersion(r *http.Request) error {
-	vals := r.Header.Values("X-Xbl-Contract-Version")
-	if len(vals) == 0 {
-		return badRequest("x-xbl-contract-version header is required (%d or later)", MinContractVersion)
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(strings.Join(vals, ",")))
-	if err != nil {
-		return badRequest("x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
-	}
-	if v < MinContractVersion {
-		return badRequest("x-xbl-contract-version %d is not supported; use %d or later", v, MinContractVersion)
-	}
-	return nil
-}
-
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
-	if err := contractVersion(r); err != nil {
+	if _, err := httpapi.ContractVersion(r, MinContractVersion); err != nil {
 		return err
 	}
 	ref := sessions.Ref{SCIDRaw: r.PathValue("scid"), Template: r.PathValue("template"), Name: r.PathValue("name")}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -26,12 +25,8 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	table := fmt.Sprintf("ratelimit-%d", time.Now().UnixNano())
 	loadDemo(t, ddbtest.Endpoint(t), table)
 	apis := []string{stackOn(t, ddbtest.Endpoint(t), table), stackOn(t, ddbtest.Endpoint(t), table)}
-	token := func(x xbl.XUID, title string) string {
-		h, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: "u", TitleID: title, Sandbox: "RETAIL"}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
+	player := func(x xbl.XUID, title string) string {
+		return token(t, xbl.Caller{XUID: x, UserHash: "u", TitleID: title, Sandbox: "RETAIL"})
 	}
 	get := func(base, tok string) (int, http.Header, string) {
 		req, _ := http.NewRequest("GET", base+"/serviceconfigs/"+scidA+"/sessions?xuid=9876", nil)
@@ -54,7 +49,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 		}
 		return resp.StatusCode, resp.Header, b.String()
 	}
-	me := token(9876, titleA)
+	me := player(9876, titleA)
 	var mu sync.Mutex
 	codes := map[int]int{}
 	var throttled []string
@@ -87,7 +82,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 			t.Errorf("429: Retry-After %q, body %s", ra, body)
 		}
 	}
-	for name, tok := range map[string]string{"another user": token(5432, titleA), "another title": token(9876, "1818181818")} {
+	for name, tok := range map[string]string{"another user": player(5432, titleA), "another title": player(9876, "1818181818")} {
 		if code, _, body := get(apis[0], tok); code != 200 {
 			t.Errorf("%s: %d %s", name, code, body)
 		}
@@ -106,10 +101,7 @@ func TestRefusedWritesAcrossInstances(t *testing.T) {
 	table := fmt.Sprintf("ratelimitw-%d", time.Now().UnixNano())
 	loadDemo(t, ddbtest.Endpoint(t), table)
 	apis := []string{stackOn(t, ddbtest.Endpoint(t), table), stackOn(t, ddbtest.Endpoint(t), table)}
-	tok, err := devkey.Mint(xbl.Caller{XUID: 6001, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := token(t, xbl.Caller{XUID: 6001, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"})
 	path := "/stats/users/6001/scids/" + scidA
 	call := func(base, method, body string) int {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -146,7 +138,7 @@ func TestRefusedWritesAcrossInstances(t *testing.T) {
 		t.Fatalf("statuses %v, want 200s and 429s only, some of each", codes)
 	}
 	// Read the document without the limit in the way: as a server.
-	srv, _ := devkey.Mint(xbl.Caller{XUID: 1, UserHash: "s", TitleID: titleA, Sandbox: "RETAIL", Server: true}, time.Hour)
+	srv := token(t, xbl.Caller{XUID: 1, UserHash: "s", TitleID: titleA, Sandbox: "RETAIL", Server: true})
 	_, _, body := send(t, "GET", apis[0]+path, nil, [][2]string{{"Authorization", srv}})
 	var doc struct {
 		Stats struct{ Title map[string]any }

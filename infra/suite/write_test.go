@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
-	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -21,10 +20,7 @@ func TestWriteThroughTheLocalAPI(t *testing.T) {
 	table := fmt.Sprintf("write-%d", time.Now().UnixNano())
 	loadDemo(t, ddbtest.Endpoint(t), table)
 	base := stackOn(t, ddbtest.Endpoint(t), table)
-	tok, err := devkey.Mint(xbl.Caller{XUID: me, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL", Gamertag: "Writer"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := token(t, xbl.Caller{XUID: me, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL", Gamertag: "Writer"})
 	call := func(method, path, body string) (int, string) {
 		code, _, b := send(t, method, base+path, []byte(body), [][2]string{{"Authorization", tok}, {"Content-Type", "application/json; charset=utf-8"}})
 		return code, b
@@ -55,10 +51,7 @@ func TestWriteEveryTypeAndExtreme(t *testing.T) {
 	table := fmt.Sprintf("extremes-%d", time.Now().UnixNano())
 	loadDemo(t, ddbtest.Endpoint(t), table)
 	base := stackOn(t, ddbtest.Endpoint(t), table)
-	tok, err := devkey.Mint(xbl.Caller{XUID: me, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := token(t, xbl.Caller{XUID: me, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"})
 	long := strings.Repeat("é", 512) // 1,024 bytes: the longest string value
 	cases := []struct {
 		json, typ, read string

@@ -615,3 +615,22 @@ func TestImportsAsArchitectureSays(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitDefaultsAgree: the template's rate-limit parameters default
+// to the limits pkg/ratelimit applies when they are not set.
+func TestRateLimitDefaultsAgree(t *testing.T) {
+	tmpl := template(t)
+	params := map[string]string{
+		ratelimit.UserStats:        "RateLimitUserStats",
+		ratelimit.SessionDirectory: "RateLimitSessionDirectory",
+		ratelimit.StatsWrite:       "RateLimitStatsWrite",
+	}
+	if len(params) != len(ratelimit.Defaults) {
+		t.Fatalf("%d services have defaults, %d template parameters here", len(ratelimit.Defaults), len(params))
+	}
+	for service, l := range ratelimit.Defaults {
+		if got := tmpl.Resolve(params[service]); got != l.String() {
+			t.Errorf("template %s defaults to %q; pkg/ratelimit's %s default is %s", params[service], got, service, l)
+		}
+	}
+}

@@ -75,7 +75,7 @@ test-unit:
 
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 ## (make test and make test-unit run each Go benchmark once, so that none rots.)
-BENCH_PKGS := ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack
+BENCH_PKGS := ./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench

@@ -5,7 +5,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +21,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/configcache"
@@ -221,6 +226,35 @@ func NewVerifier(ctx context.Context, c Config, log *slog.Logger) (*auth.Verifie
 // LambdaHandler is the handler a function binary gives lambda.Start: it
 // takes API Gateway HTTP API payload 2.0 events.
 type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// eventJSON reads and writes events with encoding/json's rules (the v1
+// options of go-json-experiment, which becomes encoding/json/v2), without
+// escaping HTML, as aws-lambda-go writes responses.
+var eventJSON = json.JoinOptions(jsonv1.DefaultOptionsV1(), jsontext.EscapeForHTML(false))
+
+// Invoke implements lambda.Handler, so that lambda.Start and
+// lambda.NewHandler call it instead of reading the event by reflection
+// with encoding/json: the same event and response, read in about a third
+// of the time (BenchmarkInvoke). Like aws-lambda-go, it fails the
+// invocation on an event that is not one.
+func (f LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev, eventJSON); err != nil {
+		return nil, err
+	}
+	resp, err := f(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	// encoding/json writes this small fixed shape faster than the v2 engine.
+	var b bytes.Buffer
+	enc := stdjson.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
 
 // Lambda adapts an HTTP handler to payload 2.0 events. API Gateway's HTTP
 // API hands the function rawPath percent-decoded (a path segment "a%20b"

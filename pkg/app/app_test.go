@@ -10,14 +10,17 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/xblread/xblread/infra/devkey"
 )
 
@@ -162,5 +165,96 @@ func TestLambdaTakesDecodedPaths(t *testing.T) {
 	}
 	if got := EscapePath("/a b/c%d"); got != "/a%20b/c%25d" {
 		t.Errorf("EscapePath = %q", got)
+	}
+}
+
+// echoEvent answers with what the handler saw of the request, and headers
+// and a body that need escaping, so that any difference in how events are
+// read or responses written shows.
+var echoEvent = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("ETag", `"<&>"`)
+	w.Header().Add("X-Multi", "a")
+	w.Header().Add("X-Multi", "b")
+	w.WriteHeader(201)
+	fmt.Fprintf(w, "%s %s %q %q %q <&> \u2028 \xff", r.Method, r.URL.String(), r.Header, r.RemoteAddr, body)
+})
+
+// reflected is h as aws-lambda-go calls a plain handler function: the event
+// read, and the response written, by reflection with encoding/json.
+func reflected(h LambdaHandler) lambda.Handler {
+	return lambda.NewHandler(func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return h(ctx, ev)
+	})
+}
+
+// TestInvokeAsAWSLambdaGo holds LambdaHandler.Invoke to what aws-lambda-go
+// does with a handler function: the same response, byte for byte, for
+// every sample event of the template's functions and for odd ones, and a
+// failed invocation for a payload that is not an event.
+func TestInvokeAsAWSLambdaGo(t *testing.T) {
+	h := Lambda(echoEvent)
+	fast, slow := lambda.NewHandler(h), reflected(h)
+	paths, err := filepath.Glob("../../functions/*/events/*.json")
+	if err != nil || len(paths) < 10 {
+		t.Fatalf("sample events: %v %v", paths, err)
+	}
+	payloads := map[string][]byte{
+		"empty object": []byte(`{}`),
+		"escapes":      []byte(`{"rawPath":"/a\u0000b/\ud83d\ude00","headers":{"X-Odd":"\"\\\/\b\f\n\r\t"},"body":"\u2028<&>","isBase64Encoded":false}`),
+		"base64 body":  []byte(`{"rawPath":"/b","requestContext":{"http":{"method":"POST"}},"body":"AAEC/w==","isBase64Encoded":true}`),
+		"upper case":   []byte(`{"RAWPATH":"/c","Headers":{"a":"b"}}`),
+		"null members": []byte(`{"headers":null,"cookies":null,"pathParameters":null,"body":null}`),
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads[p] = b
+	}
+	for name, payload := range payloads {
+		t.Run(name, func(t *testing.T) {
+			want, werr := slow.Invoke(context.Background(), payload)
+			want = bytes.Clone(want) // aws-lambda-go reuses its buffer
+			got, gerr := fast.Invoke(context.Background(), payload)
+			if werr != nil || gerr != nil {
+				t.Fatalf("errors: reflection %v, Invoke %v", werr, gerr)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("Invoke:\n%s\nreflection:\n%s", got, want)
+			}
+		})
+	}
+	for _, payload := range []string{``, `[]`, `{"rawPath":1}`, `{"headers":{"a":1}}`, `{"body":"x"`, `nul`} {
+		if _, err := fast.Invoke(context.Background(), []byte(payload)); err == nil {
+			t.Errorf("%q: no error", payload)
+		}
+		if _, err := slow.Invoke(context.Background(), []byte(payload)); err == nil {
+			t.Errorf("%q: aws-lambda-go finds no error either: the case proves nothing", payload)
+		}
+	}
+}
+
+// BenchmarkInvoke weighs LambdaHandler.Invoke against aws-lambda-go's
+// reflection for the statistics write's sample event: why Invoke exists.
+func BenchmarkInvoke(b *testing.B) {
+	payload, err := os.ReadFile("../../functions/statswrite/events/post.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := Lambda(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("{}"))
+	}))
+	for name, fn := range map[string]lambda.Handler{"Invoke": lambda.NewHandler(h), "reflection": reflected(h)} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := fn.Invoke(context.Background(), payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -97,7 +97,7 @@ func run() error {
 		cases = append(cases, &statsCase{o: o})
 	}
 	if *only == "" || *only == "write" {
-		cases = append(cases, &writeCase{o: o})
+		cases = append(cases, &writeCase{o: o}, &floorCase{writeCase: writeCase{o: o}})
 	}
 	if *only == "" || *only == "sessions" {
 		for _, n := range o.sessions {
@@ -143,6 +143,9 @@ func run() error {
 			return err
 		})
 		stk.Close()
+		if cl, ok := c.(interface{ close() }); ok {
+			cl.close()
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name(), err)
 		}
@@ -156,8 +159,12 @@ func run() error {
 	}
 	for _, r := range rows {
 		a50, a99, r50, r99 := pct(r.api, 50), pct(r.api, 99), pct(r.raw, 50), pct(r.raw, 99)
-		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %.2f | %.2f / %.2f | %.2f | %.3f / %.3f | %.1f, %.1f / %.1f, %.1f |\n", r.c.name(), r.c.rawName(),
-			ms(a50), ms(a99), ms(r.inside), ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
+		inside := "–"
+		if r.inside > 0 {
+			inside = fmt.Sprintf("%.2f", ms(r.inside))
+		}
+		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %s | %.2f / %.2f | %.2f | %.3f / %.3f | %.1f, %.1f / %.1f, %.1f |\n", r.c.name(), r.c.rawName(),
+			ms(a50), ms(a99), inside, ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
 			r.apiUse.items, r.apiUse.rcu, r.rawUse.items, r.rawUse.rcu)
 	}
 	for _, r := range rows {
@@ -237,6 +244,9 @@ func (e *emfUsage) inFunction(n int) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.parse()
+	if len(e.latency) == 0 { // a function without EMF records (the floor)
+		return 0
+	}
 	return pct(e.latency[max(0, len(e.latency)-n):], 50)
 }
 

@@ -83,6 +83,11 @@ func (c *writeCase) viaAPI(ctx context.Context, i int) error {
 // write may create the item), on the condition that the stored revision
 // is older.
 func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
+	return c.update(ctx, i, c.player(i, true))
+}
+
+// update is the raw side's UpdateItem of player x's item, as round i.
+func (c *writeCase) update(ctx context.Context, i int, x xbl.XUID) (usage, error) {
 	m := map[string]store.StatAttr{}
 	for k := range writeStats {
 		m[xbl.StatKey(statName(k))] = store.NewStatAttr(statName(k), xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(c.value(i, k))})
@@ -91,7 +96,6 @@ func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
 	if err != nil {
 		return usage{}, err
 	}
-	x := c.player(i, true)
 	_, err = c.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(c.table),
 		Key:                      store.StatsKey(x, scidOf(0)).AV(),

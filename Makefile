@@ -107,6 +107,7 @@ vulncheck:
 
 ## results: docs/RESULTS.md from a fresh run of the suites, load and bench.
 results: deps
+	BENCH_PKGS="$(BENCH_PKGS)" \
 	./infra/results.sh > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 
 lint:

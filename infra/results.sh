@@ -31,7 +31,8 @@ echo
 echo 'Command: `make bench`'
 echo
 echo '```'
-go test -run '^$' -bench . -benchmem ./pkg/statsapi ./pkg/sessionsapi ./infra/devstack 2>&1 | grep -E '^Benchmark'
+# The Makefile passes its BENCH_PKGS, the packages `make bench` runs.
+go test -run '^$' -bench . -benchmem ${BENCH_PKGS:-./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack} 2>&1 | grep -E '^(Benchmark|pkg:)'
 echo '```'
 echo
 RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench 2>/dev/null

@@ -81,7 +81,7 @@ func (c *writeCase) viaAPI(ctx context.Context, i int) error {
 // UpdateItem of the stats map, revision and timestamp, and of the
 // identity attributes every statistics item carries (xuid, scid: the
 // write may create the item), on the condition that the stored revision
-// is older.
+// is older (or absent, or the item has no statistics map yet).
 func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
 	return c.update(ctx, i, c.player(i, true))
 }
@@ -100,7 +100,7 @@ func (c *writeCase) update(ctx context.Context, i int, x xbl.XUID) (usage, error
 		TableName:                aws.String(c.table),
 		Key:                      store.StatsKey(x, scidOf(0)).AV(),
 		UpdateExpression:         aws.String("SET #s = :s, #rev = :rev, #ts = :ts, #xuid = :xuid, #scid = :scid"),
-		ConditionExpression:      aws.String("attribute_not_exists(#rev) OR #rev < :rev"),
+		ConditionExpression:      aws.String("attribute_not_exists(#s) OR #rev < :rev OR attribute_not_exists(#rev)"),
 		ExpressionAttributeNames: map[string]string{"#s": store.AttrStats, "#rev": "rev", "#ts": "ts", "#xuid": "xuid", "#scid": "scid"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s":    av,

@@ -5,6 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
 )
@@ -47,4 +54,95 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// CheckJSON refuses, naming where, what encoding/json reads without a word
+// but changes: a member name that comes twice in one object (the last would
+// silently win) and a string holding invalid UTF-8 or a lone UTF-16
+// surrogate (read as U+FFFD, so the value stored is not the one sent).
+// Other faults, syntax errors included, are left to the reading that
+// follows, which words them.
+func CheckJSON(body []byte) error {
+	if jsontext.Value(body).IsValid() {
+		return nil // the common case: one pass, no allocation
+	}
+	strict := firstFault(body)
+	lax := firstFault(body, jsontext.AllowInvalidUTF8(true))
+	switch {
+	case lax != nil && lax.Err == jsontext.ErrDuplicateName:
+		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object", JSONPath(lax.JSONPointer), strconv.Quote(Clip(lax.JSONPointer.LastToken())))
+	case strict != nil && (lax == nil || lax.ByteOffset > strict.ByteOffset):
+		what := "is not valid UTF-8"
+		if off := strict.ByteOffset; off >= 0 && off < int64(len(body)) && body[off] == '\\' {
+			what = "holds a lone surrogate" // an escape: \uD800 without its pair
+		}
+		return derrors.New(derrors.Invalid, "%s: a string %s (at byte %d)", JSONPath(strict.JSONPointer), what, strict.ByteOffset)
+	}
+	return nil
+}
+
+// firstFault is the first syntactic fault of body's first JSON value.
+func firstFault(body []byte, opts ...jsontext.Options) *jsontext.SyntacticError {
+	_, err := jsontext.NewDecoder(bytes.NewReader(body), opts...).ReadValue()
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		return se
+	}
+	return nil
+}
+
+// JSONPath writes a JSON pointer (RFC 6901) as the JSON path the error
+// messages use: $.name, $["other name"], $[0]; long names clipped.
+func JSONPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for tok := range p.Tokens() {
+		switch {
+		case tok != "" && strings.Trim(tok, "0123456789") == "":
+			b.WriteString("[" + tok + "]")
+		case identifier.MatchString(tok):
+			b.WriteString("." + tok)
+		default:
+			b.WriteString("[" + strconv.Quote(Clip(tok)) + "]")
+		}
+	}
+	return b.String()
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}$`)
+
+// maxEcho is the most of a caller's input that an error message repeats.
+const maxEcho = 64
+
+// Clip shortens s, a piece of the caller's input repeated in an error
+// message, to maxEcho bytes (at a rune boundary) and an ellipsis, so that
+// an answer never grows with the request.
+func Clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	n := maxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Double reads the text of a JSON number as a double, and reports whether
+// the double is the number sent, as far as a double can be: false past a
+// double's range (1e999) and for a number other than 0 so small that it
+// reads as 0 (1e-400), which every client would read back as another
+// number.
+func Double(text string) (float64, bool) {
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	if f == 0 {
+		mantissa, _, _ := strings.Cut(strings.ToLower(text), "e")
+		if strings.ContainsAny(mantissa, "123456789") {
+			return 0, false
+		}
+	}
+	return f, true
 }

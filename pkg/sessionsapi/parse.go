@@ -148,7 +148,7 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 // parseBody reads a batch body, {"xuids": [...]}, xuids as strings or
 // numbers, read exactly. Repeated xuids are queried once.
 func parseBody(r *http.Request) ([]xbl.XUID, error) {
-	body, err := httpapi.ReadBody(r, MaxBodyBytes)
+	body, err := httpapi.ReadJSON(r, MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,8 @@ func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // portable checks that every client can read a kept JSON value back as it
-// was sent: each number fits a double (XSAPI's RapidJSON refuses 1e999),
+// was sent: each number fits a double (XSAPI's RapidJSON refuses 1e999,
+// and would read 1e-400 as 0),
 // and each \u escape in a string is a character (no lone surrogate).
 func portable(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -94,8 +95,8 @@ func portable(raw []byte) error {
 			return errors.New("not valid JSON")
 		}
 		if n, ok := tok.(json.Number); ok {
-			if f, err := strconv.ParseFloat(string(n), 64); err != nil || math.IsInf(f, 0) {
-				return fmt.Errorf("the number %.40s does not fit a double", n)
+			if _, ok := httpapi.Double(string(n)); !ok {
+				return fmt.Errorf("the number %s does not fit a double", httpapi.Clip(string(n)))
 			}
 		}
 	}

@@ -26,8 +26,9 @@ type Document struct {
 // Writer writes statistics documents.
 //
 // Replace stores doc as the whole document of (x, scid), unless the stored
-// document's revision is newer than or equal to doc.Revision; it reports
-// whether it stored it. Patch sets the stats of set and removes those named
+// document's revision is newer than or equal to doc.Revision (a document
+// written by Patch alone, or loaded, is at revision 0); it reports whether
+// it stored it. Patch sets the stats of set and removes those named
 // in remove, atomically, whatever the revision. Both set the gamertag the
 // reads answer when gamertag is not empty, and make one conditional write
 // in the common case. Document returns the stored document, nil when there

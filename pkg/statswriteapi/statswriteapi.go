@@ -7,8 +7,6 @@ package statswriteapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -92,7 +90,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, render(doc))
 	case http.MethodPost:
-		body, err := httpapi.ReadBody(r, MaxBodyBytes)
+		body, err := httpapi.ReadJSON(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -104,7 +102,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	default: // PATCH
-		body, err := httpapi.ReadBody(r, MaxBodyBytes)
+		body, err := httpapi.ReadJSON(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -144,7 +142,7 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 	set = map[string]xbl.StatValue{}
 	seen := map[string]string{}
 	for name, raw := range title {
-		path := "$.stats.title[" + strconv.Quote(name) + "]"
+		path := "$.stats.title[" + strconv.Quote(httpapi.Clip(name)) + "]"
 		if err := stats.CheckStatName(name); err != nil {
 			return nil, nil, badRequest("%s: %v", path, err)
 		}
@@ -208,12 +206,9 @@ func numberValue(path, text string) (xbl.StatValue, error) {
 			return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(i, 10)}, nil
 		}
 	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0) || math.IsNaN(f) {
-		return xbl.StatValue{}, badRequest("%s is %s: not a finite double", path, text)
-	}
-	if errors.Is(err, strconv.ErrRange) && f != 0 {
-		return xbl.StatValue{}, badRequest("%s is %s: not a finite double", path, text)
+	f, ok := httpapi.Double(text)
+	if !ok {
+		return xbl.StatValue{}, badRequest("%s is %s: no double holds it", path, httpapi.Clip(text))
 	}
 	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, nil
 }

@@ -124,12 +124,17 @@ func TestBadBodies(t *testing.T) {
 	for _, tt := range []struct{ method, body, want string }{
 		{"POST", `[]`, "request body must be a JSON object"},
 		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title["A"].value must be a number or a string`},
-		{"POST", "{\"stats\":{\"title\":{\"A\":{\"value\":\"\xff\"}}}}", `$.stats.title["A"].value is not valid UTF-8`},
+		{"POST", "{\"stats\":{\"title\":{\"A\":{\"value\":\"\xff\"}}}}", `$.stats.title.A.value: a string is not valid UTF-8 (at byte 33)`},
 		{"POST", `{"stats":{"title":{}},"timestamp":"yesterday"}`, "$.timestamp must be a UTC time"},
 		{"POST", `{"stats":{"title":{}},"timestamp":"2026-13-45T99:00:00Z"}`, "$.timestamp must be a UTC time"},
 		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56+02:00"}`, "$.timestamp must be a UTC time"},
 		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56.12345678Z"}`, "$.timestamp must be a UTC time"},
 		{"POST", ``, "request body is empty"},
+		{"POST", `{"revision":50,"revision":2,"stats":{"title":{}}}`, "$.revision: the member \"revision\" comes twice in one object"},
+		{"PATCH", `{"stats":{"title":{"Wins":{"value":1},"Wins":{"value":2}}}}`, "$.stats.title.Wins: the member \"Wins\" comes twice"},
+		{"PATCH", `{"stats":{"title":{"A":{"value":1}}},"stats":{"title":{"B":{"value":1}}}}`, "$.stats: the member \"stats\" comes twice"},
+		{"POST", `{"revision":1,"stats":{"title":{"Motto":{"value":"\ud800"}}}}`, "$.stats.title.Motto.value: a string holds a lone surrogate"},
+		{"POST", `{"revision":1,"stats":{"title":{"Motto":{"value":"ab\udfff"}}}}`, "$.stats.title.Motto.value: a string holds a lone surrogate"},
 		{"POST", `{"stats":`, "request body is not valid JSON"},
 		{"PATCH", `{"stats":{"title":{}}} x`, "request body has data after the JSON object"},
 		{"PATCH", `{"stats":{"title":{}}} {}`, "request body has data after the JSON object"},
@@ -137,7 +142,10 @@ func TestBadBodies(t *testing.T) {
 		{"POST", `{"stats":{}}`, "$.stats.title is required"},
 		{"POST", `{"stats":{"title":{"A":{}}}}`, `$.stats.title["A"].value is required`},
 		{"POST", `{"stats":{"title":{"A":{"value":true}}}}`, `$.stats.title["A"].value must be a number or a string`},
-		{"POST", `{"stats":{"title":{"A":{"value":1e400}}}}`, "not a finite double"},
+		{"POST", `{"stats":{"title":{"A":{"value":1e400}}}}`, "$.stats.title[\"A\"].value is 1e400: no double holds it"},
+		{"POST", `{"stats":{"title":{"A":{"value":1e-400}}}}`, "$.stats.title[\"A\"].value is 1e-400: no double holds it"},
+		{"PATCH", `{"stats":{"title":{"` + strings.Repeat("n", 500_000) + `":{"value":1}}}}`, `…"]: stat name is longer than 256 bytes`},
+		{"POST", `{"stats":{"title":{"A":{"value":1` + strings.Repeat("0", 400_000) + `}}}}`, `0…: no double holds it`},
 		{"POST", `{"stats":{"title":{"A":null}}}`, "leave the stat out instead"},
 		{"POST", `{"stats":{"title":{"A":{"value":1},"a":{"value":2}}}}`, "another letter case"},
 		{"POST", `{"stats":{"title":{"A":{"value":"` + strings.Repeat("v", 1025) + `"}}}}`, "the limit is 1024"},
@@ -148,7 +156,10 @@ func TestBadBodies(t *testing.T) {
 		var e struct{ ErrorMessage string }
 		json.Unmarshal(w.Body.Bytes(), &e)
 		if w.Code != 400 || !strings.Contains(e.ErrorMessage, tt.want) {
-			t.Errorf("%s %s: %d %s, want 400 naming %q", tt.method, tt.body, w.Code, w.Body, tt.want)
+			t.Errorf("%s %.200s: %d %.300s, want 400 naming %q", tt.method, tt.body, w.Code, w.Body, tt.want)
+		}
+		if w.Body.Len() > 600 {
+			t.Errorf("%s %.200s: the answer is %d bytes: it repeats the input", tt.method, tt.body, w.Body.Len())
 		}
 	}
 	if w := testkit.Do(write, owner, "POST", path, `{}`, "x-xbl-contract-version", "5"); w.Code != http.StatusNotAcceptable {

@@ -300,8 +300,8 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 		return false, err
 	}
 	k := userSCID{x, scid}
-	if d, ok := s.docs[k]; ok && d.revision >= doc.Revision {
-		return false, nil
+	if _, ok := s.stats[k]; ok && s.docs[k].revision >= doc.Revision {
+		return false, nil // a document as new or newer (none written: 0)
 	}
 	values, names := map[string]xbl.StatValue{}, map[string]string{}
 	for name, v := range doc.Stats {

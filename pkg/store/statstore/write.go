@@ -20,8 +20,8 @@ import (
 var _ stats.Writer = (*Store)(nil)
 
 // Replace sets the whole statistics map, revision and timestamp of the
-// item with one conditional UpdateItem: only when the item has no revision
-// or an older one. The gamertag and the other attributes stay.
+// item with one conditional UpdateItem: only when the item has no
+// statistics map yet, or an older revision (none is 0). The gamertag and the other attributes stay.
 func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
 	m := map[string]store.StatAttr{}
 	for name, v := range doc.Stats {
@@ -43,7 +43,13 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 		u.remove("#ts")
 	}
 	u.identity(x, scid, gamertag)
-	err = s.update(ctx, x, scid, u, "attribute_not_exists(#rev) OR #rev < :rev")
+	// No document yet, or an older one; a document without a revision
+	// (written by PATCH or loaded) is at revision 0.
+	cond := "attribute_not_exists(#s) OR #rev < :rev"
+	if doc.Revision > 0 {
+		cond += " OR attribute_not_exists(#rev)"
+	}
+	err = s.update(ctx, x, scid, u, cond)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil // the stored document is as new or newer: last writer wins

@@ -10,6 +10,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -48,6 +49,36 @@ func TestWrites(t *testing.T) {
 	found, err := st.ReadStats(ctx, stats.Query{Users: []xbl.XUID{5}, SCIDs: []string{scidA}, Names: []string{"wins", "kills"}})
 	if err != nil || found.Stats[stats.UserSCID{XUID: 5, SCID: scidA}]["wins"].Value != "8" || found.Gamertags[5] != "Five" {
 		t.Errorf("read back: %+v %v", found, err)
+	}
+}
+
+// TestRevisionZero: a document written without a revision (by PATCH) is
+// at revision 0, as GET answers, so a POST of revision 0 does not replace
+// it, and one of revision 1 does; a POST of revision 0 creates a document
+// where there is none. The DynamoDB store and the memory store agree.
+func TestRevisionZero(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range map[string]stats.Writer{"dynamodb": statstore.New(ddbtest.EmptyTable(t)), "memory": memstore.New()} {
+		t.Run(name, func(t *testing.T) {
+			if err := st.Patch(ctx, 7, scidA, map[string]xbl.StatValue{"Kills": {Type: xbl.Integer, Value: "48"}}, nil, ""); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := st.Replace(ctx, 7, scidA, doc(0, "Motto", 5), ""); ok || err != nil {
+				t.Errorf("revision 0 over a patched document: applied=%v %v, want not applied", ok, err)
+			}
+			if d, err := st.Document(ctx, 7, scidA); err != nil || d.Revision != 0 || d.Stats["Kills"].Value != "48" || len(d.Stats) != 1 {
+				t.Errorf("document %+v %v, want Kills alone at revision 0", d, err)
+			}
+			if ok, err := st.Replace(ctx, 7, scidA, doc(1, "Motto", 5), ""); !ok || err != nil {
+				t.Errorf("revision 1: applied=%v %v", ok, err)
+			}
+			if ok, err := st.Replace(ctx, 8, scidA, doc(0, "Motto", 1), ""); !ok || err != nil {
+				t.Errorf("revision 0, no document: applied=%v %v", ok, err)
+			}
+			if ok, err := st.Replace(ctx, 8, scidA, doc(0, "Motto", 2), ""); ok || err != nil {
+				t.Errorf("revision 0 again: applied=%v %v", ok, err)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/xblread/xblread/pkg/derrors"
+)
+
+func TestCheckJSON(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	for _, tt := range []struct{ name, body, want string }{
+		{"valid", `{"a":[1,{"b":"\ud83d\ude00"}],"c":"é"}`, ""},
+		{"a syntax error is the parser's", `{"a":`, ""},
+		{"data after the value is the parser's", `{} x`, ""},
+		{"empty is the parser's", ``, ""},
+		{"a duplicate member", `{"a":1,"a":2}`, `$.a: the member "a" comes twice in one object`},
+		{"a duplicate in an array", `{"a":[1,{"b":1,"b":2}]}`, `$.a[1].b: the member "b" comes twice`},
+		{"a duplicate odd name", `{"x":{"a b":1,"a b":2}}`, `$.x["a b"]: the member "a b" comes twice`},
+		{"a long duplicate is clipped", `{"` + long + `":1,"` + long + `":2}`, `…`},
+		{"a lone high surrogate", `{"a":"\ud800"}`, `$.a: a string holds a lone surrogate (at byte 6)`},
+		{"a lone low surrogate in a key", `{"\udc00":1}`, `$: a string holds a lone surrogate`},
+		{"a reversed pair", `{"a":["x","\udc00\ud800"]}`, `$.a[1]: a string holds a lone surrogate`},
+		{"invalid UTF-8", "{\"a\":\"\xff\"}", `$.a: a string is not valid UTF-8 (at byte 6)`},
+		{"invalid UTF-8 before a duplicate", "{\"a\":\"\xff\",\"a\":1}", `$.a: the member "a" comes twice`},
+		{"a duplicate before invalid UTF-8", "{\"a\":1,\"a\":\"\xff\"}", `$.a: the member "a" comes twice`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckJSON([]byte(tt.body))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || derrors.KindOf(err) != derrors.Invalid {
+				t.Fatalf("error %v, want Invalid containing %q", err, tt.want)
+			}
+			if len(err.Error()) > 300 {
+				t.Errorf("the message grows with the input: %d bytes", len(err.Error()))
+			}
+		})
+	}
+}
+
+func TestClip(t *testing.T) {
+	for in, want := range map[string]string{
+		"short":                       "short",
+		strings.Repeat("a", 64):       strings.Repeat("a", 64),
+		strings.Repeat("a", 65):       strings.Repeat("a", 64) + "…",
+		strings.Repeat("é", 40):       strings.Repeat("é", 32) + "…",
+		"a" + strings.Repeat("é", 40): "a" + strings.Repeat("é", 31) + "…",
+	} {
+		if got := Clip(in); got != want {
+			t.Errorf("Clip(%.20q…) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDouble(t *testing.T) {
+	for text, want := range map[string]bool{
+		"0": true, "-0.0": true, "0e-400": true, "0.000e99": true, "1.5": true, "5e-324": true,
+		"1.7976931348623157e308": true, "3e-324": true, "1e400": false, "-1e999": false, "1e-400": false,
+		"2e-324": false, "0.0000001e-330": false, "x": false,
+	} {
+		if _, ok := Double(text); ok != want {
+			t.Errorf("Double(%q) ok = %v, want %v", text, ok, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"time"
@@ -101,6 +102,18 @@ func (m *Member) Status() string {
 // Expired reports whether m is a reservation that expired before now.
 func (m *Member) Expired(now time.Time) bool {
 	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
+}
+
+// Encode returns d as JSON, as it is stored and measured: without escaping
+// HTML characters ("<" is one byte, not six).
+func (d *Doc) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(d); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Clone returns a deep copy of d (the store's Copies note aside).

@@ -359,7 +359,7 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if d.Visibility == xbl.Private && len(d.Keywords) > 0 && (setsKeywords || prev == nil) {
 		return nil, invalid("$.properties.system.keywords: a private session cannot have keywords")
 	}
-	if b, err := json.Marshal(d); err != nil || len(b) > MaxDocBytes {
+	if b, err := d.Encode(); err != nil || len(b) > MaxDocBytes {
 		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
 	}
 	return d, nil
@@ -498,7 +498,11 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		if me.XUID != 0 && me.XUID != caller.XUID {
 			return derrors.New(derrors.Forbidden, "$.members.me.constants.system.xuid: %s is not the caller (xuid %s)", me.XUID, caller.XUID)
 		}
-		joined := d.Member(caller.XUID) == nil || d.Member(caller.XUID).Reserved
+		// A member's constants are set as it joins: a new member, one
+		// taking up its reservation, or one that a PUT of other parts
+		// added (it has sent no constants yet).
+		prevMe := d.Member(caller.XUID)
+		joined := prevMe == nil || prevMe.Reserved || prevMe.ConstantsSystem == nil && prevMe.ConstantsCustom == nil
 		m, err := join(d, caller, create, now)
 		if err != nil {
 			return err

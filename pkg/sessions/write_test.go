@@ -183,6 +183,20 @@ func TestApplyRules(t *testing.T) {
 		{"a member constant added after joining", base(), host, &Change{Members: map[string]*MemberChange{"me": {ConstantsCustom: raw(`1`)}}}, derrors.Conflict, "$.members.me.constants.custom"},
 		{"a member's constants repeated", base(), host, &Change{Members: map[string]*MemberChange{"me": {ConstantsSystem: map[string]json.RawMessage{"initialize": raw(`true`)}}}}, 0, ""},
 		{"a server joins with no xuid", base(), srv, joinChange(true), derrors.Invalid, "no xuid"},
+		{"XSAPI's join after a PUT added the caller", func() *Doc {
+			d, err := Apply(base(), &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, guest, ref, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}(), guest, joinChange(true), 0, ""},
+		{"a member constant changed after that join", func() *Doc {
+			d, err := Apply(base(), joinChange(true), guest, ref, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}(), guest, &Change{Members: map[string]*MemberChange{"me": {ConstantsSystem: map[string]json.RawMessage{"initialize": raw(`false`)}}}}, derrors.Conflict, "$.members.me.constants.system.initialize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

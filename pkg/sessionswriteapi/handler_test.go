@@ -110,14 +110,31 @@ func TestBothTemplateSpellings(t *testing.T) {
 	}
 }
 
-// TestKeptValuesRoundTrip: kept values come back as sent, a surrogate pair
-// and escapes included.
+// TestKeptValuesRoundTrip: kept values come back as the same JSON values,
+// a surrogate pair and escapes included, written with the fewest escapes
+// ("<" as is), whatever escapes the client chose; their size is counted so,
+// and their numbers stay as sent.
 func TestKeptValuesRoundTrip(t *testing.T) {
 	write, _, _, _ := setup(t)
 	host := tok(t, 9876, false)
-	w := send(write, host, "PUT", path("kept"), `{"properties":{"custom":{"e":"\ud83d\ude00 \\u \"q\"","n":-1.5e300,"z":[0,{"a":null}]}}}`)
-	if w.Code != 201 || !strings.Contains(w.Body.String(), `"custom":{"e":"\ud83d\ude00 \\u \"q\"","n":-1.5e300,"z":[0,{"a":null}]}`) {
+	sent := `{"e":"\ud83d\ude00 \\u \"q\" \u003c\u00e9\/","n":-1.5e300,"i":12345678901234567890,"z":[0,{"a":null}]}`
+	w := send(write, host, "PUT", path("kept"), `{"properties":{"custom":`+sent+`}}`)
+	if w.Code != 201 || !strings.Contains(w.Body.String(), `"custom":{"e":"😀 \\u \"q\" <é/","i":12345678901234567890,"n":-1.5e300,"z":[0,{"a":null}]}`) {
 		t.Errorf("%d %s", w.Code, w.Body)
+	}
+	// 32 keywords of 256 bytes, each "é" escaped: within the limits however
+	// they are written.
+	var kws []string
+	for i := range 32 {
+		kws = append(kws, fmt.Sprintf(`"%s%02d"`, strings.Repeat(`\u00e9`, 127), i))
+	}
+	if w := send(write, host, "PUT", path("escaped"), `{"properties":{"system":{"keywords":[`+strings.Join(kws, ",")+`]}}}`); w.Code != 201 {
+		t.Errorf("escaped keywords: %d %.300s", w.Code, w.Body)
+	}
+	// The custom object's limit counts its names too.
+	big := strings.Repeat("x", 9000)
+	if w := send(write, host, "PUT", path("names"), `{"properties":{"custom":{"`+big+`":"`+big+`"}}}`); w.Code != 400 || !strings.Contains(w.Body.String(), "$.properties.custom is 18006 bytes; the limit is 16384") {
+		t.Errorf("long names: %d %.300s", w.Code, w.Body)
 	}
 }
 

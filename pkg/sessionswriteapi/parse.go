@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-json-experiment/json/jsontext"
 	"io"
 	"maps"
 	"math"
@@ -64,19 +65,21 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 }
 
 // opaque checks a kept value: valid JSON within the size limit; it returns
-// the value compacted.
+// the value compacted, its strings written with the fewest escapes (so that
+// its size, and the limit, do not depend on how the client escaped it:
+// "\u00e9" is "é"). Its numbers stay as sent.
 func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, badRequest("%s is not valid JSON", path)
-	}
-	if buf.Len() > sessions.MaxOpaqueBytes {
-		return nil, badRequest("%s is %d bytes; the limit is %d", path, buf.Len(), sessions.MaxOpaqueBytes)
-	}
-	if err := portable(buf.Bytes()); err != nil {
+	if err := portable(raw); err != nil {
 		return nil, badRequest("%s: %v", path, err)
 	}
-	return buf.Bytes(), nil
+	v := jsontext.Value(bytes.Clone(raw))
+	if err := v.Format(); err != nil {
+		return nil, badRequest("%s is not valid JSON", path)
+	}
+	if len(v) > sessions.MaxOpaqueBytes {
+		return nil, badRequest("%s is %d bytes; the limit is %d", path, len(v), sessions.MaxOpaqueBytes)
+	}
+	return json.RawMessage(v), nil
 }
 
 // portable checks that every client can read a kept JSON value back as it
@@ -151,7 +154,7 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 		if m[k], err = opaque(p, m[k]); err != nil {
 			return nil, err
 		}
-		total += len(m[k])
+		total += len(strconv.Quote(k)) + 1 + len(m[k]) + 1 // "k":v,
 	}
 	if total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)

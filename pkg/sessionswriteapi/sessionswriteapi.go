@@ -133,9 +133,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	case sessions.ConditionFailed:
 		if res.Doc == nil {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			// No session, or one the caller may not read: no body, as
+			// XSAPI reads a 412's body as the session.
 			w.WriteHeader(http.StatusPreconditionFailed)
-			w.Write([]byte("the session does not match the request's If-Match or If-None-Match"))
 			return nil
 		}
 		return writeDoc(w, http.StatusPreconditionFailed, res.Doc, ref, now)

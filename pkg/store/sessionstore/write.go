@@ -35,7 +35,7 @@ type Items struct {
 // ItemsOf returns d's items; with copies, its index entries carry copies
 // of its head.
 func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
-	b, err := json.Marshal(d)
+	b, err := d.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
 	}

@@ -33,8 +33,13 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
 		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON", path)
+		switch {
+		case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "max depth"):
+			return nil, derrors.New(derrors.Invalid, "%s nests deeper than JSON readers allow (10000 levels)", path)
+		case errors.As(err, &syntax):
+			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, syntax.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
 		}
 		return nil, derrors.New(derrors.Invalid, "%s must be a JSON object", path)
 	}

@@ -68,3 +68,16 @@ func TestDouble(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectSaysWhere(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"a":1,}`: "request body is not valid JSON (at byte 8)",
+		`{"a":`:    "request body is not valid JSON (it ends early)",
+		strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001): "request body nests deeper than JSON readers allow",
+		`[1]`: "request body must be a JSON object",
+	} {
+		if _, err := Object("request body", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.30s: %v, want %q", body, err, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	stdjson "encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -16,11 +17,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/xblread/xblread/infra/devkey"
 )
 
@@ -201,11 +204,12 @@ func TestInvokeAsAWSLambdaGo(t *testing.T) {
 		t.Fatalf("sample events: %v %v", paths, err)
 	}
 	payloads := map[string][]byte{
-		"empty object": []byte(`{}`),
-		"escapes":      []byte(`{"rawPath":"/a\u0000b/\ud83d\ude00","headers":{"X-Odd":"\"\\\/\b\f\n\r\t"},"body":"\u2028<&>","isBase64Encoded":false}`),
-		"base64 body":  []byte(`{"rawPath":"/b","requestContext":{"http":{"method":"POST"}},"body":"AAEC/w==","isBase64Encoded":true}`),
-		"upper case":   []byte(`{"RAWPATH":"/c","Headers":{"a":"b"}}`),
-		"null members": []byte(`{"headers":null,"cookies":null,"pathParameters":null,"body":null}`),
+		"empty object":    []byte(`{}`),
+		"escapes":         []byte(`{"rawPath":"/a\u0000b/\ud83d\ude00","headers":{"X-Odd":"\"\\\/\b\f\n\r\t"},"body":"\u2028<&>","isBase64Encoded":false}`),
+		"base64 body":     []byte(`{"rawPath":"/b","requestContext":{"http":{"method":"POST"}},"body":"AAEC/w==","isBase64Encoded":true}`),
+		"upper case":      []byte(`{"RAWPATH":"/c","Headers":{"a":"b"}}`),
+		"null members":    []byte(`{"headers":null,"cookies":null,"pathParameters":null,"body":null}`),
+		"request context": []byte(`{"requestContext":{"authorizer":{"jwt":{"claims":{"sub":"x"},"scopes":["a"]},"lambda":{"n":1.5,"s":"t","o":{"a":[1,null]}}},"timeEpoch":1764590400000,"http":{"sourceIp":"1.2.3.4"}},"stageVariables":{"s":"v"},"queryStringParameters":{"q":"1"}}`),
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -216,6 +220,17 @@ func TestInvokeAsAWSLambdaGo(t *testing.T) {
 	}
 	for name, payload := range payloads {
 		t.Run(name, func(t *testing.T) {
+			// The event itself, every field (the echo shows only some).
+			var byStd, byInvoke events.APIGatewayV2HTTPRequest
+			if err := stdjson.Unmarshal(payload, &byStd); err != nil {
+				t.Fatal(err)
+			}
+			if err := jsonv2.Unmarshal(payload, &byInvoke, eventJSON); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(byStd, byInvoke) {
+				t.Errorf("events differ:\nencoding/json %+v\nInvoke's      %+v", byStd, byInvoke)
+			}
 			want, werr := slow.Invoke(context.Background(), payload)
 			want = bytes.Clone(want) // aws-lambda-go reuses its buffer
 			got, gerr := fast.Invoke(context.Background(), payload)

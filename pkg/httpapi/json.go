@@ -33,13 +33,16 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
 		var syntax *json.SyntaxError
-		switch {
-		case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "max depth"):
-			return nil, derrors.New(derrors.Invalid, "%s nests deeper than JSON readers allow (10000 levels)", path)
-		case errors.As(err, &syntax):
-			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, syntax.Offset)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if nesting(raw) > maxNesting {
+				return nil, derrors.New(derrors.Invalid, "%s nests deeper than %d levels", path, maxNesting)
+			}
+			// Where: jsontext's offset of the first fault (0-based).
+			se := firstFault(raw, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+			if se == nil || errors.Is(se.Err, io.ErrUnexpectedEOF) {
+				return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
+			}
+			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, se.ByteOffset)
 		}
 		return nil, derrors.New(derrors.Invalid, "%s must be a JSON object", path)
 	}
@@ -47,6 +50,30 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 		return nil, derrors.New(derrors.Invalid, "%s has data after the JSON object", path)
 	}
 	return m, nil
+}
+
+// maxNesting is the nesting encoding/json and jsontext read at most.
+const maxNesting = 10000
+
+// nesting is the deepest nesting of arrays and objects in raw, which need
+// not be valid JSON.
+func nesting(raw []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // Marshal encodes v as a response body: JSON without HTML escaping (XSAPI
@@ -73,15 +100,18 @@ func CheckJSON(body []byte) error {
 	}
 	strict := firstFault(body)
 	lax := firstFault(body, jsontext.AllowInvalidUTF8(true))
+	// The first fault in the body: strict stops at the first of the three,
+	// lax (which reads invalid strings as U+FFFD) at the first duplicate.
 	switch {
-	case lax != nil && lax.Err == jsontext.ErrDuplicateName:
-		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object", JSONPath(lax.JSONPointer), strconv.Quote(Clip(lax.JSONPointer.LastToken())))
-	case strict != nil && (lax == nil || lax.ByteOffset > strict.ByteOffset):
+	case strict != nil && strict.Err != jsontext.ErrDuplicateName && (lax == nil || lax.ByteOffset > strict.ByteOffset):
 		what := "is not valid UTF-8"
 		if off := strict.ByteOffset; off >= 0 && off < int64(len(body)) && body[off] == '\\' {
 			what = "holds a lone surrogate" // an escape: \uD800 without its pair
 		}
 		return derrors.New(derrors.Invalid, "%s: a string %s (at byte %d)", JSONPath(strict.JSONPointer), what, strict.ByteOffset)
+	case lax != nil && lax.Err == jsontext.ErrDuplicateName:
+		name := lax.JSONPointer.LastToken()
+		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object", clipMiddle(Child(JSONPath(lax.JSONPointer.Parent()), name)), strconv.Quote(Clip(name)))
 	}
 	return nil
 }
@@ -96,22 +126,44 @@ func firstFault(body []byte, opts ...jsontext.Options) *jsontext.SyntacticError 
 	return nil
 }
 
-// JSONPath writes a JSON pointer (RFC 6901) as the JSON path the error
-// messages use: $.name, $["other name"], $[0]; long names clipped.
+// JSONPath returns a JSON pointer (RFC 6901) as the JSON path the error
+// messages use: $.name, $["other name"], $[0] (a name of digits alone
+// reads as an index); long names clipped, and a long path cut in the
+// middle.
 func JSONPath(p jsontext.Pointer) string {
-	var b strings.Builder
-	b.WriteString("$")
+	path := "$"
 	for tok := range p.Tokens() {
-		switch {
-		case tok != "" && strings.Trim(tok, "0123456789") == "":
-			b.WriteString("[" + tok + "]")
-		case identifier.MatchString(tok):
-			b.WriteString("." + tok)
-		default:
-			b.WriteString("[" + strconv.Quote(Clip(tok)) + "]")
+		if tok != "" && strings.Trim(tok, "0123456789") == "" {
+			path += "[" + tok + "]"
+		} else {
+			path = Child(path, tok)
 		}
 	}
-	return b.String()
+	return clipMiddle(path)
+}
+
+// Child returns the JSON path of the member name of the object at path:
+// path.name, or path["name"] when the name is not an identifier, clipped.
+func Child(path, name string) string {
+	if identifier.MatchString(name) {
+		return path + "." + name
+	}
+	return path + "[" + strconv.Quote(Clip(name)) + "]"
+}
+
+// clipMiddle cuts a path longer than 3·maxEcho bytes in the middle.
+func clipMiddle(path string) string {
+	if len(path) <= 3*maxEcho {
+		return path
+	}
+	head, tail := 3*maxEcho/2, len(path)-3*maxEcho/2
+	for head > 0 && !utf8.RuneStart(path[head]) {
+		head--
+	}
+	for tail < len(path) && !utf8.RuneStart(path[tail]) {
+		tail++
+	}
+	return path[:head] + "…" + path[tail:]
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}$`)

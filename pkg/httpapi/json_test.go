@@ -22,7 +22,10 @@ func TestCheckJSON(t *testing.T) {
 		{"a lone low surrogate in a key", `{"\udc00":1}`, `$: a string holds a lone surrogate`},
 		{"a reversed pair", `{"a":["x","\udc00\ud800"]}`, `$.a[1]: a string holds a lone surrogate`},
 		{"invalid UTF-8", "{\"a\":\"\xff\"}", `$.a: a string is not valid UTF-8 (at byte 6)`},
-		{"invalid UTF-8 before a duplicate", "{\"a\":\"\xff\",\"a\":1}", `$.a: the member "a" comes twice`},
+		{"invalid UTF-8 before a duplicate", "{\"a\":\"\xff\",\"a\":1}", `$.a: a string is not valid UTF-8 (at byte 6)`},
+		{"two lone surrogates as names", `{"\ud800":1,"\udbff":2}`, `$: a string holds a lone surrogate (at byte 2)`},
+		{"a duplicate name of digits", `{"0":1,"0":2}`, `$["0"]: the member "0" comes twice`},
+		{"a deep path is cut", strings.Repeat(`{"`+strings.Repeat("k", 60)+`":`, 100) + `"\ud800"` + strings.Repeat("}", 100), `…`},
 		{"a duplicate before invalid UTF-8", "{\"a\":1,\"a\":\"\xff\"}", `$.a: the member "a" comes twice`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,9 +74,9 @@ func TestDouble(t *testing.T) {
 
 func TestObjectSaysWhere(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"a":1,}`: "request body is not valid JSON (at byte 8)",
+		`{"a":1,}`: "request body is not valid JSON (at byte 7)",
 		`{"a":`:    "request body is not valid JSON (it ends early)",
-		strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001): "request body nests deeper than JSON readers allow",
+		strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001): "request body nests deeper than 10000 levels",
 		`[1]`: "request body must be a JSON object",
 	} {
 		if _, err := Object("request body", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {

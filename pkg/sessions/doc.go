@@ -76,6 +76,10 @@ type Member struct {
 	Active        bool      `json:"active,omitempty"`
 	Ready         bool      `json:"ready,omitempty"`
 	JoinTime      time.Time `json:"joinTime"`
+	// Added marks a member that a PUT of other parts added (MPSD adds the
+	// caller): until its first members.me it has not joined as such, and
+	// that write may still set its constants.
+	Added bool `json:"added,omitempty"`
 
 	ConstantsSystem  map[string]json.RawMessage `json:"constantsSystem,omitempty"` // other than xuid
 	ConstantsCustom  json.RawMessage            `json:"constantsCustom,omitempty"`
@@ -118,7 +122,7 @@ func (d *Doc) Encode() ([]byte, error) {
 
 // Clone returns a deep copy of d (the store's Copies note aside).
 func (d *Doc) Clone() *Doc {
-	b, _ := json.Marshal(d)
+	b, _ := d.Encode() // kept values stay byte for byte (no \u003c)
 	var c Doc
 	json.Unmarshal(b, &c)
 	return &c

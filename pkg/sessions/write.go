@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -385,13 +387,15 @@ func merge(m, change map[string]json.RawMessage) map[string]json.RawMessage {
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
-// sameJSON compares two JSON values by their compact encoding.
+// sameJSON compares two JSON values written alike: compact, strings with
+// the fewest escapes (as stored now; documents stored before kept the
+// client's escapes, "\u00e9" or "\u003c"), numbers as sent.
 func sameJSON(a, b json.RawMessage) bool {
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+	ca, cb := jsontext.Value(bytes.Clone(a)), jsontext.Value(bytes.Clone(b))
+	if ca.Format() != nil || cb.Format() != nil {
 		return bytes.Equal(a, b)
 	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
+	return bytes.Equal(ca, cb)
 }
 
 // keepConstants sets constants when create is true; after that a change
@@ -399,7 +403,7 @@ func sameJSON(a, b json.RawMessage) bool {
 func keepConstants(path string, have, change map[string]json.RawMessage, create bool) (map[string]json.RawMessage, error) {
 	for _, k := range slices.Sorted(maps.Keys(change)) {
 		if old, ok := have[k]; ok && !sameJSON(old, change[k]) || !ok && !create {
-			return nil, conflict("%s.%s: constants cannot change once set", path, k)
+			return nil, conflict("%s.%.64s: constants cannot change once set", path, k)
 		}
 	}
 	if len(change) == 0 {
@@ -500,9 +504,9 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		}
 		// A member's constants are set as it joins: a new member, one
 		// taking up its reservation, or one that a PUT of other parts
-		// added (it has sent no constants yet).
+		// added and that now joins as such.
 		prevMe := d.Member(caller.XUID)
-		joined := prevMe == nil || prevMe.Reserved || prevMe.ConstantsSystem == nil && prevMe.ConstantsCustom == nil
+		joined := prevMe == nil || prevMe.Reserved || prevMe.Added
 		m, err := join(d, caller, create, now)
 		if err != nil {
 			return err
@@ -510,10 +514,13 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		if err := updateMember(m, me, "$.members.me", joined); err != nil {
 			return err
 		}
+		m.Added = false
 	case !caller.Server && d.Member(caller.XUID) == nil:
-		if _, err := join(d, caller, create, now); err != nil {
+		m, err := join(d, caller, create, now)
+		if err != nil {
 			return err
 		}
+		m.Added = true
 	}
 	var reserves []string
 	for k := range ch.Members {

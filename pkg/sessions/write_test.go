@@ -190,6 +190,31 @@ func TestApplyRules(t *testing.T) {
 			}
 			return d
 		}(), guest, joinChange(true), 0, ""},
+		{"a member constant added after a join without constants", func() *Doc {
+			d, err := Apply(base(), &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true)}}}, guest, ref, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}(), guest, &Change{Members: map[string]*MemberChange{"me": {ConstantsCustom: raw(`{"team":1}`)}}}, derrors.Conflict, "$.members.me.constants.custom"},
+		{"constants with < repeated after another write", func() *Doc {
+			d := base()
+			d.ConstantsCustom = raw(`{"map":"<Dust & Bones>"}`)
+			d = d.Clone()
+			d, err := Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, host, ref, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := d.Encode(); !strings.Contains(string(b), "<Dust & Bones>") {
+				t.Errorf("stored as %s", b)
+			}
+			return d
+		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"map":"<Dust & Bones>"}`)}}, 0, ""},
+		{"constants stored with the client's escapes, repeated without", func() *Doc {
+			d := base()
+			d.ConstantsCustom = raw(`{"map":"\u00e9\u003c"}`)
+			return d
+		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"map":"é<"}`)}}, 0, ""},
 		{"a member constant changed after that join", func() *Doc {
 			d, err := Apply(base(), joinChange(true), guest, ref, t0)
 			if err != nil {

@@ -133,7 +133,7 @@ func TestKeptValuesRoundTrip(t *testing.T) {
 	}
 	// The custom object's limit counts its names too.
 	big := strings.Repeat("x", 9000)
-	if w := send(write, host, "PUT", path("names"), `{"properties":{"custom":{"`+big+`":"`+big+`"}}}`); w.Code != 400 || !strings.Contains(w.Body.String(), "$.properties.custom is 18006 bytes; the limit is 16384") {
+	if w := send(write, host, "PUT", path("names"), `{"properties":{"custom":{"`+big+`":"`+big+`"}}}`); w.Code != 400 || !strings.Contains(w.Body.String(), "$.properties.custom is 18007 bytes; the limit is 16384") {
 		t.Errorf("long names: %d %.300s", w.Code, w.Body)
 	}
 }

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/go-json-experiment/json/jsontext"
 	"io"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -24,13 +24,14 @@ func badRequest(format string, args ...any) error {
 	return derrors.New(derrors.Invalid, format, args...)
 }
 
-// ParseChange reads a session PUT body (WRITES.md §2), naming every field
-// it refuses by its JSON path. Fields with meaning here are checked and
-// typed; the others are kept as the caller wrote them (compacted), each at
-// most sessions.MaxOpaqueBytes.
+// ParseChange reads a session PUT body, naming every field it refuses by
+// its JSON path (what httpapi.CheckJSON refuses included). Fields with
+// meaning here are checked and typed; the others are kept as JSON values,
+// compact and with the fewest escapes, each at most
+// sessions.MaxOpaqueBytes.
 func ParseChange(body []byte) (*sessions.Change, error) {
-	if !utf8.Valid(body) {
-		return nil, badRequest("$ is not valid JSON: it is not UTF-8")
+	if err := httpapi.CheckJSON(body); err != nil {
+		return nil, err
 	}
 	root, err := httpapi.Object("$", body)
 	if err != nil {
@@ -39,7 +40,7 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 	ch := &sessions.Change{}
 	for _, k := range slices.Sorted(maps.Keys(root)) {
 		raw := root[k]
-		path := "$." + k
+		path := httpapi.Child("$", k)
 		switch k {
 		case "constants":
 			if ch.Constants, err = parseConstants(path, raw); err != nil {
@@ -84,15 +85,15 @@ func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
 
 // portable checks that every client can read a kept JSON value back as it
 // was sent: each number fits a double (XSAPI's RapidJSON refuses 1e999,
-// and would read 1e-400 as 0),
-// and each \u escape in a string is a character (no lone surrogate).
+// and would read 1e-400 as 0). Strings need no check here: ParseChange's
+// CheckJSON has refused lone surrogates and invalid UTF-8.
 func portable(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return errors.New("not valid JSON")
@@ -103,39 +104,6 @@ func portable(raw []byte) error {
 			}
 		}
 	}
-	// Surrogate escapes: a high one must be followed by a low one.
-	for i := 0; i+1 < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		if raw[i+1] != 'u' {
-			i++ // an escaped character: skip it
-			continue
-		}
-		if i+6 > len(raw) {
-			break
-		}
-		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
-		if err != nil {
-			return errors.New("not valid JSON")
-		}
-		switch {
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
-		case r >= 0xD800 && r <= 0xDBFF:
-			if i+12 > len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' {
-				return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
-			}
-			lo, err := strconv.ParseUint(string(raw[i+8:i+12]), 16, 32)
-			if err != nil || lo < 0xDC00 || lo > 0xDFFF {
-				return errors.New("a string holds a lone surrogate (\\u" + string(raw[i+2:i+6]) + ")")
-			}
-			i += 11
-		default:
-			i += 5
-		}
-	}
-	return nil
 }
 
 // opaqueMap reads an object whose members are kept values; with nulls,
@@ -147,20 +115,19 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 	}
 	total := 0
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := path + "." + k
+		p := httpapi.Child(path, k)
 		if !nulls && isNull(m[k]) {
 			return nil, badRequest("%s cannot be null", p)
 		}
 		if m[k], err = opaque(p, m[k]); err != nil {
 			return nil, err
 		}
-		total += len(strconv.Quote(k)) + 1 + len(m[k]) + 1 // "k":v,
+		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (CheckJSON)
+		total += len(q) + 1 + len(m[k])      // "k":v
 	}
+	total += 2 + max(len(m)-1, 0) // {} and the commas
 	if total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
-	}
-	if err := portable(raw); err != nil { // its keys: the values are checked
-		return nil, badRequest("%s: a key: %v", path, err)
 	}
 	return m, nil
 }
@@ -220,7 +187,7 @@ func systemAndCustom(path string, raw json.RawMessage, what string, system, cust
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := path + "." + k
+		p := httpapi.Child(path, k)
 		switch k {
 		case "system":
 			err = system(p, m[k])
@@ -363,7 +330,7 @@ func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.Member
 	}
 	out := make(map[string]*sessions.MemberChange, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp := path + "." + k
+		kp := httpapi.Child(path, k)
 		if k != "me" {
 			n, ok := strings.CutPrefix(k, "reserve_")
 			if i, err := strconv.Atoi(n); !ok || err != nil || i < 0 || strconv.Itoa(i) != n {

@@ -113,7 +113,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	// DELETE .../members/me is the leave PUT {"members":{"me":null}}.
 	ch := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}
 	if r.Method == http.MethodPut {
-		body, err := httpapi.ReadJSON(r, MaxBodyBytes)
+		body, err := httpapi.ReadBody(r, MaxBodyBytes) // ParseChange checks it as JSON
 		if err != nil {
 			return err
 		}

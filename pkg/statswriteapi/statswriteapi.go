@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
@@ -90,7 +89,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, render(doc))
 	case http.MethodPost:
-		body, err := httpapi.ReadJSON(r, MaxBodyBytes)
+		body, err := httpapi.ReadBody(r, MaxBodyBytes) // the Parse functions check it as JSON
 		if err != nil {
 			return err
 		}
@@ -102,7 +101,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	default: // PATCH
-		body, err := httpapi.ReadJSON(r, MaxBodyBytes)
+		body, err := httpapi.ReadBody(r, MaxBodyBytes) // the Parse functions check it as JSON
 		if err != nil {
 			return err
 		}
@@ -147,7 +146,7 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 			return nil, nil, badRequest("%s: %v", path, err)
 		}
 		if other, dup := seen[xbl.StatKey(name)]; dup {
-			return nil, nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, other)
+			return nil, nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, httpapi.Clip(other))
 		}
 		seen[xbl.StatKey(name)] = name
 		if string(bytes.TrimSpace(raw)) == "null" {
@@ -182,9 +181,6 @@ func value(path string, raw json.RawMessage) (xbl.StatValue, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return xbl.StatValue{}, badRequest("%s is not a valid JSON string", path)
-		}
-		if !utf8.Valid(raw) {
-			return xbl.StatValue{}, badRequest("%s is not valid UTF-8", path)
 		}
 		if len(s) > stats.MaxStringValueLen {
 			return xbl.StatValue{}, badRequest("%s is %d bytes; the limit is %d", path, len(s), stats.MaxStringValueLen)
@@ -226,8 +222,12 @@ func validTimestamp(s string) bool {
 }
 
 // ParseReplace reads a POST body: the whole document, with its revision
-// and timestamp.
+// and timestamp. Like every refusal here, what httpapi.CheckJSON refuses
+// is Invalid, naming the JSON path.
 func ParseReplace(body []byte) (*stats.Document, error) {
+	if err := httpapi.CheckJSON(body); err != nil {
+		return nil, err
+	}
 	if doc, ok := fastReplace(body); ok {
 		return doc, nil // XSAPI's own bodies, in one pass
 	}
@@ -271,8 +271,11 @@ func parseReplace(body []byte) (*stats.Document, error) {
 }
 
 // ParsePatch reads a PATCH body: the stats to set, and those sent as null
-// to remove.
+// to remove (what httpapi.CheckJSON refuses is Invalid too).
 func ParsePatch(body []byte) (map[string]xbl.StatValue, []string, error) {
+	if err := httpapi.CheckJSON(body); err != nil {
+		return nil, nil, err
+	}
 	root, err := httpapi.Object("request body", body)
 	if err != nil {
 		return nil, nil, err

@@ -21,7 +21,8 @@ var _ stats.Writer = (*Store)(nil)
 
 // Replace sets the whole statistics map, revision and timestamp of the
 // item with one conditional UpdateItem: only when the item has no
-// statistics map yet, or an older revision (none is 0). The gamertag and the other attributes stay.
+// statistics map yet, or an older revision (none is 0). The gamertag and
+// the other attributes stay.
 func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
 	m := map[string]store.StatAttr{}
 	for name, v := range doc.Stats {

@@ -75,10 +75,9 @@ test-unit:
 
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 ## (make test and make test-unit run each Go benchmark once, so that none rots.)
-## (-p 1: one package at a time, so that no two benchmarks share the cores.)
 BENCH_PKGS := ./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack
 bench: deps
-	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).

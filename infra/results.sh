@@ -32,7 +32,7 @@ echo 'Command: `make bench`'
 echo
 echo '```'
 # The Makefile passes its BENCH_PKGS, the packages `make bench` runs.
-go test -p 1 -run '^$' -bench . -benchmem ${BENCH_PKGS:-./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack} 2>&1 | grep -E '^(Benchmark|pkg:)'
+go test -run '^$' -bench . -benchmem ${BENCH_PKGS:-./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack} 2>&1 | grep -E '^(Benchmark|pkg:)'
 echo '```'
 echo
 RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench 2>/dev/null

@@ -230,8 +230,8 @@ var eventJSON = jsonv1.DefaultOptionsV1()
 
 // Invoke implements lambda.Handler, so that lambda.Start and
 // lambda.NewHandler call it instead of reading the event by reflection
-// with encoding/json: the same event and the same response bytes, in less
-// than half the time (BenchmarkInvoke). It differs from aws-lambda-go's
+// with encoding/json: the same event and the same response bytes, in about
+// half the time (BenchmarkInvoke). It differs from aws-lambda-go's
 // reflection in three ways that API Gateway's events never meet: data after
 // the event is an error (aws-lambda-go ignores it), the response reaches
 // the Runtime API as application/octet-stream rather than application/json

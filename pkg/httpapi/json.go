@@ -6,14 +6,13 @@ import (
 	"errors"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
 )
 
 // Object decodes raw, found at the JSON path path of a request body, as one
@@ -34,13 +33,13 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 	if err := dec.Decode(&m); err != nil || m == nil {
 		var syntax *json.SyntaxError
 		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if nesting(raw) > maxNesting {
-				return nil, derrors.New(derrors.Invalid, "%s nests deeper than %d levels", path, maxNesting)
-			}
 			// Where: jsontext's offset of the first fault (0-based).
 			se := firstFault(raw, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
-			if se == nil || errors.Is(se.Err, io.ErrUnexpectedEOF) {
+			switch {
+			case se == nil || errors.Is(se.Err, io.ErrUnexpectedEOF):
 				return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
+			case nesting(raw[:se.ByteOffset+1]) > maxNesting: // the fault is the depth
+				return nil, derrors.New(derrors.Invalid, "%s nests deeper than %d levels", path, maxNesting)
 			}
 			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, se.ByteOffset)
 		}
@@ -108,10 +107,10 @@ func CheckJSON(body []byte) error {
 		if off := strict.ByteOffset; off >= 0 && off < int64(len(body)) && body[off] == '\\' {
 			what = "holds a lone surrogate" // an escape: \uD800 without its pair
 		}
-		return derrors.New(derrors.Invalid, "%s: a string %s (at byte %d)", JSONPath(strict.JSONPointer), what, strict.ByteOffset)
+		return derrors.New(derrors.Invalid, "%s: a string %s (at byte %d)", jsonpath.FromPointer(strict.JSONPointer, false), what, strict.ByteOffset)
 	case lax != nil && lax.Err == jsontext.ErrDuplicateName:
 		name := lax.JSONPointer.LastToken()
-		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object", clipMiddle(Child(JSONPath(lax.JSONPointer.Parent()), name)), strconv.Quote(Clip(name)))
+		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object", jsonpath.FromPointer(lax.JSONPointer, true), strconv.Quote(jsonpath.Clip(name)))
 	}
 	return nil
 }
@@ -124,65 +123,6 @@ func firstFault(body []byte, opts ...jsontext.Options) *jsontext.SyntacticError 
 		return se
 	}
 	return nil
-}
-
-// JSONPath returns a JSON pointer (RFC 6901) as the JSON path the error
-// messages use: $.name, $["other name"], $[0] (a name of digits alone
-// reads as an index); long names clipped, and a long path cut in the
-// middle.
-func JSONPath(p jsontext.Pointer) string {
-	path := "$"
-	for tok := range p.Tokens() {
-		if tok != "" && strings.Trim(tok, "0123456789") == "" {
-			path += "[" + tok + "]"
-		} else {
-			path = Child(path, tok)
-		}
-	}
-	return clipMiddle(path)
-}
-
-// Child returns the JSON path of the member name of the object at path:
-// path.name, or path["name"] when the name is not an identifier, clipped.
-func Child(path, name string) string {
-	if identifier.MatchString(name) {
-		return path + "." + name
-	}
-	return path + "[" + strconv.Quote(Clip(name)) + "]"
-}
-
-// clipMiddle cuts a path longer than 3·maxEcho bytes in the middle.
-func clipMiddle(path string) string {
-	if len(path) <= 3*maxEcho {
-		return path
-	}
-	head, tail := 3*maxEcho/2, len(path)-3*maxEcho/2
-	for head > 0 && !utf8.RuneStart(path[head]) {
-		head--
-	}
-	for tail < len(path) && !utf8.RuneStart(path[tail]) {
-		tail++
-	}
-	return path[:head] + "…" + path[tail:]
-}
-
-var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}$`)
-
-// maxEcho is the most of a caller's input that an error message repeats.
-const maxEcho = 64
-
-// Clip shortens s, a piece of the caller's input repeated in an error
-// message, to maxEcho bytes (at a rune boundary) and an ellipsis, so that
-// an answer never grows with the request.
-func Clip(s string) string {
-	if len(s) <= maxEcho {
-		return s
-	}
-	n := maxEcho
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // Double reads the text of a JSON number as a double, and reports whether

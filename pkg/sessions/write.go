@@ -17,6 +17,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -403,7 +404,7 @@ func sameJSON(a, b json.RawMessage) bool {
 func keepConstants(path string, have, change map[string]json.RawMessage, create bool) (map[string]json.RawMessage, error) {
 	for _, k := range slices.Sorted(maps.Keys(change)) {
 		if old, ok := have[k]; ok && !sameJSON(old, change[k]) || !ok && !create {
-			return nil, conflict("%s.%.64s: constants cannot change once set", path, k)
+			return nil, conflict("%s: constants cannot change once set", jsonpath.Child(path, k))
 		}
 	}
 	if len(change) == 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -40,7 +41,7 @@ func ParseChange(body []byte) (*sessions.Change, error) {
 	ch := &sessions.Change{}
 	for _, k := range slices.Sorted(maps.Keys(root)) {
 		raw := root[k]
-		path := httpapi.Child("$", k)
+		path := jsonpath.Child("$", k)
 		switch k {
 		case "constants":
 			if ch.Constants, err = parseConstants(path, raw); err != nil {
@@ -100,7 +101,7 @@ func portable(raw []byte) error {
 		}
 		if n, ok := tok.(json.Number); ok {
 			if _, ok := httpapi.Double(string(n)); !ok {
-				return fmt.Errorf("the number %s does not fit a double", httpapi.Clip(string(n)))
+				return fmt.Errorf("the number %s does not fit a double", jsonpath.Clip(string(n)))
 			}
 		}
 	}
@@ -115,7 +116,7 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 	}
 	total := 0
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := httpapi.Child(path, k)
+		p := jsonpath.Child(path, k)
 		if !nulls && isNull(m[k]) {
 			return nil, badRequest("%s cannot be null", p)
 		}
@@ -187,7 +188,7 @@ func systemAndCustom(path string, raw json.RawMessage, what string, system, cust
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := httpapi.Child(path, k)
+		p := jsonpath.Child(path, k)
 		switch k {
 		case "system":
 			err = system(p, m[k])
@@ -330,7 +331,7 @@ func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.Member
 	}
 	out := make(map[string]*sessions.MemberChange, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp := httpapi.Child(path, k)
+		kp := jsonpath.Child(path, k)
 		if k != "me" {
 			n, ok := strings.CutPrefix(k, "reserve_")
 			if i, err := strconv.Atoi(n); !ok || err != nil || i < 0 || strconv.Itoa(i) != n {
@@ -408,6 +409,11 @@ func parseMemberConstants(path string, raw json.RawMessage, mc *sessions.MemberC
 		delete(sys, "xuid")
 	}
 	delete(sys, "index")
+	if v, ok := sys["initialize"]; ok { // XSAPI reads it as a bool
+		if _, err := parseBool(path+".initialize", v); err != nil {
+			return err
+		}
+	}
 	mc.ConstantsSystem = sys
 	return nil
 }
@@ -438,6 +444,25 @@ func parseMemberProperties(path string, raw json.RawMessage, mc *sessions.Member
 		*dst = &b
 		delete(sys, flag)
 	}
+	for _, f := range []string{"groups", "encounters"} { // XSAPI reads them as arrays of strings
+		if v, ok := sys[f]; ok && !isNull(v) && !isStrings(v) {
+			return badRequest("%s.%s must be an array of strings", path, f)
+		}
+	}
 	mc.PropertiesSystem = sys
 	return nil
+}
+
+// isStrings reports whether raw is a JSON array of strings.
+func isStrings(raw json.RawMessage) bool {
+	var elems []json.RawMessage
+	if json.Unmarshal(raw, &elems) != nil || elems == nil {
+		return false
+	}
+	for _, e := range elems {
+		if len(e) == 0 || e[0] != '"' {
+			return false
+		}
+	}
+	return true
 }

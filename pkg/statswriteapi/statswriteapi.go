@@ -16,6 +16,7 @@ import (
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -141,12 +142,12 @@ func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xb
 	set = map[string]xbl.StatValue{}
 	seen := map[string]string{}
 	for name, raw := range title {
-		path := "$.stats.title[" + strconv.Quote(httpapi.Clip(name)) + "]"
+		path := "$.stats.title[" + strconv.Quote(jsonpath.Clip(name)) + "]"
 		if err := stats.CheckStatName(name); err != nil {
 			return nil, nil, badRequest("%s: %v", path, err)
 		}
 		if other, dup := seen[xbl.StatKey(name)]; dup {
-			return nil, nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, httpapi.Clip(other))
+			return nil, nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, jsonpath.Clip(other))
 		}
 		seen[xbl.StatKey(name)] = name
 		if string(bytes.TrimSpace(raw)) == "null" {
@@ -204,7 +205,7 @@ func numberValue(path, text string) (xbl.StatValue, error) {
 	}
 	f, ok := httpapi.Double(text)
 	if !ok {
-		return xbl.StatValue{}, badRequest("%s is %s: no double holds it", path, httpapi.Clip(text))
+		return xbl.StatValue{}, badRequest("%s is %s: no double holds it", path, jsonpath.Clip(text))
 	}
 	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, nil
 }

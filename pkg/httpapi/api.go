@@ -11,6 +11,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/ratelimit"
 )
@@ -148,7 +149,7 @@ func ContractVersion(r *http.Request, min int) (int, error) {
 	}
 	v, err := strconv.Atoi(strings.TrimSpace(vals[0]))
 	if len(vals) > 1 || err != nil {
-		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version %q is not a version number", strings.Join(vals, ","))
+		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version %q is not a version number", jsonpath.Clip(strings.Join(vals, ",")))
 	}
 	if v < min {
 		return 0, derrors.New(derrors.Invalid, "x-xbl-contract-version %d is not supported; use %d or later", v, min)

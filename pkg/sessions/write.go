@@ -388,16 +388,19 @@ func merge(m, change map[string]json.RawMessage) map[string]json.RawMessage {
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
-// sameJSON compares two JSON values written alike: compact, strings with
-// the fewest escapes (as stored now; documents stored before kept the
-// client's escapes, "\u00e9" or "\u003c"), numbers as sent.
+// sameJSON reports whether a and b are the same JSON value, however each
+// is written: members in any order, strings with any escapes, numbers with
+// or without a fraction or an exponent (1, 1.0, 1e0), the canonical form
+// of RFC 8785 except that integers are compared as written, exactly.
 func sameJSON(a, b json.RawMessage) bool {
 	ca, cb := jsontext.Value(bytes.Clone(a)), jsontext.Value(bytes.Clone(b))
-	if ca.Format() != nil || cb.Format() != nil {
+	if ca.Canonicalize(rawInts) != nil || cb.Canonicalize(rawInts) != nil {
 		return bytes.Equal(a, b)
 	}
 	return bytes.Equal(ca, cb)
 }
+
+var rawInts = jsontext.CanonicalizeRawInts(false)
 
 // keepConstants sets constants when create is true; after that a change
 // may only repeat them (a different or a new one is a conflict).
@@ -414,7 +417,11 @@ func keepConstants(path string, have, change map[string]json.RawMessage, create 
 	if out == nil {
 		out = map[string]json.RawMessage{}
 	}
-	maps.Copy(out, change)
+	for k, v := range change {
+		if _, ok := have[k]; !ok { // a repeat keeps the stored spelling
+			out[k] = v
+		}
+	}
 	return out, nil
 }
 
@@ -453,7 +460,9 @@ func applyConstants(d *Doc, c *ConstantsChange, create bool) error {
 		if !create && (d.ConstantsCustom == nil || !sameJSON(d.ConstantsCustom, c.Custom)) {
 			return conflict("$.constants.custom: constants cannot change once set")
 		}
-		d.ConstantsCustom = c.Custom
+		if d.ConstantsCustom == nil { // a repeat keeps the stored spelling
+			d.ConstantsCustom = c.Custom
+		}
 	}
 	return nil
 }
@@ -618,7 +627,9 @@ func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 		if m.ConstantsCustom != nil && !sameJSON(m.ConstantsCustom, c.ConstantsCustom) || m.ConstantsCustom == nil && !joins {
 			return conflict("%s.constants.custom: constants cannot change once set", path)
 		}
-		m.ConstantsCustom = c.ConstantsCustom
+		if m.ConstantsCustom == nil { // a repeat keeps the stored spelling
+			m.ConstantsCustom = c.ConstantsCustom
+		}
 	}
 	m.PropertiesSystem = merge(m.PropertiesSystem, c.PropertiesSystem)
 	m.PropertiesCustom = merge(m.PropertiesCustom, c.PropertiesCustom)

@@ -210,6 +210,16 @@ func TestApplyRules(t *testing.T) {
 			}
 			return d
 		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"map":"<Dust & Bones>"}`)}}, 0, ""},
+		{"constants repeated in another order and spelling", func() *Doc {
+			d := base()
+			d.ConstantsCustom = raw(`{"a":1,"b":{"y":1.50,"x":2},"big":12345678901234567890}`)
+			return d
+		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"big":12345678901234567890,"b":{"x":2e0,"y":1.5},"a":1.0}`)}}, 0, ""},
+		{"constants with a different big integer", func() *Doc {
+			d := base()
+			d.ConstantsCustom = raw(`{"big":12345678901234567890}`)
+			return d
+		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"big":12345678901234567891}`)}}, derrors.Conflict, "$.constants.custom"},
 		{"constants stored with the client's escapes, repeated without", func() *Doc {
 			d := base()
 			d.ConstantsCustom = raw(`{"map":"\u00e9\u003c"}`)
@@ -453,5 +463,20 @@ func TestRetriesStopBeforeTheDeadline(t *testing.T) {
 	_, err := Put(ctx, newConfigs(), st, host, ref, Condition{}, joinChange(true), t0)
 	if derrors.KindOf(err) != derrors.Unavailable || time.Since(start) > 600*time.Millisecond {
 		t.Errorf("%v after %v and %d tries, want Unavailable with time to spare", err, time.Since(start), st.tries)
+	}
+}
+
+// TestRepeatedConstantsKeepTheETag: constants repeated in another spelling
+// are the same constants: the write changes nothing, keeps the stored
+// spelling and the ETag.
+func TestRepeatedConstantsKeepTheETag(t *testing.T) {
+	st := newDocStore()
+	ch := joinChange(true)
+	ch.Constants = &ConstantsChange{Custom: raw(`{"map":"<Dust & Bones>","n":1.50}`)}
+	first := put(t, st, host, Condition{}, ch, t0)
+	ch.Constants = &ConstantsChange{Custom: raw(`{"n":1.5,"map":"\u003cDust \u0026 Bones>"}`)}
+	again := put(t, st, host, Condition{}, ch, t0.Add(time.Second))
+	if again.Doc.ETag != first.Doc.ETag || string(again.Doc.ConstantsCustom) != `{"map":"<Dust & Bones>","n":1.50}` {
+		t.Errorf("ETag %s then %s; constants %s", first.Doc.ETag, again.Doc.ETag, again.Doc.ConstantsCustom)
 	}
 }

@@ -3,8 +3,6 @@ package sessionsapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -37,14 +36,14 @@ func params(raw string) (map[string]string, error) {
 		k, v, _ := strings.Cut(part, "=")
 		name, err := url.PathUnescape(k)
 		if err != nil {
-			return nil, badRequest("query parameter %q is not valid %%-encoding", truncate(k))
+			return nil, badRequest("query parameter %q is not valid %%-encoding", jsonpath.Clip(k))
 		}
 		val, err := url.PathUnescape(v)
 		if err != nil {
-			return nil, badRequest("query parameter %s: %q is not valid %%-encoding", name, truncate(v))
+			return nil, badRequest("query parameter %s: %q is not valid %%-encoding", name, jsonpath.Clip(v))
 		}
 		if _, dup := out[name]; dup {
-			return nil, badRequest("query parameter %s is given more than once", name)
+			return nil, badRequest("query parameter %s is given more than once", jsonpath.Clip(name))
 		}
 		out[name] = val
 	}
@@ -62,7 +61,7 @@ func boolParam(p map[string]string, name string) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, badRequest("%s must be true or false, not %q", name, truncate(v))
+	return false, badRequest("%s must be true or false, not %q", name, jsonpath.Clip(v))
 }
 
 // parseQuery reads everything but the batch body: path values, query
@@ -99,7 +98,7 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 	if v, ok := p["version"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, badRequest("version %q is not a non-negative integer", truncate(v))
+			return nil, badRequest("version %q is not a non-negative integer", jsonpath.Clip(v))
 		}
 		if max := contract % 100; n > max {
 			return nil, badRequest("version %d is greater than %d, the contract version %d mod 100", n, max, contract)
@@ -117,7 +116,7 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 	if v, ok := p["take"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > sessions.MaxTake {
-			return nil, badRequest("take %q must be an integer from 0 to %d", truncate(v), sessions.MaxTake)
+			return nil, badRequest("take %q must be an integer from 0 to %d", jsonpath.Clip(v), sessions.MaxTake)
 		}
 		q.Take = n
 	}
@@ -155,17 +154,9 @@ func parseBody(r *http.Request) ([]xbl.XUID, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest(`request body is empty; it must be {"xuids": [...]}`)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var root map[string]json.RawMessage
-	if err := dec.Decode(&root); err != nil || root == nil {
-		var te *json.UnmarshalTypeError
-		if err == nil || errors.As(err, &te) {
-			return nil, badRequest("request body must be a JSON object")
-		}
-		return nil, badRequest("request body is not valid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, badRequest("request body has data after the JSON object")
+	root, err := httpapi.Object("request body", body)
+	if err != nil {
+		return nil, err
 	}
 	raw, ok := root["xuids"]
 	if !ok {
@@ -194,11 +185,4 @@ func parseBody(r *http.Request) ([]xbl.XUID, error) {
 		}
 	}
 	return out, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

@@ -136,6 +136,9 @@ func TestKeptValuesRoundTrip(t *testing.T) {
 	if w := send(write, host, "PUT", path("names"), `{"properties":{"custom":{"`+big+`":"`+big+`"}}}`); w.Code != 400 || !strings.Contains(w.Body.String(), "$.properties.custom is 18007 bytes; the limit is 16384") {
 		t.Errorf("long names: %d %.300s", w.Code, w.Body)
 	}
+	if w := send(write, host, "PUT", path("extra"), `{"members":{"me":{"`+big+big+`":1}}}`); w.Code != 400 || !strings.Contains(w.Body.String(), "$.members.me: its fields other than constants and properties are 18006 bytes") {
+		t.Errorf("a member's long field name: %d %.300s", w.Code, w.Body)
+	}
 }
 
 // TestConditionsOnLeaveAndLists: DELETE .../members/me honors If-Match as

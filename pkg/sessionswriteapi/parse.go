@@ -114,7 +114,6 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 	if err != nil {
 		return nil, err
 	}
-	total := 0
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := jsonpath.Child(path, k)
 		if !nulls && isNull(m[k]) {
@@ -123,14 +122,23 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 		if m[k], err = opaque(p, m[k]); err != nil {
 			return nil, err
 		}
-		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (CheckJSON)
-		total += len(q) + 1 + len(m[k])      // "k":v
 	}
-	total += 2 + max(len(m)-1, 0) // {} and the commas
-	if total > sessions.MaxOpaqueBytes {
+	if total := objectSize(m); total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
 	}
 	return m, nil
+}
+
+// objectSize is the size of an object of kept values as the document
+// stores it: compact, each name quoted (encoding/json writes U+2028 and
+// U+2029 in names as six-byte escapes), each value as kept.
+func objectSize(m map[string]json.RawMessage) int {
+	n := 2 + max(len(m)-1, 0) // {} and the commas
+	for k, v := range m {
+		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (CheckJSON)
+		n += len(q) + 3*(strings.Count(k, "\u2028")+strings.Count(k, "\u2029")) + 1 + len(v)
+	}
+	return n
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
@@ -220,7 +228,7 @@ func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.Constant
 			}
 			vis := xbl.Visibility(strings.ToLower(s))
 			if vis != xbl.Private && vis != xbl.Visible && vis != xbl.OpenVis {
-				return badRequest("%s %q is not one of private, visible, open", p, s)
+				return badRequest("%s %q is not one of private, visible, open", p, jsonpath.Clip(s))
 			}
 			c.Visibility = &vis
 		case "maxMembersCount":
@@ -314,7 +322,7 @@ func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.Propert
 				s = ""
 			case "local", "followed":
 			default:
-				return badRequest("%s %q is not one of none, local, followed", kp, s)
+				return badRequest("%s %q is not one of none, local, followed", kp, jsonpath.Clip(s))
 			}
 			p.JoinRestriction = &s
 		default:
@@ -364,7 +372,7 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 	}
 	mc := &sessions.MemberChange{}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp, v := path+"."+k, m[k]
+		kp, v := jsonpath.Child(path, k), m[k]
 		switch k {
 		case "constants":
 			err = systemAndCustom(kp, v, "constants", func(cp string, raw json.RawMessage) error {
@@ -391,6 +399,9 @@ func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, erro
 		if err != nil {
 			return nil, err
 		}
+	}
+	if n := objectSize(mc.Extra); len(mc.Extra) > 0 && n > sessions.MaxOpaqueBytes {
+		return nil, badRequest("%s: its fields other than constants and properties are %d bytes; the limit is %d", path, n, sessions.MaxOpaqueBytes)
 	}
 	return mc, nil
 }

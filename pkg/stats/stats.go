@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -239,7 +240,7 @@ func CheckAccess(cfg *xbl.ServiceConfig, sr SCIDRequest, c *xbl.Caller) error {
 	}
 	for _, name := range sr.Stats {
 		if cfg.Stats[xbl.StatKey(name)] != xbl.Open {
-			return derrors.New(derrors.Forbidden, "stat %q of scid %s is restricted to the titles that own the scid", name, sr.Raw)
+			return derrors.New(derrors.Forbidden, "stat %q of scid %s is restricted to the titles that own the scid", jsonpath.Clip(name), sr.Raw)
 		}
 	}
 	return nil

@@ -3,13 +3,13 @@ package statsapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -31,20 +31,9 @@ func parseBatch(body []byte) (*stats.Request, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("request body is empty; it must be a JSON object with requestedusers and requestedscids")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var root map[string]json.RawMessage
-	if err := dec.Decode(&root); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, badRequest("request body must be a JSON object")
-		}
-		return nil, badRequest("request body is not valid JSON: %s", jsonError(err))
-	}
-	if root == nil {
-		return nil, badRequest("request body must be a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, badRequest("request body has data after the JSON object")
+	root, err := httpapi.Object("request body", body)
+	if err != nil {
+		return nil, err
 	}
 	users, ok := root["requestedusers"]
 	if !ok {
@@ -55,7 +44,6 @@ func parseBatch(body []byte) (*stats.Request, error) {
 		return nil, badRequest("requestedscids is required")
 	}
 	req := &stats.Request{}
-	var err error
 	if req.Users, err = parseUsers(users); err != nil {
 		return nil, err
 	}
@@ -63,17 +51,6 @@ func parseBatch(body []byte) (*stats.Request, error) {
 		return nil, err
 	}
 	return req, nil
-}
-
-func jsonError(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return se.Error() + " at byte " + strconv.Itoa(int(se.Offset))
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "unexpected end of input"
-	}
-	return "malformed JSON"
 }
 
 // array decodes raw as a JSON array, naming field in errors.
@@ -189,7 +166,7 @@ func jsonString(raw json.RawMessage) (string, bool) {
 func parseUserPath(user, scid, names string) (*stats.Request, error) {
 	inner, ok := strings.CutPrefix(user, "xuid(")
 	if !ok || !strings.HasSuffix(inner, ")") {
-		return nil, badRequest("user %q must be written xuid(<decimal xuid>)", truncate(user))
+		return nil, badRequest("user %q must be written xuid(<decimal xuid>)", jsonpath.Clip(user))
 	}
 	x, err := xbl.ParseXUID(strings.TrimSuffix(inner, ")"))
 	if err != nil {
@@ -206,7 +183,7 @@ func parseUserPath(user, scid, names string) (*stats.Request, error) {
 	wanted := make([]string, 0, len(parts))
 	for i, name := range parts {
 		if strings.ContainsAny(name, " \t") {
-			return nil, badRequest("stat name %d (%q) contains a space; names are comma separated with no spaces", i+1, truncate(name))
+			return nil, badRequest("stat name %d (%q) contains a space; names are comma separated with no spaces", i+1, jsonpath.Clip(name))
 		}
 		if err := stats.CheckStatName(name); err != nil {
 			return nil, badRequest("stat name %d: %v", i+1, err)
@@ -216,11 +193,4 @@ func parseUserPath(user, scid, names string) (*stats.Request, error) {
 		}
 	}
 	return &stats.Request{Users: []xbl.XUID{x}, SCIDs: []stats.SCIDRequest{{Raw: scid, SCID: canon, Stats: wanted}}}, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

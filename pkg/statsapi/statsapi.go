@@ -15,6 +15,7 @@ import (
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -55,7 +56,7 @@ func checkVersions(r *http.Request) error {
 	for _, name := range []string{"X-Xbl-Contract-Version", "X-RequestedServiceVersion"} {
 		if v, ok := r.Header[http.CanonicalHeaderKey(name)]; ok {
 			if len(v) != 1 || strings.TrimSpace(v[0]) != "1" {
-				return derrors.New(derrors.Unsupported, "%s %q is not supported; use 1", strings.ToLower(name), strings.Join(v, ","))
+				return derrors.New(derrors.Unsupported, "%s %q is not supported; use 1", strings.ToLower(name), jsonpath.Clip(strings.Join(v, ",")))
 			}
 		}
 	}
@@ -67,7 +68,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if op := r.URL.Query()["operation"]; op != nil && (len(op) != 1 || op[0] != "read") {
-		return badRequest("operation %q is not supported; use read", strings.Join(op, ","))
+		return badRequest("operation %q is not supported; use read", jsonpath.Clip(strings.Join(op, ",")))
 	}
 	in, err := httpapi.ReadJSON(r, MaxBodyBytes)
 	if err != nil {

@@ -68,7 +68,7 @@ func badRequest(format string, args ...any) error {
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if v, ok := r.Header[http.CanonicalHeaderKey("X-Xbl-Contract-Version")]; ok && (len(v) != 1 || strings.TrimSpace(v[0]) != "4") {
-		return derrors.New(derrors.Unsupported, "x-xbl-contract-version %q is not supported; use 4", strings.Join(v, ","))
+		return derrors.New(derrors.Unsupported, "x-xbl-contract-version %q is not supported; use 4", jsonpath.Clip(strings.Join(v, ",")))
 	}
 	x, err := xbl.ParseXUID(r.PathValue("xuid"))
 	if err != nil {

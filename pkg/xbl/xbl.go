@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/xblread/xblread/pkg/jsonpath"
 )
 
 // XUID is an Xbox user id: an unsigned 64-bit integer.
@@ -26,12 +28,12 @@ func ParseXUID(s string) (XUID, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("xuid %q is not an unsigned decimal integer", truncate(s))
+			return 0, fmt.Errorf("xuid %q is not an unsigned decimal integer", jsonpath.Clip(s))
 		}
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("xuid %q is out of range (0 to 18446744073709551615)", truncate(s))
+		return 0, fmt.Errorf("xuid %q is out of range (0 to 18446744073709551615)", jsonpath.Clip(s))
 	}
 	return XUID(v), nil
 }
@@ -43,18 +45,18 @@ func (x XUID) String() string { return strconv.FormatUint(uint64(x), 10) }
 // its canonical (lower-case) form, under which it is stored and matched.
 func ParseSCID(s string) (string, error) {
 	if len(s) != 36 {
-		return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+		return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", jsonpath.Clip(s))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch i {
 		case 8, 13, 18, 23:
 			if c != '-' {
-				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", jsonpath.Clip(s))
 			}
 		default:
 			if !isHex(c) {
-				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", truncate(s))
+				return "", fmt.Errorf("scid %q is not a GUID (8-4-4-4-12 hex digits)", jsonpath.Clip(s))
 			}
 		}
 	}
@@ -63,15 +65,6 @@ func ParseSCID(s string) (string, error) {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// truncate keeps error messages short when the caller sent a huge value.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
 }
 
 // StatType is the type of a statistic's value.
@@ -98,19 +91,19 @@ func NewStatValue(t StatType, text string) (StatValue, error) {
 	case Integer:
 		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
-			return StatValue{}, fmt.Errorf("%q is not a 64-bit integer", truncate(text))
+			return StatValue{}, fmt.Errorf("%q is not a 64-bit integer", jsonpath.Clip(text))
 		}
 		return StatValue{Type: t, Value: strconv.FormatInt(n, 10)}, nil
 	case Double:
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return StatValue{}, fmt.Errorf("%q is not a finite double", truncate(text))
+			return StatValue{}, fmt.Errorf("%q is not a finite double", jsonpath.Clip(text))
 		}
 		return StatValue{Type: t, Value: FormatDouble(f)}, nil
 	case String:
 		return StatValue{Type: t, Value: text}, nil
 	}
-	return StatValue{}, fmt.Errorf("type %q is not one of Integer, Double, String", truncate(string(t)))
+	return StatValue{}, fmt.Errorf("type %q is not one of Integer, Double, String", jsonpath.Clip(string(t)))
 }
 
 // StatKey is the form a stat name is stored and matched under: stat names
@@ -187,7 +180,7 @@ func ParseVisibility(s string) (Visibility, error) {
 	case Private, Visible, Full, OpenVis:
 		return v, nil
 	}
-	return "", fmt.Errorf("visibility %q is not one of private, visible, full, open", truncate(s))
+	return "", fmt.Errorf("visibility %q is not one of private, visible, full, open", jsonpath.Clip(s))
 }
 
 // MemberStatus is a user's state in a session.
@@ -206,7 +199,7 @@ func ParseMemberStatus(s string) (MemberStatus, error) {
 	case Active, Reserved, Inactive:
 		return v, nil
 	}
-	return "", fmt.Errorf("status %q is not one of active, reserved, inactive", truncate(s))
+	return "", fmt.Errorf("status %q is not one of active, reserved, inactive", jsonpath.Clip(s))
 }
 
 // ParseJoinRestriction checks that s names a join restriction ("" for none).
@@ -215,7 +208,7 @@ func ParseJoinRestriction(s string) (string, error) {
 	case "", "local", "followed":
 		return s, nil
 	}
-	return "", fmt.Errorf("joinRestriction %q is not one of local, followed", truncate(s))
+	return "", fmt.Errorf("joinRestriction %q is not one of local, followed", jsonpath.Clip(s))
 }
 
 // Member is one user's place in a session.
@@ -266,17 +259,17 @@ func CheckName(what, s string) error {
 		return fmt.Errorf("%s is empty", what)
 	}
 	if s == "." || s == ".." || strings.Contains(s, "/") {
-		return fmt.Errorf("%s %q cannot be a path segment ('/', '.' or '..')", what, truncate(s))
+		return fmt.Errorf("%s %q cannot be a path segment ('/', '.' or '..')", what, jsonpath.Clip(s))
 	}
 	if len(s) > MaxNameBytes {
 		return fmt.Errorf("%s is %d bytes; the limit is %d", what, len(s), MaxNameBytes)
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s %q is not valid UTF-8", what, truncate(s))
+		return fmt.Errorf("%s %q is not valid UTF-8", what, jsonpath.Clip(s))
 	}
 	for _, r := range s {
 		if r == '#' || r < 0x20 || r >= 0x7f && r <= 0x9f || r == '\uFFFD' {
-			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, truncate(s))
+			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, jsonpath.Clip(s))
 		}
 	}
 	return nil
@@ -301,7 +294,7 @@ func CheckKeyword(s string) error {
 		return fmt.Errorf("keyword is %d bytes; the limit is %d", len(s), MaxKeywordBytes)
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\uFFFD' }) {
-		return fmt.Errorf("keyword %q contains a control character or invalid UTF-8", truncate(s))
+		return fmt.Errorf("keyword %q contains a control character or invalid UTF-8", jsonpath.Clip(s))
 	}
 	return nil
 }

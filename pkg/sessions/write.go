@@ -131,6 +131,22 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 	if err := checkAccess(ctx, configs, caller, ref); err != nil {
 		return nil, err
 	}
+	// Each read and commit ends retryMargin before ctx does: one that runs
+	// that long (a contended session) leaves the time to answer errBusy,
+	// 503 with Retry-After, which the caller may retry (writes are
+	// idempotent), rather than a bare timeout.
+	sctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithDeadline(ctx, d.Add(-retryMargin))
+		defer cancel()
+	}
+	busy := func(err error) error {
+		if sctx.Err() != nil && ctx.Err() == nil {
+			return errBusy
+		}
+		return err
+	}
 	wait := false // before the next try
 	for attempt := range maxAttempts {
 		if wait {
@@ -138,9 +154,9 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 				return nil, err
 			}
 		}
-		stored, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+		stored, err := st.Session(sctx, ref.SCID, ref.Template, ref.Name)
 		if err != nil {
-			return nil, err
+			return nil, busy(err)
 		}
 		// A session of expired reservations only is gone: the write sees
 		// none (and replaces the stored one).
@@ -168,7 +184,7 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		if stored == nil && store == nil {
 			return &WriteResult{Outcome: Deleted}, nil // a create with no members
 		}
-		switch err := st.SaveSession(ctx, stored, store); {
+		switch err := st.SaveSession(sctx, stored, store); {
 		case errors.Is(err, ErrContended):
 			wait = true
 			continue // read again: the condition is decided on what is stored
@@ -178,7 +194,7 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 			wait = len(cond.IfMatch) == 0 && !cond.IfNoneMatchAny
 			continue
 		case err != nil:
-			return nil, err
+			return nil, busy(err)
 		}
 		switch {
 		case store == nil:

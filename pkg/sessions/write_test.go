@@ -480,3 +480,25 @@ func TestRepeatedConstantsKeepTheETag(t *testing.T) {
 		t.Errorf("ETag %s then %s; constants %s", first.Doc.ETag, again.Doc.ETag, again.Doc.ConstantsCustom)
 	}
 }
+
+// slowStore's commits run until their context ends, as a commit to a
+// contended session can.
+type slowStore struct{ *docStore }
+
+func (s slowStore) SaveSession(ctx context.Context, prev, next *Doc) error {
+	<-ctx.Done()
+	return fmt.Errorf("commit: %w", ctx.Err())
+}
+
+// TestASlowCommitIsBusyNotATimeout: a commit that runs into the deadline
+// ends retryMargin before it, and the write answers Unavailable (503 with
+// Retry-After), in time.
+func TestASlowCommitIsBusyNotATimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Put(ctx, newConfigs(), slowStore{newDocStore()}, host, ref, Condition{}, joinChange(true), t0)
+	if derrors.KindOf(err) != derrors.Unavailable || time.Since(start) > 600*time.Millisecond {
+		t.Errorf("%v after %v, want Unavailable with time to spare", err, time.Since(start))
+	}
+}

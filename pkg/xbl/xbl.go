@@ -268,7 +268,10 @@ func CheckName(what, s string) error {
 		return fmt.Errorf("%s %q is not valid UTF-8", what, jsonpath.Clip(s))
 	}
 	for _, r := range s {
-		if r == '#' || r < 0x20 || r >= 0x7f && r <= 0x9f || r == '\uFFFD' {
+		if r == '\uFFFD' { // what invalid UTF-8 becomes on the way in
+			return fmt.Errorf("%s %q is not valid UTF-8 (or holds U+FFFD)", what, jsonpath.Clip(s))
+		}
+		if r == '#' || r < 0x20 || r >= 0x7f && r <= 0x9f {
 			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, jsonpath.Clip(s))
 		}
 	}

@@ -144,24 +144,30 @@ func Lookup(name string) (Function, bool) {
 // Lambda binary runs and its timeout from the template. Logs and EMF
 // records go to logOut.
 func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint string, logOut io.Writer) (map[string]localapi.Function, error) {
+	fns, _, err := handlers(ctx, t, table, endpoint, logOut)
+	return fns, err
+}
+
+// handlers is Handlers, with the environment the functions share.
+func handlers(ctx context.Context, t *samtemplate.Template, table, endpoint string, logOut io.Writer) (map[string]localapi.Function, *app.Env, error) {
 	cfg, err := Config(table, endpoint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	props, err := t.Functions()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env, err := app.NewEnv(ctx, cfg, app.NewLogger(logOut))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env.Metrics = metrics.NewWriter(logOut)
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
 		f, ok := Lookup(id)
 		if !ok {
-			return nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
+			return nil, nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
 		}
 		timeout := time.Duration(p.Timeout) * time.Second
 		if timeout <= 0 {
@@ -170,25 +176,32 @@ func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint stri
 		fn := app.Lambda(f.New(env))
 		fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(fn) }, Timeout: timeout}
 	}
-	return fns, nil
+	return fns, env, nil
 }
 
 // NewServer builds the local API from the template at templatePath (see
 // LoadTemplate).
 func NewServer(ctx context.Context, templatePath, table, endpoint string, logOut io.Writer) (*localapi.Server, error) {
+	srv, _, err := newServer(ctx, templatePath, table, endpoint, logOut)
+	return srv, err
+}
+
+// newServer is NewServer, with the environment its functions share.
+func newServer(ctx context.Context, templatePath, table, endpoint string, logOut io.Writer) (*localapi.Server, *app.Env, error) {
 	t, err := LoadTemplate(templatePath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	routes, err := t.Routes()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fns, err := Handlers(ctx, t, table, endpoint, logOut)
+	fns, env, err := handlers(ctx, t, table, endpoint, logOut)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return localapi.New(routes, fns, app.NewLogger(logOut))
+	srv, err := localapi.New(routes, fns, app.NewLogger(logOut))
+	return srv, env, err
 }
 
 // NewHTTPServer serves h as the local API does: with limits on how long a
@@ -211,6 +224,8 @@ type Stack struct {
 	URL, Table string
 	client     *dynamodb.Client
 	server     *http.Server
+	api        *localapi.Server
+	env        *app.Env // the functions'
 }
 
 // Start creates a new table on endpoint, loads ds into it and serves the
@@ -229,11 +244,12 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writ
 		s.Close()
 		return nil, res, err
 	}
-	srv, err := NewServer(ctx, "", s.Table, endpoint, logOut)
+	srv, env, err := newServer(ctx, "", s.Table, endpoint, logOut)
 	if err != nil {
 		s.Close()
 		return nil, res, err
 	}
+	s.api, s.env = srv, env
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.Close()
@@ -243,6 +259,17 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writ
 	go s.server.Serve(l)
 	s.URL = "http://" + l.Addr().String()
 	return s, res, nil
+}
+
+// CloseIdle ends what the stack keeps for the next requests: its idle warm
+// instances (as Lambda reclaims idle environments) and the functions' idle
+// connections to DynamoDB. What is left running after it is not a pool:
+// the load test's leak check counts goroutines after it.
+func (s *Stack) CloseIdle() {
+	s.api.CloseIdle()
+	if c, ok := s.env.Table.Client.Options().HTTPClient.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // Close stops serving and deletes the table.

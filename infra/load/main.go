@@ -87,7 +87,7 @@ func run() error {
 	for range 200 {
 		g.do(ctx, g.next())
 	}
-	before := sample()
+	before := sample(stk)
 
 	stats := map[string]*routeStats{}
 	var mu sync.Mutex
@@ -134,7 +134,7 @@ loop:
 		}()
 	}
 	wg.Wait()
-	after := sample()
+	after := sample(stk)
 
 	fmt.Printf("%d requests at %d/s for %s over %d users and %d sessions (%d dropped at %d in flight)\n\n",
 		sent, *rate, *duration, *users, *sessions, dropped, *maxInFlight)
@@ -183,10 +183,11 @@ type snapshot struct {
 	heap       uint64
 }
 
-// sample measures goroutines and live heap once idle connections are gone
-// and the garbage collected.
-func sample() snapshot {
+// sample measures goroutines and live heap once idle connections and warm
+// instances are gone (pools, not leaks) and the garbage collected.
+func sample(stk *devstack.Stack) snapshot {
 	http.DefaultClient.CloseIdleConnections()
+	stk.CloseIdle()
 	time.Sleep(200 * time.Millisecond)
 	runtime.GC()
 	var m runtime.MemStats

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,6 +355,18 @@ func TestWarmInstancesAreReused(t *testing.T) {
 	}
 	if n := made.Load(); n != 1 {
 		t.Errorf("4 requests in turn made %d handlers, want 1 (one warm instance)", n)
+	}
+	before := runtime.NumGoroutine()
+	s.CloseIdle()
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() >= before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if runtime.NumGoroutine() >= before {
+		t.Errorf("CloseIdle left the idle instance's goroutine running")
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(`{}`))
+	if resp, _ := do(t, req); resp.StatusCode != 200 || made.Load() != 2 {
+		t.Errorf("after CloseIdle: status %d, %d handlers made, want a new instance", resp.StatusCode, made.Load())
 	}
 	if _, err := New(routes, map[string]Function{"Echo": {}, "Other": {}, "Slow": {}, "Broken": {}}, slog.Default()); err == nil {
 		t.Error("New accepted functions without handlers")

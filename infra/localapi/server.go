@@ -320,6 +320,20 @@ func (p *pool) put(in *instance) {
 	p.idle = append(p.idle, in)
 }
 
+// CloseIdle ends every idle warm instance, as Lambda reclaims idle
+// execution environments; busy ones stay. The next request starts a new
+// one.
+func (s *Server) CloseIdle() {
+	for _, p := range s.pools {
+		p.mu.Lock()
+		for _, in := range p.idle {
+			close(in.jobs)
+		}
+		p.idle = nil
+		p.mu.Unlock()
+	}
+}
+
 // retire removes an instance that stayed idle too long, unless an
 // invocation took it meanwhile; it reports whether it did.
 func (p *pool) retire(in *instance) bool {

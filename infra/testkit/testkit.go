@@ -58,6 +58,18 @@ func Token(t testing.TB, c xbl.Caller) string {
 	return h
 }
 
+// ReadJSON reads the JSON file at path into v.
+func ReadJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
 // Dataset reads a fixture file.
 func Dataset(t testing.TB, path string) *xbl.Dataset {
 	t.Helper()

@@ -27,28 +27,20 @@ func Object(path string, raw json.RawMessage) (map[string]json.RawMessage, error
 	if json.Unmarshal(raw, &m) == nil && m != nil {
 		return m, nil // the common case; a failure is explained below
 	}
-	m = nil
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			// Where: jsontext's offset of the first fault (0-based).
-			se := firstFault(raw, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
-			switch {
-			case se == nil || errors.Is(se.Err, io.ErrUnexpectedEOF):
-				return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
-			case nesting(raw[:se.ByteOffset+1]) > maxNesting: // the fault is the depth
-				return nil, derrors.New(derrors.Invalid, "%s nests deeper than %d levels", path, maxNesting)
-			}
-			return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, se.ByteOffset)
-		}
+	// Why not, from the first fault as jsontext finds it (0-based offsets),
+	// reading as encoding/json does (duplicates and invalid UTF-8 pass).
+	se := firstFault(raw, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	switch {
+	case se == nil && bytes.TrimSpace(raw)[0] != '{':
 		return nil, derrors.New(derrors.Invalid, "%s must be a JSON object", path)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	case se == nil: // one whole object, then more
 		return nil, derrors.New(derrors.Invalid, "%s has data after the JSON object", path)
+	case errors.Is(se.Err, io.ErrUnexpectedEOF):
+		return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (it ends early)", path)
+	case nesting(raw[:se.ByteOffset+1]) > maxNesting: // the fault is the depth
+		return nil, derrors.New(derrors.Invalid, "%s nests deeper than %d levels", path, maxNesting)
 	}
-	return m, nil
+	return nil, derrors.New(derrors.Invalid, "%s is not valid JSON (at byte %d)", path, se.ByteOffset)
 }
 
 // maxNesting is the nesting encoding/json and jsontext read at most.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -64,10 +65,39 @@ func TestObjectSaysWhere(t *testing.T) {
 		`{"a":`:    "request body is not valid JSON (it ends early)",
 		strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001): "request body nests deeper than 10000 levels",
 		`[1]`:                                   "request body must be a JSON object",
+		`null`:                                  "request body must be a JSON object",
+		`{"a":1} x`:                             "request body has data after the JSON object",
+		`{} {`:                                  "request body has data after the JSON object",
 		`{"a":1,,` + strings.Repeat("[", 10001): "request body is not valid JSON (at byte 7)",
 	} {
 		if _, err := Object("request body", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%.30s: %v, want %q", body, err, want)
+		}
+	}
+}
+
+// TestContractVersion: the header is required, a number, at least min; a
+// refusal repeats at most 64 bytes of it.
+func TestContractVersion(t *testing.T) {
+	for _, tt := range []struct {
+		vals []string
+		want int
+		err  string
+	}{
+		{[]string{"107"}, 107, ""},
+		{[]string{" 104 "}, 104, ""},
+		{nil, 0, "x-xbl-contract-version header is required (104 or later)"},
+		{[]string{"103"}, 0, "x-xbl-contract-version 103 is not supported; use 104 or later"},
+		{[]string{"107", "107"}, 0, "is not a version number"},
+		{[]string{strings.Repeat("7", 5000) + "x"}, 0, `"` + strings.Repeat("7", 64) + `…" is not a version number`},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, v := range tt.vals {
+			r.Header.Add("X-Xbl-Contract-Version", v)
+		}
+		got, err := ContractVersion(r, 104)
+		if tt.err == "" && (err != nil || got != tt.want) || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || len(err.Error()) > 200) {
+			t.Errorf("%.20q: %d, %v; want %d, %q", tt.vals, got, err, tt.want, tt.err)
 		}
 	}
 }

@@ -472,12 +472,15 @@ func TestRetriesStopBeforeTheDeadline(t *testing.T) {
 func TestRepeatedConstantsKeepTheETag(t *testing.T) {
 	st := newDocStore()
 	ch := joinChange(true)
-	ch.Constants = &ConstantsChange{Custom: raw(`{"map":"<Dust & Bones>","n":1.50}`)}
+	ch.Constants = &ConstantsChange{Custom: raw(`{"map":"<Dust & Bones>","n":1.50}`), System: map[string]json.RawMessage{"capabilities": raw(`{"a":1,"b":true}`)}}
+	ch.Members["me"].ConstantsCustom = raw(`{"team":1.0}`)
 	first := put(t, st, host, Condition{}, ch, t0)
-	ch.Constants = &ConstantsChange{Custom: raw(`{"n":1.5,"map":"\u003cDust \u0026 Bones>"}`)}
+	ch.Constants = &ConstantsChange{Custom: raw(`{"n":1.5,"map":"\u003cDust \u0026 Bones>"}`), System: map[string]json.RawMessage{"capabilities": raw(`{"b":true,"a":1e0}`)}}
+	ch.Members["me"].ConstantsCustom = raw(`{"team":1}`)
 	again := put(t, st, host, Condition{}, ch, t0.Add(time.Second))
-	if again.Doc.ETag != first.Doc.ETag || string(again.Doc.ConstantsCustom) != `{"map":"<Dust & Bones>","n":1.50}` {
-		t.Errorf("ETag %s then %s; constants %s", first.Doc.ETag, again.Doc.ETag, again.Doc.ConstantsCustom)
+	if again.Doc.ETag != first.Doc.ETag || string(again.Doc.ConstantsCustom) != `{"map":"<Dust & Bones>","n":1.50}` ||
+		string(again.Doc.ConstantsSystem["capabilities"]) != `{"a":1,"b":true}` || string(again.Doc.Members[0].ConstantsCustom) != `{"team":1.0}` {
+		t.Errorf("ETag %s then %s; constants %s %s, member's %s", first.Doc.ETag, again.Doc.ETag, again.Doc.ConstantsCustom, again.Doc.ConstantsSystem, again.Doc.Members[0].ConstantsCustom)
 	}
 }
 

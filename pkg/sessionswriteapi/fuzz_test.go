@@ -1,12 +1,11 @@
 package sessionswriteapi
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -17,14 +16,8 @@ import (
 // without a fault, and the result renders as a document XSAPI parses.
 // The seeds are XSAPI's bodies from testdata/xsapi.json.
 func FuzzParseChange(f *testing.F) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "xsapi.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
 	var cases []xsapiCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		f.Fatal(err)
-	}
+	testkit.ReadJSON(f, filepath.Join("testdata", "xsapi.json"), &cases)
 	for _, c := range cases {
 		for _, s := range c.Steps {
 			f.Add([]byte(s.Body))

@@ -1,6 +1,7 @@
 package sessionswriteapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/ratelimit"
@@ -63,6 +64,9 @@ func TestBadRequests(t *testing.T) {
 		{"member turn", "PUT", path("s"), `{"members":{"me":{"turn":true}}}`, nil, 400, "$.members.me.turn is set by the service"},
 		{"active null", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"active":null}}}}}`, nil, 400, "$.members.me.properties.system.active must be true or false"},
 		{"member gamertag", "PUT", path("s"), `{"members":{"me":{"gamertag":"x"}}}`, nil, 400, "$.members.me.gamertag is set by the service"},
+		{"initialize not a bool", "PUT", path("s"), `{"members":{"me":{"constants":{"system":{"initialize":[]}}}}}`, nil, 400, "$.members.me.constants.system.initialize must be true or false"},
+		{"groups not strings", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"groups":["a",1]}}}}}`, nil, 400, "$.members.me.properties.system.groups must be an array of strings"},
+		{"encounters not an array", "PUT", path("s"), `{"members":{"me":{"properties":{"system":{"encounters":"a"}}}}}`, nil, 400, "$.members.me.properties.system.encounters must be an array of strings"},
 		{"a number no double holds", "PUT", path("s"), `{"properties":{"custom":{"n":1e999}}}`, nil, 400, "$.properties.custom.n: the number 1e999 does not fit a double"},
 		{"a lone surrogate", "PUT", path("s"), `{"properties":{"custom":{"x":"a\ud800b"}}}`, nil, 400, "$.properties.custom.x: a string holds a lone surrogate"},
 		{"a lone low surrogate", "PUT", path("s"), `{"servers":{"x":["\udc00"]}}`, nil, 400, "$.servers.x[0]: a string holds a lone surrogate (at byte 18)"},
@@ -199,5 +203,22 @@ func TestExpiresIsTheNextTimer(t *testing.T) {
 	w := send(write, tok(t, 9876, false), "PUT", path("timer"), `{"constants":{"system":{"reservedRemovalTimeout":5000}},"members":{"me":{"properties":{"system":{"active":true}}},"reserve_0":{"constants":{"system":{"xuid":"1111"}}}}}`)
 	if w.Code != 201 || w.Header().Get("Expires") != "Tue, 01 Dec 2026 10:00:05 GMT" || !strings.Contains(w.Body.String(), `"nextTimer":"2026-12-01T10:00:05Z"`) {
 		t.Errorf("%d Expires %q %s", w.Code, w.Header().Get("Expires"), w.Body)
+	}
+}
+
+// TestObjectSize: an object of kept values is counted as the document
+// stores it, names quoted (U+2028 in a name as a six-byte escape).
+func TestObjectSize(t *testing.T) {
+	for _, tt := range []struct {
+		m    map[string]json.RawMessage
+		want string
+	}{
+		{map[string]json.RawMessage{}, `{}`},
+		{map[string]json.RawMessage{"a": json.RawMessage(`1`), "é": json.RawMessage(`"<"`)}, `{"a":1,"é":"<"}`},
+		{map[string]json.RawMessage{"a\u2028\"": json.RawMessage(`[]`)}, `{"a\u2028\"":[]}`},
+	} {
+		if got := objectSize(tt.m); got != len(tt.want) {
+			t.Errorf("objectSize(%v) = %d, want %d (%s)", tt.m, got, len(tt.want), tt.want)
+		}
 	}
 }

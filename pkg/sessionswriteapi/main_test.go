@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -103,14 +102,8 @@ var guid = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 // query of the case's xuids afterwards with testdata/golden/NAME.json (go
 // test -update rewrites them).
 func TestXSAPIGolden(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "xsapi.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []xsapiCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, filepath.Join("testdata", "xsapi.json"), &cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			write, read, _, clk := setup(t)

@@ -2,7 +2,6 @@ package statswriteapi
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,14 +27,8 @@ type xsapiCase struct {
 // every answer, the GET document and the batch read of the named stats
 // after them (go test -update rewrites the files).
 func TestXSAPIGolden(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "xsapi.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []xsapiCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, filepath.Join("testdata", "xsapi.json"), &cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			_, write, read := setup(t)

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
+)
+
+// Decode reads body, a whole request body, into v in one pass, with
+// go-json-experiment's defaults: a member name twice in one object, invalid
+// UTF-8 and lone surrogates are refused, names match exactly, and unknown
+// members are ignored unless opts holds json.RejectUnknownMembers(true).
+// Every failure is a derrors.Invalid error whose message names the JSON
+// path of the fault ($.stats.title["a b"]) and repeats at most
+// jsonpath.MaxEcho bytes of the input. A type's own UnmarshalJSONFrom may
+// fail with a derrors error: its message follows the path ("$.a: ...").
+func Decode(body []byte, v any, opts ...jsonv2.Options) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return derrors.New(derrors.Invalid, "the request body is empty; it must be a JSON object")
+	}
+	err := jsonv2.Unmarshal(body, v, opts...)
+	if err == nil {
+		return nil
+	}
+	return DecodeError(body, err)
+}
+
+// DecodeError words err, a failure of jsonv2.Unmarshal of body (or of a
+// decoder over it), as Decode does.
+func DecodeError(body []byte, err error) error {
+	var se *jsontext.SyntacticError
+	var me *jsonv2.SemanticError
+	switch {
+	case errors.As(err, &se):
+		return syntaxError(body, se)
+	case errors.As(err, &me):
+		return semanticError(me)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return derrors.New(derrors.Invalid, "the request body is not valid JSON (it ends early)")
+	}
+	if derrors.KindOf(err) != derrors.Internal {
+		return err
+	}
+	return derrors.New(derrors.Invalid, "the request body is not valid JSON")
+}
+
+func syntaxError(body []byte, se *jsontext.SyntacticError) error {
+	path := jsonpath.FromPointer(se.JSONPointer, false)
+	off := se.ByteOffset
+	msg := ""
+	if se.Err != nil {
+		msg = se.Err.Error()
+	}
+	switch {
+	case se.Err == jsontext.ErrDuplicateName:
+		name := se.JSONPointer.LastToken()
+		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object",
+			jsonpath.FromPointer(se.JSONPointer, true), strconv.Quote(jsonpath.Clip(name)))
+	case errors.Is(se.Err, io.ErrUnexpectedEOF):
+		return derrors.New(derrors.Invalid, "the request body is not valid JSON (it ends early)")
+	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "surrogate"):
+		what := "is not valid UTF-8"
+		if off >= 0 && off < int64(len(body)) && body[off] == '\\' {
+			what = "holds a lone surrogate" // an escape: \uD800 without its pair
+		}
+		return derrors.New(derrors.Invalid, "%s: a string %s (at byte %d)", path, what, off)
+	case strings.Contains(msg, "exceeded max depth"):
+		return derrors.New(derrors.Invalid, "the request body nests deeper than %d levels", maxNesting)
+	case strings.Contains(msg, "after top-level value"):
+		return derrors.New(derrors.Invalid, "the request body has data after its JSON value (at byte %d)", off)
+	}
+	return derrors.New(derrors.Invalid, "the request body is not valid JSON (at byte %d)", off)
+}
+
+func semanticError(me *jsonv2.SemanticError) error {
+	switch {
+	case me.Err == jsonv2.ErrUnknownName:
+		return derrors.New(derrors.Invalid, "%s is not a known member", jsonpath.FromPointer(me.JSONPointer, true))
+	case me.Err != nil && derrors.KindOf(me.Err) != derrors.Internal:
+		k, msg := derrors.Of(me.Err)
+		return derrors.New(k, "%s: %s", jsonpath.FromPointer(me.JSONPointer, false), msg)
+	}
+	path := jsonpath.FromPointer(me.JSONPointer, false)
+	if want := kindName(me.GoType); want != "" && me.JSONKind != 0 && !fits(me.GoType, me.JSONKind) {
+		return derrors.New(derrors.Invalid, "%s must be %s", path, want)
+	}
+	if me.JSONKind == '0' && kindName(me.GoType) == "a whole number" && bytes.ContainsAny(me.JSONValue, ".eE") {
+		return derrors.New(derrors.Invalid, "%s must be a whole number", path)
+	}
+	if me.JSONKind == '0' {
+		return derrors.New(derrors.Invalid, "%s: the number %s is out of range", path, jsonpath.Clip(string(me.JSONValue)))
+	}
+	if want := kindName(me.GoType); want != "" {
+		return derrors.New(derrors.Invalid, "%s must be %s", path, want)
+	}
+	return derrors.New(derrors.Invalid, "%s is not valid here", path)
+}
+
+// kindName names the JSON a Go type reads, for messages.
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return ""
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return ""
+}
+
+// fits reports whether JSON of kind k can be read into t at all (a wrong
+// kind is a type fault; a right kind that fails is a value fault).
+func fits(t reflect.Type, k jsontext.Kind) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return k == '"'
+	case reflect.Bool:
+		return k == 't' || k == 'f'
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return k == '0'
+	case reflect.Slice, reflect.Array:
+		return k == '['
+	case reflect.Map, reflect.Struct:
+		return k == '{'
+	}
+	return true
+}

@@ -5,10 +5,8 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -117,42 +115,6 @@ func (s *Store) begin(ctx context.Context) error {
 	return s.Err
 }
 
-// ReadStats implements stats.Reader: the statistics of each (user, SCID)
-// pair, limited to the queried names, and the gamertag of each user with
-// statistics in a queried SCID.
-func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	f := &stats.Found{
-		Gamertags: map[xbl.XUID]string{},
-		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
-		Usage:     xbl.Usage{Calls: 1},
-	}
-	for _, x := range q.Users {
-		for _, scid := range q.SCIDs {
-			values, ok := s.stats[userSCID{x, scid}]
-			if !ok {
-				continue
-			}
-			f.Usage.Items++
-			got := map[string]xbl.StatValue{}
-			for _, n := range q.Names {
-				if v, ok := values[n]; ok {
-					got[n] = v
-				}
-			}
-			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
-			if g := s.gamertags[userSCID{x, scid}]; g != "" && f.Gamertags[x] == "" {
-				f.Gamertags[x] = g // the first requested SCID's, as the table's adapter does
-			}
-		}
-	}
-	return f, nil
-}
-
 // ReadConfig implements xbl.ConfigReader.
 func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
 	s.mu.Lock()
@@ -167,98 +129,6 @@ func (s *Store) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig
 	}
 	u.Items = 1
 	return &c, u, nil
-}
-
-// UserSessions implements sessions.Reader.
-func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, keep, limit, func(d *sessions.Doc) bool { return d.Member(x) != nil }, &x)
-}
-
-// KeywordSessions implements sessions.Reader.
-func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, func(ss *sessions.Session) bool {
-		return sessions.HasKeyword(ss.Keywords, keyword) && keep(ss)
-	}, limit, func(d *sessions.Doc) bool { return sessions.HasKeyword(d.Keywords, keyword) }, nil)
-}
-
-// find returns, in answer order, the first limit sessions that have an
-// index entry (indexed), a view through x, and that keep accepts; Items
-// counts the entries it passed over on the way, as a store reading in
-// answer order would.
-func (s *Store) find(ctx context.Context, scid, template string, keep func(*sessions.Session) bool, limit int, indexed func(*sessions.Doc) bool, x *xbl.XUID) ([]sessions.Session, xbl.Usage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if limit <= 0 {
-		return nil, xbl.Usage{}, ctx.Err()
-	}
-	if err := s.begin(ctx); err != nil {
-		return nil, xbl.Usage{}, err
-	}
-	now := s.now()
-	var all []sessions.Session
-	for k, d := range s.sessions {
-		if k.scid != scid || template != "" && k.template != template || !indexed(d) {
-			continue
-		}
-		if v, ok := d.Head().View(x, now); ok {
-			all = append(all, v)
-		}
-	}
-	slices.SortFunc(all, func(a, b sessions.Session) int { return sessions.NewestFirst(&a, &b) })
-	u := xbl.Usage{Calls: 1}
-	var out []sessions.Session
-	for i := range all {
-		if len(out) == limit {
-			break
-		}
-		u.Items++
-		if keep(&all[i]) {
-			out = append(out, all[i])
-		}
-	}
-	return out, u, nil
-}
-
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-// Session implements sessions.Store.
-func (s *Store) Session(ctx context.Context, scid, template, name string) (*sessions.Doc, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	d := s.sessions[sessionKey{scid, template, name}]
-	if d == nil {
-		return nil, nil
-	}
-	return d.Clone(), nil
-}
-
-// SaveSession implements sessions.Store.
-func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	d := cmp.Or(next, prev)
-	k := sessionKey{d.SCID, d.Template, d.Name}
-	cur := s.sessions[k]
-	if prev == nil && cur != nil || prev != nil && (cur == nil || cur.ETag != prev.ETag) {
-		return sessions.ErrChanged
-	}
-	if next == nil {
-		delete(s.sessions, k)
-	} else {
-		s.sessions[k] = next.Clone()
-	}
-	return nil
 }
 
 // Count implements ratelimit.Counter.
@@ -282,87 +152,4 @@ type rateKey struct {
 	ratelimit.Key
 	start int64
 	slot  int
-}
-
-// document is what the writes keep besides the values: revision, timestamp
-// and the names as written.
-type document struct {
-	revision  int64
-	timestamp string
-	names     map[string]string // by StatKey
-}
-
-// Replace implements stats.Writer.
-func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return false, err
-	}
-	k := userSCID{x, scid}
-	if _, ok := s.stats[k]; ok && s.docs[k].revision >= doc.Revision {
-		return false, nil // a document as new or newer (none written: 0)
-	}
-	values, names := map[string]xbl.StatValue{}, map[string]string{}
-	for name, v := range doc.Stats {
-		values[xbl.StatKey(name)], names[xbl.StatKey(name)] = v, name
-	}
-	s.stats[k] = values
-	s.docs[k] = document{doc.Revision, doc.Timestamp, names}
-	if gamertag != "" {
-		s.gamertags[k] = gamertag
-	}
-	return true, nil
-}
-
-// Patch implements stats.Writer.
-func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	k := userSCID{x, scid}
-	if s.stats[k] == nil {
-		if len(set) == 0 {
-			return nil // only deletes, and no document: nothing to change
-		}
-		s.stats[k] = map[string]xbl.StatValue{}
-	}
-	d := s.docs[k]
-	if d.names == nil {
-		d.names = map[string]string{}
-	}
-	for name, v := range set {
-		s.stats[k][xbl.StatKey(name)], d.names[xbl.StatKey(name)] = v, name
-	}
-	for _, name := range remove {
-		delete(s.stats[k], xbl.StatKey(name))
-		delete(d.names, xbl.StatKey(name))
-	}
-	s.docs[k] = d
-	if gamertag != "" {
-		s.gamertags[k] = gamertag
-	}
-	return nil
-}
-
-// Document implements stats.Writer.
-func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	k := userSCID{x, scid}
-	values, ok := s.stats[k]
-	if !ok {
-		return nil, nil
-	}
-	d := s.docs[k]
-	doc := &stats.Document{Revision: d.revision, Timestamp: d.timestamp, Stats: map[string]xbl.StatValue{}}
-	for key, v := range values {
-		doc.Stats[cmp.Or(d.names[key], key)] = v
-	}
-	return doc, nil
 }

@@ -1,0 +1,128 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+
+	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// document is what the writes keep besides the values: revision, timestamp
+// and the names as written.
+type document struct {
+	revision  int64
+	timestamp string
+	names     map[string]string // by StatKey
+}
+
+// ReadStats implements stats.Reader: the statistics of each (user, SCID)
+// pair, limited to the queried names, and the gamertag of each user with
+// statistics in a queried SCID.
+func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := &stats.Found{
+		Gamertags: map[xbl.XUID]string{},
+		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
+		Usage:     xbl.Usage{Calls: 1},
+	}
+	for _, x := range q.Users {
+		for _, scid := range q.SCIDs {
+			values, ok := s.stats[userSCID{x, scid}]
+			if !ok {
+				continue
+			}
+			f.Usage.Items++
+			got := map[string]xbl.StatValue{}
+			for _, n := range q.Names {
+				if v, ok := values[n]; ok {
+					got[n] = v
+				}
+			}
+			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
+			if g := s.gamertags[userSCID{x, scid}]; g != "" && f.Gamertags[x] == "" {
+				f.Gamertags[x] = g // the first requested SCID's, as the table's adapter does
+			}
+		}
+	}
+	return f, nil
+}
+
+// Replace implements stats.Writer.
+func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return false, err
+	}
+	k := userSCID{x, scid}
+	if _, ok := s.stats[k]; ok && s.docs[k].revision >= doc.Revision {
+		return false, nil // a document as new or newer (none written: 0)
+	}
+	values, names := map[string]xbl.StatValue{}, map[string]string{}
+	for name, v := range doc.Stats {
+		values[xbl.StatKey(name)], names[xbl.StatKey(name)] = v, name
+	}
+	s.stats[k] = values
+	s.docs[k] = document{doc.Revision, doc.Timestamp, names}
+	if gamertag != "" {
+		s.gamertags[k] = gamertag
+	}
+	return true, nil
+}
+
+// Patch implements stats.Writer.
+func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	k := userSCID{x, scid}
+	if s.stats[k] == nil {
+		if len(set) == 0 {
+			return nil // only deletes, and no document: nothing to change
+		}
+		s.stats[k] = map[string]xbl.StatValue{}
+	}
+	d := s.docs[k]
+	if d.names == nil {
+		d.names = map[string]string{}
+	}
+	for name, v := range set {
+		s.stats[k][xbl.StatKey(name)], d.names[xbl.StatKey(name)] = v, name
+	}
+	for _, name := range remove {
+		delete(s.stats[k], xbl.StatKey(name))
+		delete(d.names, xbl.StatKey(name))
+	}
+	s.docs[k] = d
+	if gamertag != "" {
+		s.gamertags[k] = gamertag
+	}
+	return nil
+}
+
+// Document implements stats.Writer.
+func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	k := userSCID{x, scid}
+	values, ok := s.stats[k]
+	if !ok {
+		return nil, nil
+	}
+	d := s.docs[k]
+	doc := &stats.Document{Revision: d.revision, Timestamp: d.timestamp, Stats: map[string]xbl.StatValue{}}
+	for key, v := range values {
+		doc.Stats[cmp.Or(d.names[key], key)] = v
+	}
+	return doc, nil
+}

@@ -185,3 +185,25 @@ func TestEveryDoubleIsStoredExactly(t *testing.T) {
 		t.Error("41 significant digits fit a DynamoDB number")
 	}
 }
+
+// TestProjectionOf derives projections from dynamodbav tags: embedded
+// structs flattened, "-" and omitted names left out, reserved words behind
+// placeholders.
+func TestProjectionOf(t *testing.T) {
+	type inner struct {
+		Name string `dynamodbav:"name"`
+		Max  int    `dynamodbav:"max,omitempty"`
+	}
+	type item struct {
+		Key
+		inner
+		Skip  string `dynamodbav:"-"`
+		Plain string
+		Odd   string `dynamodbav:"a.b"`
+	}
+	p := ProjectionOf[item](AttrSK)
+	want := Projection{Expression: "#pk, #name, #max, #Plain, #a5", Names: map[string]string{"#pk": "pk", "#name": "name", "#max": "max", "#Plain": "Plain", "#a5": "a.b"}}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("ProjectionOf = %+v, want %+v", p, want)
+	}
+}

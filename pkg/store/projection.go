@@ -31,7 +31,9 @@ func ProjectionOf[T any](omit ...string) Projection {
 			continue
 		}
 		ph := "#" + n
-		if strings.ContainsFunc(n, func(r rune) bool { return !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) {
+		if strings.ContainsFunc(n, func(r rune) bool {
+			return !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) {
 			ph = "#a" + strconv.Itoa(i) // a placeholder holds letters, digits and _ only
 		}
 		if b.Len() > 0 {

@@ -67,11 +67,13 @@ test: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 ## test-unit: every test that needs no DynamoDB Local, in seconds, without
-## Java (ddbtest skips the others under -short).
+## Java (ddbtest skips the others under -short, and its Main starts nothing:
+## the benchmark line needs -short too, or infra/devstack's TestMain would
+## start DynamoDB Local for benchmarks that never call it).
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -short -count=1 ./...
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
+	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 ## (make test and make test-unit run each Go benchmark once, so that none rots.)

@@ -3,15 +3,13 @@ package sessionswriteapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
@@ -25,108 +23,191 @@ func badRequest(format string, args ...any) error {
 	return derrors.New(derrors.Invalid, format, args...)
 }
 
-// ParseChange reads a session PUT body, naming every field it refuses by
-// its JSON path (what httpapi.CheckJSON refuses included). Fields with
-// meaning here are checked and typed; the others are kept as JSON values,
-// compact and with the fewest escapes, each at most
-// sessions.MaxOpaqueBytes.
-func ParseChange(body []byte) (*sessions.Change, error) {
-	if err := httpapi.CheckJSON(body); err != nil {
-		return nil, err
+// The wire shape of a session PUT body. Objects whose members are all
+// named here refuse any other member (RejectUnknownMembers); the system
+// objects keep their other members (embed) as kept values.
+type (
+	putBody struct {
+		Constants  *constantsBody  `json:"constants"`
+		Properties *propertiesBody `json:"properties"`
+		// Members by key: "me" (null leaves) or "reserve_N".
+		Members map[string]*memberBody `json:"members"`
+		Servers map[string]kept        `json:"servers"` // null deletes one
 	}
-	root, err := httpapi.Object("$", body)
+	constantsBody struct {
+		System *constantsSystem `json:"system"`
+		Custom *kept            `json:"custom"`
+	}
+	constantsSystem struct {
+		Visibility             field[string]         `json:"visibility"`
+		MaxMembersCount        field[jsontext.Value] `json:"maxMembersCount"`
+		Version                field[jsontext.Value] `json:"version"`
+		ReservedRemovalTimeout field[jsontext.Value] `json:"reservedRemovalTimeout"`
+		Other                  map[string]kept       `json:",embed"`
+	}
+	propertiesBody struct {
+		System *propertiesSystem `json:"system"`
+		Custom map[string]kept   `json:"custom"`
+	}
+	propertiesSystem struct {
+		Keywords        field[[]string]         `json:"keywords"`
+		Turn            field[[]jsontext.Value] `json:"turn"`
+		JoinRestriction field[string]           `json:"joinRestriction"`
+		Other           map[string]kept         `json:",embed"`
+	}
+	memberBody struct {
+		Constants  *memberConstants  `json:"constants"`
+		Properties *memberProperties `json:"properties"`
+		// What the service sets: refused.
+		Gamertag      serviceSet      `json:"gamertag"`
+		Reserved      serviceSet      `json:"reserved"`
+		ActiveTitleID serviceSet      `json:"activeTitleId"`
+		JoinTime      serviceSet      `json:"joinTime"`
+		Next          serviceSet      `json:"next"`
+		Turn          serviceSet      `json:"turn"`
+		Extra         map[string]kept `json:",embed"` // roles and the like
+	}
+	memberConstants struct {
+		System *memberConstantsSystem `json:"system"`
+		Custom *kept                  `json:"custom"`
+	}
+	memberConstantsSystem struct {
+		XUID  field[jsontext.Value] `json:"xuid"`
+		Index jsontext.Value        `json:"index"` // the service assigns it: dropped
+		Other map[string]kept       `json:",embed"`
+	}
+	memberProperties struct {
+		System *memberPropertiesSystem `json:"system"`
+		Custom map[string]kept         `json:"custom"`
+	}
+	memberPropertiesSystem struct {
+		Active field[bool]     `json:"active"`
+		Ready  field[bool]     `json:"ready"`
+		Other  map[string]kept `json:",embed"`
+	}
+)
+
+// field is a member whose presence matters apart from its value: Set when
+// the body carries it, Null when as null.
+type field[T any] struct {
+	Set, Null bool
+	V         T
+}
+
+func (f *field[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	f.Set = true
+	if dec.PeekKind() == 'n' {
+		f.Null = true
+		_, err := dec.ReadToken()
+		return err
+	}
+	return jsonv2.UnmarshalDecode(dec, &f.V)
+}
+
+// serviceSet is a member field the service sets: a write may not carry it.
+type serviceSet struct{}
+
+func (serviceSet) UnmarshalJSONFrom(*jsontext.Decoder) error {
+	return badRequest("set by the service, not by a write")
+}
+
+// kept is a JSON value the service keeps without reading it: compact,
+// its strings written with the fewest escapes (so that its size, and the
+// limit, do not depend on how the client escaped it: "\u00e9" is "é"),
+// its numbers as sent; each number fits a double (XSAPI's RapidJSON
+// refuses 1e999, and would read 1e-400 as 0), and it is at most
+// sessions.MaxOpaqueBytes. The decoder has refused invalid UTF-8 and lone
+// surrogates.
+type kept jsontext.Value
+
+func (k *kept) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
 	if err != nil {
+		return err
+	}
+	v = v.Clone()
+	if err := v.Format(); err != nil {
+		return err
+	}
+	if len(v) > sessions.MaxOpaqueBytes {
+		return badRequest("%d bytes, over the limit of %d", len(v), sessions.MaxOpaqueBytes)
+	}
+	if bytes.ContainsAny(v, "0123456789") { // only then can it hold a number
+		d := jsontext.NewDecoder(bytes.NewReader(v))
+		for {
+			tok, err := d.ReadToken()
+			if err != nil {
+				break // the end: v is valid
+			}
+			if tok.Kind() == '0' {
+				if n := tok.String(); !fitsDouble(n) {
+					return badRequest("the number %s does not fit a double", jsonpath.Clip(n))
+				}
+			}
+		}
+	}
+	*k = kept(v)
+	return nil
+}
+
+func fitsDouble(n string) bool { _, ok := httpapi.Double(n); return ok }
+
+func isNull(v []byte) bool { return string(v) == "null" }
+
+// decodeOptions: a body member not named by the wire shape is refused.
+var decodeOptions = jsonv2.RejectUnknownMembers(true)
+
+// ParseChange reads a session PUT body in one pass (httpapi.Decode) and
+// checks it against MPSD's rules, naming every field it refuses by its
+// JSON path. Fields with meaning here are typed; the others are kept
+// values.
+func ParseChange(body []byte) (*sessions.Change, error) {
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '{' {
+		return nil, badRequest("$ must be a JSON object")
+	}
+	var b putBody
+	if err := httpapi.Decode(body, &b, decodeOptions); err != nil {
 		return nil, err
 	}
 	ch := &sessions.Change{}
-	for _, k := range slices.Sorted(maps.Keys(root)) {
-		raw := root[k]
-		path := jsonpath.Child("$", k)
-		switch k {
-		case "constants":
-			if ch.Constants, err = parseConstants(path, raw); err != nil {
-				return nil, err
-			}
-		case "properties":
-			if ch.Properties, err = parseProperties(path, raw); err != nil {
-				return nil, err
-			}
-		case "members":
-			if ch.Members, err = parseMembers(path, raw); err != nil {
-				return nil, err
-			}
-		case "servers":
-			if ch.Servers, err = opaqueMap(path, raw, true); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, badRequest("%s: a session write may carry only constants, properties, members and servers", path)
+	var err error
+	if b.Constants != nil {
+		if ch.Constants, err = b.Constants.change("$.constants"); err != nil {
+			return nil, err
+		}
+	}
+	if b.Properties != nil {
+		if ch.Properties, err = b.Properties.change("$.properties"); err != nil {
+			return nil, err
+		}
+	}
+	if b.Members != nil {
+		if ch.Members, err = members("$.members", b.Members); err != nil {
+			return nil, err
+		}
+	}
+	if b.Servers != nil {
+		if ch.Servers, err = object("$.servers", b.Servers, true); err != nil {
+			return nil, err
 		}
 	}
 	return ch, nil
 }
 
-// opaque checks a kept value: valid JSON within the size limit; it returns
-// the value compacted, its strings written with the fewest escapes (so that
-// its size, and the limit, do not depend on how the client escaped it:
-// "\u00e9" is "é"). Its numbers stay as sent.
-func opaque(path string, raw json.RawMessage) (json.RawMessage, error) {
-	if err := portable(raw); err != nil {
-		return nil, badRequest("%s: %v", path, err)
-	}
-	v := jsontext.Value(bytes.Clone(raw))
-	if err := v.Format(); err != nil {
-		return nil, badRequest("%s is not valid JSON", path)
-	}
-	if len(v) > sessions.MaxOpaqueBytes {
-		return nil, badRequest("%s is %d bytes; the limit is %d", path, len(v), sessions.MaxOpaqueBytes)
-	}
-	return json.RawMessage(v), nil
-}
-
-// portable checks that every client can read a kept JSON value back as it
-// was sent: each number fits a double (XSAPI's RapidJSON refuses 1e999,
-// and would read 1e-400 as 0). Strings need no check here: ParseChange's
-// CheckJSON has refused lone surrogates and invalid UTF-8.
-func portable(raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return errors.New("not valid JSON")
-		}
-		if n, ok := tok.(json.Number); ok {
-			if _, ok := httpapi.Double(string(n)); !ok {
-				return fmt.Errorf("the number %s does not fit a double", jsonpath.Clip(string(n)))
-			}
-		}
-	}
-}
-
-// opaqueMap reads an object whose members are kept values; with nulls,
-// a null member is kept as null (it deletes on merge).
-func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.RawMessage, error) {
-	m, err := httpapi.Object(path, raw)
-	if err != nil {
-		return nil, err
-	}
+// object checks an object of kept values: no null member unless nulls
+// (a null deletes on merge), and at most sessions.MaxOpaqueBytes in all.
+func object(path string, m map[string]kept, nulls bool) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := jsonpath.Child(path, k)
 		if !nulls && isNull(m[k]) {
-			return nil, badRequest("%s cannot be null", p)
+			return nil, badRequest("%s cannot be null", jsonpath.Child(path, k))
 		}
-		if m[k], err = opaque(p, m[k]); err != nil {
-			return nil, err
-		}
+		out[k] = json.RawMessage(m[k])
 	}
-	if total := objectSize(m); total > sessions.MaxOpaqueBytes {
+	if total := objectSize(out); total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
 	}
-	return m, nil
+	return out, nil
 }
 
 // objectSize is the size of an object of kept values as the document
@@ -135,210 +216,133 @@ func opaqueMap(path string, raw json.RawMessage, nulls bool) (map[string]json.Ra
 func objectSize(m map[string]json.RawMessage) int {
 	n := 2 + max(len(m)-1, 0) // {} and the commas
 	for k, v := range m {
-		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (CheckJSON)
+		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (the decoder)
 		n += len(q) + 3*(strings.Count(k, "\u2028")+strings.Count(k, "\u2029")) + 1 + len(v)
 	}
 	return n
 }
 
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-func parseString(path string, raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", badRequest("%s must be a string", path)
+// whole reads a JSON integer from lo to hi; 1e3 and 5.0 are whole numbers
+// written another way.
+func whole(path string, f field[jsontext.Value], lo, hi int64) (int64, error) {
+	bad := badRequest("%s must be a whole number from %d to %d", path, lo, hi)
+	if f.Null || f.V.Kind() != '0' {
+		return 0, bad
 	}
-	return s, nil
-}
-
-func parseBool(path string, raw json.RawMessage) (bool, error) {
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, badRequest("%s must be true or false", path)
-	}
-	return b, nil
-}
-
-// parseInt reads a JSON integer from lo to hi.
-func parseInt(path string, raw json.RawMessage, lo, hi int64) (int64, error) {
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+	n, err := strconv.ParseInt(string(f.V), 10, 64)
 	if err != nil {
-		// 1e3 or 5.0: a whole number written another way.
-		var f float64
-		if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-			return 0, badRequest("%s must be a whole number from %d to %d", path, lo, hi)
+		x, err := strconv.ParseFloat(string(f.V), 64)
+		if err != nil || x != math.Trunc(x) || x < float64(lo) || x > float64(hi) {
+			return 0, bad
 		}
-		n = int64(f)
+		n = int64(x)
 	}
 	if n < lo || n > hi {
-		return 0, badRequest("%s must be a whole number from %d to %d", path, lo, hi)
+		return 0, bad
 	}
 	return n, nil
 }
 
-func parseConstants(path string, raw json.RawMessage) (*sessions.ConstantsChange, error) {
-	c := &sessions.ConstantsChange{}
-	err := systemAndCustom(path, raw, "constants", func(p string, raw json.RawMessage) error {
-		return parseConstantsSystem(p, raw, c)
-	}, func(p string, raw json.RawMessage) (err error) {
-		c.Custom, err = opaque(p, raw)
-		return err
-	})
-	return c, err
-}
-
-// systemAndCustom reads an object of constants or properties (what): its
-// members "system" and "custom", each handed to its reader; any other is a
-// 400.
-func systemAndCustom(path string, raw json.RawMessage, what string, system, custom func(path string, raw json.RawMessage) error) error {
-	m, err := httpapi.Object(path, raw)
-	if err != nil {
-		return err
+func (c *constantsBody) change(path string) (*sessions.ConstantsChange, error) {
+	out := &sessions.ConstantsChange{}
+	if c.Custom != nil {
+		out.Custom = json.RawMessage(*c.Custom)
 	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p := jsonpath.Child(path, k)
-		switch k {
-		case "system":
-			err = system(p, m[k])
-		case "custom":
-			err = custom(p, m[k])
-		default:
-			err = badRequest("%s: %s have only system and custom", p, what)
+	s := c.System
+	if s == nil {
+		return out, nil
+	}
+	path += ".system"
+	var err error
+	if out.System, err = object(path, s.Other, false); err != nil {
+		return nil, err
+	}
+	if f := s.Visibility; f.Set {
+		vis := xbl.Visibility(strings.ToLower(f.V))
+		if f.Null {
+			return nil, badRequest("%s.visibility cannot be null", path)
 		}
+		if vis != xbl.Private && vis != xbl.Visible && vis != xbl.OpenVis {
+			return nil, badRequest("%s.visibility %q is not one of private, visible, open", path, jsonpath.Clip(f.V))
+		}
+		out.Visibility = &vis
+	}
+	if f := s.MaxMembersCount; f.Set {
+		n, err := whole(path+".maxMembersCount", f, 1, sessions.MaxMembersCount)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out.MaxMembers = ptr(int(n))
 	}
-	return nil
-}
-
-func parseConstantsSystem(path string, raw json.RawMessage, c *sessions.ConstantsChange) error {
-	m, err := opaqueMap(path, raw, false)
-	if err != nil {
-		return err
-	}
-	c.System = map[string]json.RawMessage{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		p, v := path+"."+k, m[k]
-		switch k {
-		case "visibility":
-			s, err := parseString(p, v)
-			if err != nil {
-				return err
-			}
-			vis := xbl.Visibility(strings.ToLower(s))
-			if vis != xbl.Private && vis != xbl.Visible && vis != xbl.OpenVis {
-				return badRequest("%s %q is not one of private, visible, open", p, jsonpath.Clip(s))
-			}
-			c.Visibility = &vis
-		case "maxMembersCount":
-			n, err := parseInt(p, v, 1, sessions.MaxMembersCount)
-			if err != nil {
-				return err
-			}
-			c.MaxMembers = ptr(int(n))
-		case "version":
-			n, err := parseInt(p, v, 0, math.MaxInt32)
-			if err != nil {
-				return err
-			}
-			c.Version = ptr(int(n))
-		case "reservedRemovalTimeout":
-			n, err := parseInt(p, v, 0, math.MaxInt32)
-			if err != nil {
-				return err
-			}
-			c.ReservedRemovalTimeout = &n
-		default:
-			c.System[k] = v
+	if f := s.Version; f.Set {
+		n, err := whole(path+".version", f, 0, math.MaxInt32)
+		if err != nil {
+			return nil, err
 		}
+		out.Version = ptr(int(n))
 	}
-	return nil
+	if f := s.ReservedRemovalTimeout; f.Set {
+		n, err := whole(path+".reservedRemovalTimeout", f, 0, math.MaxInt32)
+		if err != nil {
+			return nil, err
+		}
+		out.ReservedRemovalTimeout = &n
+	}
+	return out, nil
 }
 
 func ptr[T any](v T) *T { return &v }
 
-func parseProperties(path string, raw json.RawMessage) (*sessions.PropertiesChange, error) {
-	p := &sessions.PropertiesChange{}
-	err := systemAndCustom(path, raw, "properties", func(kp string, raw json.RawMessage) error {
-		return parsePropertiesSystem(kp, raw, p)
-	}, func(kp string, raw json.RawMessage) (err error) {
-		p.Custom, err = opaqueMap(kp, raw, true)
-		return err
-	})
-	return p, err
-}
-
-func parsePropertiesSystem(path string, raw json.RawMessage, p *sessions.PropertiesChange) error {
-	m, err := opaqueMap(path, raw, true)
-	if err != nil {
-		return err
-	}
-	p.System = map[string]json.RawMessage{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp, v := path+"."+k, m[k]
-		switch k {
-		case "keywords":
-			kws := []string{}
-			if !isNull(v) {
-				var list []json.RawMessage
-				if err := json.Unmarshal(v, &list); err != nil {
-					return badRequest("%s must be an array of strings", kp)
-				}
-				for i, e := range list {
-					s, err := parseString(kp+"["+strconv.Itoa(i)+"]", e)
-					if err != nil {
-						return err
-					}
-					kws = append(kws, s)
-				}
-			}
-			p.Keywords = &kws
-		case "turn":
-			turn := []int{}
-			if !isNull(v) {
-				var list []json.RawMessage
-				if err := json.Unmarshal(v, &list); err != nil {
-					return badRequest("%s must be an array of member indices", kp)
-				}
-				for i, e := range list {
-					n, err := parseInt(kp+"["+strconv.Itoa(i)+"]", e, 0, math.MaxInt32)
-					if err != nil {
-						return err
-					}
-					turn = append(turn, int(n))
-				}
-			}
-			p.Turn = &turn
-		case "joinRestriction":
-			s := ""
-			if !isNull(v) {
-				if s, err = parseString(kp, v); err != nil {
-					return err
-				}
-			}
-			switch s = strings.ToLower(s); s {
-			case "none", "":
-				s = ""
-			case "local", "followed":
-			default:
-				return badRequest("%s %q is not one of none, local, followed", kp, jsonpath.Clip(s))
-			}
-			p.JoinRestriction = &s
-		default:
-			p.System[k] = v
+func (p *propertiesBody) change(path string) (*sessions.PropertiesChange, error) {
+	out := &sessions.PropertiesChange{}
+	var err error
+	if p.Custom != nil {
+		if out.Custom, err = object(path+".custom", p.Custom, true); err != nil {
+			return nil, err
 		}
 	}
-	return nil
-}
-
-func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.MemberChange, error) {
-	m, err := httpapi.Object(path, raw)
-	if err != nil {
+	s := p.System
+	if s == nil {
+		return out, nil
+	}
+	path += ".system"
+	if out.System, err = object(path, s.Other, true); err != nil {
 		return nil, err
 	}
-	out := make(map[string]*sessions.MemberChange, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	if f := s.Keywords; f.Set {
+		kws := append([]string{}, f.V...) // null: none
+		out.Keywords = &kws
+	}
+	if f := s.Turn; f.Set {
+		turn := []int{} // null: nobody's
+		for i, v := range f.V {
+			n, err := whole(path+".turn["+strconv.Itoa(i)+"]", field[jsontext.Value]{V: v}, 0, math.MaxInt32)
+			if err != nil {
+				return nil, err
+			}
+			turn = append(turn, int(n))
+		}
+		out.Turn = &turn
+	}
+	if f := s.JoinRestriction; f.Set {
+		switch r := strings.ToLower(f.V); r {
+		case "none", "":
+			out.JoinRestriction = ptr("")
+		case "local", "followed":
+			out.JoinRestriction = &r
+		default:
+			return nil, badRequest("%s.joinRestriction %q is not one of none, local, followed", path, jsonpath.Clip(f.V))
+		}
+	}
+	return out, nil
+}
+
+func members(path string, in map[string]*memberBody) (map[string]*sessions.MemberChange, error) {
+	if len(in) > sessions.MaxMembersCount {
+		return nil, badRequest("%s has %d members; a session has at most %d", path, len(in), sessions.MaxMembersCount)
+	}
+	out := make(map[string]*sessions.MemberChange, len(in))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		kp := jsonpath.Child(path, k)
 		if k != "me" {
 			n, ok := strings.CutPrefix(k, "reserve_")
@@ -346,134 +350,89 @@ func parseMembers(path string, raw json.RawMessage) (map[string]*sessions.Member
 				return nil, badRequest("%s: members are written as \"me\" or \"reserve_N\"", kp)
 			}
 		}
-		if isNull(m[k]) {
+		m := in[k]
+		if m == nil {
 			if k != "me" {
 				return nil, badRequest("%s cannot be null: only \"me\" can be removed", kp)
 			}
 			out[k] = nil
 			continue
 		}
-		mc, err := parseMember(kp, m[k])
+		mc, err := m.change(kp)
 		if err != nil {
 			return nil, err
 		}
 		out[k] = mc
 	}
-	if len(out) > sessions.MaxMembersCount {
-		return nil, badRequest("%s has %d members; a session has at most %d", path, len(out), sessions.MaxMembersCount)
-	}
 	return out, nil
 }
 
-func parseMember(path string, raw json.RawMessage) (*sessions.MemberChange, error) {
-	m, err := httpapi.Object(path, raw)
-	if err != nil {
-		return nil, err
-	}
+func (m *memberBody) change(path string) (*sessions.MemberChange, error) {
 	mc := &sessions.MemberChange{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp, v := jsonpath.Child(path, k), m[k]
-		switch k {
-		case "constants":
-			err = systemAndCustom(kp, v, "constants", func(cp string, raw json.RawMessage) error {
-				return parseMemberConstants(cp, raw, mc)
-			}, func(cp string, raw json.RawMessage) (err error) {
-				mc.ConstantsCustom, err = opaque(cp, raw)
-				return err
-			})
-		case "properties":
-			err = systemAndCustom(kp, v, "properties", func(pp string, raw json.RawMessage) error {
-				return parseMemberProperties(pp, raw, mc)
-			}, func(pp string, raw json.RawMessage) (err error) {
-				mc.PropertiesCustom, err = opaqueMap(pp, raw, true)
-				return err
-			})
-		case "gamertag", "reserved", "activeTitleId", "joinTime", "next", "turn":
-			err = badRequest("%s is set by the service, not by a write", kp)
-		default:
-			if mc.Extra == nil {
-				mc.Extra = map[string]json.RawMessage{}
-			}
-			mc.Extra[k], err = opaque(kp, v)
+	var err error
+	if len(m.Extra) > 0 {
+		mc.Extra = make(map[string]json.RawMessage, len(m.Extra))
+		for k, v := range m.Extra {
+			mc.Extra[k] = json.RawMessage(v)
 		}
-		if err != nil {
-			return nil, err
+		if n := objectSize(mc.Extra); n > sessions.MaxOpaqueBytes {
+			return nil, badRequest("%s: its fields other than constants and properties are %d bytes; the limit is %d", path, n, sessions.MaxOpaqueBytes)
 		}
 	}
-	if n := objectSize(mc.Extra); len(mc.Extra) > 0 && n > sessions.MaxOpaqueBytes {
-		return nil, badRequest("%s: its fields other than constants and properties are %d bytes; the limit is %d", path, n, sessions.MaxOpaqueBytes)
+	if c := m.Constants; c != nil {
+		if c.Custom != nil {
+			mc.ConstantsCustom = json.RawMessage(*c.Custom)
+		}
+		if s := c.System; s != nil {
+			sp := path + ".constants.system"
+			if mc.ConstantsSystem, err = object(sp, s.Other, false); err != nil {
+				return nil, err
+			}
+			if f := s.XUID; f.Set {
+				if mc.XUID, err = xbl.ParseXUIDJSON(f.V); f.Null || err != nil || mc.XUID == 0 {
+					return nil, badRequest("%s.xuid must be an xuid (a decimal string)", sp)
+				}
+			}
+			if v, ok := mc.ConstantsSystem["initialize"]; ok && string(v) != "true" && string(v) != "false" {
+				return nil, badRequest("%s.initialize must be true or false", sp) // XSAPI reads it as a bool
+			}
+		}
+	}
+	if p := m.Properties; p != nil {
+		if p.Custom != nil {
+			if mc.PropertiesCustom, err = object(path+".properties.custom", p.Custom, true); err != nil {
+				return nil, err
+			}
+		}
+		if s := p.System; s != nil {
+			sp := path + ".properties.system"
+			switch {
+			case s.Active.Null:
+				return nil, badRequest("%s.active must be true or false", sp)
+			case s.Ready.Null:
+				return nil, badRequest("%s.ready must be true or false", sp)
+			}
+			if s.Active.Set {
+				mc.Active = &s.Active.V
+			}
+			if s.Ready.Set {
+				mc.Ready = &s.Ready.V
+			}
+			if mc.PropertiesSystem, err = object(sp, s.Other, true); err != nil {
+				return nil, err
+			}
+			for _, f := range []string{"encounters", "groups"} { // XSAPI reads them as arrays of strings
+				if v, ok := mc.PropertiesSystem[f]; ok && !isNull(v) && !isStrings(v) {
+					return nil, badRequest("%s.%s must be an array of strings", sp, f)
+				}
+			}
+		}
 	}
 	return mc, nil
 }
 
-// parseMemberConstants reads a member's constants.system: its xuid; the
-// other fields are kept (but the index, which the service assigns).
-func parseMemberConstants(path string, raw json.RawMessage, mc *sessions.MemberChange) error {
-	sys, err := opaqueMap(path, raw, false)
-	if err != nil {
-		return err
-	}
-	if x, ok := sys["xuid"]; ok {
-		if mc.XUID, err = xbl.ParseXUIDJSON(x); err != nil || mc.XUID == 0 {
-			return badRequest("%s.xuid must be an xuid (a decimal string)", path)
-		}
-		delete(sys, "xuid")
-	}
-	delete(sys, "index")
-	if v, ok := sys["initialize"]; ok { // XSAPI reads it as a bool
-		if _, err := parseBool(path+".initialize", v); err != nil {
-			return err
-		}
-	}
-	mc.ConstantsSystem = sys
-	return nil
-}
-
-// parseMemberProperties reads a member's properties.system: active and
-// ready (booleans, not null); the other fields are kept.
-func parseMemberProperties(path string, raw json.RawMessage, mc *sessions.MemberChange) error {
-	sys, err := opaqueMap(path, raw, true)
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		flag string
-		dst  **bool
-	}{{"active", &mc.Active}, {"ready", &mc.Ready}} {
-		flag, dst := f.flag, f.dst
-		v, ok := sys[flag]
-		if !ok {
-			continue
-		}
-		if isNull(v) {
-			return badRequest("%s.%s must be true or false", path, flag)
-		}
-		b, err := parseBool(path+"."+flag, v)
-		if err != nil {
-			return err
-		}
-		*dst = &b
-		delete(sys, flag)
-	}
-	for _, f := range []string{"groups", "encounters"} { // XSAPI reads them as arrays of strings
-		if v, ok := sys[f]; ok && !isNull(v) && !isStrings(v) {
-			return badRequest("%s.%s must be an array of strings", path, f)
-		}
-	}
-	mc.PropertiesSystem = sys
-	return nil
-}
-
-// isStrings reports whether raw is a JSON array of strings.
-func isStrings(raw json.RawMessage) bool {
-	var elems []json.RawMessage
-	if json.Unmarshal(raw, &elems) != nil || elems == nil {
-		return false
-	}
-	for _, e := range elems {
-		if len(e) == 0 || e[0] != '"' {
-			return false
-		}
-	}
-	return true
+// isStrings reports whether v, a kept value, is a JSON array of strings.
+func isStrings(v []byte) bool {
+	var elems []string
+	return jsonv2.Unmarshal(v, &elems) == nil && elems != nil
 }

@@ -102,7 +102,7 @@ func runLoad(args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("name at least one fixture file")
 	}
-	ds, err := readFixtures(fs.Args(), os.Stderr)
+	ds, err := readFixtures(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func runLoad(args []string) error {
 
 // readFixtures reads and validates every file before anything is written.
 // All problems of all files are reported together, as an invalidError.
-func readFixtures(paths []string, warn io.Writer) (*fixtures, error) {
+func readFixtures(paths []string) (*fixtures, error) {
 	all := &fixtures{}
 	var msgs []string
 	for _, p := range paths {
@@ -129,9 +129,6 @@ func readFixtures(paths []string, warn io.Writer) (*fixtures, error) {
 		if err != nil {
 			msgs = append(msgs, p+": "+err.Error())
 			continue
-		}
-		for _, path := range f.Ignored {
-			fmt.Fprintf(warn, "%s: %s: unknown key ignored\n", p, path)
 		}
 		all.data.Merge(&f.Data)
 		for _, u := range f.Uses {

@@ -59,7 +59,7 @@ func runUp(args []string) error {
 	if len(files) == 0 {
 		files = []string{filepath.Join(root, demoFixture)}
 	}
-	ds, err := readFixtures(files, os.Stderr)
+	ds, err := readFixtures(files)
 	if err != nil {
 		return err
 	}

@@ -1,24 +1,3 @@
-// Package store is how the service reaches its one DynamoDB table: the
-// client, the table's definition, the keys and item structs of every item
-// kind (encoded with attributevalue), and batched reads with retries. The
-// read paths of the two APIs, which implement the domain packages' ports,
-// are its subpackages statstore and sessionstore; memstore implements the
-// same ports in memory.
-//
-// Item layout (partition key "pk", sort key "sk", both strings; SCIDs are
-// always lower-case inside keys):
-//
-//	pk                          sk                              holds
-//	{xuid}#{scid}               stats                           a user's statistics for one SCID (map s: name → {t, v}) and gamertag
-//	{xuid}#{scid}               m#{order}#{tmpl}#{name}         a user's membership in a session, session denormalized, newest first
-//	{xuid}#{scid}               mt#{tmpl}#{order}#{name}        the same, newest first within one template
-//	profile#{xuid}              profile                         gamertag
-//	scid#{scid}                 config                          a SCID's titles, sandboxes and stat access (map s: name → level)
-//	keyword#{scid}#{keyword}    k#{order}#{tmpl}#{name}         keyword index entry, session denormalized, newest first
-//	keyword#{scid}#{keyword}    kt#{tmpl}#{order}#{name}        the same, newest first within one template
-//	session#{scid}              {tmpl}#{name}                   the session itself with its member list
-//
-// {order} is a start time as 19 digits that sort newest first (Order).
 package store
 
 import (

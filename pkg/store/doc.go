@@ -1,0 +1,35 @@
+// Package store is how the service reaches its one DynamoDB table: the
+// client and its retries, the table's definition, the key of every item
+// kind and the item structs encoded with attributevalue, projections
+// derived from those structs, batched reads and writes, the read of a
+// SCID's configuration, and DynamoDB's size limits (checked before a
+// write, since DynamoDB Local does not enforce them). Its subpackages are
+// the adapters of the domain packages' ports: statstore (statistics),
+// sessionstore (sessions), ratestore (the rate limiter's counts), and
+// memstore, every port in memory.
+//
+// # Item layout
+//
+// Partition key "pk" and sort key "sk", both strings; SCIDs are always
+// lower-case inside keys. Each row names the function that builds the
+// key ([0] and [1] are the two keys of a pair); TestLayout holds the
+// table to those functions.
+//
+//	key                pk                                sk                            holds
+//	StatsKey           {xuid}#{scid}                     stats                         a user's statistics for one SCID (map s: name in lower case → {t: type, v: value, n: name as written}), gamertag, and a game's rev and ts
+//	ProfileKey         profile#{xuid}                    profile                       a user's gamertag
+//	ConfigKey          scid#{scid}                       config                        a SCID's owning titles, sandboxes and stat access (map s: name in lower case → open or restricted)
+//	MembershipKeys[0]  {xuid}#{scid}                     m#{order}#{template}#{name}   a user's membership in a session, newest first across templates; i the member index
+//	MembershipKeys[1]  {xuid}#{scid}                     mt#{template}#{order}#{name}  the same membership, newest first within one template
+//	KeywordKeys[0]     keyword#{scid}#{keyword}          k#{order}#{template}#{name}   a keyword's index entry for a session, newest first across templates
+//	KeywordKeys[1]     keyword#{scid}#{keyword}          kt#{template}#{order}#{name}  the same entry, newest first within one template
+//	SessionKey         session#{scid}#{template}#{name}  doc                           the session document (JSON) and its ETag: what a session GET and PUT read
+//	HeadKey            session#{scid}#{template}#{name}  head                          what a session query reads of the session (version, visibility, seats, join restriction, keywords, turn, members), written with the document in one transaction
+//	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
+//
+// {order} is the session's start time as 19 digits that sort newest first
+// (Order); {keyword} is in lower case (keywords are case-insensitive);
+// {window} is the start of the window in Unix seconds. Membership and
+// keyword entries may carry a copy of the session's head, so that a query
+// needs nothing else.
+package store

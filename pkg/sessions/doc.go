@@ -3,13 +3,14 @@ package sessions
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// Session document limits and defaults (WRITES.md §2).
+// Session document limits and defaults.
 const (
 	MaxMembersCount               = 100 // the largest maxMembersCount, and the default
 	DefaultReservedRemovalTimeout = 30_000
@@ -28,12 +29,13 @@ type Ref struct {
 
 // Doc is a session's whole state: what a GET returns and a PUT changes.
 // Fields this project does not interpret are kept as the caller sent them
-// (raw JSON), so that they are returned unchanged.
+// (raw JSON), so that they are returned unchanged. Its JSON encoding
+// (Encode) is what a store keeps.
 type Doc struct {
 	SCID          string    `json:"scid"`
 	Template      string    `json:"template"`
 	Name          string    `json:"name"`
-	ETag          string    `json:"etag"`
+	ETag          string    `json:"-"` // kept beside the encoding, not in it
 	CorrelationID string    `json:"correlationId"`
 	StartTime     time.Time `json:"startTime"`
 
@@ -62,6 +64,11 @@ type Doc struct {
 	// Copies is the store's note of how the session is indexed (whether
 	// its index entries carry copies of its head); the rules leave it be.
 	Copies bool `json:"-"`
+	// Encoded is the document's encoding: as a store read it, or as
+	// Encode last wrote it. A write encodes its document once, and those
+	// bytes are measured against MaxDocBytes, compared with the stored
+	// ones ("nothing changed") and stored. Nil when unknown.
+	Encoded []byte `json:"-"`
 }
 
 // Member is one member of a session document, or a seat reserved for one.
@@ -108,8 +115,10 @@ func (m *Member) Expired(now time.Time) bool {
 	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
 }
 
-// Encode returns d as JSON, as it is stored and measured: without escaping
-// HTML characters ("<" is one byte, not six).
+// Encode sets d.Encoded to d as JSON, as it is stored and measured
+// (without escaping HTML characters: "<" is one byte, not six), and
+// returns it. Maps are written in key order, so that one state has one
+// encoding.
 func (d *Doc) Encode() ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -117,14 +126,39 @@ func (d *Doc) Encode() ([]byte, error) {
 	if err := enc.Encode(d); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	d.Encoded = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return d.Encoded, nil
 }
 
-// Clone returns a deep copy of d (the store's Copies note aside).
+// Decode returns the document that b, its encoding, holds, with its ETag.
+func Decode(b []byte, etag string) (*Doc, error) {
+	d := &Doc{ETag: etag, Encoded: b}
+	if err := json.Unmarshal(b, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Clone returns a deep copy of d but its Encoded bytes (a copy is changed
+// before it is encoded). Kept values are shared: they are never changed
+// in place, only replaced.
 func (d *Doc) Clone() *Doc {
-	b, _ := d.Encode() // kept values stay byte for byte (no \u003c)
-	var c Doc
-	json.Unmarshal(b, &c)
+	c := *d
+	c.Encoded = nil
+	c.ConstantsSystem = maps.Clone(d.ConstantsSystem)
+	c.Keywords = slices.Clone(d.Keywords)
+	c.Turn = slices.Clone(d.Turn)
+	c.PropertiesSystem = maps.Clone(d.PropertiesSystem)
+	c.PropertiesCustom = maps.Clone(d.PropertiesCustom)
+	c.Servers = maps.Clone(d.Servers)
+	c.Members = slices.Clone(d.Members)
+	for i := range c.Members {
+		m := &c.Members[i]
+		m.ConstantsSystem = maps.Clone(m.ConstantsSystem)
+		m.PropertiesSystem = maps.Clone(m.PropertiesSystem)
+		m.PropertiesCustom = maps.Clone(m.PropertiesCustom)
+		m.Extra = maps.Clone(m.Extra)
+	}
 	return &c
 }
 

@@ -24,9 +24,11 @@ import (
 // Store keeps session documents; the session directory query (Reader)
 // sees what it writes at once.
 //
-// Session reads the document of one session, strongly consistent; nil
-// when there is none. SaveSession replaces prev (nil: the session must
-// not exist) by next (nil: delete the session and its index entries) if,
+// Session reads the document of one session, strongly consistent, with
+// its ETag and the encoding it was stored as (Doc.Encoded); nil when there
+// is none. SaveSession replaces prev (nil: the session must not exist) by
+// next (nil: delete the session and its index entries), storing
+// next.Encoded as its document, if,
 // and only if, the stored document still carries prev's ETag; otherwise it
 // changes nothing and returns ErrChanged. A query never sees a mix of prev
 // and next. Both fail with a derrors.Unavailable error when storage cannot
@@ -122,13 +124,14 @@ const (
 	retryMargin  = 500 * time.Millisecond
 )
 
-// Put applies ch to the session ref for caller at now, under cond, and
-// stores the result with one conditional write: access is decided from the
+// Put applies ch to the session ref for caller, under cond, and stores
+// the result with one conditional write: access is decided from the
 // SCID's configuration before the session is read, a PUT the rules refuse
-// changes nothing. Without an ETag condition, a concurrent change between
-// the read and the write makes Put read and apply again.
-func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Caller, ref Ref, cond Condition, ch *Change, now time.Time) (*WriteResult, error) {
-	if err := checkAccess(ctx, configs, caller, ref); err != nil {
+// changes nothing, and one that changes nothing writes nothing. Without an
+// ETag condition, a concurrent change between the read and the write makes
+// Put read and apply again.
+func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (*WriteResult, error) {
+	if err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
 	// Each read and commit ends retryMargin before ctx does: one that runs
@@ -154,17 +157,18 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 				return nil, err
 			}
 		}
-		stored, err := st.Session(sctx, ref.SCID, ref.Template, ref.Name)
+		stored, err := s.Store.Session(sctx, ref.SCID, ref.Template, ref.Name)
 		if err != nil {
 			return nil, busy(err)
 		}
+		now := s.now()
 		// A session of expired reservations only is gone: the write sees
 		// none (and replaces the stored one).
 		prev := live(stored, now)
 		if !cond.holds(prev) {
 			return failed(prev, caller, now)
 		}
-		next, err := Apply(prev, ch, caller, ref, now)
+		next, err := apply(prev, ch, caller, ref, now)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +177,7 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 			// nothing to show.
 			return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
 		}
-		if prev != nil && same(prev, next) {
+		if prev != nil && bytes.Equal(prev.Encoded, next.Encoded) {
 			return &WriteResult{Outcome: Updated, Doc: prev}, nil // already as asked: no write
 		}
 		next.ETag = NewID()
@@ -184,7 +188,7 @@ func Put(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Ca
 		if stored == nil && store == nil {
 			return &WriteResult{Outcome: Deleted}, nil // a create with no members
 		}
-		switch err := st.SaveSession(sctx, stored, store); {
+		switch err := s.Store.SaveSession(sctx, stored, store); {
 		case errors.Is(err, ErrContended):
 			wait = true
 			continue // read again: the condition is decided on what is stored
@@ -248,11 +252,12 @@ func live(d *Doc, now time.Time) *Doc {
 // Get reads the session ref for caller: nil when there is none. A private
 // session is readable only by its members and by servers. Expired
 // reservations are left out.
-func Get(ctx context.Context, configs xbl.ConfigReader, st Store, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
-	if err := checkAccess(ctx, configs, caller, ref); err != nil {
+func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, error) {
+	if err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
-	d, err := st.Session(ctx, ref.SCID, ref.Template, ref.Name)
+	d, err := s.Store.Session(ctx, ref.SCID, ref.Template, ref.Name)
+	now := s.now()
 	if d = live(d, now); err != nil || d == nil {
 		return nil, err // none, or only expired reservations (the next write deletes it)
 	}
@@ -275,8 +280,8 @@ func mayRead(d *Doc, caller *xbl.Caller, now time.Time) bool {
 
 // checkAccess is who may read and write sessions of an SCID: a caller
 // from one of its sandboxes, with a title that owns it.
-func checkAccess(ctx context.Context, configs xbl.ConfigReader, caller *xbl.Caller, ref Ref) error {
-	cfg, _, err := configs.ReadConfig(ctx, ref.SCID)
+func (s *Service) checkAccess(ctx context.Context, caller *xbl.Caller, ref Ref) error {
+	cfg, _, err := s.Configs.ReadConfig(ctx, ref.SCID)
 	if err != nil {
 		return err
 	}
@@ -301,15 +306,6 @@ func (c Condition) holds(prev *Doc) bool {
 	return true
 }
 
-// same reports whether a and b are the same session, ETags aside.
-func same(a, b *Doc) bool {
-	x, y := *a, *b
-	x.ETag, y.ETag = "", ""
-	ja, err1 := json.Marshal(&x)
-	jb, err2 := json.Marshal(&y)
-	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
-}
-
 // NewID returns a random GUID, for ETags and correlation ids.
 func NewID() string {
 	var b [16]byte
@@ -328,14 +324,21 @@ func conflict(format string, args ...any) error {
 }
 
 // Apply returns the session that ch makes of prev (nil: a new session) for
-// caller at now, without storing it: MPSD's rules. Expired reservations
+// caller now (s.Now), without storing it, encoded (Doc.Encoded): MPSD's
+// rules. Expired reservations
 // are dropped; constants are set on create and may not change after (409);
 // properties are merged (null deletes); "me" joins or updates the caller,
 // "me": null leaves; reserve_N reserves a seat for another user (members
 // and servers only); a caller other than a server who is not a member is
 // added. Joining needs an open session or a reservation; the member count
-// never exceeds maxMembersCount (409). prev is not modified.
-func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
+// never exceeds maxMembersCount (409); the document's encoding is at most
+// MaxDocBytes. prev is not modified.
+func (s *Service) Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref) (*Doc, error) {
+	return apply(prev, ch, caller, ref, s.now())
+}
+
+// apply is Apply at now: Put reads the clock once per attempt.
+func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
 	now = now.UTC().Truncate(time.Millisecond)
 	var d *Doc
 	if prev == nil {
@@ -378,6 +381,8 @@ func Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if d.Visibility == xbl.Private && len(d.Keywords) > 0 && (setsKeywords || prev == nil) {
 		return nil, invalid("$.properties.system.keywords: a private session cannot have keywords")
 	}
+	// The one encoding of the write: measured here, compared with the
+	// stored one by Put, stored by the Store.
 	if b, err := d.Encode(); err != nil || len(b) > MaxDocBytes {
 		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
 	}

@@ -14,10 +14,11 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// docStore is a Store in a map, with a hook that runs before each save.
+// docStore is a Store in a map of encoded documents, as the stores keep
+// them, with a hook that runs before each save.
 type docStore struct {
 	mu         sync.Mutex
-	docs       map[string]*Doc
+	docs       map[string]*Doc // with Encoded
 	beforeSave func()
 	saves      int
 }
@@ -28,7 +29,7 @@ func (s *docStore) Session(_ context.Context, scid, template, name string) (*Doc
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d := s.docs[scid+"/"+template+"/"+name]; d != nil {
-		return d.Clone(), nil
+		return Decode(d.Encoded, d.ETag)
 	}
 	return nil, nil
 }
@@ -54,7 +55,10 @@ func (s *docStore) SaveSession(_ context.Context, prev, next *Doc) error {
 	if next == nil {
 		delete(s.docs, k)
 	} else {
-		s.docs[k] = next.Clone()
+		if next.Encoded == nil {
+			return fmt.Errorf("session %s saved without its encoding", k)
+		}
+		s.docs[k] = next
 	}
 	return nil
 }
@@ -76,7 +80,7 @@ func joinChange(active bool) *Change {
 
 func put(t *testing.T, st Store, c *xbl.Caller, cond Condition, ch *Change, now time.Time) *WriteResult {
 	t.Helper()
-	res, err := Put(context.Background(), newConfigs(), st, c, ref, cond, ch, now)
+	res, err := svc(st, now).Put(context.Background(), c, ref, cond, ch)
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
@@ -104,7 +108,7 @@ func TestCreateJoinReserveLeave(t *testing.T) {
 	}
 	// The same constants on an update are fine; others conflict.
 	max2 := 5
-	_, err := Put(context.Background(), newConfigs(), st, guest, ref, Condition{}, &Change{Constants: &ConstantsChange{MaxMembers: &max2}}, t0)
+	_, err := svc(st, t0).Put(context.Background(), guest, ref, Condition{}, &Change{Constants: &ConstantsChange{MaxMembers: &max2}})
 	if derrors.KindOf(err) != derrors.Conflict {
 		t.Errorf("changing maxMembersCount: %v, want a conflict", err)
 	}
@@ -125,7 +129,7 @@ func TestCreateJoinReserveLeave(t *testing.T) {
 	if v, ok := h.View(ptr(xbl.XUID(300)), t0.Add(3*time.Second)); !ok || v.Status != xbl.Reserved || v.Visibility != xbl.Full || v.Accepted != 2 {
 		t.Errorf("view of the reserved member: %+v %v", v, ok)
 	}
-	_, err = Put(context.Background(), newConfigs(), st, &xbl.Caller{XUID: 400, TitleID: "1297287135", Sandbox: "RETAIL"}, ref, Condition{}, joinChange(true), t0.Add(3*time.Second))
+	_, err = svc(st, t0.Add(3*time.Second)).Put(context.Background(), &xbl.Caller{XUID: 400, TitleID: "1297287135", Sandbox: "RETAIL"}, ref, Condition{}, joinChange(true))
 	if derrors.KindOf(err) != derrors.Conflict {
 		t.Errorf("a fourth player joining a full session: %v", err)
 	}
@@ -153,7 +157,7 @@ func TestCreateJoinReserveLeave(t *testing.T) {
 func TestApplyRules(t *testing.T) {
 	priv := xbl.Private
 	base := func() *Doc {
-		d, err := Apply(nil, joinChange(true), host, ref, t0)
+		d, err := applier(t0).Apply(nil, joinChange(true), host, ref)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,14 +188,14 @@ func TestApplyRules(t *testing.T) {
 		{"a member's constants repeated", base(), host, &Change{Members: map[string]*MemberChange{"me": {ConstantsSystem: map[string]json.RawMessage{"initialize": raw(`true`)}}}}, 0, ""},
 		{"a server joins with no xuid", base(), srv, joinChange(true), derrors.Invalid, "no xuid"},
 		{"XSAPI's join after a PUT added the caller", func() *Doc {
-			d, err := Apply(base(), &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, guest, ref, t0)
+			d, err := applier(t0).Apply(base(), &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, guest, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return d
 		}(), guest, joinChange(true), 0, ""},
 		{"a member constant added after a join without constants", func() *Doc {
-			d, err := Apply(base(), &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true)}}}, guest, ref, t0)
+			d, err := applier(t0).Apply(base(), &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true)}}}, guest, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +205,7 @@ func TestApplyRules(t *testing.T) {
 			d := base()
 			d.ConstantsCustom = raw(`{"map":"<Dust & Bones>"}`)
 			d = d.Clone()
-			d, err := Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, host, ref, t0)
+			d, err := applier(t0).Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`)}}}, host, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +230,7 @@ func TestApplyRules(t *testing.T) {
 			return d
 		}(), host, &Change{Constants: &ConstantsChange{Custom: raw(`{"map":"é<"}`)}}, 0, ""},
 		{"a member constant changed after that join", func() *Doc {
-			d, err := Apply(base(), joinChange(true), guest, ref, t0)
+			d, err := applier(t0).Apply(base(), joinChange(true), guest, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +239,7 @@ func TestApplyRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Apply(tt.prev, tt.ch, tt.caller, ref, t0)
+			_, err := applier(t0).Apply(tt.prev, tt.ch, tt.caller, ref)
 			if tt.kind == 0 {
 				if err != nil {
 					t.Fatalf("Apply: %v", err)
@@ -252,14 +256,14 @@ func TestApplyRules(t *testing.T) {
 // TestPropertiesMerge: custom and unknown system properties are merged by
 // key, a null deletes; a PUT by a non-member adds the caller (inactive).
 func TestPropertiesMerge(t *testing.T) {
-	d, err := Apply(nil, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`), "b": raw(`{"c":[1]}`)}, System: map[string]json.RawMessage{"host": raw(`"x"`)}}}, host, ref, t0)
+	d, err := applier(t0).Apply(nil, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`1`), "b": raw(`{"c":[1]}`)}, System: map[string]json.RawMessage{"host": raw(`"x"`)}}}, host, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := d.Member(100); m == nil || m.Active {
 		t.Fatalf("creator not added as an inactive member: %+v", d.Members)
 	}
-	d, err = Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`null`), "d": raw(`"e"`)}}}, host, ref, t0)
+	d, err = applier(t0).Apply(d, &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`null`), "d": raw(`"e"`)}}}, host, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,11 +311,11 @@ func TestAccessBeforeReading(t *testing.T) {
 		{wrongSandbox, ref, derrors.Forbidden},
 		{host, Ref{SCIDRaw: scidC, SCID: scidC, Template: "t", Name: "n"}, derrors.NotFound},
 	} {
-		_, err := Put(context.Background(), newConfigs(), st, c.caller, c.ref, Condition{}, joinChange(true), t0)
+		_, err := svc(st, t0).Put(context.Background(), c.caller, c.ref, Condition{}, joinChange(true))
 		if derrors.KindOf(err) != c.kind {
 			t.Errorf("%+v: %v, want %v", c.caller, err, c.kind)
 		}
-		if _, err := Get(context.Background(), newConfigs(), st, c.caller, c.ref, t0); derrors.KindOf(err) != c.kind {
+		if _, err := svc(st, t0).Get(context.Background(), c.caller, c.ref); derrors.KindOf(err) != c.kind {
 			t.Errorf("get %+v: %v, want %v", c.caller, err, c.kind)
 		}
 	}
@@ -323,15 +327,15 @@ func TestAccessBeforeReading(t *testing.T) {
 	ch := joinChange(true)
 	ch.Constants = &ConstantsChange{Visibility: &priv}
 	put(t, st, host, Condition{}, ch, t0)
-	if _, err := Get(context.Background(), newConfigs(), st, guest, ref, t0); derrors.KindOf(err) != derrors.Forbidden {
+	if _, err := svc(st, t0).Get(context.Background(), guest, ref); derrors.KindOf(err) != derrors.Forbidden {
 		t.Errorf("a stranger reads a private session: %v", err)
 	}
 	for _, c := range []*xbl.Caller{host, srv} {
-		if d, err := Get(context.Background(), newConfigs(), st, c, ref, t0); err != nil || d == nil {
+		if d, err := svc(st, t0).Get(context.Background(), c, ref); err != nil || d == nil {
 			t.Errorf("%+v reads the private session: %v %v", c, d, err)
 		}
 	}
-	if _, err := Put(context.Background(), newConfigs(), st, guest, ref, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); derrors.KindOf(err) != derrors.Forbidden {
+	if _, err := svc(st, t0).Put(context.Background(), guest, ref, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}); derrors.KindOf(err) != derrors.Forbidden {
 		t.Errorf("a stranger's leave of a private session: %v, want forbidden (not the session)", err)
 	}
 	if res := put(t, st, guest, Condition{IfMatch: []string{"nope"}}, joinChange(true), t0); res.Outcome != ConditionFailed || res.Doc != nil {
@@ -341,7 +345,7 @@ func TestAccessBeforeReading(t *testing.T) {
 
 func TestErrChangedIsNotSwallowed(t *testing.T) {
 	st := &failingStore{}
-	_, err := Put(context.Background(), newConfigs(), st, host, ref, Condition{}, joinChange(true), t0)
+	_, err := svc(st, t0).Put(context.Background(), host, ref, Condition{}, joinChange(true))
 	if derrors.KindOf(err) != derrors.Unavailable || st.tries != maxAttempts {
 		t.Errorf("a session that changes on every try: %v after %d tries", err, st.tries)
 	}
@@ -359,6 +363,14 @@ func (f *failingStore) SaveSession(context.Context, *Doc, *Doc) error {
 
 func newConfigs() xbl.ConfigReader { return newFakeReader() }
 
+// svc is the service over st whose clock stands at now.
+func svc(st Store, now time.Time) *Service {
+	return &Service{Configs: newConfigs(), Store: st, Now: func() time.Time { return now }}
+}
+
+// applier is the service whose clock stands at now, for Apply.
+func applier(now time.Time) *Service { return svc(nil, now) }
+
 func ptr[T any](v T) *T { return &v }
 
 // TestOnlyExpiredReservationsLeft: when the last member leaves a session
@@ -373,7 +385,7 @@ func TestOnlyExpiredReservationsLeft(t *testing.T) {
 	if res := put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); res.Outcome != Updated || len(res.Doc.Members) != 1 {
 		t.Fatalf("leave with a reservation left: %+v", res)
 	}
-	if d, err := Get(context.Background(), newConfigs(), st, srv, ref, t0.Add(31*time.Second)); d != nil || err != nil {
+	if d, err := svc(st, t0.Add(31*time.Second)).Get(context.Background(), srv, ref); d != nil || err != nil {
 		t.Errorf("after the reservation expired: %+v %v, want no session", d, err)
 	}
 	if res := put(t, st, srv, Condition{}, &Change{Properties: &PropertiesChange{Turn: &[]int{}}}, t0.Add(31*time.Second)); res.Outcome != Deleted || len(st.docs) != 0 {
@@ -387,7 +399,7 @@ func TestContendedWritesRetry(t *testing.T) {
 	st := newDocStore()
 	etag := put(t, st, host, Condition{}, joinChange(true), t0).Doc.ETag
 	c := &contendedStore{docStore: st, left: 2}
-	res, err := Put(context.Background(), newConfigs(), c, guest, ref, Condition{IfMatch: []string{etag}}, joinChange(true), t0)
+	res, err := svc(c, t0).Put(context.Background(), guest, ref, Condition{IfMatch: []string{etag}}, joinChange(true))
 	if err != nil || res.Outcome != Updated || c.left != 0 {
 		t.Errorf("after two contended commits: %+v %v (%d left)", res, err, c.left)
 	}
@@ -447,7 +459,7 @@ func TestDocumentSizeLimit(t *testing.T) {
 	for i := range 20 {
 		ch.Members[fmt.Sprint("reserve_", i)] = &MemberChange{XUID: xbl.XUID(1000 + i), ConstantsCustom: big}
 	}
-	_, err := Apply(nil, ch, host, ref, t0)
+	_, err := applier(t0).Apply(nil, ch, host, ref)
 	if k, msg := derrors.Of(err); k != derrors.Invalid || !strings.Contains(msg, "the limit is") {
 		t.Errorf("a %d-member document of 16 KiB constants each: %v", len(ch.Members), err)
 	}
@@ -460,7 +472,7 @@ func TestRetriesStopBeforeTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := Put(ctx, newConfigs(), st, host, ref, Condition{}, joinChange(true), t0)
+	_, err := svc(st, t0).Put(ctx, host, ref, Condition{}, joinChange(true))
 	if derrors.KindOf(err) != derrors.Unavailable || time.Since(start) > 600*time.Millisecond {
 		t.Errorf("%v after %v and %d tries, want Unavailable with time to spare", err, time.Since(start), st.tries)
 	}
@@ -500,7 +512,7 @@ func TestASlowCommitIsBusyNotATimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := Put(ctx, newConfigs(), slowStore{newDocStore()}, host, ref, Condition{}, joinChange(true), t0)
+	_, err := svc(slowStore{newDocStore()}, t0).Put(ctx, host, ref, Condition{}, joinChange(true))
 	if derrors.KindOf(err) != derrors.Unavailable || time.Since(start) > 600*time.Millisecond {
 		t.Errorf("%v after %v, want Unavailable with time to spare", err, time.Since(start))
 	}

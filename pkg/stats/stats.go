@@ -1,6 +1,9 @@
-// Package stats holds the rules of the user statistics read: what a request
-// asks for, who may read which statistic, and what the answer holds. It
-// reads through a Reader and knows neither HTTP nor the storage behind it.
+// Package stats holds the rules of user statistics: the batch read (what a
+// request asks for, who may read which statistic, what the answer holds)
+// and the title-managed statistics document a game writes and reads back
+// (who may write it, and which write wins). A Service applies them over
+// its ports, Reader and Writer; the package knows neither HTTP nor the
+// storage behind the ports.
 package stats
 
 import (
@@ -102,13 +105,23 @@ type Stat struct {
 	Value xbl.StatValue
 }
 
+// Service is the user statistics of one deployment: the batch read (Read)
+// and the writes and read-back of a statistics document (Replace, Patch,
+// Document), over the dependencies it holds. No rule of the package reads
+// the time, so a Service has no clock.
+type Service struct {
+	Configs xbl.ConfigReader // SCID configurations, usually a cache
+	Reader  Reader           // the batch read's; nil where the service only writes
+	Writer  Writer           // documents; nil where the service only reads
+}
+
 // Read answers req for caller. SCIDs requested twice are merged
-// (MergeSCIDs). Access is decided first, from the SCIDs' configurations
-// (from configs, usually a cache), for every SCID in request order: the
-// first refused SCID refuses the whole request, and no statistics are read.
-// Then one read of r answers it. The Result is not nil when reads were
-// made, even with an error, so that their cost is known.
-func Read(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.Caller, req *Request) (*Result, error) {
+// (MergeSCIDs). Access is decided first, from the SCIDs' configurations,
+// for every SCID in request order: the first refused SCID refuses the whole
+// request, and no statistics are read. Then one read of s.Reader answers
+// it. The Result is not nil when reads were made, even with an error, so
+// that their cost is known.
+func (s *Service) Read(ctx context.Context, caller *xbl.Caller, req *Request) (*Result, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -120,7 +133,7 @@ func Read(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 	g, gctx := errgroup.WithContext(ctx)
 	for i, scid := range q.SCIDs {
 		g.Go(func() error {
-			cfg, u, err := configs.ReadConfig(gctx, scid)
+			cfg, u, err := s.Configs.ReadConfig(gctx, scid)
 			mu.Lock()
 			res.Usage.Add(u)
 			mu.Unlock()
@@ -136,7 +149,7 @@ func Read(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 			return res, err
 		}
 	}
-	found, err := r.ReadStats(ctx, q)
+	found, err := s.Reader.ReadStats(ctx, q)
 	if err != nil {
 		return res, err
 	}

@@ -91,7 +91,7 @@ func TestRead(t *testing.T) {
 		{Raw: scidA, SCID: scidA, Stats: []string{"a", "z"}},
 	}}
 	caller := &xbl.Caller{TitleID: "1", Sandbox: "RETAIL"}
-	res, err := Read(context.Background(), r, r, caller, req)
+	res, err := (&Service{Configs: r, Reader: r}).Read(context.Background(), caller, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,14 +120,14 @@ func TestRead(t *testing.T) {
 	// title that does not own A, before any statistics are read, with the
 	// configurations' usage kept.
 	reads := r.reads
-	res, err = Read(context.Background(), r, r, &xbl.Caller{TitleID: "2", Sandbox: "RETAIL"}, req)
+	res, err = (&Service{Configs: r, Reader: r}).Read(context.Background(), &xbl.Caller{TitleID: "2", Sandbox: "RETAIL"}, req)
 	if derrors.KindOf(err) != derrors.Forbidden || res == nil || res.Usage.Calls != 2 || res.Users != nil || r.reads != reads {
 		t.Errorf("refused read: %v, %+v, %d statistics reads", err, res, r.reads-reads)
 	}
 
 	down := errors.New("down")
 	failing := &fakeReader{err: down, configs: r.configs}
-	if _, err := Read(context.Background(), failing, failing, caller, req); !errors.Is(err, down) {
+	if _, err := (&Service{Configs: failing, Reader: failing}).Read(context.Background(), caller, req); !errors.Is(err, down) {
 		t.Errorf("reader failure: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestValidate(t *testing.T) {
 			}
 			if !tt.ok {
 				r := &fakeReader{}
-				if _, err := Read(context.Background(), r, r, &xbl.Caller{}, &tt.req); err == nil || r.got.Users != nil {
+				if _, err := (&Service{Configs: r, Reader: r}).Read(context.Background(), &xbl.Caller{}, &tt.req); err == nil || r.got.Users != nil {
 					t.Errorf("Read of an invalid request: %v, read %+v", err, r.got)
 				}
 			}

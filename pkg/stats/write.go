@@ -64,9 +64,16 @@ func CheckWrite(cfg *xbl.ServiceConfig, t Target, c *xbl.Caller) error {
 	return nil
 }
 
+// Patch is a change to a document: the stats to set, and the names of
+// those to remove.
+type Patch struct {
+	Set    map[string]xbl.StatValue
+	Remove []string
+}
+
 // access reads the SCID's configuration and decides the write.
-func access(ctx context.Context, configs xbl.ConfigReader, t Target, c *xbl.Caller) error {
-	cfg, _, err := configs.ReadConfig(ctx, t.SCID)
+func (s *Service) access(ctx context.Context, c *xbl.Caller, t Target) error {
+	cfg, _, err := s.Configs.ReadConfig(ctx, t.SCID)
 	if err != nil {
 		return err
 	}
@@ -83,31 +90,31 @@ func gamertagOf(c *xbl.Caller, t Target) string {
 	return c.Gamertag
 }
 
-// Replace writes doc as the whole document of t, when access allows;
-// a doc older than the stored one changes nothing (last writer wins, and
-// XSAPI expects no conflict status).
-func Replace(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target, doc *Document) (bool, error) {
-	if err := access(ctx, configs, t, c); err != nil {
+// Replace writes doc as the whole document of t, when access allows, and
+// reports whether it did: a doc not newer than the stored one changes
+// nothing (last writer wins, and XSAPI expects no conflict status).
+func (s *Service) Replace(ctx context.Context, c *xbl.Caller, t Target, doc *Document) (bool, error) {
+	if err := s.access(ctx, c, t); err != nil {
 		return false, err
 	}
-	return w.Replace(ctx, t.XUID, t.SCID, doc, gamertagOf(c, t))
+	return s.Writer.Replace(ctx, t.XUID, t.SCID, doc, gamertagOf(c, t))
 }
 
 // Patch sets and removes stats of t's document, when access allows.
-func Patch(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target, set map[string]xbl.StatValue, remove []string) error {
-	if err := access(ctx, configs, t, c); err != nil {
+func (s *Service) Patch(ctx context.Context, c *xbl.Caller, t Target, p *Patch) error {
+	if err := s.access(ctx, c, t); err != nil {
 		return err
 	}
-	return w.Patch(ctx, t.XUID, t.SCID, set, remove, gamertagOf(c, t))
+	return s.Writer.Patch(ctx, t.XUID, t.SCID, p.Set, p.Remove, gamertagOf(c, t))
 }
 
-// Get returns t's stored document, when access allows; a user with none
-// is not found.
-func Get(ctx context.Context, configs xbl.ConfigReader, w Writer, c *xbl.Caller, t Target) (*Document, error) {
-	if err := access(ctx, configs, t, c); err != nil {
+// Document returns t's stored document, when access allows; a user with
+// none is not found.
+func (s *Service) Document(ctx context.Context, c *xbl.Caller, t Target) (*Document, error) {
+	if err := s.access(ctx, c, t); err != nil {
 		return nil, err
 	}
-	doc, err := w.Document(ctx, t.XUID, t.SCID)
+	doc, err := s.Writer.Document(ctx, t.XUID, t.SCID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,11 @@
 package statsapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -25,64 +25,98 @@ func badRequest(format string, args ...any) error {
 	return derrors.New(derrors.Invalid, format, args...)
 }
 
-// parseBatch reads a POST /batch body: a JSON object whose known keys are
-// requestedusers and requestedscids (matched exactly; others are ignored).
-func parseBatch(body []byte) (*stats.Request, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, badRequest("request body is empty; it must be a JSON object with requestedusers and requestedscids")
+// batchBody is a POST /batch body. Members are matched exactly; others
+// are ignored.
+type batchBody struct {
+	Users *[]xuidJSON `json:"requestedusers"`
+	SCIDs *[]scidBody `json:"requestedscids"`
+}
+
+// scidBody is one entry of requestedscids.
+type scidBody struct {
+	SCID  *string   `json:"scid"`
+	Stats *[]string `json:"requestedstats"`
+}
+
+// xuidJSON is an xuid in requestedusers, written as a JSON string or
+// number and read exactly, never through a float64.
+type xuidJSON xbl.XUID
+
+// UnmarshalJSONFrom reads one xuid; what is not one is Invalid, and
+// httpapi.Decode names its place.
+func (x *xuidJSON) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	var text string
+	switch d.PeekKind() {
+	case '"':
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		text = tok.String()
+	case '0':
+		v, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		text = string(v)
+	default:
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+		return badRequest("xuid must be a string or a number")
 	}
-	root, err := httpapi.Object("request body", body)
+	v, err := xbl.ParseXUID(text)
 	if err != nil {
+		return badRequest("%v", err)
+	}
+	*x = xuidJSON(v)
+	return nil
+}
+
+// required is the refusal of a member that is missing or null.
+func required(path, what string) error {
+	return badRequest("%s is missing or null; it must be %s", path, what)
+}
+
+// parseBatch reads a POST /batch body with httpapi.Decode, then checks it
+// against the limits of one request. Repeated users, and names repeated
+// within one SCID, are answered once.
+func parseBatch(body []byte) (*stats.Request, error) {
+	var b *batchBody
+	if err := httpapi.Decode(body, &b); err != nil {
 		return nil, err
 	}
-	users, ok := root["requestedusers"]
-	if !ok {
-		return nil, badRequest("requestedusers is required")
-	}
-	scids, ok := root["requestedscids"]
-	if !ok {
-		return nil, badRequest("requestedscids is required")
+	switch {
+	case b == nil:
+		return nil, badRequest("the request body must be a JSON object, not null")
+	case b.Users == nil:
+		return nil, required("$.requestedusers", "an array of xuids")
+	case b.SCIDs == nil:
+		return nil, required("$.requestedscids", "an array")
 	}
 	req := &stats.Request{}
-	if req.Users, err = parseUsers(users); err != nil {
+	var err error
+	if req.Users, err = checkUsers(*b.Users); err != nil {
 		return nil, err
 	}
-	if req.SCIDs, err = parseSCIDs(scids); err != nil {
+	if req.SCIDs, err = checkSCIDs(*b.SCIDs); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
-// array decodes raw as a JSON array, naming field in errors.
-func array(field string, raw json.RawMessage) ([]json.RawMessage, error) {
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-		return nil, badRequest("%s must be an array", field)
-	}
-	return list, nil
-}
-
-// parseUsers reads requestedusers: xuids as JSON strings or numbers, read
-// exactly. Repeated users are answered once.
-func parseUsers(raw json.RawMessage) ([]xbl.XUID, error) {
-	list, err := array("requestedusers", raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return nil, badRequest("requestedusers is empty")
-	}
-	if len(list) > stats.MaxUsers {
-		return nil, badRequest("requestedusers has %d entries; the limit is %d", len(list), stats.MaxUsers)
+// checkUsers checks requestedusers' length and drops repeated users.
+func checkUsers(list []xuidJSON) ([]xbl.XUID, error) {
+	switch {
+	case len(list) == 0:
+		return nil, badRequest("$.requestedusers is empty")
+	case len(list) > stats.MaxUsers:
+		return nil, badRequest("$.requestedusers has %d entries; the limit is %d", len(list), stats.MaxUsers)
 	}
 	seen := make(map[xbl.XUID]bool, len(list))
 	users := make([]xbl.XUID, 0, len(list))
-	for i, e := range list {
-		x, err := xbl.ParseXUIDJSON(e)
-		if err != nil {
-			return nil, badRequest("requestedusers[%d]: %v", i, err)
-		}
-		if !seen[x] {
+	for _, e := range list {
+		if x := xbl.XUID(e); !seen[x] {
 			seen[x] = true
 			users = append(users, x)
 		}
@@ -90,75 +124,47 @@ func parseUsers(raw json.RawMessage) ([]xbl.XUID, error) {
 	return users, nil
 }
 
-func parseSCIDs(raw json.RawMessage) ([]stats.SCIDRequest, error) {
-	list, err := array("requestedscids", raw)
-	if err != nil {
-		return nil, err
+// checkSCIDs checks requestedscids: their number, each SCID and its stat
+// names.
+func checkSCIDs(list []scidBody) ([]stats.SCIDRequest, error) {
+	switch {
+	case len(list) == 0:
+		return nil, badRequest("$.requestedscids is empty")
+	case len(list) > stats.MaxSCIDs:
+		return nil, badRequest("$.requestedscids has %d entries; the limit is %d", len(list), stats.MaxSCIDs)
 	}
-	if len(list) == 0 {
-		return nil, badRequest("requestedscids is empty")
-	}
-	if len(list) > stats.MaxSCIDs {
-		return nil, badRequest("requestedscids has %d entries; the limit is %d", len(list), stats.MaxSCIDs)
-	}
-	out := make([]stats.SCIDRequest, 0, len(list))
+	out := make([]stats.SCIDRequest, len(list))
 	for i, e := range list {
-		field := "requestedscids[" + strconv.Itoa(i) + "]"
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(e, &obj); err != nil || obj == nil {
-			return nil, badRequest("%s must be an object", field)
+		path := "$.requestedscids[" + strconv.Itoa(i) + "]"
+		if e.SCID == nil {
+			return nil, required(path+".scid", "a string")
 		}
-		rawSCID, ok := obj["scid"]
-		if !ok {
-			return nil, badRequest("%s.scid is required", field)
-		}
-		s, ok := jsonString(rawSCID)
-		if !ok {
-			return nil, badRequest("%s.scid must be a string", field)
-		}
-		canon, err := xbl.ParseSCID(s)
+		canon, err := xbl.ParseSCID(*e.SCID)
 		if err != nil {
-			return nil, badRequest("%s.scid: %v", field, err)
+			return nil, badRequest("%s.scid: %v", path, err)
 		}
-		rawStats, ok := obj["requestedstats"]
-		if !ok {
-			return nil, badRequest("%s.requestedstats is required", field)
+		if e.Stats == nil {
+			return nil, required(path+".requestedstats", "an array of stat names")
 		}
-		var names []json.RawMessage
-		if err := json.Unmarshal(rawStats, &names); err != nil || names == nil {
-			return nil, badRequest("%s.requestedstats must be an array", field)
-		}
-		if len(names) == 0 {
-			return nil, badRequest("%s.requestedstats is empty", field)
-		}
-		if len(names) > stats.MaxStatsPerSCID {
-			return nil, badRequest("%s.requestedstats has %d entries; the limit is %d", field, len(names), stats.MaxStatsPerSCID)
+		names := *e.Stats
+		switch {
+		case len(names) == 0:
+			return nil, badRequest("%s.requestedstats is empty", path)
+		case len(names) > stats.MaxStatsPerSCID:
+			return nil, badRequest("%s.requestedstats has %d entries; the limit is %d", path, len(names), stats.MaxStatsPerSCID)
 		}
 		wanted := make([]string, 0, len(names))
-		for j, n := range names {
-			name, ok := jsonString(n)
-			if !ok {
-				return nil, badRequest("%s.requestedstats[%d] must be a string", field, j)
-			}
+		for j, name := range names {
 			if err := stats.CheckStatName(name); err != nil {
-				return nil, badRequest("%s.requestedstats[%d]: %v", field, j, err)
+				return nil, badRequest("%s.requestedstats[%d]: %v", path, j, err)
 			}
 			if !slices.Contains(wanted, name) {
 				wanted = append(wanted, name)
 			}
 		}
-		out = append(out, stats.SCIDRequest{Raw: s, SCID: canon, Stats: wanted})
+		out[i] = stats.SCIDRequest{Raw: *e.SCID, SCID: canon, Stats: wanted}
 	}
 	return out, nil
-}
-
-// jsonString decodes raw as a JSON string; null and other types are not.
-func jsonString(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 // parseUserPath reads the single-user GET's path values: user is

@@ -1,8 +1,9 @@
 // Package statsapi is the HTTP edge of the user statistics read: POST
 // /batch (with or without ?operation=read) and the single-user
-// GET /users/xuid({xuid})/scids/{scid}/stats/{names}. It parses requests
-// and versions, asks package stats for the answer and writes it as XSAPI
-// reads it, with an ETag.
+// GET /users/xuid({xuid})/scids/{scid}/stats/{names}. It checks the
+// versions a request asks for, decodes its body once into typed values
+// (or reads the path), asks a stats.Service for the answer, and writes it
+// as XSAPI reads it, with an ETag.
 package statsapi
 
 import (
@@ -32,9 +33,8 @@ var Routes = []string{
 }
 
 type handler struct {
-	api     *httpapi.API
-	configs xbl.ConfigReader
-	reader  stats.Reader
+	api   *httpapi.API
+	stats *stats.Service
 }
 
 // New returns the API's handler, reading SCID configurations from configs
@@ -43,7 +43,7 @@ type handler struct {
 func New(api httpapi.API, configs xbl.ConfigReader, r stats.Reader) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.JSON
-	h := &handler{api: &api, configs: configs, reader: r}
+	h := &handler{api: &api, stats: &stats.Service{Configs: configs, Reader: r}}
 	mux := http.NewServeMux()
 	mux.Handle(Routes[0], api.Handle(h.batch))
 	mux.Handle(Routes[1], api.Handle(h.user))
@@ -111,7 +111,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) error {
 // read answers req and records what it cost in the log and the metrics.
 func (h *handler) read(ctx context.Context, req *stats.Request) (*stats.Result, error) {
 	caller, _ := auth.FromContext(ctx)
-	res, err := stats.Read(ctx, h.configs, h.reader, caller, req)
+	res, err := h.stats.Read(ctx, caller, req)
 	if res != nil {
 		q, u := res.Query, res.Usage
 		h.api.Log.InfoContext(ctx, "dynamodb", "calls", u.Calls, "retries", u.Retries, "items", u.Items,

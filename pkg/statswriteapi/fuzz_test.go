@@ -1,7 +1,6 @@
 package statswriteapi
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -46,42 +45,16 @@ func FuzzParseReplace(f *testing.F) {
 		} else {
 			check(nil, err)
 		}
-		set, _, err := ParsePatch(body)
-		check(set, err)
-	})
-}
-
-// FuzzFastPath: a body the fast path reads, the general reading reads too,
-// to the same document.
-func FuzzFastPath(f *testing.F) {
-	f.Add([]byte(`{"stats":{"title":{"Kills":{"value":47},"Motto":{"value":"gg"}}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`))
-	f.Add([]byte(` { "stats" : { "title" : { } } , "revision" : 1 } `))
-	f.Add([]byte(`{"stats":{"title":{"a":{"value":1e308},"b":{"value":-0},"c":{"value":-0.5E-3},"d":{"value":9223372036854775808}}},"revision":0}`))
-	f.Add([]byte(`{"stats":{"title":{"Kills":{"value":1},"kills":{"value":2}}}}`))
-	f.Add([]byte(`{"stats":{"title":{"ü":{"value":"é"}}},"timestamp":"2026-06-01T12:34:56Z"}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := fastReplace(body)
-		if !ok {
+		p, err := ParsePatch(body)
+		if err != nil {
+			check(nil, err)
 			return
 		}
-		slow, err := parseReplace(body)
-		if err != nil {
-			t.Fatalf("fast path read %q, the general reading refuses it: %v", body, err)
-		}
-		if !reflect.DeepEqual(fast, slow) {
-			t.Fatalf("%q: fast path read %+v, the general reading %+v", body, fast, slow)
+		check(p.Set, nil)
+		for _, name := range p.Remove {
+			if _, ok := p.Set[name]; ok || stats.CheckStatName(name) != nil {
+				t.Fatalf("removes %q", name)
+			}
 		}
 	})
-}
-
-// TestFastPathReadsXSAPI: XSAPI's bodies take the fast path.
-func TestFastPathReadsXSAPI(t *testing.T) {
-	for _, body := range []string{
-		`{"stats":{"title":{"Kills":{"value":47},"Motto":{"value":"gg"},"KD":{"value":1.25}}},"$schema":"http://stats.xboxlive.com/2017-1/schema#","previousRevision":0,"revision":52000000000,"timestamp":"2026-06-01T12:34:56.1234567Z"}`,
-		"{\n  \"$schema\": \"http://stats.xboxlive.com/2017-1/schema#\",\n  \"revision\": 3,\n  \"stats\": {\"title\": {}}\n}",
-	} {
-		if _, ok := fastReplace([]byte(body)); !ok {
-			t.Errorf("fast path does not read %s", body)
-		}
-	}
 }

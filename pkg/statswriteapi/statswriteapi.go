@@ -1,17 +1,22 @@
 // Package statswriteapi is the HTTP edge of the title-managed statistics
 // write: POST (replace), PATCH (update, null deletes) and GET of
 // /stats/users/{xuid}/scids/{scid}, with or without a trailing slash, as
-// XSAPI sends them (contract version 4, or none from older clients).
+// XSAPI sends them (contract version 4, or none from older clients). It
+// decodes each body once into typed values (ParseReplace, ParsePatch),
+// asks a stats.Service to apply it, and renders the document a GET reads
+// back from typed values.
 package statswriteapi
 
 import (
-	"bytes"
-	"encoding/json"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
@@ -39,9 +44,8 @@ var Routes = []string{
 }
 
 type handler struct {
-	api     *httpapi.API
-	configs xbl.ConfigReader
-	writer  stats.Writer
+	api   *httpapi.API
+	stats *stats.Service
 }
 
 // New returns the API's handler. Errors are JSON bodies
@@ -50,7 +54,7 @@ func New(api httpapi.API, configs xbl.ConfigReader, w stats.Writer) http.Handler
 	api.Name = Name
 	api.Format = httpapi.JSON
 	api.Writes = true // a write refused by the rate limit must change nothing
-	h := &handler{api: &api, configs: configs, writer: w}
+	h := &handler{api: &api, stats: &stats.Service{Configs: configs, Writer: w}}
 	mux := http.NewServeMux()
 	for _, route := range Routes {
 		if strings.HasSuffix(route, "/") {
@@ -84,13 +88,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	caller, _ := auth.FromContext(ctx)
 	switch r.Method {
 	case http.MethodGet:
-		doc, err := stats.Get(ctx, h.configs, h.writer, caller, t)
+		doc, err := h.stats.Document(ctx, caller, t)
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, render(doc))
 	case http.MethodPost:
-		body, err := httpapi.ReadBody(r, MaxBodyBytes) // the Parse functions check it as JSON
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -98,106 +102,97 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if _, err := stats.Replace(ctx, h.configs, h.writer, caller, t, doc); err != nil {
+		if _, err := h.stats.Replace(ctx, caller, t, doc); err != nil {
 			return err
 		}
 	default: // PATCH
-		body, err := httpapi.ReadBody(r, MaxBodyBytes) // the Parse functions check it as JSON
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
-		set, remove, err := ParsePatch(body)
+		p, err := ParsePatch(body)
 		if err != nil {
 			return err
 		}
-		if err := stats.Patch(ctx, h.configs, h.writer, caller, t, set, remove); err != nil {
+		if err := h.stats.Patch(ctx, caller, t, p); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, map[string]any{})
+	return writeJSON(w, struct{}{})
 }
 
-// statsOf reads stats.title: name → {"value": v}, or null when nulls are
-// allowed (PATCH), naming each field by its JSON path.
-func statsOf(root map[string]json.RawMessage, allowNull bool) (set map[string]xbl.StatValue, remove []string, err error) {
-	rawStats, ok := root["stats"]
-	if !ok {
-		return nil, nil, badRequest("$.stats is required")
-	}
-	st, err := httpapi.Object("$.stats", rawStats)
-	if err != nil {
-		return nil, nil, err
-	}
-	rawTitle, ok := st["title"]
-	if !ok {
-		return nil, nil, badRequest("$.stats.title is required")
-	}
-	title, err := httpapi.Object("$.stats.title", rawTitle)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(title) > stats.MaxWriteStats {
-		return nil, nil, badRequest("$.stats.title has %d stats; the limit is %d", len(title), stats.MaxWriteStats)
-	}
-	set = map[string]xbl.StatValue{}
-	seen := map[string]string{}
-	for name, raw := range title {
-		path := "$.stats.title[" + strconv.Quote(jsonpath.Clip(name)) + "]"
-		if err := stats.CheckStatName(name); err != nil {
-			return nil, nil, badRequest("%s: %v", path, err)
-		}
-		if other, dup := seen[xbl.StatKey(name)]; dup {
-			return nil, nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, jsonpath.Clip(other))
-		}
-		seen[xbl.StatKey(name)] = name
-		if string(bytes.TrimSpace(raw)) == "null" {
-			if !allowNull {
-				return nil, nil, badRequest("%s is null: a POST replaces the whole document, leave the stat out instead", path)
-			}
-			remove = append(remove, name)
-			continue
-		}
-		entry, err := httpapi.Object(path, raw)
-		if err != nil {
-			return nil, nil, err
-		}
-		rawValue, ok := entry["value"]
-		if !ok {
-			return nil, nil, badRequest("%s.value is required", path)
-		}
-		v, err := value(path+".value", rawValue)
-		if err != nil {
-			return nil, nil, err
-		}
-		set[name] = v
-	}
-	return set, remove, nil
+// replaceBody is a POST body: the whole document. Members are matched
+// exactly; others are ignored.
+type replaceBody struct {
+	Stats            *statsBody `json:"stats"`
+	Revision         integer    `json:"revision"`
+	PreviousRevision integer    `json:"previousRevision"` // checked, not kept
+	Timestamp        timestamp  `json:"timestamp"`
+	Schema           *string    `json:"$schema"` // checked, not kept
 }
 
-// value reads a stat's value: a JSON integer within int64 is an Integer,
-// any other number a Double, a string a String.
-func value(path string, raw json.RawMessage) (xbl.StatValue, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return xbl.StatValue{}, badRequest("%s is not a valid JSON string", path)
+// patchBody is a PATCH body: the stats to set, and those sent as null to
+// remove.
+type patchBody struct {
+	Stats *statsBody `json:"stats"`
+}
+
+// statsBody is $.stats: the title's stats by name, null where a PATCH
+// removes one.
+type statsBody struct {
+	Title *map[string]*statBody `json:"title"`
+}
+
+// statBody is one stat: {"value": v}.
+type statBody struct {
+	Value statValue `json:"value"`
+}
+
+// statValue is a stat's value as JSON writes it: an integer within int64
+// is an Integer, any other number a Double, a string a String. Numbers are
+// read from their text, exactly.
+type statValue struct {
+	v   xbl.StatValue
+	set bool
+}
+
+// UnmarshalJSONFrom reads one value; what is not one is Invalid, and
+// httpapi.Decode names its place.
+func (v *statValue) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	switch d.PeekKind() {
+	case '"':
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
 		}
+		s := tok.String()
 		if len(s) > stats.MaxStringValueLen {
-			return xbl.StatValue{}, badRequest("%s is %d bytes; the limit is %d", path, len(s), stats.MaxStringValueLen)
+			return badRequest("a string value is %d bytes; the limit is %d", len(s), stats.MaxStringValueLen)
 		}
-		return xbl.StatValue{Type: xbl.String, Value: s}, nil
+		*v = statValue{xbl.StatValue{Type: xbl.String, Value: s}, true}
+		return nil
+	case '0':
+		text, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		sv, err := numberValue(string(text))
+		if err != nil {
+			return err
+		}
+		*v = statValue{sv, true}
+		return nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil || n == "" { // "" is null
-		return xbl.StatValue{}, badRequest("%s must be a number or a string", path)
+	if err := d.SkipValue(); err != nil {
+		return err
 	}
-	return numberValue(path, n.String())
+	return badRequest("a stat value must be a number or a string")
 }
 
 // numberValue reads the text of a JSON number: an integer within int64 is
-// an Integer, any other number a Double.
-func numberValue(path, text string) (xbl.StatValue, error) {
+// an Integer, any other number a Double, refused when no double holds it
+// (1e999, or 1e-400, which is not 0).
+func numberValue(text string) (xbl.StatValue, error) {
 	if !strings.ContainsAny(text, ".eE") {
 		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(i, 10)}, nil
@@ -205,107 +200,183 @@ func numberValue(path, text string) (xbl.StatValue, error) {
 	}
 	f, ok := httpapi.Double(text)
 	if !ok {
-		return xbl.StatValue{}, badRequest("%s is %s: no double holds it", path, jsonpath.Clip(text))
+		return xbl.StatValue{}, badRequest("no double holds %s", jsonpath.Clip(text))
 	}
 	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, nil
 }
 
-// timestampForm is XSAPI's timestamp: UTC, a fraction of 1 to 7 digits or
-// none, then Z.
+// integer is an optional member holding a JSON integer within int64, read
+// from its text: absent, it is unset; null, a fraction, an exponent or any
+// other JSON is refused.
+type integer struct {
+	n   int64
+	set bool
+}
+
+// UnmarshalJSONFrom reads the integer.
+func (i *integer) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	text, err := d.ReadValue()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(string(text), 10, 64)
+	if err != nil {
+		return badRequest("must be a 64-bit integer")
+	}
+	*i = integer{n, true}
+	return nil
+}
+
+// timestamp is an optional member holding XSAPI's timestamp: UTC, a
+// fraction of 1 to 7 digits or none, then Z. Absent, it is empty; null
+// and any other JSON are refused.
+type timestamp string
+
+// timestampForm is the form of a timestamp.
 var timestampForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$`)
 
-func validTimestamp(s string) bool {
-	if !timestampForm.MatchString(s) {
-		return false
+// UnmarshalJSONFrom reads the timestamp.
+func (t *timestamp) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	if d.PeekKind() == '"' {
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		s := tok.String()
+		if _, err := time.Parse(time.RFC3339Nano, s); err == nil && timestampForm.MatchString(s) {
+			*t = timestamp(s)
+			return nil
+		}
+	} else if err := d.SkipValue(); err != nil {
+		return err
 	}
-	_, err := time.Parse(time.RFC3339Nano, s)
-	return err == nil
+	return badRequest("must be a UTC time such as 2026-06-01T12:34:56.1234567Z (at most 7 fraction digits, ending in Z)")
 }
 
-// ParseReplace reads a POST body: the whole document, with its revision
-// and timestamp. Like every refusal here, what httpapi.CheckJSON refuses
-// is Invalid, naming the JSON path.
+// title checks $.stats.title of a decoded body, in the order of the names
+// (so that the refusal of a body with several faults is always the same):
+// at most stats.MaxWriteStats stats, each name valid and distinct from
+// the others in any letter case, and no null unless allowNull (PATCH:
+// null removes the stat).
+func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
+	if sb == nil {
+		return nil, required("$.stats", "an object")
+	}
+	if sb.Title == nil {
+		return nil, required("$.stats.title", "an object")
+	}
+	m := *sb.Title
+	if len(m) > stats.MaxWriteStats {
+		return nil, badRequest("$.stats.title has %d stats; the limit is %d", len(m), stats.MaxWriteStats)
+	}
+	names := slices.Sorted(maps.Keys(m))
+	p := &stats.Patch{Set: make(map[string]xbl.StatValue, len(m))}
+	seen := make(map[string]string, len(m))
+	for _, name := range names {
+		path := jsonpath.Child("$.stats.title", name)
+		if err := stats.CheckStatName(name); err != nil {
+			return nil, badRequest("%s: %v", path, err)
+		}
+		key := xbl.StatKey(name)
+		if other, dup := seen[key]; dup {
+			return nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, jsonpath.Clip(other))
+		}
+		seen[key] = name
+		st := m[name]
+		switch {
+		case st == nil && !allowNull:
+			return nil, badRequest("%s is null: a POST replaces the whole document, leave the stat out instead", path)
+		case st == nil:
+			p.Remove = append(p.Remove, name)
+		case !st.Value.set:
+			return nil, required(path+".value", "a number or a string")
+		default:
+			p.Set[name] = st.Value.v
+		}
+	}
+	return p, nil
+}
+
+// required is the refusal of a member that is missing or null.
+func required(path, what string) error {
+	return badRequest("%s is missing or null; it must be %s", path, what)
+}
+
+// ParseReplace reads a POST body, the whole document with its revision
+// and timestamp, in one httpapi.Decode, then checks it. Every refusal is
+// Invalid, naming the JSON path.
 func ParseReplace(body []byte) (*stats.Document, error) {
-	if err := httpapi.CheckJSON(body); err != nil {
+	var b *replaceBody
+	if err := httpapi.Decode(body, &b); err != nil {
 		return nil, err
 	}
-	if doc, ok := fastReplace(body); ok {
-		return doc, nil // XSAPI's own bodies, in one pass
+	if b == nil {
+		return nil, badRequest("the request body must be a JSON object, not null")
 	}
-	return parseReplace(body)
-}
-
-// parseReplace is ParseReplace's general reading, which words every
-// refusal.
-func parseReplace(body []byte) (*stats.Document, error) {
-	root, err := httpapi.Object("request body", body)
+	p, err := title(b.Stats, false)
 	if err != nil {
 		return nil, err
 	}
-	set, _, err := statsOf(root, false)
-	if err != nil {
+	if b.Revision.n < 0 {
+		return nil, badRequest("$.revision must be a non-negative 64-bit integer")
+	}
+	return &stats.Document{Revision: b.Revision.n, Timestamp: string(b.Timestamp), Stats: p.Set}, nil
+}
+
+// ParsePatch reads a PATCH body, the stats to set and those sent as null
+// to remove, in one httpapi.Decode, then checks it. Every refusal is
+// Invalid, naming the JSON path.
+func ParsePatch(body []byte) (*stats.Patch, error) {
+	var b *patchBody
+	if err := httpapi.Decode(body, &b); err != nil {
 		return nil, err
 	}
-	doc := &stats.Document{Stats: set}
-	if raw, ok := root["revision"]; ok {
-		if doc.Revision, err = strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); err != nil || doc.Revision < 0 {
-			return nil, badRequest("$.revision must be a non-negative 64-bit integer")
-		}
+	if b == nil {
+		return nil, badRequest("the request body must be a JSON object, not null")
 	}
-	if raw, ok := root["previousRevision"]; ok {
-		if _, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64); err != nil {
-			return nil, badRequest("$.previousRevision must be a 64-bit integer")
-		}
-	}
-	if raw, ok := root["timestamp"]; ok {
-		if err := json.Unmarshal(raw, &doc.Timestamp); err != nil || !validTimestamp(doc.Timestamp) {
-			return nil, badRequest("$.timestamp must be a UTC time such as 2026-06-01T12:34:56.1234567Z (at most 7 fraction digits, ending in Z)")
-		}
-	}
-	if raw, ok := root["$schema"]; ok {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, badRequest("$.$schema must be a string")
-		}
-	}
-	return doc, nil
+	return title(b.Stats, true)
 }
 
-// ParsePatch reads a PATCH body: the stats to set, and those sent as null
-// to remove (what httpapi.CheckJSON refuses is Invalid too).
-func ParsePatch(body []byte) (map[string]xbl.StatValue, []string, error) {
-	if err := httpapi.CheckJSON(body); err != nil {
-		return nil, nil, err
-	}
-	root, err := httpapi.Object("request body", body)
-	if err != nil {
-		return nil, nil, err
-	}
-	return statsOf(root, true)
+// documentJSON is the document as XSAPI reads it back.
+type documentJSON struct {
+	Revision  int64  `json:"revision"`
+	Timestamp string `json:"timestamp,omitempty"`
+	Stats     struct {
+		Title map[string]valueJSON `json:"title"`
+	} `json:"stats"`
 }
 
-// docJSON is the document as XSAPI reads it back.
-type docJSON struct {
-	Revision  int64                                `json:"revision"`
-	Timestamp string                               `json:"timestamp,omitempty"`
-	Stats     map[string]map[string]map[string]any `json:"stats"`
+// valueJSON is one stat of documentJSON.
+type valueJSON struct {
+	Value statJSON `json:"value"`
 }
 
-func render(doc *stats.Document) docJSON {
-	title := map[string]map[string]any{}
+// statJSON writes a stat's value as JSON: an Integer as its digits, a
+// Double as a JSON number, a String as a string.
+type statJSON xbl.StatValue
+
+// MarshalJSON writes the value.
+func (v statJSON) MarshalJSON() ([]byte, error) {
+	switch v.Type {
+	case xbl.Integer:
+		if _, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			return []byte(v.Value), nil
+		}
+	case xbl.Double:
+		if f, err := strconv.ParseFloat(v.Value, 64); err == nil {
+			return httpapi.Marshal(f)
+		}
+	}
+	return httpapi.Marshal(v.Value) // "<" as is, as XSAPI reads it
+}
+
+func render(doc *stats.Document) documentJSON {
+	out := documentJSON{Revision: doc.Revision, Timestamp: doc.Timestamp}
+	out.Stats.Title = make(map[string]valueJSON, len(doc.Stats))
 	for name, v := range doc.Stats {
-		var val any = v.Value
-		switch v.Type {
-		case xbl.Integer:
-			val = json.Number(v.Value)
-		case xbl.Double:
-			if f, err := strconv.ParseFloat(v.Value, 64); err == nil {
-				val = f
-			}
-		}
-		title[name] = map[string]any{"value": val}
+		out.Stats.Title[name] = valueJSON{statJSON(v)}
 	}
-	return docJSON{Revision: doc.Revision, Timestamp: doc.Timestamp, Stats: map[string]map[string]map[string]any{"title": title}}
+	return out
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

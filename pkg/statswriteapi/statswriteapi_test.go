@@ -28,6 +28,9 @@ func setup(t *testing.T) (*memstore.Store, http.Handler, http.Handler) {
 	return st, New(testkit.API(t), st, st), statsapi.New(testkit.API(t), st, st)
 }
 
+// ownerCaller is the player of path, writing with a title that owns scidA.
+var ownerCaller = xbl.Caller{XUID: 2533274792693551, UserHash: "u", TitleID: titleA, Sandbox: "RETAIL"}
+
 func tok(t *testing.T, x xbl.XUID, title string, server bool, gamertag string) string {
 	return testkit.Token(t, xbl.Caller{XUID: x, UserHash: "u", TitleID: title, Sandbox: "RETAIL", Server: server, Gamertag: gamertag})
 }
@@ -122,13 +125,15 @@ func TestBadBodies(t *testing.T) {
 	_, write, _ := setup(t)
 	owner := tok(t, 2533274792693551, titleA, false, "")
 	for _, tt := range []struct{ method, body, want string }{
-		{"POST", `[]`, "request body must be a JSON object"},
-		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title["A"].value must be a number or a string`},
+		{"POST", `[]`, "$ must be an object"},
+		{"POST", `null`, "the request body must be a JSON object, not null"},
+		{"PATCH", `null`, "the request body must be a JSON object, not null"},
+		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title.A.value: a stat value must be a number or a string`},
 		{"POST", "{\"stats\":{\"title\":{\"A\":{\"value\":\"\xff\"}}}}", `$.stats.title.A.value: a string is not valid UTF-8 (at byte 33)`},
-		{"POST", `{"stats":{"title":{}},"timestamp":"yesterday"}`, "$.timestamp must be a UTC time"},
-		{"POST", `{"stats":{"title":{}},"timestamp":"2026-13-45T99:00:00Z"}`, "$.timestamp must be a UTC time"},
-		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56+02:00"}`, "$.timestamp must be a UTC time"},
-		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56.12345678Z"}`, "$.timestamp must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"yesterday"}`, "$.timestamp: must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-13-45T99:00:00Z"}`, "$.timestamp: must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56+02:00"}`, "$.timestamp: must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"timestamp":"2026-06-01T12:34:56.12345678Z"}`, "$.timestamp: must be a UTC time"},
 		{"POST", ``, "request body is empty"},
 		{"POST", `{"revision":50,"revision":2,"stats":{"title":{}}}`, "$.revision: the member \"revision\" comes twice in one object"},
 		{"PATCH", `{"stats":{"title":{"Wins":{"value":1},"Wins":{"value":2}}}}`, "$.stats.title.Wins: the member \"Wins\" comes twice"},
@@ -136,20 +141,36 @@ func TestBadBodies(t *testing.T) {
 		{"POST", `{"revision":1,"stats":{"title":{"Motto":{"value":"\ud800"}}}}`, "$.stats.title.Motto.value: a string holds a lone surrogate"},
 		{"POST", `{"revision":1,"stats":{"title":{"Motto":{"value":"ab\udfff"}}}}`, "$.stats.title.Motto.value: a string holds a lone surrogate"},
 		{"POST", `{"stats":`, "request body is not valid JSON"},
-		{"PATCH", `{"stats":{"title":{}}} x`, "request body has data after the JSON object"},
-		{"PATCH", `{"stats":{"title":{}}} {}`, "request body has data after the JSON object"},
-		{"POST", `{}`, "$.stats is required"},
-		{"POST", `{"stats":{}}`, "$.stats.title is required"},
-		{"POST", `{"stats":{"title":{"A":{}}}}`, `$.stats.title["A"].value is required`},
-		{"POST", `{"stats":{"title":{"A":{"value":true}}}}`, `$.stats.title["A"].value must be a number or a string`},
-		{"POST", `{"stats":{"title":{"A":{"value":1e400}}}}`, "$.stats.title[\"A\"].value is 1e400: no double holds it"},
-		{"POST", `{"stats":{"title":{"A":{"value":1e-400}}}}`, "$.stats.title[\"A\"].value is 1e-400: no double holds it"},
+		{"PATCH", `{"stats":{"title":{}}} x`, "the request body has data after its JSON value (at byte 23)"},
+		{"PATCH", `{"stats":{"title":{}}} {}`, "the request body has data after its JSON value (at byte 23)"},
+		{"POST", `{}`, "$.stats is missing or null; it must be an object"},
+		{"POST", `{"stats":null}`, "$.stats is missing or null; it must be an object"},
+		{"POST", `{"stats":{}}`, "$.stats.title is missing or null; it must be an object"},
+		{"PATCH", `{"stats":{"title":null}}`, "$.stats.title is missing or null; it must be an object"},
+		{"POST", `{"stats":{"title":{"A":{}}}}`, `$.stats.title.A.value is missing or null; it must be a number or a string`},
+		{"POST", `{"stats":{"title":{"A":{"value":true}}}}`, `$.stats.title.A.value: a stat value must be a number or a string`},
+		{"POST", `{"stats":{"title":{"A":{"value":{}}}}}`, `$.stats.title.A.value: a stat value must be a number or a string`},
+		{"POST", `{"stats":{"title":{"A":{"value":1e400}}}}`, "$.stats.title.A.value: no double holds 1e400"},
+		{"POST", `{"stats":{"title":{"A":{"value":1e-400}}}}`, "$.stats.title.A.value: no double holds 1e-400"},
+		{"PATCH", `{"stats":{"title":{"a b":{"value":1e999}}}}`, `$.stats.title["a b"].value: no double holds 1e999`},
 		{"PATCH", `{"stats":{"title":{"` + strings.Repeat("n", 500_000) + `":{"value":1}}}}`, `…"]: stat name is longer than 256 bytes`},
-		{"POST", `{"stats":{"title":{"A":{"value":1` + strings.Repeat("0", 400_000) + `}}}}`, `0…: no double holds it`},
+		{"POST", `{"stats":{"title":{"A":{"value":1` + strings.Repeat("0", 400_000) + `}}}}`, `: no double holds 10000`},
 		{"POST", `{"stats":{"title":{"A":null}}}`, "leave the stat out instead"},
 		{"POST", `{"stats":{"title":{"A":{"value":1},"a":{"value":2}}}}`, "another letter case"},
 		{"POST", `{"stats":{"title":{"A":{"value":"` + strings.Repeat("v", 1025) + `"}}}}`, "the limit is 1024"},
-		{"POST", `{"stats":{"title":{"A":{"value":1}}},"revision":"x"}`, "$.revision"},
+		{"POST", `{"stats":{"title":{"A":{"value":1}}},"revision":"x"}`, "$.revision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"revision":null}`, "$.revision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"revision":1.0}`, "$.revision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"revision":1e3}`, "$.revision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"revision":9223372036854775808}`, "$.revision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"revision":-1}`, "$.revision must be a non-negative 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"previousRevision":null}`, "$.previousRevision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"previousRevision":"0"}`, "$.previousRevision: must be a 64-bit integer"},
+		{"POST", `{"stats":{"title":{}},"timestamp":null}`, "$.timestamp: must be a UTC time"},
+		{"POST", `{"stats":{"title":{}},"$schema":5}`, "$.$schema must be a string"},
+		{"POST", `{"stats":{"title":{}},"Other":{"x":1,"x":2}}`, `$.Other.x: the member "x" comes twice`},
+		{"POST", `{"stats":{"title":{"B":{"value":1},"b":{"value":1},"A":{"value":1},"a":{"value":2}}}}`, `$.stats.title.a: the stat "A" in another letter case`},
+		{"POST", `{"stats":{"title":{"A":{"value":1}},"other":[1}}`, "the request body is not valid JSON (at byte 46)"},
 		{"PATCH", `{"stats":{"title":{"":{"value":1}}}}`, "stat name is empty"},
 	} {
 		w := testkit.Do(write, owner, tt.method, path, tt.body)
@@ -160,6 +181,17 @@ func TestBadBodies(t *testing.T) {
 		}
 		if w.Body.Len() > 600 {
 			t.Errorf("%s %.200s: the answer is %d bytes: it repeats the input", tt.method, tt.body, w.Body.Len())
+		}
+	}
+	// What the rules allow passes: the members they do not name, whatever
+	// they hold, $schema null, and a PATCH's revision, which it ignores.
+	for _, tt := range []struct{ method, body string }{
+		{"POST", `{"stats":{"title":{"A":{"value":-0}}},"revision":-0,"previousRevision":-5,"$schema":null,"other":[null,{"revision":"x"}]}`},
+		{"POST", `{"Revision":"x","stats":{"title":{"A":{"value":1,"type":"Integer"}},"user":{}}}`},
+		{"PATCH", `{"stats":{"title":{"A":{"value":"\u0041"}}},"revision":"x","timestamp":null}`},
+	} {
+		if w := testkit.Do(write, owner, tt.method, path, tt.body); w.Code != 200 {
+			t.Errorf("%s %s: %d %s, want 200", tt.method, tt.body, w.Code, w.Body)
 		}
 	}
 	if w := testkit.Do(write, owner, "POST", path, `{}`, "x-xbl-contract-version", "5"); w.Code != http.StatusNotAcceptable {

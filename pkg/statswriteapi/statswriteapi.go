@@ -273,23 +273,23 @@ func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 	p := &stats.Patch{Set: make(map[string]xbl.StatValue, len(m))}
 	seen := make(map[string]string, len(m))
 	for _, name := range names {
-		path := jsonpath.Child("$.stats.title", name)
+		path := func() string { return jsonpath.Child("$.stats.title", name) } // for a refusal
 		if err := stats.CheckStatName(name); err != nil {
-			return nil, badRequest("%s: %v", path, err)
+			return nil, badRequest("%s: %v", path(), err)
 		}
 		key := xbl.StatKey(name)
 		if other, dup := seen[key]; dup {
-			return nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path, jsonpath.Clip(other))
+			return nil, badRequest("%s: the stat %q in another letter case (stat names are case-insensitive)", path(), jsonpath.Clip(other))
 		}
 		seen[key] = name
 		st := m[name]
 		switch {
 		case st == nil && !allowNull:
-			return nil, badRequest("%s is null: a POST replaces the whole document, leave the stat out instead", path)
+			return nil, badRequest("%s is null: a POST replaces the whole document, leave the stat out instead", path())
 		case st == nil:
 			p.Remove = append(p.Remove, name)
 		case !st.Value.set:
-			return nil, required(path+".value", "a number or a string")
+			return nil, required(path()+".value", "a number or a string")
 		default:
 			p.Set[name] = st.Value.v
 		}

@@ -1,5 +1,8 @@
-// Package statstore reads user statistics from DynamoDB: it implements
-// stats.Reader over the table of package store.
+// Package statstore keeps user statistics in DynamoDB, in the statistics
+// items of package store's table: Store implements stats.Reader (the batch
+// read: BatchGetItem of only the queried stats) and stats.Writer (a
+// statistics document's conditional replace and patch, and its strongly
+// consistent read back).
 package statstore
 
 import (

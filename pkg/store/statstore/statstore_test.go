@@ -261,7 +261,8 @@ func TestSameAsMemstore(t *testing.T) {
 	}
 }
 
-// contract is the fixture of CONTRACT.md §5.
+// contract is a small fixture: one configured SCID with an open and a
+// restricted stat, and one user with a stat of each type.
 const contract = `{
   "serviceConfigs": [{"scid": "` + scidA + `", "titleIds": ["1297287135"], "sandboxes": ["XDKS.1", "RETAIL"],
      "stats": {"OverallReputation": "open", "SecretStat": "restricted"}}],

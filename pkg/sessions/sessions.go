@@ -1,7 +1,10 @@
-// Package sessions holds the rules of the session directory query: the
-// sessions a list of players (or a keyword) is in, for one SCID, filtered,
-// ordered and capped, and who may ask for what. It reads through a Reader
-// and knows neither HTTP nor the storage behind it.
+// Package sessions holds the rules of the session directory: the query
+// (Service.Find: the sessions a list of players, or a keyword, is in, for
+// one SCID, filtered, ordered and capped, and who may ask for what) and
+// the session document with the rules of its writes and reads (Doc,
+// Change, Put, Get). A Service holds what the rules depend on: SCID
+// configurations, a Reader for queries, a Store for documents, and the one
+// clock. The package knows neither HTTP nor the storage behind its ports.
 package sessions
 
 import (
@@ -9,10 +12,7 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -24,8 +24,9 @@ const (
 	MaxTake  = 100 // the largest take, and the default
 )
 
-// queryConcurrency bounds the reads of one query in flight.
-const queryConcurrency = 16
+// QueryConcurrency bounds the reads of one query in flight: Find reads the
+// xuids of a batch in request order, at most this many at once.
+const QueryConcurrency = 16
 
 // Query asks for the sessions of one SCID that users, or a keyword, are in.
 type Query struct {
@@ -60,21 +61,103 @@ type Session struct {
 	MyTurn bool
 }
 
-// Reader reads sessions in answer order (NewestFirst) and stops when the
-// answer is certain: each method returns the sessions that keep accepts,
-// at least the first limit of them in answer order (or all there are), and
-// may return more that start at the same time as the last of those, so
-// that ties are ordered by NewestFirst rather than by storage. A limit of 0
-// reads nothing. Each method also returns what its reads cost, and fails
-// with a derrors.Unavailable error when storage cannot answer, or with the
-// context's error when ctx ends first.
+// Filter is one query's reading of the directory: which index a Reader
+// reads (a user's memberships or Keyword's sessions, in SCID, of Template
+// when it is not empty) and, through Row, which of the sessions read are
+// rows. Find builds it once per query, with the time reservations expire
+// by from the Service's clock, and every read of the query shares it.
+type Filter struct {
+	SCID     string // canonical
+	Template string // "" for every template
+	// Keyword is the keyword a row's session carries, in any letter case
+	// ("" for any): the index a keyword read reads, and a filter of a
+	// read through users.
+	Keyword string
+
+	Visibility   xbl.Visibility // "" for any
+	Version      int            // the highest session version, when HasVersion
+	HasVersion   bool
+	Private      bool // private sessions are rows
+	Reservations bool // a member who only holds a reservation is a row
+	Inactive     bool // an inactive member is a row
+
+	// Now is the time reservations expire by: one expired is neither a
+	// member nor counted.
+	Now time.Time
+}
+
+// Row returns the row head h makes for f, read through member x (nil for a
+// keyword read): the session as h.View shows it at f.Now, and whether it
+// is one. It is false when x has no place in h (any more), when x's state
+// is not asked for (active members always; inactive and reserved ones when
+// f asks for them), or when the session fails f's filters: private unless
+// asked for, visibility, version and keyword. It is the query's whole
+// filter.
+func (f *Filter) Row(h *Head, x *xbl.XUID) (Session, bool) {
+	s, ok := h.View(x, f.Now)
+	if !ok {
+		return Session{}, false
+	}
+	if x != nil && !f.wantStatus(s.Status) || !f.wantSession(&s) {
+		return Session{}, false
+	}
+	return s, true
+}
+
+// wantStatus reports whether a member of status st is asked for: active
+// members always, inactive and reserved ones when asked for.
+func (f *Filter) wantStatus(st xbl.MemberStatus) bool {
+	switch st {
+	case xbl.Active:
+		return true
+	case xbl.Inactive:
+		return f.Inactive
+	case xbl.Reserved:
+		return f.Reservations
+	}
+	return false
+}
+
+// wantSession applies the filters every query has.
+func (f *Filter) wantSession(s *Session) bool {
+	switch {
+	case s.Visibility == xbl.Private && !f.Private:
+		return false
+	case f.Visibility != "" && s.Visibility != f.Visibility:
+		return false
+	case f.HasVersion && s.Version > f.Version:
+		return false
+	case f.Keyword != "" && !HasKeyword(s.Keywords, f.Keyword):
+		return false
+	}
+	return true
+}
+
+// Reader reads the session directory for Find. It is the contract every
+// implementation keeps:
+//
+// Each method reads one index, of f.SCID and of f.Template only when that
+// is not empty, in answer order (NewestFirst), and makes rows of what it
+// reads with f.Row, exactly once per session read: f.Row is the whole
+// filter, and a Reader adds none but its own consistency checks (an index
+// entry whose session is gone, or is a later session of that name, is not
+// read as that session). It returns at least the first limit rows in
+// answer order, or all there are; it may return more rows that start at
+// the same time as the last of those (Find orders ties by NewestFirst, not
+// by storage, and keeps the first limit), and reads no further. A limit
+// of 0 reads nothing. Rows may be returned in any order.
+//
+// Each method also returns what its reads cost, also with an error, and
+// fails with a derrors.Unavailable error when storage cannot answer, or
+// with the context's error when ctx ends first. Find calls the methods
+// concurrently, with one Filter, which they must not change.
 type Reader interface {
-	// UserSessions reads the sessions of the SCID (of one template when
-	// template is not empty) that user x has a place in, with x's state.
-	UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*Session) bool, limit int) ([]Session, xbl.Usage, error)
-	// KeywordSessions reads the sessions of the SCID (of one template when
-	// template is not empty) that carry keyword.
-	KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*Session) bool, limit int) ([]Session, xbl.Usage, error)
+	// UserSessions reads the sessions user x has a place in, through x:
+	// f.Row(h, &x).
+	UserSessions(ctx context.Context, x xbl.XUID, f *Filter, limit int) ([]Session, xbl.Usage, error)
+	// KeywordSessions reads the sessions that carry f.Keyword, which is not
+	// empty: f.Row(h, nil).
+	KeywordSessions(ctx context.Context, f *Filter, limit int) ([]Session, xbl.Usage, error)
 }
 
 // Row is one result: a session, and the xuid it was found through (nil for
@@ -92,13 +175,23 @@ type Result struct {
 
 // Find answers q for caller. It decides access before reading any session:
 // private and reservation queries the caller may not make are refused
-// before anything is read, then the SCID's configuration (from configs,
+// before anything is read, then the SCID's configuration (from s.Configs,
 // usually a cache) must exist and name the caller's sandbox. Only then are
-// the queried sessions read, filtered and ordered: grouped per xuid in
-// request order, newest session first, at most q.Take. The Result is not
-// nil when reads were made, even with an error, so that their cost is
-// known.
-func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.Caller, q *Query) (*Result, error) {
+// the queried sessions read through s.Reader, with one Filter built here:
+// grouped per xuid in request order, newest session first, at most q.Take.
+//
+// The xuids of a batch are read in request order, at most
+// QueryConcurrency at once, and reading stops as soon as the xuids read
+// hold the answer: an xuid is not read once the rows of the xuids before
+// it that have been read number q.Take, and each read asks for no more
+// rows than q.Take less those. So at most QueryConcurrency-1 reads (those
+// already in flight when the answer became certain) are made past the
+// answer; Find waits for them, counts their cost and ignores their rows
+// and errors. An error of a read the answer needs fails the query.
+//
+// The Result is not nil when reads were made, even with an error, so that
+// their cost is known.
+func (s *Service) Find(ctx context.Context, caller *xbl.Caller, q *Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,7 +199,7 @@ func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 		return nil, err
 	}
 	res := &Result{}
-	cfg, u, err := configs.ReadConfig(ctx, q.SCID)
+	cfg, u, err := s.Configs.ReadConfig(ctx, q.SCID)
 	res.Usage.Add(u)
 	if err != nil {
 		return res, err
@@ -118,59 +211,107 @@ func Find(ctx context.Context, configs xbl.ConfigReader, r Reader, caller *xbl.C
 	if q.Take == 0 {
 		return res, nil
 	}
-	var (
-		perXUID = make([][]Session, len(q.XUIDs))
-		keyword []Session
-		mu      sync.Mutex
-		spent   = func(u xbl.Usage) { mu.Lock(); res.Usage.Add(u); mu.Unlock() }
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(queryConcurrency)
+	f := q.Filter(s.now())
 	if len(q.XUIDs) == 0 {
-		g.Go(func() error {
-			items, u, err := r.KeywordSessions(gctx, q.SCID, q.Keyword, q.Template, q.wantSession, q.Take)
-			spent(u)
-			keyword = items
-			return err
-		})
-	}
-	for i, x := range q.XUIDs {
-		g.Go(func() error {
-			items, u, err := r.UserSessions(gctx, x, q.SCID, q.Template, q.wantMember, q.Take)
-			spent(u)
-			perXUID[i] = items
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		res.Rows = nil
-		return res, err
-	}
-	if len(q.XUIDs) == 0 {
-		sortNewestFirst(keyword)
-		for _, s := range keyword {
-			if len(res.Rows) == q.Take {
-				break
-			}
-			if q.wantSession(&s) {
-				res.Rows = append(res.Rows, Row{Session: s})
-			}
+		items, u, err := s.Reader.KeywordSessions(ctx, f, q.Take)
+		res.Usage.Add(u)
+		if err != nil {
+			res.Rows = nil
+			return res, err
+		}
+		sortNewestFirst(items)
+		for _, ss := range items[:min(len(items), q.Take)] {
+			res.Rows = append(res.Rows, Row{Session: ss})
 		}
 		return res, nil
 	}
+	reads := s.readXUIDs(ctx, q.XUIDs, f, q.Take)
+	for i := range reads {
+		res.Usage.Add(reads[i].usage)
+	}
 	for i := range q.XUIDs {
-		items := perXUID[i]
-		sortNewestFirst(items)
-		for _, s := range items {
-			if len(res.Rows) == q.Take {
-				return res, nil
-			}
-			if q.wantMember(&s) {
-				res.Rows = append(res.Rows, Row{XUID: &q.XUIDs[i], Session: s})
-			}
+		if len(res.Rows) == q.Take {
+			break
+		}
+		r := &reads[i]
+		if r.err != nil {
+			res.Rows = nil
+			return res, r.err
+		}
+		sortNewestFirst(r.rows)
+		for _, ss := range r.rows[:min(len(r.rows), q.Take-len(res.Rows))] {
+			res.Rows = append(res.Rows, Row{XUID: &q.XUIDs[i], Session: ss})
 		}
 	}
 	return res, nil
+}
+
+// xuidRead is the outcome of reading one xuid's sessions.
+type xuidRead struct {
+	rows  []Session
+	usage xbl.Usage
+	err   error
+	done  bool
+}
+
+// readXUIDs reads the sessions of xuids in request order, at most
+// QueryConcurrency at once, until the xuids read hold take rows (see
+// Find). An xuid not read has a zero xuidRead; every read started has
+// ended when it returns.
+func (s *Service) readXUIDs(ctx context.Context, xuids []xbl.XUID, f *Filter, take int) []xuidRead {
+	out := make([]xuidRead, len(xuids))
+	type ended struct {
+		i int
+		r xuidRead
+	}
+	ends := make(chan ended, QueryConcurrency)
+	// found(i) is the rows of the xuids before i read so far: xuid i can
+	// add no more than take less them to the answer.
+	found := func(i int) int {
+		n := 0
+		for j := range out[:i] {
+			if out[j].done && out[j].err == nil {
+				n += len(out[j].rows)
+			}
+		}
+		return n
+	}
+	next, inFlight, failed := 0, 0, false
+	for {
+		for !failed && inFlight < QueryConcurrency && next < len(xuids) {
+			limit := take - found(next)
+			if limit <= 0 {
+				next = len(xuids) // so for every later xuid: the answer is read
+				break
+			}
+			i := next
+			next++
+			inFlight++
+			go func() {
+				rows, u, err := s.Reader.UserSessions(ctx, xuids[i], f, limit)
+				ends <- ended{i, xuidRead{rows: rows, usage: u, err: err, done: true}}
+			}()
+		}
+		if inFlight == 0 {
+			return out
+		}
+		e := <-ends
+		inFlight--
+		out[e.i] = e.r
+		// After a failure no xuid is started: those after it are needed
+		// only if it is, and then the query fails anyway.
+		failed = failed || e.r.err != nil
+	}
+}
+
+// Filter returns the filter of q's reads, reservations expiring by now.
+func (q *Query) Filter(now time.Time) *Filter {
+	return &Filter{
+		SCID: q.SCID, Template: q.Template, Keyword: q.Keyword,
+		Visibility: q.Visibility, Version: q.Version, HasVersion: q.HasVersion,
+		Private: q.Private, Reservations: q.Reservations, Inactive: q.Inactive,
+		Now: now,
+	}
 }
 
 // Validate checks q against the limits of one query. The HTTP edge checks
@@ -206,40 +347,6 @@ func CheckPrivilege(q *Query, c *xbl.Caller) error {
 		return nil
 	}
 	return derrors.New(derrors.Forbidden, "private and reservations queries are allowed only for the caller's own xuid, or with server access")
-}
-
-// wantSession applies the filters every query has.
-func (q *Query) wantSession(s *Session) bool {
-	switch {
-	case s.Visibility == xbl.Private && !q.Private:
-		return false
-	case q.Visibility != "" && s.Visibility != q.Visibility:
-		return false
-	case q.HasVersion && s.Version > q.Version:
-		return false
-	case q.Keyword != "" && !HasKeyword(s.Keywords, q.Keyword):
-		return false
-	}
-	return true
-}
-
-// wantMember adds the member filters of a query by xuid: active members
-// always, inactive and reserved ones when asked for.
-func (q *Query) wantMember(s *Session) bool {
-	switch s.Status {
-	case xbl.Active:
-	case xbl.Inactive:
-		if !q.Inactive {
-			return false
-		}
-	case xbl.Reserved:
-		if !q.Reservations {
-			return false
-		}
-	default:
-		return false
-	}
-	return q.wantSession(s)
 }
 
 // HasKeyword reports whether keywords hold kw, in any letter case

@@ -63,9 +63,10 @@ func fixtureSessions() []fakeSession {
 // readUsage is what every read of fakeReader costs.
 var readUsage = xbl.Usage{Calls: 1, ConsumedRCU: 0.5}
 
-// fakeReader answers from fixed data, as a store does: sessions of one
-// SCID (exactly as given), of one template or all, in no particular order.
-// It counts its reads; err, when set, fails every read.
+// fakeReader answers from fixed data, as a store does: the heads of the
+// sessions of one SCID (exactly as given), of one template or all, made
+// rows by the query's Filter, in no particular order. It counts its reads;
+// err, when set, fails every read.
 type fakeReader struct {
 	configs  map[string]*xbl.ServiceConfig
 	sessions []fakeSession
@@ -105,44 +106,58 @@ func (f *fakeReader) ReadConfig(_ context.Context, scid string) (*xbl.ServiceCon
 	return f.configs[scid], readUsage, nil
 }
 
-// find returns every session that matches and that keep accepts, whatever
-// the limit, backwards, so that the order and the cut Find gives are its
-// own work.
-func (f *fakeReader) find(scid, template string, keep func(*Session) bool, match func(*fakeSession) (Session, bool)) ([]Session, xbl.Usage, error) {
+// head is fs as a store keeps it: a full session is an open one whose
+// seats are all taken; reservations never expire.
+func (fs *fakeSession) head() *Head {
+	h := &Head{
+		Template: fs.session.Template, Name: fs.session.Name, StartTime: fs.session.StartTime,
+		Version: fs.session.Version, Visibility: fs.session.Visibility, MaxMembers: MaxMembersCount,
+		JoinRestriction: fs.session.JoinRestriction, Keywords: slices.Clone(fs.session.Keywords),
+	}
+	if h.Visibility == xbl.Full {
+		h.Visibility, h.MaxMembers = xbl.OpenVis, len(fs.members)
+	}
+	for i, m := range fs.members {
+		h.Members = append(h.Members, HeadMember{XUID: m.xuid, Index: i, Status: string(m.status)})
+		if m.myTurn {
+			h.Turn = append(h.Turn, i)
+		}
+	}
+	return h
+}
+
+// find returns the rows filter makes of every session of its SCID and
+// template, whatever the limit, backwards, so that the order and the cut
+// Find gives are its own work.
+func (f *fakeReader) find(filter *Filter, x *xbl.XUID) ([]Session, xbl.Usage, error) {
 	if err := f.read(); err != nil {
 		return nil, readUsage, err
 	}
 	var out []Session
 	for i := len(f.sessions) - 1; i >= 0; i-- {
 		fs := &f.sessions[i]
-		if fs.scid != scid || template != "" && fs.session.Template != template {
+		if fs.scid != filter.SCID || filter.Template != "" && fs.session.Template != filter.Template {
 			continue
 		}
-		if s, ok := match(fs); ok && keep(&s) {
-			s.Keywords = slices.Clone(s.Keywords)
+		if s, ok := filter.Row(fs.head(), x); ok {
 			out = append(out, s)
 		}
 	}
 	return out, readUsage, nil
 }
 
-func (f *fakeReader) UserSessions(_ context.Context, x xbl.XUID, scid, template string, keep func(*Session) bool, _ int) ([]Session, xbl.Usage, error) {
-	return f.find(scid, template, keep, func(fs *fakeSession) (Session, bool) {
-		for _, m := range fs.members {
-			if m.xuid == x {
-				s := fs.session
-				s.Status, s.MyTurn = m.status, m.myTurn
-				return s, true
-			}
-		}
-		return Session{}, false
-	})
+func (f *fakeReader) UserSessions(_ context.Context, x xbl.XUID, filter *Filter, _ int) ([]Session, xbl.Usage, error) {
+	return f.find(filter, &x)
 }
 
-func (f *fakeReader) KeywordSessions(_ context.Context, scid, keyword, template string, keep func(*Session) bool, _ int) ([]Session, xbl.Usage, error) {
-	return f.find(scid, template, keep, func(fs *fakeSession) (Session, bool) {
-		return fs.session, slices.Contains(fs.session.Keywords, keyword)
-	})
+func (f *fakeReader) KeywordSessions(_ context.Context, filter *Filter, _ int) ([]Session, xbl.Usage, error) {
+	return f.find(filter, nil)
+}
+
+// find asks a Service over r, with no clock of its own.
+func find(r *fakeReader, caller *xbl.Caller, q *Query) (*Result, error) {
+	s := &Service{Configs: r, Reader: r}
+	return s.Find(context.Background(), caller, q)
 }
 
 // The callers of the tests.
@@ -211,7 +226,7 @@ func TestCheckPrivilege(t *testing.T) {
 			}
 
 			r := newFakeReader()
-			res, err := Find(context.Background(), r, r, &tt.caller, &q)
+			res, err := find(r, &tt.caller, &q)
 			if tt.allowed {
 				if err != nil {
 					t.Errorf("Find = %v, want an answer", err)
@@ -296,7 +311,7 @@ func TestFind(t *testing.T) {
 				q.Take = MaxTake
 			}
 			r := newFakeReader()
-			res, err := Find(context.Background(), r, r, &tt.caller, &q)
+			res, err := find(r, &tt.caller, &q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,7 +337,7 @@ func TestFind(t *testing.T) {
 func TestFindRows(t *testing.T) {
 	fake := newFakeReader()
 	q := &Query{SCIDRaw: scidA, SCID: scidA, XUIDs: []xbl.XUID{9876, 1111}, Take: MaxTake}
-	res, err := Find(context.Background(), fake, fake, &self, q)
+	res, err := find(fake, &self, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +350,7 @@ func TestFindRows(t *testing.T) {
 	if last := res.Rows[len(res.Rows)-1]; last.XUID == nil || *last.XUID != 1111 || last.MyTurn || last.Name != "full-house" {
 		t.Errorf("last row %+v", last)
 	}
-	res, err = Find(context.Background(), fake, fake, &self, &Query{SCIDRaw: scidA, SCID: scidA, Keyword: "two", Take: MaxTake})
+	res, err = find(fake, &self, &Query{SCIDRaw: scidA, SCID: scidA, Keyword: "two", Take: MaxTake})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +389,7 @@ func TestFindRefusals(t *testing.T) {
 			r.err = tt.readErr
 			caller := self
 			caller.Sandbox = tt.sandbox
-			res, err := Find(context.Background(), r, r, &caller, &q)
+			res, err := find(r, &caller, &q)
 			if tt.kind == derrors.Internal {
 				if err != nil {
 					t.Fatalf("Find = %v, want an answer", err)
@@ -421,7 +436,7 @@ func TestWantSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.q.wantSession(&tt.s); got != tt.want {
+			if got := tt.q.Filter(time.Time{}).wantSession(&tt.s); got != tt.want {
 				t.Errorf("wantSession = %v, want %v", got, tt.want)
 			}
 		})
@@ -456,8 +471,9 @@ func TestWantMember(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.q.wantMember(&tt.s); got != tt.want {
-				t.Errorf("wantMember = %v, want %v", got, tt.want)
+			f := tt.q.Filter(time.Time{})
+			if got := f.wantStatus(tt.s.Status) && f.wantSession(&tt.s); got != tt.want {
+				t.Errorf("member wanted = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -23,12 +23,13 @@ func (m memReader) ReadConfig(context.Context, string) (*xbl.ServiceConfig, xbl.
 	return m.cfg, xbl.Usage{Calls: 1}, nil
 }
 
-func (m memReader) UserSessions(_ context.Context, x xbl.XUID, _, _ string, _ func(*sessions.Session) bool, _ int) ([]sessions.Session, xbl.Usage, error) {
+func (m memReader) UserSessions(_ context.Context, x xbl.XUID, _ *sessions.Filter, limit int) ([]sessions.Session, xbl.Usage, error) {
 	// A copy, as a store returns a fresh slice that the query sorts.
-	return append([]sessions.Session(nil), m.sessions[x]...), xbl.Usage{Calls: 1}, nil
+	s := m.sessions[x]
+	return append([]sessions.Session(nil), s[:min(len(s), limit)]...), xbl.Usage{Calls: 1}, nil
 }
 
-func (m memReader) KeywordSessions(context.Context, string, string, string, func(*sessions.Session) bool, int) ([]sessions.Session, xbl.Usage, error) {
+func (m memReader) KeywordSessions(context.Context, *sessions.Filter, int) ([]sessions.Session, xbl.Usage, error) {
 	return nil, xbl.Usage{Calls: 1}, nil
 }
 

@@ -2,11 +2,12 @@ package sessionsapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -144,42 +145,58 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 	return q, nil
 }
 
-// parseBody reads a batch body, {"xuids": [...]}, xuids as strings or
-// numbers, read exactly. Repeated xuids are queried once.
+// batchBody is a batch query's body: {"xuids": [...]}, each xuid a string
+// or a number. Other members are ignored, as XSAPI sends none.
+type batchBody struct {
+	XUIDs []bodyXUID `json:"xuids"`
+}
+
+// bodyXUID is one xuid of a batch body, read exactly from a JSON string or
+// number.
+type bodyXUID xbl.XUID
+
+// UnmarshalJSONFrom reads one xuid; a fault is Invalid, and
+// httpapi.Decode puts the element's path before the message.
+func (x *bodyXUID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	id, err := xbl.ParseXUIDJSON(v)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	*x = bodyXUID(id)
+	return nil
+}
+
+// parseBody reads a batch body, decoded once (httpapi.Decode), then holds
+// it to the query's rules: 1 to MaxXUIDs xuids. Repeated xuids are queried
+// once, in the order of their first place.
 func parseBody(r *http.Request) ([]xbl.XUID, error) {
-	body, err := httpapi.ReadJSON(r, MaxBodyBytes)
+	body, err := httpapi.ReadBody(r, MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest(`request body is empty; it must be {"xuids": [...]}`)
 	}
-	root, err := httpapi.Object("request body", body)
-	if err != nil {
+	var b batchBody
+	if err := httpapi.Decode(body, &b); err != nil {
 		return nil, err
 	}
-	raw, ok := root["xuids"]
-	if !ok {
+	switch n := len(b.XUIDs); {
+	case b.XUIDs == nil:
 		return nil, badRequest("xuids is required")
-	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-		return nil, badRequest("xuids must be an array")
-	}
-	if len(list) == 0 {
+	case n == 0:
 		return nil, badRequest("xuids is empty")
+	case n > sessions.MaxXUIDs:
+		return nil, badRequest("xuids has %d entries; the limit is %d", n, sessions.MaxXUIDs)
 	}
-	if len(list) > sessions.MaxXUIDs {
-		return nil, badRequest("xuids has %d entries; the limit is %d", len(list), sessions.MaxXUIDs)
-	}
-	seen := make(map[xbl.XUID]bool, len(list))
-	out := make([]xbl.XUID, 0, len(list))
-	for i, e := range list {
-		x, err := xbl.ParseXUIDJSON(e)
-		if err != nil {
-			return nil, badRequest("xuids[%d]: %v", i, err)
-		}
-		if !seen[x] {
+	seen := make(map[xbl.XUID]bool, len(b.XUIDs))
+	out := make([]xbl.XUID, 0, len(b.XUIDs))
+	for _, e := range b.XUIDs {
+		if x := xbl.XUID(e); !seen[x] {
 			seen[x] = true
 			out = append(out, x)
 		}

@@ -1,7 +1,8 @@
 // Package sessionsapi is the HTTP edge of the session directory query:
 // POST /serviceconfigs/{scid}/batch, GET /serviceconfigs/{scid}/sessions
-// and their sessiontemplates/{template} forms. It parses requests and
-// versions, asks package sessions for the answer and writes it as XSAPI
+// and their sessiontemplates/{template} forms. It reads the query string
+// and the contract version, decodes a batch body once into typed values,
+// asks a sessions.Service for the answer (Find) and writes it as XSAPI
 // reads it.
 package sessionsapi
 
@@ -31,18 +32,24 @@ var Routes = []string{
 }
 
 type handler struct {
-	api     *httpapi.API
-	configs xbl.ConfigReader
-	reader  sessions.Reader
+	api      *httpapi.API
+	sessions *sessions.Service
 }
 
 // New returns the API's handler, reading SCID configurations from configs
-// (usually a configcache.Cache) and sessions from r. Errors are text/plain
-// bodies.
+// (usually a configcache.Cache) and sessions from r, on the system clock.
+// Errors are text/plain bodies.
 func New(api httpapi.API, configs xbl.ConfigReader, r sessions.Reader) http.Handler {
+	return Handler(api, &sessions.Service{Configs: configs, Reader: r})
+}
+
+// Handler returns the API's handler over s, which answers the queries: its
+// Configs and Reader are read, and its clock says when reservations
+// expire.
+func Handler(api httpapi.API, s *sessions.Service) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.Text
-	h := &handler{api: &api, configs: configs, reader: r}
+	h := &handler{api: &api, sessions: s}
 	mux := http.NewServeMux()
 	for _, route := range Routes {
 		batch := route[:4] == "POST"
@@ -64,7 +71,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	}
 	ctx := r.Context()
 	caller, _ := auth.FromContext(ctx)
-	res, err := sessions.Find(ctx, h.configs, h.reader, caller, q)
+	res, err := h.sessions.Find(ctx, caller, q)
 	if res != nil {
 		h.api.Log.InfoContext(ctx, "dynamodb", "calls", res.Usage.Calls, "items", res.Usage.Items, "consumedRCU", res.Usage.ConsumedRCU, "xuids", len(q.XUIDs))
 		m := metrics.FromContext(ctx)

@@ -48,12 +48,12 @@ func (slowReader) ReadConfig(ctx context.Context, _ string) (*xbl.ServiceConfig,
 	return nil, xbl.Usage{}, ctx.Err()
 }
 
-func (slowReader) UserSessions(ctx context.Context, _ xbl.XUID, _, _ string, _ func(*sessions.Session) bool, _ int) ([]sessions.Session, xbl.Usage, error) {
+func (slowReader) UserSessions(ctx context.Context, _ xbl.XUID, _ *sessions.Filter, _ int) ([]sessions.Session, xbl.Usage, error) {
 	<-ctx.Done()
 	return nil, xbl.Usage{}, ctx.Err()
 }
 
-func (slowReader) KeywordSessions(ctx context.Context, _, _, _ string, _ func(*sessions.Session) bool, _ int) ([]sessions.Session, xbl.Usage, error) {
+func (slowReader) KeywordSessions(ctx context.Context, _ *sessions.Filter, _ int) ([]sessions.Session, xbl.Usage, error) {
 	<-ctx.Done()
 	return nil, xbl.Usage{}, ctx.Err()
 }

@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -9,22 +10,21 @@ import (
 )
 
 // UserSessions implements sessions.Reader.
-func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, keep, limit, func(d *sessions.Doc) bool { return d.Member(x) != nil }, &x)
+func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, f *sessions.Filter, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, f, limit, func(d *sessions.Doc) bool { return d.Member(x) != nil }, &x)
 }
 
 // KeywordSessions implements sessions.Reader.
-func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.find(ctx, scid, template, func(ss *sessions.Session) bool {
-		return sessions.HasKeyword(ss.Keywords, keyword) && keep(ss)
-	}, limit, func(d *sessions.Doc) bool { return sessions.HasKeyword(d.Keywords, keyword) }, nil)
+func (s *Store) KeywordSessions(ctx context.Context, f *sessions.Filter, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.find(ctx, f, limit, func(d *sessions.Doc) bool { return sessions.HasKeyword(d.Keywords, f.Keyword) }, nil)
 }
 
-// find returns, in answer order, the first limit sessions that have an
-// index entry (indexed), a view through x, and that keep accepts; Items
-// counts the entries it passed over on the way, as a store reading in
-// answer order would.
-func (s *Store) find(ctx context.Context, scid, template string, keep func(*sessions.Session) bool, limit int, indexed func(*sessions.Doc) bool, x *xbl.XUID) ([]sessions.Session, xbl.Usage, error) {
+// find reads, in answer order, the sessions of f's SCID and template that
+// have an index entry (indexed), and returns the rows f.Row makes of them
+// through x, the first limit. Items counts the entries it passed over on
+// the way, as a store reading in answer order would. It keeps no clock:
+// reservations expire by f.Now.
+func (s *Store) find(ctx context.Context, f *sessions.Filter, limit int, indexed func(*sessions.Doc) bool, x *xbl.XUID) ([]sessions.Session, xbl.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if limit <= 0 {
@@ -33,26 +33,24 @@ func (s *Store) find(ctx context.Context, scid, template string, keep func(*sess
 	if err := s.begin(ctx); err != nil {
 		return nil, xbl.Usage{}, err
 	}
-	now := s.now()
-	var all []sessions.Session
+	var heads []*sessions.Head
 	for k, d := range s.sessions {
-		if k.scid != scid || template != "" && k.template != template || !indexed(d) {
-			continue
-		}
-		if v, ok := d.Head().View(x, now); ok {
-			all = append(all, v)
+		if k.scid == f.SCID && (f.Template == "" || k.template == f.Template) && indexed(d) {
+			heads = append(heads, d.Head())
 		}
 	}
-	slices.SortFunc(all, func(a, b sessions.Session) int { return sessions.NewestFirst(&a, &b) })
+	slices.SortFunc(heads, func(a, b *sessions.Head) int {
+		return cmp.Or(b.StartTime.Compare(a.StartTime), cmp.Compare(a.Template, b.Template), cmp.Compare(a.Name, b.Name))
+	})
 	u := xbl.Usage{Calls: 1}
 	var out []sessions.Session
-	for i := range all {
+	for _, h := range heads {
 		if len(out) == limit {
 			break
 		}
 		u.Items++
-		if keep(&all[i]) {
-			out = append(out, all[i])
+		if row, ok := f.Row(h, x); ok {
+			out = append(out, row)
 		}
 	}
 	return out, u, nil

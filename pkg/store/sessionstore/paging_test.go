@@ -33,7 +33,7 @@ func TestUserSessionsFollowsPages(t *testing.T) {
 	if _, err := loader.Load(context.Background(), st, &ds, nil); err != nil {
 		t.Fatal(err)
 	}
-	items, u, err := sessionstore.New(st).UserSessions(context.Background(), 7, pagingSCID, "", all, n)
+	items, u, err := sessionstore.New(st).UserSessions(context.Background(), 7, keepAll(pagingSCID, "", ""), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestUserSessionsFollowsPages(t *testing.T) {
 	if u.Calls < 2 {
 		t.Errorf("%d Query pages; the test meant to need more than one", u.Calls)
 	}
-	kw, u, err := sessionstore.New(st).KeywordSessions(context.Background(), pagingSCID, big, "t", all, n)
+	kw, u, err := sessionstore.New(st).KeywordSessions(context.Background(), keepAll(pagingSCID, "t", big), n)
 	if err != nil || len(kw) != n || u.Calls < 2 {
 		t.Errorf("keyword index: %d sessions in %d pages, %v", len(kw), u.Calls, err)
 	}
@@ -78,7 +78,8 @@ func TestReadsStopWhenTheAnswerIsCertain(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := sessionstore.New(st)
-	active := func(s *sessions.Session) bool { return s.Status == xbl.Active }
+	active := keepAll(pagingSCID, "", "")
+	active.Inactive, active.Reservations = false, false
 	names := func(list []sessions.Session) []string {
 		var out []string
 		for _, s := range list {
@@ -88,28 +89,28 @@ func TestReadsStopWhenTheAnswerIsCertain(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	got, u, err := r.UserSessions(ctx, 7, pagingSCID, "", all, 1)
+	got, u, err := r.UserSessions(ctx, 7, keepAll(pagingSCID, "", ""), 1)
 	// Items count entries and heads: each entry read costs its head too.
 	if err != nil || len(got) != 3 || u.Items > 8 || u.Calls > 4 {
 		t.Errorf("take 1 over 2,003 sessions: %v, %+v, %v: want the 3 tied sessions from at most 4 entries and their heads", names(got), u, err)
 	}
-	got, u, err = r.UserSessions(ctx, 7, pagingSCID, "", active, 10)
+	got, u, err = r.UserSessions(ctx, 7, active, 10)
 	if err != nil || len(got) != 10 || got[3].Name != "s1998" || u.Items > 60 {
 		t.Errorf("10 active: %v, %+v, %v: want 10 read past the inactive ones, a few dozen items at most", names(got), u, err)
 	}
-	got, u, err = r.UserSessions(ctx, 7, pagingSCID, "t1", all, 5)
+	got, u, err = r.UserSessions(ctx, 7, keepAll(pagingSCID, "t1", ""), 5)
 	if err != nil || len(got) != 5 || got[0].Template != "t1" || u.Items > 12 {
 		t.Errorf("one template: %v, %+v, %v", names(got), u, err)
 	}
-	got, u, err = r.KeywordSessions(ctx, pagingSCID, "pop", "", all, 1)
+	got, u, err = r.KeywordSessions(ctx, keepAll(pagingSCID, "", "pop"), 1)
 	if err != nil || len(got) != 3 || u.Items > 8 {
 		t.Errorf("keyword, take 1: %v, %+v, %v", names(got), u, err)
 	}
-	got, u, err = r.KeywordSessions(ctx, pagingSCID, "pop", "t2", all, 2)
+	got, u, err = r.KeywordSessions(ctx, keepAll(pagingSCID, "t2", "pop"), 2)
 	if err != nil || len(got) != 2 || got[0].Template != "t2" || u.Items > 6 {
 		t.Errorf("keyword in one template, take 2: %v, %+v, %v", names(got), u, err)
 	}
-	if got, u, err := r.UserSessions(ctx, 7, pagingSCID, "", all, 0); err != nil || len(got) != 0 || u.Calls != 0 {
+	if got, u, err := r.UserSessions(ctx, 7, keepAll(pagingSCID, "", ""), 0); err != nil || len(got) != 0 || u.Calls != 0 {
 		t.Errorf("take 0: %v, %+v, %v: want no read", names(got), u, err)
 	}
 }

@@ -1,5 +1,7 @@
-// Package sessionstore reads sessions and SCID configurations from
-// DynamoDB: it implements sessions.Reader over the table of package store.
+// Package sessionstore is the DynamoDB adapter of package sessions over
+// the table of package store: it implements sessions.Reader (the session
+// directory query, this file) and sessions.Store (the writes and reads of
+// session documents, write.go).
 package sessionstore
 
 import (
@@ -19,44 +21,48 @@ import (
 
 var _ sessions.Reader = (*Store)(nil)
 
-// Store reads and writes sessions in one table.
+// Store reads and writes sessions in one table. It keeps no clock: a
+// query's reservations expire by the time its sessions.Filter holds.
 type Store struct {
 	table store.Table
-	now   func() time.Time
 }
 
 // New returns a Store over t.
-func New(t store.Table) *Store { return &Store{table: t, now: time.Now} }
+func New(t store.Table) *Store { return &Store{table: t} }
 
-// SetClock makes the store read reservations' expiry against now (tests).
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+// What a session query reads, derived from the item structs: of an index
+// entry, where its session is and the copy of the session's head it may
+// carry (not its key, nor a membership's index); of a head item, all of it
+// but its sort key.
+var (
+	entryProjection = store.ProjectionOf[Item](store.AttrPK, store.AttrSK, "i")
+	headProjection  = store.ProjectionOf[Item](store.AttrSK)
+	// queryNames are the attribute names of a query: its key condition's
+	// and the entries' projection's. Calls only read it.
+	queryNames = func() map[string]string {
+		m := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
+		for ph, n := range entryProjection.Names {
+			m[ph] = n
+		}
+		return m
+	}()
+)
 
-// pointerProjection is what a session query reads of an index entry: where
-// its session is, and the copy of the session's head it may carry.
-const pointerProjection = "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m, c"
-
-// headProjection is what it reads of a head item: all of it but the key.
-const headProjection = "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m"
-
-// UserSessions queries the user's partition for the SCID in answer order
-// (sort-key prefix m#, or mt#{template}# for one template), reads the
-// heads of the sessions found whose entries carry no copy of it, in pages
-// sized from limit, and stops as
-// soon as limit kept sessions, and any ties of the last, are read. A
-// session whose head no longer lists the user (it left after the entry
+// UserSessions reads user x's membership entries of f.SCID in answer order
+// (sort-key prefix m#, or mt#{template}# for one template), and the heads
+// of the sessions found whose entries carry no copy of it, in pages sized
+// from limit; it stops as soon as limit rows, and any ties of the last,
+// are read. A session whose head no longer lists x (x left after the entry
 // was read, or the entry is stale) is not a row.
-func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, scid, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	return s.query(ctx, scid, store.UserSCID(x, scid), store.MembershipPrefix(template), &x, keep, limit)
+func (s *Store) UserSessions(ctx context.Context, x xbl.XUID, f *sessions.Filter, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.query(ctx, f, store.UserSCID(x, f.SCID), store.MembershipPrefix(f.Template), &x, limit)
 }
 
-// KeywordSessions queries the keyword's index entries in answer order
-// (k#, or kt#{template}#), as UserSessions does; a session whose head no
-// longer carries the keyword is not a row.
-func (s *Store) KeywordSessions(ctx context.Context, scid, keyword, template string, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
-	kw := keyword
-	return s.query(ctx, scid, store.KeywordPK(scid, keyword), store.KeywordPrefix(template), nil, func(ss *sessions.Session) bool {
-		return sessions.HasKeyword(ss.Keywords, kw) && keep(ss)
-	}, limit)
+// KeywordSessions reads f.Keyword's index entries in answer order (k#, or
+// kt#{template}#), as UserSessions does; a session whose head no longer
+// carries the keyword is not a row.
+func (s *Store) KeywordSessions(ctx context.Context, f *sessions.Filter, limit int) ([]sessions.Session, xbl.Usage, error) {
+	return s.query(ctx, f, store.KeywordPK(f.SCID, f.Keyword), store.KeywordPrefix(f.Template), nil, limit)
 }
 
 // Page sizes of a session query: the first page asks for one item more
@@ -70,17 +76,20 @@ const (
 	tiePage = 2
 )
 
-func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID, keep func(*sessions.Session) bool, limit int) ([]sessions.Session, xbl.Usage, error) {
+// query reads partition pk from prefix in answer order and makes rows of
+// its sessions with f.Row, through x (nil for a keyword's entries).
+func (s *Store) query(ctx context.Context, f *sessions.Filter, pk, prefix string, x *xbl.XUID, limit int) ([]sessions.Session, xbl.Usage, error) {
 	var out []sessions.Session
 	var u xbl.Usage
 	if limit <= 0 {
 		return out, u, nil
 	}
+	scid := f.SCID
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table.Name),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ProjectionExpression:     aws.String(pointerProjection),
-		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#max": "max"},
+		ProjectionExpression:     aws.String(entryProjection.Expression),
+		ExpressionAttributeNames: queryNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
@@ -88,7 +97,6 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 		Limit:                  aws.Int32(int32(min(limit+1, maxPage))),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
-	now := s.now()
 	// kept counts sessions kept; once it reaches limit, last is the start
 	// time of the limit-th, and only ties of it are still wanted.
 	kept := 0
@@ -103,7 +111,7 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 		if page.ConsumedCapacity != nil {
 			u.ConsumedRCU += aws.ToFloat64(page.ConsumedCapacity.CapacityUnits)
 		}
-		pointers := make([]store.PointerItem, len(page.Items))
+		pointers := make([]Item, len(page.Items))
 		keys := make([]store.Key, 0, len(page.Items))
 		seen := make(map[store.Key]bool, len(page.Items))
 		for i, av := range page.Items {
@@ -132,14 +140,14 @@ func (s *Store) query(ctx context.Context, scid, pk, prefix string, x *xbl.XUID,
 			h := heads[p.Head(scid)]
 			if p.Copy {
 				if h, err = headOf(&p.HeadFields); err != nil {
-					return nil, u, fmt.Errorf("query %s: item %s/%s: %w", s.table.Name, pk, p.SK, err)
+					return nil, u, fmt.Errorf("query %s: item %s, session %s/%s: %w", s.table.Name, pk, p.Template, p.Name, err)
 				}
 			}
 			if h == nil || !h.StartTime.Equal(st) {
 				continue // the session is gone, or this entry is of an earlier session of that name
 			}
-			ss, ok := h.View(x, now)
-			if !ok || !keep(&ss) {
+			ss, ok := f.Row(h, x)
+			if !ok {
 				continue
 			}
 			out = append(out, ss)
@@ -170,12 +178,12 @@ func (s *Store) heads(ctx context.Context, keys []store.Key) (map[store.Key]*ses
 	}
 	var mu sync.Mutex
 	var bad error
-	err := s.table.BatchGet(ctx, keys, store.Projection{Expression: headProjection + ", #pk", Names: map[string]string{"#name": "name", "#max": "max", "#pk": store.AttrPK}}, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+	err := s.table.BatchGet(ctx, keys, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
 		mu.Lock()
 		defer mu.Unlock()
 		u.Add(cu)
 		for _, av := range items {
-			var it store.HeadItem
+			var it Item
 			if err := store.Unmarshal(av, &it); err != nil {
 				bad = fmt.Errorf("batch get from %s: head: %w", s.table.Name, err)
 				continue

@@ -24,8 +24,12 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// all keeps every session.
-func all(*sessions.Session) bool { return true }
+// keepAll is the filter of a read that makes a row of every session of
+// scid (of template, when not empty) that carries keyword ("" for any),
+// read now: private ones, and members inactive or reserved too.
+func keepAll(scid, template, keyword string) *sessions.Filter {
+	return &sessions.Filter{SCID: scid, Template: template, Keyword: keyword, Private: true, Reservations: true, Inactive: true, Now: time.Now()}
+}
 
 // fixture is the handler tests' fixture: what they prove on the in-memory
 // store holds here because TestSameAsMemstore compares the two on it.
@@ -127,8 +131,8 @@ func TestDynamoDBDownIs503(t *testing.T) {
 	st := sessionstore.New(tbl)
 	ctx := context.Background()
 	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
-	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "", all, sessions.MaxTake)
-	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "", all, sessions.MaxTake)
+	_, _, errUser := st.UserSessions(ctx, 9876, keepAll(scidA, "", ""), sessions.MaxTake)
+	_, _, errKeyword := st.KeywordSessions(ctx, keepAll(scidA, "", "one"), sessions.MaxTake)
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
 		if derrors.KindOf(err) != derrors.Unavailable || !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s: error %v (kind %v), want Unavailable", name, err, derrors.KindOf(err))
@@ -152,8 +156,8 @@ func TestMissingTableIs500(t *testing.T) {
 	st := sessionstore.New(tbl)
 	ctx := context.Background()
 	_, _, errConfig := tbl.ReadConfig(ctx, scidA)
-	_, _, errUser := st.UserSessions(ctx, 9876, scidA, "", all, sessions.MaxTake)
-	_, _, errKeyword := st.KeywordSessions(ctx, scidA, "one", "", all, sessions.MaxTake)
+	_, _, errUser := st.UserSessions(ctx, 9876, keepAll(scidA, "", ""), sessions.MaxTake)
+	_, _, errKeyword := st.KeywordSessions(ctx, keepAll(scidA, "", "one"), sessions.MaxTake)
 	for name, err := range map[string]error{"ReadConfig": errConfig, "UserSessions": errUser, "KeywordSessions": errKeyword} {
 		if err == nil || derrors.KindOf(err) != derrors.Internal || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s: error %v (kind %v), want Internal", name, err, derrors.KindOf(err))
@@ -267,12 +271,12 @@ func TestSameAsMemstore(t *testing.T) {
 		for _, tmpl := range templates {
 			for _, x := range []xbl.XUID{9876, 1111, 2222, 3333, 4444, 5432, 5555} {
 				both(fmt.Sprintf("UserSessions(%d, %s, %q)", x, scid, tmpl), func(r sessions.Reader) ([]sessions.Session, xbl.Usage, error) {
-					return r.UserSessions(ctx, x, scid, tmpl, all, sessions.MaxTake)
+					return r.UserSessions(ctx, x, keepAll(scid, tmpl, ""), sessions.MaxTake)
 				})
 			}
 			for _, kw := range []string{"one", "two", "a+b", "a b", "raid", "nothing"} {
 				both(fmt.Sprintf("KeywordSessions(%s, %q, %q)", scid, kw, tmpl), func(r sessions.Reader) ([]sessions.Session, xbl.Usage, error) {
-					return r.KeywordSessions(ctx, scid, kw, tmpl, all, sessions.MaxTake)
+					return r.KeywordSessions(ctx, keepAll(scid, tmpl, kw), sessions.MaxTake)
 				})
 			}
 		}

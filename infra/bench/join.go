@@ -94,7 +94,7 @@ func (c *joinCase) raw(ctx context.Context, i int) (usage, error) {
 		return u, err
 	}
 	u.items, u.rcu = 1, 1
-	var it store.DocItem
+	var it sessionstore.DocItem
 	if err := store.Unmarshal(got.Item, &it); err != nil {
 		return u, err
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -137,7 +138,7 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 				got[j].rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 			}
 			for _, it := range out.Items {
-				var p store.PointerItem
+				var p sessionstore.Item
 				if err := store.Unmarshal(it, &p); err != nil {
 					return err
 				}

@@ -1,6 +1,9 @@
 // Package loader is the operator's way into the table: it creates the table
 // from store.Definition and bulk-loads fixture data (xbl.Dataset) as the
-// item structs of package store. Nothing deployed uses it.
+// item structs of package store (configurations, profiles, statistics)
+// and of package sessionstore (sessions: each document encoded once, its
+// head and index entries as a write would store them). Nothing deployed
+// uses it.
 package loader
 
 import (
@@ -254,8 +257,8 @@ func writeAll(ctx context.Context, t store.Table, reqs []types.WriteRequest, pro
 // storedSessions reads the heads of the sessions already stored under keys
 // (their members, keywords and start time), so that a reload can remove
 // membership and keyword entries that no longer apply.
-func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[store.Key]store.HeadItem, error) {
-	out := map[store.Key]store.HeadItem{}
+func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[store.Key]sessionstore.Item, error) {
+	out := map[store.Key]sessionstore.Item{}
 	var mu sync.Mutex
 	var decodeErr error
 	p := store.Projection{Expression: "#pk, #sk, m, keywords, startTime", Names: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}}
@@ -263,7 +266,7 @@ func storedSessions(ctx context.Context, t store.Table, keys []store.Key) (map[s
 		mu.Lock()
 		defer mu.Unlock()
 		for _, av := range items {
-			var it store.HeadItem
+			var it sessionstore.Item
 			if err := store.Unmarshal(av, &it); err != nil {
 				decodeErr = err
 				continue

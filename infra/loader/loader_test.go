@@ -19,6 +19,7 @@ import (
 	"github.com/xblread/xblread/infra/fixture"
 	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -176,11 +177,11 @@ func TestLoadWritesEveryItem(t *testing.T) {
 			t.Errorf("head %s = %q, want %q", attr, got, want)
 		}
 	}
-	var hi store.HeadItem
+	var hi sessionstore.Item
 	if err := store.Unmarshal(head, &hi); err != nil {
 		t.Fatal(err)
 	}
-	wantMembers := []store.HeadMember{{XUID: "9876", Index: 0, Status: "active"}, {XUID: "5432", Index: 1, Status: "reserved"}}
+	wantMembers := []sessionstore.HeadMember{{XUID: "9876", Index: 0, Status: "active"}, {XUID: "5432", Index: 1, Status: "reserved"}}
 	if !reflect.DeepEqual(hi.Members, wantMembers) || !reflect.DeepEqual(hi.Turn, []int{0}) || !reflect.DeepEqual(hi.Keywords, []string{"one", "two"}) {
 		t.Errorf("head = %+v", hi)
 	}
@@ -246,7 +247,7 @@ func TestReloadRemovesStaleMembersAndKeywords(t *testing.T) {
 			t.Errorf("partition %s present = %v, want %v", pk, got, want)
 		}
 	}
-	var hi store.HeadItem
+	var hi sessionstore.Item
 	if err := store.Unmarshal(partition(t, st, store.HeadKey(scid, "t", "s").PK)["head"], &hi); err != nil {
 		t.Fatal(err)
 	}

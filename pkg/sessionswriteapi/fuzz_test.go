@@ -26,7 +26,8 @@ func FuzzParseChange(f *testing.F) {
 	caller := &xbl.Caller{XUID: 9876, Gamertag: "G", TitleID: titleA, Sandbox: "RETAIL"}
 	ref := sessions.Ref{SCIDRaw: scidA, SCID: scidA, Template: "t", Name: "n"}
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	existing, err := sessions.Apply(nil, &sessions.Change{Members: map[string]*sessions.MemberChange{"reserve_0": {XUID: 5}}}, caller, ref, now)
+	svc := &sessions.Service{Now: func() time.Time { return now }}
+	existing, err := svc.Apply(nil, &sessions.Change{Members: map[string]*sessions.MemberChange{"reserve_0": {XUID: 5}}}, caller, ref)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func FuzzParseChange(f *testing.F) {
 			return
 		}
 		for _, prev := range []*sessions.Doc{nil, existing} {
-			d, err := sessions.Apply(prev, ch, caller, ref, now)
+			d, err := svc.Apply(prev, ch, caller, ref)
 			if err != nil {
 				if k := derrors.KindOf(err); k == derrors.Internal {
 					t.Fatalf("apply: %v", err)

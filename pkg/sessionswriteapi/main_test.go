@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -44,8 +45,8 @@ func setup(t *testing.T) (write, read http.Handler, st *memstore.Store, clk *clo
 	t.Helper()
 	clk = &clock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	st = testkit.MemStore(t, filepath.Join("..", "sessionsapi", "testdata", "fixture.json"))
-	st.Now = clk.Now
-	return NewWithClock(testkit.API(t), st, st, clk.Now), sessionsapi.New(testkit.API(t), st, st), st, clk
+	svc := &sessions.Service{Configs: st, Reader: st, Store: st, Now: clk.Now}
+	return newHandler(testkit.API(t), svc), sessionsapi.Handler(testkit.API(t), svc), st, clk
 }
 
 func tok(t testing.TB, x xbl.XUID, server bool) string {

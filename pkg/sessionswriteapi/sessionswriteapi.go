@@ -2,8 +2,9 @@
 // contract 107): PUT and GET of
 // /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}
 // (sessiontemplates alike) and DELETE of .../sessions/{name}/members/me,
-// with XSAPI's conditional headers, and the session document as XSAPI
-// parses it.
+// with XSAPI's conditional headers. It reads a PUT body once into typed
+// structs (ParseChange), hands the change to sessions.Service, and renders
+// the session document as XSAPI parses it (Render).
 package sessionswriteapi
 
 import (
@@ -46,23 +47,21 @@ var Routes = []string{
 }
 
 type handler struct {
-	api     *httpapi.API
-	configs xbl.ConfigReader
-	store   sessions.Store
-	now     func() time.Time
+	svc *sessions.Service
 }
 
-// New returns the API's handler. Errors are text/plain bodies, as MPSD's.
+// New returns the API's handler over the session service of configs and
+// st. Errors are text/plain bodies, as MPSD's.
 func New(api httpapi.API, configs xbl.ConfigReader, st sessions.Store) http.Handler {
-	return NewWithClock(api, configs, st, time.Now)
+	return newHandler(api, &sessions.Service{Configs: configs, Store: st, Now: time.Now})
 }
 
-// NewWithClock is New with the clock reservations expire by (tests).
-func NewWithClock(api httpapi.API, configs xbl.ConfigReader, st sessions.Store, now func() time.Time) http.Handler {
+// newHandler returns the API's handler over svc, whose Now is set.
+func newHandler(api httpapi.API, svc *sessions.Service) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.Text
 	api.Writes = true // a write refused by the rate limit must change nothing
-	h := &handler{api: &api, configs: configs, store: st, now: now}
+	h := &handler{svc: svc}
 	mux := http.NewServeMux()
 	for _, route := range Routes {
 		mux.Handle(route, api.Handle(h.serve))
@@ -88,10 +87,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	caller, _ := auth.FromContext(ctx)
-	now := h.now()
 	switch r.Method {
 	case http.MethodGet:
-		d, err := sessions.Get(ctx, h.configs, h.store, caller, ref, now)
+		d, err := h.svc.Get(ctx, caller, ref)
 		if err != nil {
 			return err
 		}
@@ -104,7 +102,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
-		return writeDoc(w, http.StatusOK, d, ref, now)
+		return h.writeDoc(w, http.StatusOK, d, ref)
 	}
 	cond, err := condition(r)
 	if err != nil {
@@ -113,7 +111,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	// DELETE .../members/me is the leave PUT {"members":{"me":null}}.
 	ch := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}
 	if r.Method == http.MethodPut {
-		body, err := httpapi.ReadBody(r, MaxBodyBytes) // ParseChange checks it as JSON
+		body, err := httpapi.ReadBody(r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -121,13 +119,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	res, err := sessions.Put(ctx, h.configs, h.store, caller, ref, cond, ch, now)
+	res, err := h.svc.Put(ctx, caller, ref, cond, ch)
 	if err != nil {
 		return err
 	}
 	switch res.Outcome {
 	case sessions.Created:
-		return writeDoc(w, http.StatusCreated, res.Doc, ref, now)
+		return h.writeDoc(w, http.StatusCreated, res.Doc, ref)
 	case sessions.Deleted:
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -138,9 +136,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusPreconditionFailed)
 			return nil
 		}
-		return writeDoc(w, http.StatusPreconditionFailed, res.Doc, ref, now)
+		return h.writeDoc(w, http.StatusPreconditionFailed, res.Doc, ref)
 	}
-	return writeDoc(w, http.StatusOK, res.Doc, ref, now)
+	return h.writeDoc(w, http.StatusOK, res.Doc, ref)
 }
 
 // condition reads XSAPI's write modes: If-None-Match: * (create only),
@@ -171,19 +169,20 @@ func quote(etag string) string { return `"` + etag + `"` }
 // timeLayout writes times in UTC with at most 7 fractional digits.
 const timeLayout = "2006-01-02T15:04:05.9999999Z"
 
-func writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, ref sessions.Ref, now time.Time) error {
-	body, next, err := Render(d, now)
+// writeDoc answers d as it stands now (the service's clock).
+func (h *handler) writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, ref sessions.Ref) error {
+	body, next, err := Render(d, h.svc.Now())
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("ETag", quote(d.ETag))
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	hd := w.Header()
+	hd.Set("ETag", quote(d.ETag))
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
 	if !next.IsZero() {
-		h.Set("Expires", next.UTC().Format(http.TimeFormat))
+		hd.Set("Expires", next.UTC().Format(http.TimeFormat))
 	}
-	h.Set("Content-Location", "/serviceconfigs/"+url.PathEscape(ref.SCIDRaw)+"/sessionTemplates/"+url.PathEscape(ref.Template)+"/sessions/"+url.PathEscape(ref.Name))
+	hd.Set("Content-Location", "/serviceconfigs/"+url.PathEscape(ref.SCIDRaw)+"/sessionTemplates/"+url.PathEscape(ref.Template)+"/sessions/"+url.PathEscape(ref.Name))
 	w.WriteHeader(status)
 	_, err = w.Write(body)
 	return err

@@ -1,7 +1,11 @@
 // Package memstore keeps the service's data in memory and implements the
-// same ports as the DynamoDB adapters (stats.Reader, sessions.Reader), with
-// the same answers. Rule and handler tests and the handler benchmarks run
-// on it; it serves no deployed function.
+// same ports as the DynamoDB adapters (stats.Reader and stats.Writer,
+// sessions.Reader and sessions.Store, xbl.ConfigReader, ratelimit.Counter),
+// with the same answers; it keeps no clock (the domain services hold it).
+// Session documents are kept as written, with their encoding, and read
+// back by decoding it, as the DynamoDB adapter does. Rule and handler
+// tests and the handler benchmarks run on it; it serves no deployed
+// function.
 package memstore
 
 import (
@@ -41,11 +45,11 @@ type Store struct {
 	// gamertags are those the statistics items carry: the profile's
 	// gamertag in the load that wrote the statistics.
 	gamertags map[userSCID]string
-	sessions  map[sessionKey]*sessions.Doc
-	etags     int
-	// Now is the clock reservations expire by (time.Now when nil).
-	Now    func() time.Time
-	counts map[rateKey]int // the rate limiter's
+	// sessions are the documents as written, each with its encoding
+	// (Doc.Encoded); only SaveSession and Load replace them.
+	sessions map[sessionKey]*sessions.Doc
+	etags    int
+	counts   map[rateKey]int // the rate limiter's
 	docs   map[userSCID]document
 	reads  int
 
@@ -95,7 +99,9 @@ func (s *Store) Load(d *xbl.Dataset) {
 	for i := range d.Sessions {
 		ss := &d.Sessions[i]
 		s.etags++
-		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = sessions.FromFixture(ss, fmt.Sprintf("load-%d", s.etags))
+		d := sessions.FromFixture(ss, fmt.Sprintf("load-%d", s.etags))
+		d.Encode() // a fixture session always encodes
+		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = d
 	}
 }
 

@@ -3,19 +3,13 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"time"
+	"fmt"
 
 	"github.com/xblread/xblread/pkg/sessions"
 )
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-// Session implements sessions.Store.
+// Session implements sessions.Store: the document decoded from its stored
+// encoding, as the DynamoDB adapter reads it.
 func (s *Store) Session(ctx context.Context, scid, template, name string) (*sessions.Doc, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -26,10 +20,11 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 	if d == nil {
 		return nil, nil
 	}
-	return d.Clone(), nil
+	return sessions.Decode(d.Encoded, d.ETag)
 }
 
-// SaveSession implements sessions.Store.
+// SaveSession implements sessions.Store: it keeps next as written, with
+// its encoding, which the rules never change after.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -44,8 +39,11 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	}
 	if next == nil {
 		delete(s.sessions, k)
-	} else {
-		s.sessions[k] = next.Clone()
+		return nil
 	}
+	if next.Encoded == nil {
+		return fmt.Errorf("memstore: session %s/%s saved without its encoding", next.Template, next.Name)
+	}
+	s.sessions[k] = next
 	return nil
 }

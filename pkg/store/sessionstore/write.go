@@ -2,7 +2,6 @@ package sessionstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,21 +26,25 @@ const MaxTransactItems = 100
 // Items are the items that store one session: its document, its head,
 // and its membership and keyword index entries.
 type Items struct {
-	Doc      store.DocItem
-	Head     store.HeadItem
-	Pointers []store.PointerItem
+	Doc      DocItem
+	Head     Item
+	Pointers []Item
 }
 
 // ItemsOf returns d's items; with copies, its index entries carry copies
-// of its head.
+// of its head. The document item holds d.Encoded, the write's one
+// encoding (ItemsOf encodes d only when that is nil).
 func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
-	b, err := d.Encode()
-	if err != nil {
-		return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
+	b := d.Encoded
+	if b == nil {
+		var err error
+		if b, err = d.Encode(); err != nil {
+			return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
+		}
 	}
 	it := &Items{
-		Doc:      store.DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
-		Head:     store.HeadItem{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
+		Doc:      DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
+		Head:     Item{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
 		Pointers: pointersOf(d),
 	}
 	if copies {
@@ -53,15 +56,15 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 }
 
 // pointersOf returns d's index entries, without copies of its head.
-func pointersOf(d *sessions.Doc) []store.PointerItem {
-	var out []store.PointerItem
+func pointersOf(d *sessions.Doc) []Item {
+	var out []Item
 	for i := range d.Members {
 		m := &d.Members[i]
-		p := store.NewMemberPointers(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
+		p := memberEntries(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
 		out = append(out, p[:]...)
 	}
 	for _, kw := range d.Keywords {
-		p := store.NewKeywordPointers(kw, d.SCID, d.Template, d.Name, d.StartTime)
+		p := keywordEntries(kw, d.SCID, d.Template, d.Name, d.StartTime)
 		out = append(out, p[:]...)
 	}
 	return out
@@ -101,16 +104,17 @@ func copiesFit(it *Items, removes int) bool {
 	return err == nil && store.ItemSize(av) <= MaxCopyBytes
 }
 
-func headFieldsOf(d *sessions.Doc) store.HeadFields {
-	h := d.Head()
-	f := store.HeadFields{
-		Template: h.Template, Name: h.Name,
-		StartTime: h.StartTime.UTC().Format(store.TimeLayout), Version: h.Version, Visibility: string(h.Visibility),
-		MaxMembers: h.MaxMembers, JoinRestriction: h.JoinRestriction, Keywords: h.Keywords, Turn: h.Turn,
-		Members: make([]store.HeadMember, len(h.Members)),
+// headFieldsOf returns d's head as the head item stores it.
+func headFieldsOf(d *sessions.Doc) HeadFields {
+	f := HeadFields{
+		Template: d.Template, Name: d.Name,
+		StartTime: d.StartTime.UTC().Format(store.TimeLayout), Version: d.Version, Visibility: string(d.Visibility),
+		MaxMembers: d.MaxMembers, JoinRestriction: d.JoinRestriction, Keywords: d.Keywords, Turn: d.Turn,
+		Members: make([]HeadMember, len(d.Members)),
 	}
-	for i, m := range h.Members {
-		f.Members[i] = store.HeadMember{XUID: m.XUID.String(), Index: m.Index, Status: m.Status}
+	for i := range d.Members {
+		m := &d.Members[i]
+		f.Members[i] = HeadMember{XUID: m.XUID.String(), Index: m.Index, Status: m.Status()}
 		if !m.ReservedUntil.IsZero() {
 			f.Members[i].Until = m.ReservedUntil.UnixMilli()
 		}
@@ -118,7 +122,8 @@ func headFieldsOf(d *sessions.Doc) store.HeadFields {
 	return f
 }
 
-func headOf(it *store.HeadFields) (*sessions.Head, error) {
+// headOf returns the head a head item (or an index entry's copy) stores.
+func headOf(it *HeadFields) (*sessions.Head, error) {
 	st, err := time.Parse(time.RFC3339Nano, it.StartTime)
 	if err != nil {
 		return nil, fmt.Errorf("startTime: %w", err)
@@ -155,16 +160,16 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 	if out.Item == nil {
 		return nil, nil
 	}
-	var it store.DocItem
+	var it DocItem
 	if err := store.Unmarshal(out.Item, &it); err != nil {
 		return nil, fmt.Errorf("session %s/%s: %w", template, name, err)
 	}
-	var d sessions.Doc
-	if err := json.Unmarshal([]byte(it.Doc), &d); err != nil {
+	d, err := sessions.Decode([]byte(it.Doc), it.ETag)
+	if err != nil {
 		return nil, fmt.Errorf("session %s/%s: document: %w", template, name, err)
 	}
-	d.ETag, d.Copies = it.ETag, it.Copies
-	return &d, nil
+	d.Copies = it.Copies
+	return d, nil
 }
 
 // SaveSession implements sessions.Store. The document (conditional on
@@ -181,7 +186,7 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // way a query never sees a row of a version that was not committed, nor a
 // mix of two.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
-	var old []store.PointerItem // prev's entries (their copies do not matter here)
+	var old []Item // prev's entries (their copies do not matter here)
 	if prev != nil {
 		old = pointersOf(prev)
 	}
@@ -225,7 +230,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	// without copies.
 	after.Doc.Copies, after.Pointers = false, uncopied(after.Pointers, nil)
 	add = uncopied(add, nil)
-	var memAdd, memRemove, kwAdd, kwRemove []store.PointerItem
+	var memAdd, memRemove, kwAdd, kwRemove []Item
 	for _, p := range add {
 		if p.Index == nil {
 			kwAdd = append(kwAdd, p)
@@ -269,7 +274,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 // core is the commit: the document, conditional on prev's ETag (or on no
 // document), the head, the entries puts and the deletes of the entries
 // remove.
-func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []store.PointerItem) ([]types.TransactWriteItem, error) {
+func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []Item) ([]types.TransactWriteItem, error) {
 	doc, err := s.put(after.Doc)
 	if err != nil {
 		return nil, err
@@ -321,9 +326,9 @@ func (s *Store) deleteDoc(k store.Key, etag string) types.TransactWriteItem {
 }
 
 // uncopied appends to out ps without their copies of the head.
-func uncopied(ps, out []store.PointerItem) []store.PointerItem {
+func uncopied(ps, out []Item) []Item {
 	for _, p := range ps {
-		p.HeadFields = store.HeadFields{Template: p.Template, Name: p.Name, StartTime: p.StartTime}
+		p.HeadFields = HeadFields{Template: p.Template, Name: p.Name, StartTime: p.StartTime}
 		p.Copy = false
 		out = append(out, p)
 	}
@@ -333,9 +338,9 @@ func uncopied(ps, out []store.PointerItem) []store.PointerItem {
 // diff returns the entries of after that before lacks (by key and member
 // index), and those of before whose key after lacks (an entry whose key
 // stays, for the same user at another index, is overwritten, not deleted).
-func diff(before, after []store.PointerItem) (add, remove []store.PointerItem) {
-	has := func(ps []store.PointerItem, p store.PointerItem) bool {
-		return slices.ContainsFunc(ps, func(q store.PointerItem) bool {
+func diff(before, after []Item) (add, remove []Item) {
+	has := func(ps []Item, p Item) bool {
+		return slices.ContainsFunc(ps, func(q Item) bool {
 			return q.Key == p.Key && (q.Index == nil) == (p.Index == nil) && (q.Index == nil || *q.Index == *p.Index)
 		})
 	}
@@ -345,7 +350,7 @@ func diff(before, after []store.PointerItem) (add, remove []store.PointerItem) {
 		}
 	}
 	for _, p := range before {
-		if !slices.ContainsFunc(after, func(q store.PointerItem) bool { return q.Key == p.Key }) {
+		if !slices.ContainsFunc(after, func(q Item) bool { return q.Key == p.Key }) {
 			remove = append(remove, p)
 		}
 	}
@@ -378,7 +383,7 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) e
 
 // putAll writes ps in BatchWriteItem calls (store.Table.WriteBatch); a
 // conflict with a transaction in flight on one of them is ErrContended.
-func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
+func (s *Store) putAll(ctx context.Context, ps []Item) error {
 	for start := 0; start < len(ps); start += store.MaxBatchWrite {
 		var reqs []types.WriteRequest
 		for _, p := range ps[start:min(start+store.MaxBatchWrite, len(ps))] {
@@ -403,7 +408,7 @@ func (s *Store) putAll(ctx context.Context, ps []store.PointerItem) error {
 // removeEntries deletes the index entries ps: a membership entry only while
 // it still holds the removed member's index.
 // It is best effort: a failure leaves entries that are never rows.
-func (s *Store) removeEntries(ctx context.Context, ps []store.PointerItem) {
+func (s *Store) removeEntries(ctx context.Context, ps []Item) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, p := range ps {

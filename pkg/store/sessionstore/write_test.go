@@ -41,22 +41,20 @@ func joinAs(active bool) *sessions.Change {
 	return &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: &active}}}
 }
 
-// writeTable is an empty table with the write tests' configuration, and a
-// store over it on a test clock.
+// writeTable is an empty table with the write tests' configuration, a
+// store over it, and a test clock (Unix ns) for the service and queries.
 func writeTable(t *testing.T) (store.Table, *sessionstore.Store, *atomic.Int64) {
 	t.Helper()
 	tb := ddbtest.EmptyTable(t)
 	ddbtest.LoadText(t, tb, writeConfig)
 	var now atomic.Int64
 	now.Store(wt0.UnixNano())
-	st := sessionstore.New(tb)
-	st.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
-	return tb, st, &now
+	return tb, sessionstore.New(tb), &now
 }
 
 func mustPut(t *testing.T, st sessions.Store, configs xbl.ConfigReader, c *xbl.Caller, cond sessions.Condition, ch *sessions.Change, now time.Time) *sessions.WriteResult {
 	t.Helper()
-	res, err := sessions.Put(context.Background(), configs, st, c, wref, cond, ch, now)
+	res, err := service(configs, st, now).Put(context.Background(), c, wref, cond, ch)
 	if err != nil {
 		t.Fatalf("Put as %d: %v", c.XUID, err)
 	}
@@ -88,7 +86,6 @@ func items(t *testing.T, tb store.Table, pks ...string) map[string]int {
 func TestWritesAsTheMemstoreDoes(t *testing.T) {
 	tb, st, now := writeTable(t)
 	mem := configs()
-	mem.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
 	kw := func(k ...string) *sessions.Change {
 		return &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}
 	}
@@ -125,15 +122,15 @@ func TestWritesAsTheMemstoreDoes(t *testing.T) {
 			t.Errorf("step %d: stored document differs from the written one:\n%+v\n%+v", i, stored, a.Doc)
 		}
 		for _, x := range []xbl.XUID{1, 2, 3, 4} {
-			got, _, err1 := st.UserSessions(context.Background(), x, scidA, "", all, 10)
-			want, _, err2 := mem.UserSessions(context.Background(), x, scidA, "", all, 10)
+			got, _, err1 := st.UserSessions(context.Background(), x, every(at, ""), 10)
+			want, _, err2 := mem.UserSessions(context.Background(), x, every(at, ""), 10)
 			if err1 != nil || err2 != nil || !reflect.DeepEqual(norm(got), norm(want)) {
 				t.Errorf("step %d: sessions of %d:\n%+v %v\nmemstore %+v %v", i, x, got, err1, want, err2)
 			}
 		}
 		for _, k := range []string{"red", "blue", "green"} {
-			got, _, err1 := st.KeywordSessions(context.Background(), scidA, k, "", all, 10)
-			want, _, err2 := mem.KeywordSessions(context.Background(), scidA, k, "", all, 10)
+			got, _, err1 := st.KeywordSessions(context.Background(), every(at, k), 10)
+			want, _, err2 := mem.KeywordSessions(context.Background(), every(at, k), 10)
 			if err1 != nil || err2 != nil || !reflect.DeepEqual(norm(got), norm(want)) {
 				t.Errorf("step %d: sessions with %s:\n%+v %v\nmemstore %+v %v", i, k, got, err1, want, err2)
 			}
@@ -153,13 +150,22 @@ func TestWritesAsTheMemstoreDoes(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// countedStore is a store over tb on now's clock whose DynamoDB calls
-// counter counts.
-func countedStore(t *testing.T, tb store.Table, now *atomic.Int64) (*sessionstore.Store, *ddbtest.Counter) {
+// countedStore is a store over tb whose DynamoDB calls counter counts.
+func countedStore(t *testing.T, tb store.Table) (*sessionstore.Store, *ddbtest.Counter) {
 	client, counter := ddbtest.CountingClient(t)
-	counted := sessionstore.New(store.Table{Client: client, Name: tb.Name})
-	counted.SetClock(func() time.Time { return time.Unix(0, now.Load()).UTC() })
-	return counted, counter
+	return sessionstore.New(store.Table{Client: client, Name: tb.Name}), counter
+}
+
+// service is the session service over configs and st whose clock stands
+// at now.
+func service(configs xbl.ConfigReader, st sessions.Store, now time.Time) *sessions.Service {
+	return &sessions.Service{Configs: configs, Store: st, Now: func() time.Time { return now }}
+}
+
+// every is the filter of a query that asks for every row at now: of the
+// user's sessions, or of keyword's when it is not empty.
+func every(now time.Time, keyword string) *sessions.Filter {
+	return &sessions.Filter{SCID: scidA, Keyword: keyword, Private: true, Reservations: true, Inactive: true, Now: now}
 }
 
 // configs is an in-memory source of the tests' SCID configuration.
@@ -203,7 +209,7 @@ func TestRacingIfMatch(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				k := []string{fmt.Sprintf("r%d-w%d", round, i)}
-				r, err := sessions.Put(context.Background(), mem, s, player(1), wref, sessions.Condition{IfMatch: []string{etag}}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}}, wt0)
+				r, err := service(mem, s, wt0).Put(context.Background(), player(1), wref, sessions.Condition{IfMatch: []string{etag}}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &k}})
 				if err != nil {
 					t.Error(err)
 				}
@@ -230,7 +236,7 @@ func TestRacingIfMatch(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			s := []sessions.Store{st, other}[i%2]
-			if _, err := sessions.Put(context.Background(), mem, s, player(xbl.XUID(10+i)), wref, sessions.Condition{}, joinAs(true), wt0); err != nil {
+			if _, err := service(mem, s, wt0).Put(context.Background(), player(xbl.XUID(10+i)), wref, sessions.Condition{}, joinAs(true)); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -241,7 +247,7 @@ func TestRacingIfMatch(t *testing.T) {
 		t.Fatalf("after 8 concurrent joins: %v members, %v", len(d.Members), err)
 	}
 	for i := range 8 {
-		if got, _, _ := st.UserSessions(context.Background(), xbl.XUID(10+i), scidA, "", all, 1); len(got) != 1 || got[0].Accepted != 9 {
+		if got, _, _ := st.UserSessions(context.Background(), xbl.XUID(10+i), every(wt0, ""), 1); len(got) != 1 || got[0].Accepted != 9 {
 			t.Errorf("member %d: %+v", 10+i, got)
 		}
 	}
@@ -254,7 +260,7 @@ func TestRacingIfMatch(t *testing.T) {
 // removes them all. Every query sees each step.
 func TestHundredMembers(t *testing.T) {
 	tb, st, now := writeTable(t)
-	counted, counter := countedStore(t, tb, now)
+	counted, counter := countedStore(t, tb)
 	mem := configs()
 	mustPut(t, st, mem, player(1000), sessions.Condition{}, joinAs(true), wt0)
 	reserve := &sessions.Change{Members: map[string]*sessions.MemberChange{}}
@@ -269,7 +275,7 @@ func TestHundredMembers(t *testing.T) {
 		t.Errorf("99 reservations: %v; want the entries in BatchWriteItem calls, then one transaction", counter.Ops())
 	}
 	for _, x := range []xbl.XUID{2000, 2098} {
-		if got, _, _ := st.UserSessions(context.Background(), x, scidA, "", all, 1); len(got) != 1 || got[0].Status != xbl.Reserved || got[0].Visibility != xbl.Full {
+		if got, _, _ := st.UserSessions(context.Background(), x, every(time.Unix(0, now.Load()).UTC(), ""), 1); len(got) != 1 || got[0].Status != xbl.Reserved || got[0].Visibility != xbl.Full {
 			t.Errorf("reserved %d: %+v", x, got)
 		}
 	}
@@ -284,10 +290,10 @@ func TestHundredMembers(t *testing.T) {
 	if counter.Get("TransactWriteItems") != 1 || counter.Get("BatchWriteItem") != 1 || len(res.Doc.Members) != 100 {
 		t.Errorf("keywords and turn on a 100-member session: %v, %d members", counter.Ops(), len(res.Doc.Members))
 	}
-	if got, _, _ := st.UserSessions(context.Background(), 2004, scidA, "", all, 1); len(got) != 1 || !got[0].MyTurn || !slices.Equal(got[0].Keywords, kws) || got[0].Accepted != 51 {
+	if got, _, _ := st.UserSessions(context.Background(), 2004, every(time.Unix(0, now.Load()).UTC(), ""), 1); len(got) != 1 || !got[0].MyTurn || !slices.Equal(got[0].Keywords, kws) || got[0].Accepted != 51 {
 		t.Errorf("member at index 5: %+v", got)
 	}
-	if got, _, _ := st.KeywordSessions(context.Background(), scidA, "eu", "", all, 1); len(got) != 1 {
+	if got, _, _ := st.KeywordSessions(context.Background(), every(time.Unix(0, now.Load()).UTC(), "eu"), 1); len(got) != 1 {
 		t.Errorf("keyword eu: %+v", got)
 	}
 	// Swapping all 32 keywords of the full session at once (64 entries out,
@@ -298,12 +304,12 @@ func TestHundredMembers(t *testing.T) {
 			kw = append(kw, fmt.Sprint(prefix, i))
 		}
 		mustPut(t, st, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0.Add(3*time.Second))
-		if got, _, _ := st.KeywordSessions(context.Background(), scidA, prefix+"31", "", all, 1); len(got) != 1 {
+		if got, _, _ := st.KeywordSessions(context.Background(), every(time.Unix(0, now.Load()).UTC(), prefix+"31"), 1); len(got) != 1 {
 			t.Errorf("round %d: keyword %s31: %+v", round, prefix, got)
 		}
 	}
 	for _, k := range []string{"a0", "eu"} {
-		if got, _, _ := st.KeywordSessions(context.Background(), scidA, k, "", all, 1); len(got) != 0 {
+		if got, _, _ := st.KeywordSessions(context.Background(), every(time.Unix(0, now.Load()).UTC(), k), 1); len(got) != 0 {
 			t.Errorf("replaced keyword %s still finds the session: %+v", k, got)
 		}
 	}
@@ -313,10 +319,10 @@ func TestHundredMembers(t *testing.T) {
 	// The 49 reservations left expire: not rows, not counted; the next
 	// write removes them and their entries.
 	now.Add(int64(time.Minute))
-	if got, _, _ := st.UserSessions(context.Background(), 2099-1, scidA, "", all, 1); len(got) != 0 {
+	if got, _, _ := st.UserSessions(context.Background(), 2099-1, every(time.Unix(0, now.Load()).UTC(), ""), 1); len(got) != 0 {
 		t.Errorf("expired reservation still found: %+v", got)
 	}
-	if got, _, _ := st.UserSessions(context.Background(), 1000, scidA, "", all, 1); len(got) != 1 || got[0].Visibility != xbl.OpenVis {
+	if got, _, _ := st.UserSessions(context.Background(), 1000, every(time.Unix(0, now.Load()).UTC(), ""), 1); len(got) != 1 || got[0].Visibility != xbl.OpenVis {
 		t.Errorf("after expiry, the session is no longer full: %+v", got)
 	}
 	res = mustPut(t, st, mem, player(1000), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Turn: &[]int{0}}}, time.Unix(0, now.Load()).UTC())
@@ -351,7 +357,7 @@ func TestNoTornRows(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 30 {
-			if _, err := sessions.Put(context.Background(), mem, st, player(1), wref, sessions.Condition{}, states[i%2], wt0); err != nil {
+			if _, err := service(mem, st, wt0).Put(context.Background(), player(1), wref, sessions.Condition{}, states[i%2]); err != nil {
 				t.Error(err)
 				return
 			}
@@ -367,7 +373,7 @@ func TestNoTornRows(t *testing.T) {
 			return
 		default:
 		}
-		got, _, err := st.UserSessions(context.Background(), 1, scidA, "", all, 1)
+		got, _, err := st.UserSessions(context.Background(), 1, every(wt0, ""), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,13 +394,13 @@ func TestNoTornRows(t *testing.T) {
 // state throughout.
 func TestCopiesComeAndGo(t *testing.T) {
 	tb, st, now := writeTable(t)
-	counted, counter := countedStore(t, tb, now)
+	counted, counter := countedStore(t, tb)
 	mem := configs()
 	at := func() time.Time { return time.Unix(0, now.Load()).UTC() }
 	heads := func(x xbl.XUID, wantStatus xbl.MemberStatus) int {
 		t.Helper()
 		counter.Reset()
-		got, _, err := counted.UserSessions(context.Background(), x, scidA, "", all, 1)
+		got, _, err := counted.UserSessions(context.Background(), x, every(at(), ""), 1)
 		if err != nil || len(got) != 1 || got[0].Status != wantStatus {
 			t.Fatalf("sessions of %d: %+v %v, want one, %s", x, got, err, wantStatus)
 		}
@@ -416,13 +422,13 @@ func TestCopiesComeAndGo(t *testing.T) {
 	if n := heads(3059, xbl.Reserved); n != 1 {
 		t.Errorf("61 members, a reservation: %d BatchGetItem, want 1", n)
 	}
-	if got, _, _ := st.KeywordSessions(context.Background(), scidA, "k", "", all, 1); len(got) != 1 || got[0].Accepted != 1 {
+	if got, _, _ := st.KeywordSessions(context.Background(), every(at(), "k"), 1); len(got) != 1 || got[0].Accepted != 1 {
 		t.Errorf("keyword query of the large session: %+v", got)
 	}
 	now.Add(int64(time.Minute)) // the reservations expire
 	for i, turn := range [][]int{{0}, nil} {
 		mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Properties: &sessions.PropertiesChange{Turn: &turn}}, at())
-		if got, _, _ := st.UserSessions(context.Background(), 3000, scidA, "", all, 1); len(got) != 0 {
+		if got, _, _ := st.UserSessions(context.Background(), 3000, every(at(), ""), 1); len(got) != 0 {
 			t.Errorf("write %d: an expired reservation is a row: %+v", i, got)
 		}
 	}
@@ -443,7 +449,9 @@ func TestEntriesOfAnEarlierSession(t *testing.T) {
 	d := mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0).Doc
 	// A stale entry of player 1 at an earlier start time, as a lost commit
 	// of the large path could leave it.
-	stale := store.NewMemberPointers(1, 0, scidA, d.Template, d.Name, wt0.Add(-time.Hour))[0]
+	earlier := wt0.Add(-time.Hour)
+	stale := sessionstore.Item{Key: store.MembershipKeys(1, scidA, d.Template, d.Name, earlier)[0], Index: ptr(0),
+		HeadFields: sessionstore.HeadFields{Template: d.Template, Name: d.Name, StartTime: earlier.Format(store.TimeLayout)}}
 	av, err := store.Marshal(stale)
 	if err != nil {
 		t.Fatal(err)
@@ -451,7 +459,7 @@ func TestEntriesOfAnEarlierSession(t *testing.T) {
 	if _, err := tb.Client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tb.Name), Item: av}); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := st.UserSessions(context.Background(), 1, scidA, "", all, 10)
+	got, _, err := st.UserSessions(context.Background(), 1, every(wt0, ""), 10)
 	if err != nil || len(got) != 1 || !got[0].StartTime.Equal(wt0) {
 		t.Errorf("sessions of 1: %+v %v, want the session once, at its start time", got, err)
 	}
@@ -462,7 +470,7 @@ func TestEntriesOfAnEarlierSession(t *testing.T) {
 // into every entry; queries read its head.
 func TestLongKeywordsNoCopies(t *testing.T) {
 	tb, st, now := writeTable(t)
-	counted, counter := countedStore(t, tb, now)
+	counted, counter := countedStore(t, tb)
 	var kw []string
 	for i := range sessions.MaxKeywords {
 		kw = append(kw, fmt.Sprintf("%03d%s", i, strings.Repeat("k", 197)))
@@ -473,7 +481,7 @@ func TestLongKeywordsNoCopies(t *testing.T) {
 		t.Fatalf("copies %v, %v: want none for an 8 KB head", d.Copies, err)
 	}
 	counter.Reset()
-	got, _, err := counted.KeywordSessions(context.Background(), scidA, kw[31], "", all, 1)
+	got, _, err := counted.KeywordSessions(context.Background(), every(wt0, kw[31]), 1)
 	if err != nil || len(got) != 1 || counter.Get("BatchGetItem") != 1 {
 		t.Errorf("keyword query: %+v %v, %v", got, err, counter.Ops())
 	}
@@ -486,7 +494,7 @@ func TestKeywordsAreCaseInsensitive(t *testing.T) {
 	kw := []string{"Ranked"}
 	mustPut(t, st, configs(), player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0)
 	for _, q := range []string{"Ranked", "ranked", "RANKED"} {
-		got, _, err := st.KeywordSessions(context.Background(), scidA, q, "", all, 1)
+		got, _, err := st.KeywordSessions(context.Background(), every(wt0, q), 1)
 		if err != nil || len(got) != 1 || got[0].Keywords[0] != "Ranked" {
 			t.Errorf("keyword %s: %+v %v", q, got, err)
 		}
@@ -511,7 +519,7 @@ func TestCopiesForLobbiesOnly(t *testing.T) {
 	if d, _ := st.Session(context.Background(), scidA, "lobby", "game-1"); d.Copies || len(d.Members) != 17 {
 		t.Errorf("17 members: copies %v, %d members", d.Copies, len(d.Members))
 	}
-	if got, _, _ := st.UserSessions(context.Background(), 514, scidA, "", all, 1); len(got) != 1 || got[0].Accepted != 2 {
+	if got, _, _ := st.UserSessions(context.Background(), 514, every(wt0, ""), 1); len(got) != 1 || got[0].Accepted != 2 {
 		t.Errorf("a reserved member after the switch: %+v", got)
 	}
 }

@@ -50,8 +50,8 @@ type Store struct {
 	sessions map[sessionKey]*sessions.Doc
 	etags    int
 	counts   map[rateKey]int // the rate limiter's
-	docs   map[userSCID]document
-	reads  int
+	docs     map[userSCID]document
+	reads    int
 
 	// Err, when set, is returned by every read (to test failures).
 	Err error

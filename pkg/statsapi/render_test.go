@@ -13,71 +13,23 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// The reference encoding of the answer: the response shapes as structs,
-// written by encoding/json. appendAnswer must write the same bytes.
-type (
-	batchJSON struct {
-		Users []userJSON `json:"users"`
-	}
-	userJSON struct {
-		XUID     string     `json:"xuid"`
-		Gamertag string     `json:"gamertag,omitempty"`
-		SCIDs    []scidJSON `json:"scids"`
-	}
-	scidJSON struct {
-		SCID  string     `json:"scid"`
-		Stats []statJSON `json:"stats"`
-	}
-	statJSON struct {
-		Name  string `json:"statname"`
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	}
-)
-
-func userOf(u *stats.UserResult) userJSON {
-	out := userJSON{XUID: u.XUID.String(), Gamertag: u.Gamertag, SCIDs: make([]scidJSON, len(u.SCIDs))}
-	for i, sr := range u.SCIDs {
-		list := make([]statJSON, len(sr.Stats))
-		for j, st := range sr.Stats {
-			list[j] = statJSON{Name: st.Name, Type: string(st.Value.Type), Value: st.Value.Value}
-		}
-		out.SCIDs[i] = scidJSON{SCID: sr.SCID, Stats: list}
-	}
-	return out
-}
-
-func encoded(t *testing.T, v any) string {
+// envelope is body as aws-lambda-go carries it in the response: a JSON
+// string, written by encoding/json with HTML escaping off.
+func envelope(t *testing.T, body []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
-// encodedSize writes v as writeJSON does and as aws-lambda-go then carries
-// it, and measures both.
-func encodedSize(t *testing.T, v any) size {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	var env bytes.Buffer
-	enc = json.NewEncoder(&env)
+	enc := json.NewEncoder(&env)
 	enc.SetEscapeHTML(false)
-	enc.Encode(string(body))
-	return size{body: len(body), envelope: env.Len() - 1}
+	if err := enc.Encode(string(body)); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(env.Bytes(), []byte("\n"))
 }
 
-// TestAnswerSizeIsExact compares the computed size of random answers, with
-// strings full of characters that JSON escapes, with their real encoding.
+// TestAnswerSizeIsExact renders random answers, with strings full of
+// characters that JSON escapes, and checks that the answer reads back as
+// what was rendered, that envelopeSize is the size the answer really takes
+// in the response, and that boundSize bounds it.
 func TestAnswerSizeIsExact(t *testing.T) {
 	alphabet := []string{"a", "é", "\"", "\\", "\n", "\t", "\r", "\b", "\f", "\x01", "\x1f", "\x7f", "<", "&", "\u2028", "\u2029", "\xff", "\xe2\x80", "😀", " "}
 	str := func(r *rand.Rand) string {
@@ -87,6 +39,7 @@ func TestAnswerSizeIsExact(t *testing.T) {
 		}
 		return b.String()
 	}
+	valid := func(s string) string { return string([]rune(s)) } // U+FFFD for each invalid byte, as encoding/json reads it
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 300 {
 		res := &stats.Result{}
@@ -97,35 +50,69 @@ func TestAnswerSizeIsExact(t *testing.T) {
 				for range r.IntN(4) {
 					sr.Stats = append(sr.Stats, stats.Stat{Name: str(r), Value: xbl.StatValue{Type: xbl.String, Value: str(r)}})
 				}
-				if sr.Stats == nil {
-					sr.Stats = []stats.Stat{}
-				}
 				u.SCIDs = append(u.SCIDs, sr)
-			}
-			if u.SCIDs == nil {
-				u.SCIDs = []stats.SCIDResult{}
 			}
 			res.Users = append(res.Users, u)
 		}
-		out := batchJSON{}
-		for j := range res.Users {
-			out.Users = append(out.Users, userOf(&res.Users[j]))
+		for _, batch := range []bool{true, false} {
+			body, err := render(res, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := envelopeSize(body), len(envelope(t, body)); got != want {
+				t.Fatalf("case %d (batch %v): envelopeSize %d, the envelope is %d bytes", i, batch, got, want)
+			}
+			if b := boundSize(res); b < envelopeSize(body) {
+				t.Fatalf("case %d: bound %d below the size %d", i, b, envelopeSize(body))
+			}
+			var back batchJSON
+			if !batch {
+				back.Users = make([]userJSON, 1)
+				err = json.Unmarshal(body, &back.Users[0])
+			} else {
+				err = json.Unmarshal(body, &back)
+			}
+			if err != nil {
+				t.Fatalf("case %d: %v: %s", i, err, body)
+			}
+			for j, u := range back.Users {
+				want := res.Users[j]
+				if u.XUID != want.XUID || u.Gamertag != valid(want.Gamertag) || len(u.SCIDs) != len(want.SCIDs) || u.SCIDs == nil {
+					t.Fatalf("case %d: user %d reads back as %+v, want %+v", i, j, u, want)
+				}
+				for k, sr := range u.SCIDs {
+					if sr.SCID != valid(want.SCIDs[k].SCID) || len(sr.Stats) != len(want.SCIDs[k].Stats) || sr.Stats == nil {
+						t.Fatalf("case %d: scid %d of user %d reads back as %+v", i, k, j, sr)
+					}
+					for l, st := range sr.Stats {
+						if w := want.SCIDs[k].Stats[l]; st.Name != valid(w.Name) || st.Type != w.Value.Type || st.Value != valid(w.Value.Value) {
+							t.Fatalf("case %d: stat %+v reads back as %+v", i, w, st)
+						}
+					}
+				}
+			}
 		}
-		if got, want := answerSize(res, true), encodedSize(t, out); got != want {
-			t.Fatalf("case %d: computed %+v, encoded %+v", i, got, want)
-		}
-		if got, want := answerSize(res, false), encodedSize(t, userOf(&res.Users[0])); got != want {
-			t.Fatalf("case %d, single: computed %+v, encoded %+v", i, got, want)
-		}
-		if got, want := string(appendAnswer(nil, res, true)), encoded(t, out); got != want {
-			t.Fatalf("case %d: appendAnswer\n%q\nencoding/json\n%q", i, got, want)
-		}
-		if got, want := string(appendAnswer(nil, res, false)), encoded(t, userOf(&res.Users[0])); got != want {
-			t.Fatalf("case %d, single: appendAnswer\n%q\nencoding/json\n%q", i, got, want)
-		}
-		if b, _ := boundSize(res); b < answerSize(res, true).envelope {
-			t.Fatalf("case %d: bound %d below the size %d", i, b, answerSize(res, true).envelope)
-		}
+	}
+}
+
+// TestAnswerIsXSAPIs pins the bytes of an answer: no HTML escaping, the
+// xuid and every value a string, U+2028 and invalid UTF-8 escaped.
+func TestAnswerIsXSAPIs(t *testing.T) {
+	res := &stats.Result{Users: []stats.UserResult{
+		{XUID: 18446744073709551615, Gamertag: "<&>", SCIDs: []stats.SCIDResult{{SCID: scidA, Stats: []stats.Stat{
+			{Name: "KD", Value: xbl.StatValue{Type: xbl.Double, Value: "1.25"}},
+			{Name: "Motto", Value: xbl.StatValue{Type: xbl.String, Value: "a\u2028\"\xff\n"}},
+		}}}},
+		{XUID: 1, SCIDs: []stats.SCIDResult{{SCID: scidB, Stats: []stats.Stat{}}}},
+	}}
+	want := `{"users":[{"xuid":"18446744073709551615","gamertag":"<&>","scids":[{"scid":"` + scidA + `","stats":[` +
+		`{"statname":"KD","type":"Double","value":"1.25"},{"statname":"Motto","type":"String","value":"a\u2028\"\ufffd\n"}]}]},` +
+		`{"xuid":"1","scids":[{"scid":"` + scidB + `","stats":[]}]}]}`
+	if body, err := render(res, true); err != nil || string(body) != want {
+		t.Errorf("render = %s, %v\nwant %s", body, err, want)
+	}
+	if body, err := render(&stats.Result{Users: res.Users[1:]}, false); err != nil || string(body) != `{"xuid":"1","scids":[{"scid":"`+scidB+`","stats":[]}]}` {
+		t.Errorf("render of one user = %s, %v", body, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -442,8 +443,13 @@ func TestServe(t *testing.T) {
 	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 	port := base[strings.LastIndex(base, ":")+1:]
 	r := xblctl(t, append(env, "PORT="+port), "stats", "write", "--xuid", "42", "--scid", scid, "KD=2.5", "Rank=Gold")
-	if r.code != 0 || !strings.Contains(r.stdout, "POST /stats/users/42/scids/"+scid+": 200") {
+	if r.code != 0 || !strings.Contains(r.stdout, "revision 1 (the stored document's plus one)") || !strings.Contains(r.stdout, "POST /stats/users/42/scids/"+scid+": 200") {
 		t.Fatalf("write: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	// A revision not newer than the stored one changes nothing, and xblctl says so.
+	r = xblctl(t, append(env, "PORT="+port), "stats", "write", "--revision", "1", "--xuid", "42", "--scid", scid, "KD=9")
+	if r.code != 0 || !strings.Contains(r.stdout, "revision 1 is not newer than the stored document's (1)") {
+		t.Fatalf("stale write: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = xblctl(t, append(env, "PORT="+port), "stats", "write", "--patch", "--xuid", "42", "--scid", scid, "Rank=null", "Wins=3")
 	if r.code != 0 || !strings.Contains(r.stdout, "PATCH /stats/users/42/scids/"+scid+": 200") {
@@ -570,5 +576,79 @@ func TestUp(t *testing.T) {
 			c.Close()
 			t.Errorf("port %d still answers after Ctrl-C", port)
 		}
+	}
+}
+
+// TestReadmeStatsWrite: README's "the same write, shorter" sends the body
+// of the curl POST beside it, stats and their JSON numbers included, but
+// for the revision and timestamp xblctl chooses.
+func TestReadmeStatsWrite(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	curl := regexp.MustCompile(`(?s)curl -s -X POST '[^']*/stats/users/[^']*'.*?-d '([^']*)'`).FindSubmatch(readme)
+	if curl == nil {
+		t.Fatal("README has no curl POST of a statistics write")
+	}
+	ctl := regexp.MustCompile(`go run ./infra/xblctl stats write ([^\n]*)`).FindSubmatch(readme)
+	if ctl == nil {
+		t.Fatal("README has no xblctl stats write")
+	}
+	var pairs []string
+	args := strings.Fields(string(ctl[1]))
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "--") {
+			i++ // the flag's value
+			continue
+		}
+		pairs = append(pairs, args[i])
+	}
+	var sent map[string]any
+	dec := json.NewDecoder(bytes.NewReader(curl[1]))
+	dec.UseNumber()
+	if err := dec.Decode(&sent); err != nil {
+		t.Fatalf("README's curl body: %v", err)
+	}
+	rev, err := sent["revision"].(json.Number).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := statValues(pairs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	dec = json.NewDecoder(bytes.NewReader(writeBody(stats, rev, sent["timestamp"].(string))))
+	dec.UseNumber()
+	if err := dec.Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, sent) {
+		t.Errorf("xblctl stats write %s sends\n%v\nREADME's curl sends\n%v", strings.Join(pairs, " "), got, sent)
+	}
+}
+
+func TestStatValues(t *testing.T) {
+	tests := []struct {
+		args  []string
+		patch bool
+		want  string
+	}{
+		{[]string{"A=70", "B=1.5", "C=3.0", "D=-2e3"}, false, `{"A":{"value":70},"B":{"value":1.5},"C":{"value":3.0},"D":{"value":-2e3}}`},
+		{[]string{`A="70"`, "B=gg", "C=null", "D=007", "E="}, false, `{"A":{"value":"70"},"B":{"value":"gg"},"C":{"value":"null"},"D":{"value":"007"},"E":{"value":""}}`},
+		{[]string{"A=null", "B=true"}, true, `{"A":null,"B":{"value":"true"}}`},
+	}
+	for _, tt := range tests {
+		got, err := statValues(tt.args, tt.patch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := json.Marshal(got); string(b) != tt.want {
+			t.Errorf("statValues(%q) = %s, want %s", tt.args, b, tt.want)
+		}
+	}
+	if _, err := statValues([]string{"A=1", "A=2"}, false); err == nil {
+		t.Error("a stat given twice is accepted")
 	}
 }

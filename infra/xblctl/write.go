@@ -35,6 +35,8 @@ func runStats(args []string) error {
 	sandbox := fs.String("sandbox", "RETAIL", "the sandbox")
 	gamertag := fs.String("gamertag", "", "the player's gamertag, which the reads then answer")
 	patch := fs.Bool("patch", false, "PATCH the named stats (NAME=null deletes one) instead of replacing the document")
+	revision := fs.Int64("revision", -1, "the POST's revision (default: one more than the stored document's, so that the write replaces it; one not newer than the stored document's changes nothing)")
+	timestamp := fs.String("timestamp", "", "the POST's timestamp (default: now), UTC as 2026-06-01T12:34:56.1234567Z")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,49 +50,107 @@ func runStats(args []string) error {
 	if err != nil {
 		return usagef("--xuid: %v", err)
 	}
-	title2 := map[string]any{}
-	for _, kv := range fs.Args() {
-		name, v, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return usagef("%q is not NAME=VALUE", kv)
-		}
-		switch {
-		case v == "null" && *patch:
-			title2[name] = nil
-		case json.Valid([]byte(v)) && (strings.ContainsAny(v[:1], "-0123456789")):
-			title2[name] = map[string]any{"value": json.Number(v)}
-		default:
-			title2[name] = map[string]any{"value": v}
-		}
-	}
-	body := map[string]any{"stats": map[string]any{"title": title2}}
-	method := http.MethodPatch
-	if !*patch {
-		method = http.MethodPost
-		// What XSAPI sends: its revision is 100 ns ticks since 2015 >> 16.
-		ticks := time.Since(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)).Nanoseconds() / 100
-		body["$schema"] = "http://stats.xboxlive.com/2017-1/schema#"
-		body["previousRevision"] = 0
-		body["revision"] = ticks >> 16
-		body["timestamp"] = time.Now().UTC().Format("2006-01-02T15:04:05.9999999Z")
-	}
-	payload, _ := json.Marshal(body)
-	if get {
-		method, payload = http.MethodGet, nil
+	stats, err := statValues(fs.Args(), *patch)
+	if err != nil {
+		return err
 	}
 	tok, err := devkey.Mint(xbl.Caller{XUID: x, UserHash: "xblctl", TitleID: *title, Sandbox: *sandbox, Gamertag: *gamertag}, time.Hour)
 	if err != nil {
 		return err
 	}
-	resp, out, err := callAPI(method, strings.TrimSuffix(*api, "/")+"/stats/users/"+x.String()+"/scids/"+*scid, tok, "4", payload, nil)
+	url := strings.TrimSuffix(*api, "/") + "/stats/users/" + x.String() + "/scids/" + *scid
+	call := func(method string, payload []byte) (*http.Response, []byte, error) {
+		resp, out, err := callAPI(method, url, tok, "4", payload, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, resp.Request.URL.Path, resp.StatusCode, out)
+		if resp.StatusCode >= 300 {
+			return nil, nil, fmt.Errorf("the %s answered %d", method, resp.StatusCode)
+		}
+		return resp, out, nil
+	}
+	switch {
+	case get:
+		_, _, err := call(http.MethodGet, nil)
+		return err
+	case *patch:
+		_, _, err := call(http.MethodPatch, writeBody(stats, -1, ""))
+		return err
+	}
+	// A POST: the stored revision says which revision replaces the document.
+	resp, out, err := callAPI(http.MethodGet, url, tok, "4", nil, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, resp.Request.URL.Path, resp.StatusCode, out)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
+	var stored struct {
+		Revision int64 `json:"revision"`
 	}
-	return nil
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if err := json.Unmarshal(out, &stored); err != nil {
+			return fmt.Errorf("GET %s: %v", resp.Request.URL.Path, err)
+		}
+	case http.StatusNotFound: // no document yet
+	default:
+		fmt.Fprintf(os.Stdout, "GET %s: %d %s\n", resp.Request.URL.Path, resp.StatusCode, out)
+		return fmt.Errorf("the GET of the stored document answered %d", resp.StatusCode)
+	}
+	if *revision < 0 {
+		*revision = stored.Revision + 1
+		fmt.Fprintf(os.Stdout, "revision %d (the stored document's plus one)\n", *revision)
+	} else if *revision <= stored.Revision && resp.StatusCode == http.StatusOK {
+		fmt.Fprintf(os.Stdout, "revision %d is not newer than the stored document's (%d): the service keeps the stored document, and answers 200 as XSAPI expects\n", *revision, stored.Revision)
+	}
+	if *timestamp == "" {
+		*timestamp = time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z")
+	}
+	_, _, err = call(http.MethodPost, writeBody(stats, *revision, *timestamp))
+	return err
+}
+
+// statValues reads NAME=VALUE arguments as the stats of a write body. A
+// VALUE that is a JSON number is sent as written, so that the service types
+// it as it would XSAPI's (an integer an Integer, 1.5 or 3.0 a Double); a
+// JSON string ("70", quoted) is that string; null (with patch) deletes the
+// stat; anything else is sent as a string.
+func statValues(args []string, patch bool) (map[string]any, error) {
+	out := map[string]any{}
+	for _, kv := range args {
+		name, v, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usagef("%q is not NAME=VALUE", kv)
+		}
+		if _, dup := out[name]; dup {
+			return nil, usagef("%s is given twice", name)
+		}
+		var s string
+		switch {
+		case v == "null" && patch:
+			out[name] = nil
+		case json.Valid([]byte(v)) && strings.ContainsAny(v[:1], "-0123456789"):
+			out[name] = map[string]any{"value": json.Number(v)}
+		case strings.HasPrefix(v, `"`) && json.Unmarshal([]byte(v), &s) == nil:
+			out[name] = map[string]any{"value": s}
+		default:
+			out[name] = map[string]any{"value": v}
+		}
+	}
+	return out, nil
+}
+
+// writeBody is the body XSAPI sends: a PATCH's stats alone (revision < 0),
+// or a POST's whole document with its revision and timestamp.
+func writeBody(stats map[string]any, revision int64, timestamp string) []byte {
+	body := map[string]any{"stats": map[string]any{"title": stats}}
+	if revision >= 0 {
+		body["$schema"] = "http://stats.xboxlive.com/2017-1/schema#"
+		body["previousRevision"] = 0
+		body["revision"] = revision
+		body["timestamp"] = timestamp
+	}
+	b, _ := json.Marshal(body)
+	return b
 }
 
 // callAPI sends one request to the local API as a game does: the token,

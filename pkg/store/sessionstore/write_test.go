@@ -469,7 +469,7 @@ func TestEntriesOfAnEarlierSession(t *testing.T) {
 // 200 bytes) keeps entries without copies, so a write does not rewrite 8 KB
 // into every entry; queries read its head.
 func TestLongKeywordsNoCopies(t *testing.T) {
-	tb, st, now := writeTable(t)
+	tb, st, _ := writeTable(t)
 	counted, counter := countedStore(t, tb)
 	var kw []string
 	for i := range sessions.MaxKeywords {

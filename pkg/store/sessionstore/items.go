@@ -62,9 +62,9 @@ type Item struct {
 // Head is the key of the head item an index entry points at.
 func (p *Item) Head(scid string) store.Key { return store.HeadKey(scid, p.Template, p.Name) }
 
-// memberEntries returns the two membership entries of user x, member
+// MemberEntries returns the two membership entries of user x, member
 // index of the session (scid, template, name) that started at start.
-func memberEntries(x xbl.XUID, index int, scid, template, name string, start time.Time) [2]Item {
+func MemberEntries(x xbl.XUID, index int, scid, template, name string, start time.Time) [2]Item {
 	var out [2]Item
 	for i, k := range store.MembershipKeys(x, scid, template, name, start) {
 		out[i] = Item{Key: k, HeadFields: HeadFields{Template: template, Name: name, StartTime: start.UTC().Format(store.TimeLayout)}, Index: &index}
@@ -72,9 +72,9 @@ func memberEntries(x xbl.XUID, index int, scid, template, name string, start tim
 	return out
 }
 
-// keywordEntries returns the two index entries of keyword for the session
+// KeywordEntries returns the two index entries of keyword for the session
 // (scid, template, name) that started at start.
-func keywordEntries(keyword, scid, template, name string, start time.Time) [2]Item {
+func KeywordEntries(keyword, scid, template, name string, start time.Time) [2]Item {
 	var out [2]Item
 	for i, k := range store.KeywordKeys(scid, keyword, template, name, start) {
 		out[i] = Item{Key: k, HeadFields: HeadFields{Template: template, Name: name, StartTime: start.UTC().Format(store.TimeLayout)}}

@@ -17,7 +17,7 @@ func TestItemsRoundTrip(t *testing.T) {
 	head := Item{Key: store.HeadKey(scid, "t", "n"), HeadFields: HeadFields{Template: "t", Name: "n", StartTime: start.Format(store.TimeLayout), Version: 1,
 		Visibility: "open", MaxMembers: 10, JoinRestriction: "local", Keywords: []string{"kw"}, Turn: []int{0},
 		Members: []HeadMember{{XUID: "9", Index: 0, Status: "active"}, {XUID: "18446744073709551615", Index: 3, Status: "reserved", Until: 1796000000000}}}}
-	withCopy := memberEntries(9, 0, scid, "t", "n", start)[0]
+	withCopy := MemberEntries(9, 0, scid, "t", "n", start)[0]
 	withCopy.HeadFields, withCopy.Copy = head.HeadFields, true
 	tests := []struct {
 		name string
@@ -27,10 +27,10 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"session document", &DocItem{Key: store.SessionKey(scid, "t", "n"), ETag: "e", Doc: `{"a":1}`, Copies: true}, &DocItem{}},
 		{"membership with a copy of the head", &withCopy, &Item{}},
 		{"head", &head, &Item{}},
-		{"membership", ptr(memberEntries(9, 3, scid, "t", "n", start)[0]), &Item{}},
-		{"membership in its template", ptr(memberEntries(9, 0, scid, "t", "n", start)[1]), &Item{}},
-		{"keyword", ptr(keywordEntries("kw", scid, "t", "n", start)[0]), &Item{}},
-		{"keyword in its template", ptr(keywordEntries("kw", scid, "t", "n", start)[1]), &Item{}},
+		{"membership", ptr(MemberEntries(9, 3, scid, "t", "n", start)[0]), &Item{}},
+		{"membership in its template", ptr(MemberEntries(9, 0, scid, "t", "n", start)[1]), &Item{}},
+		{"keyword", ptr(KeywordEntries("kw", scid, "t", "n", start)[0]), &Item{}},
+		{"keyword in its template", ptr(KeywordEntries("kw", scid, "t", "n", start)[1]), &Item{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestItemsRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	m := memberEntries(8, 1, scid, "t", "n", start)[0]
+	m := MemberEntries(8, 1, scid, "t", "n", start)[0]
 	if m.StartTime != "2026-11-20T13:45:30.0900000Z" || *m.Index != 1 || m.Head(scid) != store.HeadKey(scid, "t", "n") {
 		t.Errorf("membership = %+v", m)
 	}

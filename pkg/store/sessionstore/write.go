@@ -60,11 +60,11 @@ func pointersOf(d *sessions.Doc) []Item {
 	var out []Item
 	for i := range d.Members {
 		m := &d.Members[i]
-		p := memberEntries(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
+		p := MemberEntries(m.XUID, m.Index, d.SCID, d.Template, d.Name, d.StartTime)
 		out = append(out, p[:]...)
 	}
 	for _, kw := range d.Keywords {
-		p := keywordEntries(kw, d.SCID, d.Template, d.Name, d.StartTime)
+		p := KeywordEntries(kw, d.SCID, d.Template, d.Name, d.StartTime)
 		out = append(out, p[:]...)
 	}
 	return out

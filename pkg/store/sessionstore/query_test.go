@@ -28,7 +28,7 @@ func heavy() *xbl.Dataset {
 	for k := range 400 {
 		s := xbl.Session{SCID: scidA, Template: []string{"coop", "deathmatch"}[k%2], Name: fmt.Sprintf("s%03d", k),
 			StartTime: t0.Add(time.Duration(k/3) * time.Minute), // ties of three
-			Version: 1, Visibility: xbl.OpenVis, Keywords: []string{"k"}}
+			Version:   1, Visibility: xbl.OpenVis, Keywords: []string{"k"}}
 		for m := range 4 {
 			s.Members = append(s.Members, xbl.Member{XUID: xbl.XUID((4*k+m)%100 + 1), Status: xbl.Active})
 		}

@@ -422,7 +422,7 @@ func TestServe(t *testing.T) {
 	base := p.waitFor(t, regexp.MustCompile(`serving the local API on (http://\S+)`), 30*time.Second)[1]
 	token := strings.TrimSpace(xblctl(t, nil, "token", "--xuid", "1", "--uhs", "u", "--title", "1", "--sandbox", "RETAIL").stdout)
 
-	if code, body := get(t, base+"/batch?operation=read", token); code != 400 || !strings.Contains(body, `"errorMessage":"requestedscids is empty"`) {
+	if code, body := get(t, base+"/batch?operation=read", token); code != 400 || !strings.Contains(body, `requestedscids is empty"`) {
 		t.Errorf("request through the event path: %d %s", code, body)
 	}
 	if code, body := get(t, base+"/batch", ""); code != 401 || !strings.Contains(body, `"errorCode":401`) {

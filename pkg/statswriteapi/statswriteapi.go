@@ -359,8 +359,8 @@ type statJSON xbl.StatValue
 func (v statJSON) MarshalJSON() ([]byte, error) {
 	switch v.Type {
 	case xbl.Integer:
-		if _, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			return []byte(v.Value), nil
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			return strconv.AppendInt(nil, n, 10), nil
 		}
 	case xbl.Double:
 		if f, err := strconv.ParseFloat(v.Value, 64); err == nil {
@@ -370,6 +370,7 @@ func (v statJSON) MarshalJSON() ([]byte, error) {
 	return httpapi.Marshal(v.Value) // "<" as is, as XSAPI reads it
 }
 
+// render is doc as XSAPI reads it back.
 func render(doc *stats.Document) documentJSON {
 	out := documentJSON{Revision: doc.Revision, Timestamp: doc.Timestamp}
 	out.Stats.Title = make(map[string]valueJSON, len(doc.Stats))
@@ -379,6 +380,7 @@ func render(doc *stats.Document) documentJSON {
 	return out
 }
 
+// writeJSON writes v, rendered with httpapi.Marshal, as a 200 answer.
 func writeJSON(w http.ResponseWriter, v any) error {
 	body, err := httpapi.Marshal(v)
 	if err != nil {

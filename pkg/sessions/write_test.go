@@ -517,3 +517,36 @@ func TestASlowCommitIsBusyNotATimeout(t *testing.T) {
 		t.Errorf("%v after %v, want Unavailable with time to spare", err, time.Since(start))
 	}
 }
+
+// BenchmarkPut is one member's write to a lobby of four with two keywords
+// and custom properties (it flips its ready state, so each write stores a
+// new version), on a store in memory: the rules' own cost, encoding
+// included.
+func BenchmarkPut(b *testing.B) {
+	st := newDocStore()
+	s := svc(st, t0)
+	ctx := context.Background()
+	kws := []string{"ranked", "eu"}
+	setup := joinChange(true)
+	setup.Properties = &PropertiesChange{Keywords: &kws, Custom: map[string]json.RawMessage{"map": raw(`"harbor"`), "mode": raw(`{"teams":2,"ffa":false}`)}}
+	if _, err := s.Put(ctx, host, ref, Condition{}, setup); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []*xbl.Caller{guest, third, {XUID: 400, Gamertag: "Fourth", TitleID: "1297287135", Sandbox: "RETAIL"}} {
+		if _, err := s.Put(ctx, c, ref, Condition{}, joinChange(true)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	flip := []*Change{
+		{Members: map[string]*MemberChange{"me": {Ready: ptr(true)}}},
+		{Members: map[string]*MemberChange{"me": {Active: ptr(true)}}},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if res, err := s.Put(ctx, guest, ref, Condition{}, flip[i%2]); err != nil || res.Outcome != Updated {
+			b.Fatal(res, err)
+		}
+		i++
+	}
+}

@@ -523,3 +523,42 @@ func TestCopiesForLobbiesOnly(t *testing.T) {
 		t.Errorf("a reserved member after the switch: %+v", got)
 	}
 }
+
+// TestWhatAWriteCosts counts what one write to a lobby of four with two
+// keywords sends: one strongly consistent GetItem of the document, and one
+// transaction of the document, the head and the 12 index entries (their
+// copies of the head rewritten); a write that changes nothing reads the
+// document and writes nothing.
+func TestWhatAWriteCosts(t *testing.T) {
+	tb, st, _ := writeTable(t)
+	counted, counter := countedStore(t, tb)
+	mem := configs()
+	kws := []string{"ranked", "eu"}
+	mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kws}}, wt0)
+	for x := range xbl.XUID(2) {
+		mustPut(t, st, mem, player(2+x), sessions.Condition{}, joinAs(true), wt0)
+	}
+	transactItems := func() []int {
+		var n []int
+		for _, body := range counter.Bodies("TransactWriteItems") {
+			var in struct{ TransactItems []json.RawMessage }
+			if err := json.Unmarshal([]byte(body), &in); err != nil {
+				t.Fatal(err)
+			}
+			n = append(n, len(in.TransactItems))
+		}
+		return n
+	}
+	counter.Reset()
+	mustPut(t, counted, mem, player(5), sessions.Condition{}, joinAs(true), wt0)
+	if got := counter.Ops(); !slices.Equal(got, []string{"GetItem", "TransactWriteItems"}) || counter.Get("GetItem") != 1 || !slices.Equal(transactItems(), []int{2 + 4*2 + 2*2}) {
+		t.Errorf("a join: %v, GetItem %d, transaction items %v; want 1 GetItem and one transaction of 14 items", got, counter.Get("GetItem"), transactItems())
+	}
+	counter.Reset()
+	if res := mustPut(t, counted, mem, player(5), sessions.Condition{}, joinAs(true), wt0); res.Outcome != sessions.Updated {
+		t.Fatalf("repeat: %v", res.Outcome)
+	}
+	if got := counter.Ops(); !slices.Equal(got, []string{"GetItem"}) || counter.Get("GetItem") != 1 {
+		t.Errorf("a write that changes nothing: %v; want 1 GetItem and no write", got)
+	}
+}

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/infra/devkey"
@@ -58,7 +64,83 @@ func measureInit(runs int) error {
 		t := times[name]
 		fmt.Printf("| %s | %d | %.2f / %.2f | %.2f× |\n", name, fi.Size(), ms(pct(t, 50)), ms(pct(t, 90)), float64(pct(t, 50))/float64(hello))
 	}
+	return heavyInits(bins, names, runs)
+}
+
+// heavyInitMillis is the package init time past which heavyInits names a
+// package.
+const heavyInitMillis = 0.05
+
+// heavyInits prints, for each bootstrap, the packages whose init (the Go
+// runtime's GODEBUG=inittrace=1 report, the median of runs starts) takes
+// longer than heavyInitMillis: where a start-up regression comes from
+// (package-level regexp.MustCompile, tables built at init, ...).
+func heavyInits(bins map[string]string, names []string, runs int) error {
+	fmt.Printf("\nPackage inits over %.2f ms (GODEBUG=inittrace=1, median of %d starts)\n\n", heavyInitMillis, runs)
+	fmt.Println("| bootstrap | all package inits ms | heaviest |")
+	fmt.Println("| --- | ---: | --- |")
+	for _, name := range names {
+		byPkg := map[string][]time.Duration{}
+		var totals []time.Duration
+		for range runs {
+			trace, err := initTrace(bins[name])
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			var total time.Duration
+			for pkg, d := range trace {
+				byPkg[pkg] = append(byPkg[pkg], d)
+				total += d
+			}
+			totals = append(totals, total)
+		}
+		type heavy struct {
+			pkg string
+			d   time.Duration
+		}
+		var hs []heavy
+		for pkg, ds := range byPkg {
+			if d := pct(ds, 50); ms(d) > heavyInitMillis {
+				hs = append(hs, heavy{pkg, d})
+			}
+		}
+		slices.SortFunc(hs, func(a, b heavy) int { return cmp.Compare(b.d, a.d) })
+		var list []string
+		for _, h := range hs {
+			list = append(list, fmt.Sprintf("%s %.2f", h.pkg, ms(h.d)))
+		}
+		fmt.Printf("| %s | %.2f | %s |\n", name, ms(pct(totals, 50)), strings.Join(list, ", "))
+	}
 	return nil
+}
+
+// initTrace runs bin with GODEBUG=inittrace=1 and no Runtime API (it exits
+// once main runs) and returns each package init's clock time.
+func initTrace(bin string) (map[string]time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"GODEBUG=inittrace=1"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Run() // it fails without a Runtime API: only the trace matters
+	trace := map[string]time.Duration{}
+	for line := range strings.Lines(stderr.String()) {
+		// init net/http @3.7 ms, 0.025 ms clock, 4712 bytes, 49 allocs
+		f := strings.Fields(line)
+		if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[4], 64)
+		if err != nil {
+			return nil, fmt.Errorf("inittrace line %q: %w", line, err)
+		}
+		trace[f[1]] += time.Duration(v * float64(time.Millisecond))
+	}
+	if len(trace) == 0 {
+		return nil, fmt.Errorf("no inittrace output: %.200s", stderr.String())
+	}
+	return trace, nil
 }
 
 // startUp runs bin under a Runtime API with the environment Lambda gives a

@@ -117,13 +117,18 @@ lint:
 	$(GO) tool staticcheck ./...
 	@out=$$($(GO) tool deadcode -test ./...); if [ -n "$$out" ]; then echo "deadcode: unreachable code:" >&2; echo "$$out" >&2; exit 1; fi
 
-## build: the Lambda binaries, as sam build makes them.
+## build: the Lambda binaries, as sam build makes them; each must be at most
+## MAX_BOOTSTRAP_BYTES (9,000,000 bytes: a bigger binary starts slower).
+MAX_BOOTSTRAP_BYTES ?= 9000000
 build:
-	@for f in $(FUNCTIONS); do \
+	@big=; for f in $(FUNCTIONS); do \
 		mkdir -p .local/build/$$f && \
 		GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o .local/build/$$f/bootstrap ./functions/$$f || exit 1; \
-		printf '%-14s %s bytes (%s)\n' $$f $$(stat -c %s .local/build/$$f/bootstrap) .local/build/$$f/bootstrap; \
-	done
+		size=$$(stat -c %s .local/build/$$f/bootstrap); \
+		printf '%-14s %s bytes (%s)\n' $$f $$size .local/build/$$f/bootstrap; \
+		if [ $$size -gt $(MAX_BOOTSTRAP_BYTES) ]; then big="$$big $$f"; fi; \
+	done; \
+	if [ -n "$$big" ]; then echo "bootstrap over $(MAX_BOOTSTRAP_BYTES) bytes:$$big (go tool nm -size -sort size shows what grew)" >&2; exit 1; fi
 
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 build-StatsBatchFunction:

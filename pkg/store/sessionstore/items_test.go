@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 // TestItemsRoundTrip encodes every session item kind with attributevalue
@@ -52,5 +54,33 @@ func TestItemsRoundTrip(t *testing.T) {
 	m := MemberEntries(8, 1, scid, "t", "n", start)[0]
 	if m.StartTime != "2026-11-20T13:45:30.0900000Z" || *m.Index != 1 || m.Head(scid) != store.HeadKey(scid, "t", "n") {
 		t.Errorf("membership = %+v", m)
+	}
+}
+
+// TestItemAV: the attributes a write sends for the head and each index
+// entry, the head encoded once, are what attributevalue encodes for each.
+func TestItemAV(t *testing.T) {
+	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)
+	d := &sessions.Doc{SCID: "7492baca-c1b4-440d-a391-b7ef364a8d40", Template: "t", Name: "n", StartTime: start, Visibility: xbl.OpenVis,
+		MaxMembers: 4, Keywords: []string{"kw"}, Turn: []int{1}, JoinRestriction: "local",
+		Members: []sessions.Member{{Index: 0, XUID: 9, Active: true}, {Index: 1, XUID: 8, Reserved: true, ReservedUntil: start.Add(time.Minute)}}}
+	for _, copies := range []bool{true, false} {
+		it, err := ItemsOf(d, copies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range append([]Item{it.Head}, it.Pointers...) {
+			got, err := it.itemAV(&p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := store.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("copies %v, %s: %v, want %v", copies, p.SK, got, want)
+			}
+		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +31,8 @@ type Items struct {
 	Doc      DocItem
 	Head     Item
 	Pointers []Item
+
+	headAV map[string]types.AttributeValue // Head.HeadFields encoded, once
 }
 
 // ItemsOf returns d's items; with copies, its index entries carry copies
@@ -100,8 +104,43 @@ func copiesFit(it *Items, removes int) bool {
 	if len(it.Pointers) > MaxCopyEntries || 2+len(it.Pointers)+removes > MaxTransactItems {
 		return false
 	}
-	av, err := store.Marshal(it.Head.HeadFields)
-	return err == nil && store.ItemSize(av) <= MaxCopyBytes
+	if it.headAV == nil {
+		av, err := store.Marshal(it.Head.HeadFields)
+		if err != nil {
+			return false
+		}
+		it.headAV = av
+	}
+	return store.ItemSize(it.headAV) <= MaxCopyBytes
+}
+
+// itemAV returns the attributes of p, a head item or an index entry of
+// it: when p is the head or carries a copy of it, the head's attributes
+// as encoded once per write (it.headAV), with p's key, index and flag.
+// It is what store.Marshal(p) returns (TestItemAV), without encoding the
+// head again for every entry.
+func (it *Items) itemAV(p *Item) (map[string]types.AttributeValue, error) {
+	if p.Key != it.Head.Key && !p.Copy {
+		return store.Marshal(p)
+	}
+	if it.headAV == nil {
+		av, err := store.Marshal(it.Head.HeadFields)
+		if err != nil {
+			return nil, err
+		}
+		it.headAV = av
+	}
+	av := make(map[string]types.AttributeValue, len(it.headAV)+4)
+	maps.Copy(av, it.headAV)
+	av[store.AttrPK] = &types.AttributeValueMemberS{Value: p.PK}
+	av[store.AttrSK] = &types.AttributeValueMemberS{Value: p.SK}
+	if p.Index != nil {
+		av["i"] = &types.AttributeValueMemberN{Value: strconv.Itoa(*p.Index)}
+	}
+	if p.Copy {
+		av["c"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	return av, nil
 }
 
 // headFieldsOf returns d's head as the head item stores it.
@@ -184,7 +223,8 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // still holds the removed member's index; a session that had copies loses
 // them before that commit. Either
 // way a query never sees a row of a version that was not committed, nor a
-// mix of two.
+// mix of two. The document item holds next.Encoded as it is; the head's
+// attributes are encoded once and shared by the head item and every copy.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
 	var old []Item // prev's entries (their copies do not matter here)
 	if prev != nil {
@@ -288,17 +328,13 @@ func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []Item) ([]t
 		doc.Put.ConditionExpression = aws.String("etag = :etag")
 		doc.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}}
 	}
-	head, err := s.put(after.Head)
-	if err != nil {
-		return nil, err
-	}
-	core := []types.TransactWriteItem{doc, head}
-	for _, p := range puts {
-		put, err := s.put(p)
+	core := []types.TransactWriteItem{doc}
+	for _, p := range append([]Item{after.Head}, puts...) {
+		av, err := after.itemAV(&p)
 		if err != nil {
 			return nil, err
 		}
-		core = append(core, put)
+		core = append(core, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
 	}
 	for _, p := range remove {
 		core = append(core, s.deleteItem(p.Key))

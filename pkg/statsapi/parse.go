@@ -29,13 +29,13 @@ func badRequest(format string, args ...any) error {
 // are ignored.
 type batchBody struct {
 	Users *[]xuidJSON `json:"requestedusers"`
-	SCIDs *[]scidBody `json:"requestedscids"`
+	SCIDs *[]*scidBody `json:"requestedscids"` // nil: null
 }
 
 // scidBody is one entry of requestedscids.
 type scidBody struct {
 	SCID  *string   `json:"scid"`
-	Stats *[]string `json:"requestedstats"`
+	Stats *[]*string `json:"requestedstats"` // nil: null
 }
 
 // xuidJSON is an xuid in requestedusers, written as a JSON string or
@@ -75,7 +75,7 @@ func (x *xuidJSON) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 
 // required is the refusal of a member that is missing or null.
 func required(path, what string) error {
-	return badRequest("%s is missing or null; it must be %s", path, what)
+	return badRequest("%s is required (%s, not null)", path, what)
 }
 
 // parseBatch reads a POST /batch body with httpapi.Decode, then checks it
@@ -126,7 +126,7 @@ func checkUsers(list []xuidJSON) ([]xbl.XUID, error) {
 
 // checkSCIDs checks requestedscids: their number, each SCID and its stat
 // names.
-func checkSCIDs(list []scidBody) ([]stats.SCIDRequest, error) {
+func checkSCIDs(list []*scidBody) ([]stats.SCIDRequest, error) {
 	switch {
 	case len(list) == 0:
 		return nil, badRequest("$.requestedscids is empty")
@@ -136,6 +136,9 @@ func checkSCIDs(list []scidBody) ([]stats.SCIDRequest, error) {
 	out := make([]stats.SCIDRequest, len(list))
 	for i, e := range list {
 		path := "$.requestedscids[" + strconv.Itoa(i) + "]"
+		if e == nil {
+			return nil, badRequest("%s must be an object, not null", path)
+		}
 		if e.SCID == nil {
 			return nil, required(path+".scid", "a string")
 		}
@@ -154,7 +157,11 @@ func checkSCIDs(list []scidBody) ([]stats.SCIDRequest, error) {
 			return nil, badRequest("%s.requestedstats has %d entries; the limit is %d", path, len(names), stats.MaxStatsPerSCID)
 		}
 		wanted := make([]string, 0, len(names))
-		for j, name := range names {
+		for j, n := range names {
+			if n == nil {
+				return nil, badRequest("%s.requestedstats[%d] must be a string, not null", path, j)
+			}
+			name := *n
 			if err := stats.CheckStatName(name); err != nil {
 				return nil, badRequest("%s.requestedstats[%d]: %v", path, j, err)
 			}

@@ -8,6 +8,7 @@
 package statswriteapi
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"regexp"
@@ -150,15 +151,17 @@ type statBody struct {
 
 // statValue is a stat's value as JSON writes it: an integer within int64
 // is an Integer, any other number a Double, a string a String. Numbers are
-// read from their text, exactly.
+// read from their text, exactly. What is not a value is kept as the fault
+// a refusal words.
 type statValue struct {
-	v   xbl.StatValue
-	set bool
+	v     xbl.StatValue
+	set   bool
+	fault string // "must be a number or a string", ...; "" for a value
 }
 
-// UnmarshalJSONFrom reads one value; what is not one is Invalid, and
-// httpapi.Decode names its place.
+// UnmarshalJSONFrom reads one value.
 func (v *statValue) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	*v = statValue{set: true}
 	switch d.PeekKind() {
 	case '"':
 		tok, err := d.ReadToken()
@@ -167,50 +170,45 @@ func (v *statValue) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		}
 		s := tok.String()
 		if len(s) > stats.MaxStringValueLen {
-			return badRequest("a string value is %d bytes; the limit is %d", len(s), stats.MaxStringValueLen)
+			v.fault = fmt.Sprintf("is %d bytes; the limit is %d", len(s), stats.MaxStringValueLen)
+			return nil
 		}
-		*v = statValue{xbl.StatValue{Type: xbl.String, Value: s}, true}
-		return nil
+		v.v = xbl.StatValue{Type: xbl.String, Value: s}
 	case '0':
 		text, err := d.ReadValue()
 		if err != nil {
 			return err
 		}
-		sv, err := numberValue(string(text))
-		if err != nil {
-			return err
-		}
-		*v = statValue{sv, true}
-		return nil
+		v.v, v.fault = numberValue(string(text))
+	default:
+		v.fault = "must be a number or a string"
+		return d.SkipValue()
 	}
-	if err := d.SkipValue(); err != nil {
-		return err
-	}
-	return badRequest("a stat value must be a number or a string")
+	return nil
 }
 
 // numberValue reads the text of a JSON number: an integer within int64 is
-// an Integer, any other number a Double, refused when no double holds it
-// (1e999, or 1e-400, which is not 0).
-func numberValue(text string) (xbl.StatValue, error) {
+// an Integer, any other number a Double. It is refused, with a fault,
+// when no double holds it (1e999, or 1e-400, which is not 0).
+func numberValue(text string) (xbl.StatValue, string) {
 	if !strings.ContainsAny(text, ".eE") {
 		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
-			return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(i, 10)}, nil
+			return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(i, 10)}, ""
 		}
 	}
 	f, ok := httpapi.Double(text)
 	if !ok {
-		return xbl.StatValue{}, badRequest("no double holds %s", jsonpath.Clip(text))
+		return xbl.StatValue{}, "is " + jsonpath.Clip(text) + ": no double holds it"
 	}
-	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, nil
+	return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)}, ""
 }
 
 // integer is an optional member holding a JSON integer within int64, read
-// from its text: absent, it is unset; null, a fraction, an exponent or any
-// other JSON is refused.
+// from its text. Absent, it is unset; null, a fraction, an exponent or any
+// other JSON is bad.
 type integer struct {
-	n   int64
-	set bool
+	n        int64
+	set, bad bool
 }
 
 // UnmarshalJSONFrom reads the integer.
@@ -220,37 +218,35 @@ func (i *integer) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		return err
 	}
 	n, err := strconv.ParseInt(string(text), 10, 64)
-	if err != nil {
-		return badRequest("must be a 64-bit integer")
-	}
-	*i = integer{n, true}
+	*i = integer{n: n, set: true, bad: err != nil}
 	return nil
 }
 
 // timestamp is an optional member holding XSAPI's timestamp: UTC, a
-// fraction of 1 to 7 digits or none, then Z. Absent, it is empty; null
-// and any other JSON are refused.
-type timestamp string
+// fraction of 1 to 7 digits or none, then Z. Absent, it is unset; null or
+// any other JSON is bad.
+type timestamp struct {
+	s        string
+	set, bad bool
+}
 
 // timestampForm is the form of a timestamp.
 var timestampForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$`)
 
 // UnmarshalJSONFrom reads the timestamp.
 func (t *timestamp) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	if d.PeekKind() == '"' {
-		tok, err := d.ReadToken()
-		if err != nil {
-			return err
-		}
-		s := tok.String()
-		if _, err := time.Parse(time.RFC3339Nano, s); err == nil && timestampForm.MatchString(s) {
-			*t = timestamp(s)
-			return nil
-		}
-	} else if err := d.SkipValue(); err != nil {
+	*t = timestamp{set: true, bad: true}
+	if d.PeekKind() != '"' {
+		return d.SkipValue()
+	}
+	tok, err := d.ReadToken()
+	if err != nil {
 		return err
 	}
-	return badRequest("must be a UTC time such as 2026-06-01T12:34:56.1234567Z (at most 7 fraction digits, ending in Z)")
+	t.s = tok.String()
+	_, err = time.Parse(time.RFC3339Nano, t.s)
+	t.bad = err != nil || !timestampForm.MatchString(t.s)
+	return nil
 }
 
 // title checks $.stats.title of a decoded body, in the order of the names
@@ -290,6 +286,8 @@ func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 			p.Remove = append(p.Remove, name)
 		case !st.Value.set:
 			return nil, required(path()+".value", "a number or a string")
+		case st.Value.fault != "":
+			return nil, badRequest("%s.value %s", path(), st.Value.fault)
 		default:
 			p.Set[name] = st.Value.v
 		}
@@ -299,7 +297,7 @@ func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 
 // required is the refusal of a member that is missing or null.
 func required(path, what string) error {
-	return badRequest("%s is missing or null; it must be %s", path, what)
+	return badRequest("%s is required (%s, not null)", path, what)
 }
 
 // ParseReplace reads a POST body, the whole document with its revision
@@ -317,10 +315,15 @@ func ParseReplace(body []byte) (*stats.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.Revision.n < 0 {
+	switch {
+	case b.Revision.bad || b.Revision.n < 0:
 		return nil, badRequest("$.revision must be a non-negative 64-bit integer")
+	case b.PreviousRevision.bad:
+		return nil, badRequest("$.previousRevision must be a 64-bit integer")
+	case b.Timestamp.bad:
+		return nil, badRequest("$.timestamp must be a UTC time such as 2026-06-01T12:34:56.1234567Z (at most 7 fraction digits, ending in Z)")
 	}
-	return &stats.Document{Revision: b.Revision.n, Timestamp: string(b.Timestamp), Stats: p.Set}, nil
+	return &stats.Document{Revision: b.Revision.n, Timestamp: b.Timestamp.s, Stats: p.Set}, nil
 }
 
 // ParsePatch reads a PATCH body, the stats to set and those sent as null

@@ -16,7 +16,7 @@ import (
 // words (name, max) need no care; a caller that adds placeholders of its
 // own to Names uses the same one for the same name.
 //
-//	p := store.ProjectionOf[sessionstore.HeadItem](store.AttrSK)
+//	p := store.ProjectionOf[sessionstore.Item](store.AttrSK)
 //	// p.Expression == "#pk, #template, #name, ..."
 //
 // It derives the projection from the tags so that an item struct and what

@@ -550,3 +550,23 @@ func BenchmarkPut(b *testing.B) {
 		i++
 	}
 }
+
+// TestOneEncodingPerWrite: the bytes a write stores are the ones Apply
+// encoded and measured (the very slice, not a second encoding), and they
+// decode back to the session written.
+func TestOneEncodingPerWrite(t *testing.T) {
+	st := newDocStore()
+	res := put(t, st, host, Condition{}, joinChange(true), t0)
+	stored := st.docs[ref.SCID+"/"+ref.Template+"/"+ref.Name]
+	if len(res.Doc.Encoded) == 0 || &stored.Encoded[0] != &res.Doc.Encoded[0] {
+		t.Fatal("the stored document is not the write's encoding")
+	}
+	back, err := Decode(stored.Encoded, stored.ETag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.Encode()
+	if err != nil || string(again) != string(res.Doc.Encoded) {
+		t.Errorf("decoded and encoded again:\n%s\nwant\n%s", again, res.Doc.Encoded)
+	}
+}

@@ -28,14 +28,14 @@ func badRequest(format string, args ...any) error {
 // batchBody is a POST /batch body. Members are matched exactly; others
 // are ignored.
 type batchBody struct {
-	Users *[]xuidJSON `json:"requestedusers"`
-	SCIDs *[]*scidBody `json:"requestedscids"` // nil: null
+	Users *[]xuidJSON  `json:"requestedusers"`
+	SCIDs *[]*scidBody `json:"requestedscids"` // an entry sent as null is nil
 }
 
 // scidBody is one entry of requestedscids.
 type scidBody struct {
-	SCID  *string   `json:"scid"`
-	Stats *[]*string `json:"requestedstats"` // nil: null
+	SCID  *string    `json:"scid"`
+	Stats *[]*string `json:"requestedstats"` // a name sent as null is nil
 }
 
 // xuidJSON is an xuid in requestedusers, written as a JSON string or

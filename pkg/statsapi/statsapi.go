@@ -70,7 +70,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	if op := r.URL.Query()["operation"]; op != nil && (len(op) != 1 || op[0] != "read") {
 		return badRequest("operation %q is not supported; use read", jsonpath.Clip(strings.Join(op, ",")))
 	}
-	in, err := httpapi.ReadJSON(r, MaxBodyBytes)
+	in, err := httpapi.ReadBody(r, MaxBodyBytes)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, write, sessions, join or init cases")
+	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join or init cases")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	flag.Parse()
 	for _, s := range strings.Split(*sessions, ",") {
@@ -101,8 +101,11 @@ func run() error {
 	}
 	if *only == "" || *only == "sessions" {
 		for _, n := range o.sessions {
-			cases = append(cases, &sessionsCase{o: o, sessions: n})
+			cases = append(cases, newSessionsCase(o, n))
 		}
+	}
+	if *only == "" || *only == "sessions" || *only == "heavy" {
+		cases = append(cases, newHeavyCase(o))
 	}
 	if *only == "" || *only == "join" {
 		cases = append(cases, &joinCase{o: o})

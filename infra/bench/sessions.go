@@ -12,45 +12,62 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// Shape of the session data: every session has membersPerSession members
-// drawn from a pool sized so that each user is in about sessionsPerUser
-// sessions, whatever the number of sessions.
+// The session batch: 100 xuids, at most 16 of their Query calls in flight
+// (the service's sessions.QueryConcurrency), take=100.
 const (
-	membersPerSession = 3
-	sessionsPerUser   = 6
-	batchXUIDs        = 100
-	sessionSCID       = "c402ff50-3e76-11e2-a25f-0800200c1212"
-	// queryConcurrency is the service's bound on Query calls in flight.
-	queryConcurrency = 16
-	// take is the most results the batch asks for.
-	take = 100
+	batchXUIDs   = 100
+	sessionSCID  = "c402ff50-3e76-11e2-a25f-0800200c1212"
+	queryConcurr = sessions.QueryConcurrency
+	take         = 100
 )
 
-// sessionsCase is the session directory batch query for 100 xuids.
+// sessionsCase is the session directory batch query for 100 xuids. Every
+// session has members members drawn from a pool sized so that each user is
+// in about perUser sessions, whatever the number of sessions.
 type sessionsCase struct {
 	o        options
 	sessions int
+	members  int
+	perUser  int
+	heavy    bool // named as the heavy batch
 	client   *dynamodb.Client
 	table    string
 	base     string
 	token    string
 }
 
+// newSessionsCase is the batch over n sessions of 3 members, each user in
+// about 6.
+func newSessionsCase(o options, n int) *sessionsCase {
+	return &sessionsCase{o: o, sessions: n, members: 3, perUser: 6}
+}
+
+// newHeavyCase is the heavy batch: each of the 100 xuids in 16 sessions of
+// 4 members (2,000 sessions over 500 users), take=100, every row kept. The
+// first 7 xuids hold the answer.
+func newHeavyCase(o options) *sessionsCase {
+	return &sessionsCase{o: o, sessions: 2000, members: 4, perUser: 16, heavy: true}
+}
+
 func (c *sessionsCase) pool() int {
-	return max(batchXUIDs, c.sessions*membersPerSession/sessionsPerUser)
+	return max(batchXUIDs, c.sessions*c.members/c.perUser)
 }
 
 func (c *sessionsCase) name() string {
+	if c.heavy {
+		return fmt.Sprintf("heavy POST /serviceconfigs/{scid}/batch, %d xuids each in %d sessions of %d, take=%d", batchXUIDs, c.perUser, c.members, take)
+	}
 	return fmt.Sprintf("POST /serviceconfigs/{scid}/batch, %d xuids, %d sessions", batchXUIDs, c.sessions)
 }
 
 func (c *sessionsCase) rawName() string {
-	return fmt.Sprintf("%d Query, %d at a time", batchXUIDs, queryConcurrency)
+	return fmt.Sprintf("a Query per xuid in request order, %d at a time, until the rows suffice", queryConcurr)
 }
 
 func (c *sessionsCase) dataset() *xbl.Dataset {
@@ -65,8 +82,8 @@ func (c *sessionsCase) dataset() *xbl.Dataset {
 			StartTime: t0.Add(time.Duration(i) * 17 * time.Second), Version: 1 + i%3, Visibility: vis[i%len(vis)],
 			JoinRestriction: "local", Keywords: []string{fmt.Sprintf("kw%d", i%10)},
 		}
-		for m := range membersPerSession {
-			x := xbl.XUID(1_000_000 + (i*membersPerSession+m*7919)%pool)
+		for m := range c.members {
+			x := xbl.XUID(1_000_000 + (i*c.members+m*7919)%pool)
 			dup := false
 			for _, o := range s.Members {
 				dup = dup || o.XUID == x
@@ -107,52 +124,94 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 
 // raw sends the fewest calls a consistent answer needs, the configuration
 // being cached: one Query per xuid of its membership entries newest first,
-// as many as the answer can use (take), one page; then the heads of the
-// sessions whose entries carry no copy of it (large sessions), in one
-// BatchGetItem per 100.
+// in request order, at most queryConcurr in flight, each asking for the
+// rows still missing (take less those of the xuids before it already
+// read), none started once the xuids read hold take rows (every row is
+// kept: the request asks for private, reserved and inactive ones); then
+// the heads of the sessions whose entries carry no copy of it (large
+// sessions), in one BatchGetItem per 100.
 func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(queryConcurrency)
 	xuids := c.xuids(i)
-	got := make([]usage, len(xuids))
-	heads := make([][]store.Key, len(xuids))
-	for j, x := range xuids {
-		g.Go(func() error {
-			out, err := c.client.Query(gctx, &dynamodb.QueryInput{
-				TableName:                aws.String(c.table),
-				KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-				ProjectionExpression:     aws.String("template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m, c"),
-				ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK, "#name": "name", "#max": "max"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
-					":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
-				},
-				Limit:                  aws.Int32(take),
-				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-			})
-			if err != nil {
-				return err
-			}
-			got[j].items = float64(len(out.Items))
-			if out.ConsumedCapacity != nil {
-				got[j].rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
-			}
-			for _, it := range out.Items {
-				var p sessionstore.Item
-				if err := store.Unmarshal(it, &p); err != nil {
-					return err
-				}
-				if !p.Copy {
-					heads[j] = append(heads[j], p.Head(sessionSCID))
-				}
-			}
-			return nil
-		})
+	type read struct {
+		rows  int
+		use   usage
+		heads []store.Key
+		err   error
+		done  bool
 	}
-	err := g.Wait()
+	reads := make([]read, len(xuids))
+	type ended struct {
+		j int
+		r read
+	}
+	ends := make(chan ended, queryConcurr)
+	found := func(j int) int {
+		n := 0
+		for _, r := range reads[:j] {
+			n += r.rows
+		}
+		return n
+	}
+	next, inFlight := 0, 0
+	var err error
+	for {
+		for err == nil && inFlight < queryConcurr && next < len(xuids) {
+			limit := take - found(next)
+			if limit <= 0 {
+				next = len(xuids)
+				break
+			}
+			j, x := next, xuids[next]
+			next++
+			inFlight++
+			go func() {
+				var r read
+				defer func() { r.done = true; ends <- ended{j, r} }()
+				out, err := c.client.Query(ctx, &dynamodb.QueryInput{
+					TableName:                aws.String(c.table),
+					KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+					ProjectionExpression:     aws.String(entryProjection.Expression),
+					ExpressionAttributeNames: queryNames,
+					ExpressionAttributeValues: map[string]types.AttributeValue{
+						":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
+						":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
+					},
+					Limit:                  aws.Int32(int32(limit)),
+					ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+				})
+				if err != nil {
+					r.err = err
+					return
+				}
+				r.rows = len(out.Items)
+				r.use.items = float64(len(out.Items))
+				if out.ConsumedCapacity != nil {
+					r.use.rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+				}
+				for _, it := range out.Items {
+					if c, ok := it["c"].(*types.AttributeValueMemberBOOL); !ok || !c.Value {
+						var p sessionstore.Item
+						if r.err = store.Unmarshal(it, &p); r.err != nil {
+							return
+						}
+						r.heads = append(r.heads, p.Head(sessionSCID))
+					}
+				}
+			}()
+		}
+		if inFlight == 0 {
+			break
+		}
+		e := <-ends
+		inFlight--
+		reads[e.j] = e.r
+		if e.r.err != nil && err == nil {
+			err = e.r.err
+		}
+	}
 	var u usage
-	for _, g := range got {
-		u.add(g)
+	for _, r := range reads {
+		u.add(r.use)
 	}
 	if err != nil {
 		return u, err
@@ -160,17 +219,14 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	// Each xuid's heads in BatchGetItem calls of up to 100, concurrently
 	// as the service reads them (each Query page's heads on their own).
 	var mu sync.Mutex
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(queryConcurrency)
-	for _, keys := range heads {
-		if len(keys) == 0 {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(queryConcurr)
+	for _, r := range reads {
+		if len(r.heads) == 0 {
 			continue
 		}
 		g.Go(func() error {
-			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, keys, store.Projection{
-				Expression: "template, #name, startTime, version, visibility, #max, joinRestriction, keywords, turn, m",
-				Names:      map[string]string{"#name": "name", "#max": "max"},
-			}, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, r.heads, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
 				mu.Lock()
 				u.items += float64(len(items))
 				u.rcu += cu.ConsumedRCU
@@ -180,3 +236,17 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	}
 	return u, g.Wait()
 }
+
+// What the raw calls read: the service's projections, derived alike from
+// the item struct.
+var (
+	entryProjection = store.ProjectionOf[sessionstore.Item](store.AttrPK, store.AttrSK, "i")
+	headProjection  = store.ProjectionOf[sessionstore.Item](store.AttrSK)
+	queryNames      = func() map[string]string {
+		m := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
+		for ph, n := range entryProjection.Names {
+			m[ph] = n
+		}
+		return m
+	}()
+)

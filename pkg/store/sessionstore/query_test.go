@@ -3,6 +3,8 @@ package sessionstore_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,37 +92,120 @@ func TestHeavyBatchReadsWhatItAnswers(t *testing.T) {
 	}
 }
 
-// BenchmarkDecodeEntry measures the decode of one membership entry that
-// carries a copy of its session's head (4 members, 2 keywords), as a query
-// reads it: store.Unmarshal into a sessionstore.Item, then its head.
-func BenchmarkDecodeEntry(b *testing.B) {
+// entry is a membership entry that carries a copy of its session's head
+// (4 members, 2 keywords), as a query's projection returns it (no key, no
+// index).
+func entry(tb testing.TB) map[string]types.AttributeValue {
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	p := sessionstore.MemberEntries(1, 0, scidA, "deathmatch", "session-0000001", start)[0]
-	p.Copy = true
-	p.Version, p.Visibility, p.MaxMembers, p.JoinRestriction = 1, "open", 8, "local"
-	p.Keywords, p.Turn = []string{"one", "two"}, []int{0}
+	index := 0
+	p := sessionstore.Item{
+		Key: store.MembershipKeys(2533274792693551, scidA, "deathmatch", "session-0000001", start)[0],
+		HeadFields: sessionstore.HeadFields{Template: "deathmatch", Name: "session-0000001", StartTime: start.Format(store.TimeLayout),
+			Version: 1, Visibility: "open", MaxMembers: 8, JoinRestriction: "local", Keywords: []string{"one", "two"}, Turn: []int{0}},
+		Index: &index, Copy: true,
+	}
 	for m := range 4 {
 		p.Members = append(p.Members, sessionstore.HeadMember{XUID: fmt.Sprint(2533274792693551 + m), Index: m, Status: "active"})
 	}
 	full, err := store.Marshal(p)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	// What the query's projection returns: no key, no index.
 	av := map[string]types.AttributeValue{}
 	for k, v := range full {
 		if k != store.AttrPK && k != store.AttrSK && k != "i" {
 			av[k] = v
 		}
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		var it sessionstore.Item
-		if err := store.Unmarshal(av, &it); err != nil {
-			b.Fatal(err)
+	return av
+}
+
+// TestDecodeItem: the query's decoder reads every attribute of Item as
+// store.Unmarshal (attributevalue) does, and fails where it fails (and on
+// a number where a string belongs).
+func TestDecodeItem(t *testing.T) {
+	// The attributes the decoder knows: all of Item's.
+	known := []string{"pk", "sk", "template", "name", "startTime", "version", "visibility", "max", "joinRestriction", "keywords", "turn", "m", "i", "c"}
+	var names []string
+	for _, n := range store.ProjectionOf[sessionstore.Item]().Names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	slices.Sort(known)
+	if !slices.Equal(names, known) {
+		t.Fatalf("Item's attributes are %v; decodeItem knows %v", names, known)
+	}
+	index := 3
+	full := sessionstore.Item{
+		Key: store.Key{PK: "p", SK: "s"}, Index: &index, Copy: true,
+		HeadFields: sessionstore.HeadFields{Template: "t", Name: "n", StartTime: "2026-11-01T00:00:00.0000000Z", Version: 7,
+			Visibility: "private", MaxMembers: 9, JoinRestriction: "followed", Keywords: []string{"a", "é"}, Turn: []int{0, 2},
+			Members: []sessionstore.HeadMember{{XUID: "1", Index: 0, Status: "active"}, {XUID: "2", Index: 2, Status: "reserved", Until: 1790000000123}}},
+	}
+	items := []map[string]types.AttributeValue{entry(t)}
+	for _, it := range []sessionstore.Item{full, {}, {HeadFields: sessionstore.HeadFields{Name: "only"}}} {
+		av, err := store.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := time.Parse(time.RFC3339Nano, it.StartTime); err != nil || len(it.Members) != 4 {
-			b.Fatal(err)
+		items = append(items, av)
+	}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	items = append(items,
+		map[string]types.AttributeValue{"keywords": &types.AttributeValueMemberSS{Value: []string{"x"}}, "other": s("ignored"), "c": &types.AttributeValueMemberNULL{Value: true}},
+		map[string]types.AttributeValue{"m": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": s("1"), "u": n("12")}}}}},
+	)
+	for i, av := range items {
+		var want, got sessionstore.Item
+		if err := store.Unmarshal(av, &want); err != nil {
+			t.Fatalf("item %d: store.Unmarshal: %v", i, err)
+		}
+		if err := sessionstore.DecodeItem(av, &got); err != nil {
+			t.Fatalf("item %d: decodeItem: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("item %d:\n got %+v\nwant %+v", i, got, want)
 		}
 	}
+	for i, av := range []map[string]types.AttributeValue{
+		{"version": s("1")}, {"c": s("true")}, {"turn": n("1")}, {"m": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}}},
+		{"keywords": s("x")}, {"i": n("x")},
+	} {
+		var want, got sessionstore.Item
+		if store.Unmarshal(av, &want) == nil || sessionstore.DecodeItem(av, &got) == nil {
+			t.Errorf("bad item %d %v: store.Unmarshal and decodeItem must both fail", i, av)
+		}
+	}
+	// Stricter than attributevalue, which reads a number as its digits
+	// where a string belongs: the table holds strings there.
+	var it sessionstore.Item
+	if err := sessionstore.DecodeItem(map[string]types.AttributeValue{"name": n("1")}, &it); err == nil {
+		t.Error("a number read as a name")
+	}
+}
+
+// BenchmarkDecodeEntry measures the decode of one membership entry that
+// carries a copy of its session's head (4 members, 2 keywords), as a query
+// reads it: the query's decoder, and attributevalue's for comparison.
+func BenchmarkDecodeEntry(b *testing.B) {
+	av := entry(b)
+	b.Run("decodeItem", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var it sessionstore.Item
+			if err := sessionstore.DecodeItem(av, &it); err != nil || len(it.Members) != 4 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("attributevalue", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var it sessionstore.Item
+			if err := store.Unmarshal(av, &it); err != nil || len(it.Members) != 4 {
+				b.Fatal(err)
+			}
+		}
+	})
 }

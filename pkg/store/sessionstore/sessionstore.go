@@ -115,7 +115,7 @@ func (s *Store) query(ctx context.Context, f *sessions.Filter, pk, prefix string
 		keys := make([]store.Key, 0, len(page.Items))
 		seen := make(map[store.Key]bool, len(page.Items))
 		for i, av := range page.Items {
-			if err := store.Unmarshal(av, &pointers[i]); err != nil {
+			if err := decodeItem(av, &pointers[i]); err != nil {
 				return nil, u, fmt.Errorf("query %s: item %s: %w", s.table.Name, pk, err)
 			}
 			if k := pointers[i].Head(scid); !pointers[i].Copy && !seen[k] {
@@ -184,7 +184,7 @@ func (s *Store) heads(ctx context.Context, keys []store.Key) (map[store.Key]*ses
 		u.Add(cu)
 		for _, av := range items {
 			var it Item
-			if err := store.Unmarshal(av, &it); err != nil {
+			if err := decodeItem(av, &it); err != nil {
 				bad = fmt.Errorf("batch get from %s: head: %w", s.table.Name, err)
 				continue
 			}

@@ -1,0 +1,4 @@
+package sessionstore
+
+// DecodeItem is decodeItem, for the external tests.
+var DecodeItem = decodeItem

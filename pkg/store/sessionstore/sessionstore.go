@@ -1,7 +1,9 @@
 // Package sessionstore is the DynamoDB adapter of package sessions over
-// the table of package store: it implements sessions.Reader (the session
-// directory query, this file) and sessions.Store (the writes and reads of
-// session documents, write.go).
+// the table of package store: the session items (Item: a head or an index
+// entry; DocItem: a document), sessions.Reader (the session directory
+// query: index entries read in answer order, the heads they carry or
+// point at, each made a row by the query's sessions.Filter) and
+// sessions.Store (the writes and reads of session documents).
 package sessionstore
 
 import (

@@ -34,7 +34,9 @@ func (m memReader) KeywordSessions(context.Context, *sessions.Filter, int) ([]se
 }
 
 // BenchmarkBatchQuery measures one batch query for 100 xuids, each in 6
-// sessions, through the whole handler with an in-memory reader.
+// sessions, take=100, through the whole handler with an in-memory reader:
+// the body's decode, the reads of the first xuids (until 100 rows are
+// read) and the answer's rendering.
 func BenchmarkBatchQuery(b *testing.B) {
 	m := memReader{
 		cfg:      &xbl.ServiceConfig{SCID: scidA, Sandboxes: []string{"RETAIL"}},

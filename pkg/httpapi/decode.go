@@ -90,6 +90,9 @@ func semanticError(me *jsonv2.SemanticError) error {
 		return derrors.New(k, "%s: %s", jsonpath.FromPointer(me.JSONPointer, false), msg)
 	}
 	path := jsonpath.FromPointer(me.JSONPointer, false)
+	if path == "$" {
+		path = "the request body"
+	}
 	if want := kindName(me.GoType); want != "" && me.JSONKind != 0 && !fits(me.GoType, me.JSONKind) {
 		return derrors.New(derrors.Invalid, "%s must be %s", path, want)
 	}
@@ -124,9 +127,12 @@ func kindName(t reflect.Type) string {
 	case reflect.Float32, reflect.Float64:
 		return "a number"
 	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "an array of strings"
+		}
 		return "an array"
 	case reflect.Map, reflect.Struct:
-		return "an object"
+		return "a JSON object"
 	}
 	return ""
 }

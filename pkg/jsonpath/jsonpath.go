@@ -5,7 +5,6 @@
 package jsonpath
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,7 +19,19 @@ const (
 	MaxPath = 3 * MaxEcho
 )
 
-var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}$`)
+// isIdentifier reports whether name matches [A-Za-z_$][A-Za-z0-9_$]{0,63}.
+func isIdentifier(name string) bool {
+	if name == "" || len(name) > 64 || '0' <= name[0] && name[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '$') {
+			return false
+		}
+	}
+	return true
+}
 
 // Child returns the path of member name of the object at path:
 // path.name, or path["name"] when name is not an identifier, clipped.
@@ -32,7 +43,7 @@ func Child(path, name string) string {
 }
 
 func appendName(b *strings.Builder, name string) {
-	if identifier.MatchString(name) {
+	if isIdentifier(name) {
 		b.WriteString(".")
 		b.WriteString(name)
 		return

@@ -102,6 +102,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"stats", "get", "--xuid", "1", "--scid", "x", "A=1"}, 2, ""},
 		{[]string{"stats", "write", "--xuid", "x", "--scid", "x", "A=1"}, 2, ""},
 		{[]string{"stats", "write", "--xuid", "1", "--scid", "x", "A"}, 2, ""},
+		{[]string{"stats", "write", "--xuid", "1", "--scid", "x", "--revision", "-1", "A=1"}, 2, ""},
+		{[]string{"stats", "write", "--xuid", "1", "--scid", "x", "--revision", "1", "--patch", "A=1"}, 2, ""},
+		{[]string{"stats", "write", "--xuid", "1", "--scid", "x", "A=1", "A=2"}, 2, ""},
 	}
 	for _, c := range commands {
 		tests = append(tests, struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ func runStats(args []string) error {
 	sandbox := fs.String("sandbox", "RETAIL", "the sandbox")
 	gamertag := fs.String("gamertag", "", "the player's gamertag, which the reads then answer")
 	patch := fs.Bool("patch", false, "PATCH the named stats (NAME=null deletes one) instead of replacing the document")
-	revision := fs.Int64("revision", -1, "the POST's revision (default: one more than the stored document's, so that the write replaces it; one not newer than the stored document's changes nothing)")
+	revisionFlag := fs.String("revision", "", "the POST's revision, a non-negative integer (default: one more than the stored document's, so that the write replaces it; one not newer than the stored document's changes nothing)")
 	timestamp := fs.String("timestamp", "", "the POST's timestamp (default: now), UTC as 2026-06-01T12:34:56.1234567Z")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,6 +50,12 @@ func runStats(args []string) error {
 	x, err := xbl.ParseXUID(*xuid)
 	if err != nil {
 		return usagef("--xuid: %v", err)
+	}
+	revision := int64(-1) // the stored document's plus one
+	if *revisionFlag != "" {
+		if revision, err = strconv.ParseInt(*revisionFlag, 10, 64); err != nil || revision < 0 || *patch || get {
+			return usagef("--revision: give a non-negative integer, for a POST (not with --patch or get)")
+		}
 	}
 	stats, err := statValues(fs.Args(), *patch)
 	if err != nil {
@@ -96,16 +103,16 @@ func runStats(args []string) error {
 		fmt.Fprintf(os.Stdout, "GET %s: %d %s\n", resp.Request.URL.Path, resp.StatusCode, out)
 		return fmt.Errorf("the GET of the stored document answered %d", resp.StatusCode)
 	}
-	if *revision < 0 {
-		*revision = stored.Revision + 1
-		fmt.Fprintf(os.Stdout, "revision %d (the stored document's plus one)\n", *revision)
-	} else if *revision <= stored.Revision && resp.StatusCode == http.StatusOK {
-		fmt.Fprintf(os.Stdout, "revision %d is not newer than the stored document's (%d): the service keeps the stored document, and answers 200 as XSAPI expects\n", *revision, stored.Revision)
+	if revision < 0 {
+		revision = stored.Revision + 1
+		fmt.Fprintf(os.Stdout, "revision %d (the stored document's plus one)\n", revision)
+	} else if revision <= stored.Revision && resp.StatusCode == http.StatusOK {
+		fmt.Fprintf(os.Stdout, "revision %d is not newer than the stored document's (%d): the service keeps the stored document, and answers 200 as XSAPI expects\n", revision, stored.Revision)
 	}
 	if *timestamp == "" {
 		*timestamp = time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z")
 	}
-	_, _, err = call(http.MethodPost, writeBody(stats, *revision, *timestamp))
+	_, _, err = call(http.MethodPost, writeBody(stats, revision, *timestamp))
 	return err
 }
 

@@ -52,7 +52,7 @@ func TestBadRequests(t *testing.T) {
 		{"turn of strings", "PUT", path("s"), `{"properties":{"system":{"turn":["0"]}}}`, nil, 400, "$.properties.system.turn[0]"},
 		{"turn negative", "PUT", path("s"), `{"properties":{"system":{"turn":[-1]}}}`, nil, 400, "$.properties.system.turn[0]"},
 		{"joinRestriction", "PUT", path("s"), `{"properties":{"system":{"joinRestriction":"friends"}}}`, nil, 400, "$.properties.system.joinRestriction"},
-		{"custom not an object", "PUT", path("s"), `{"properties":{"custom":[1]}}`, nil, 400, "$.properties.custom must be an object"},
+		{"custom not an object", "PUT", path("s"), `{"properties":{"custom":[1]}}`, nil, 400, "$.properties.custom must be a JSON object"},
 		{"custom too big", "PUT", path("s"), `{"properties":{"custom":{"a":"` + strings.Repeat("x", 17000) + `"}}}`, nil, 400, "$.properties.custom.a: 17002 bytes, over the limit of 16384"},
 		{"member key", "PUT", path("s"), `{"members":{"you":{}}}`, nil, 400, "$.members.you"},
 		{"member key reserve_01", "PUT", path("s"), `{"members":{"reserve_01":{}}}`, nil, 400, "$.members.reserve_01"},

@@ -137,7 +137,7 @@ func checkSCIDs(list []*scidBody) ([]stats.SCIDRequest, error) {
 	for i, e := range list {
 		path := "$.requestedscids[" + strconv.Itoa(i) + "]"
 		if e == nil {
-			return nil, badRequest("%s must be an object, not null", path)
+			return nil, badRequest("%s must be a JSON object, not null", path)
 		}
 		if e.SCID == nil {
 			return nil, required(path+".scid", "a string")

@@ -125,7 +125,7 @@ func TestBadBodies(t *testing.T) {
 	_, write, _ := setup(t)
 	owner := tok(t, 2533274792693551, titleA, false, "")
 	for _, tt := range []struct{ method, body, want string }{
-		{"POST", `[]`, "$ must be an object"},
+		{"POST", `[]`, "the request body must be a JSON object"},
 		{"POST", `null`, "the request body must be a JSON object, not null"},
 		{"PATCH", `null`, "the request body must be a JSON object, not null"},
 		{"POST", `{"stats":{"title":{"A":{"value":null}}}}`, `$.stats.title.A.value must be a number or a string`},

@@ -48,7 +48,7 @@ func TestRejectsBadRequests(t *testing.T) {
 		{"xuid on batch", "POST", post + "?xuid=9876", `{"xuids":["9876"]}`, nil, "xuid is not a query parameter of the batch route"},
 		{"body empty", "POST", post, "", nil, "request body is empty"},
 		{"body not JSON", "POST", post, `{"xuids":`, nil, "not valid JSON"},
-		{"body array", "POST", post, `["9876"]`, nil, "$ must be an object"},
+		{"body array", "POST", post, `["9876"]`, nil, "the request body must be a JSON object"},
 		{"body trailing", "POST", post, `{"xuids":["9876"]} x`, nil, "has data after its JSON value (at byte 19)"},
 		{"body null", "POST", post, `null`, nil, "xuids is required"},
 		{"body xuids twice", "POST", post, `{"xuids":["9876"],"xuids":["1111"]}`, nil, `$.xuids: the member "xuids" comes twice in one object`},

@@ -114,19 +114,6 @@ func (a *API) NotFound() http.Handler {
 	})
 }
 
-// ReadJSON reads r's JSON body of at most limit bytes (ReadBody), and
-// refuses what CheckJSON refuses.
-func ReadJSON(r *http.Request, limit int) ([]byte, error) {
-	body, err := ReadBody(r, limit)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckJSON(body); err != nil {
-		return nil, err
-	}
-	return body, nil
-}
-
 // ReadBody reads r's body of at most limit bytes; a longer or unreadable
 // one is Invalid.
 func ReadBody(r *http.Request, limit int) ([]byte, error) {

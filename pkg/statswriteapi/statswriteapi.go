@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,8 +229,34 @@ type timestamp struct {
 	set, bad bool
 }
 
-// timestampForm is the form of a timestamp.
-var timestampForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$`)
+// timestampForm reports whether s has a timestamp's form,
+// YYYY-MM-DDThh:mm:ss, an optional fraction of 1 to 7 digits, then Z. A
+// byte loop rather than a package-level regexp: compiling one cost 0.13 ms
+// of every start (GODEBUG=inittrace=1).
+func timestampForm(s string) bool {
+	const head = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(head)+1 || s[len(s)-1] != 'Z' {
+		return false
+	}
+	for i := range len(head) {
+		if c := s[i]; head[i] == 'd' && (c < '0' || c > '9') || head[i] != 'd' && c != head[i] {
+			return false
+		}
+	}
+	frac := s[len(head) : len(s)-1]
+	if frac == "" {
+		return true
+	}
+	if frac[0] != '.' || len(frac) < 2 || len(frac) > 8 {
+		return false
+	}
+	for _, c := range []byte(frac[1:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // UnmarshalJSONFrom reads the timestamp.
 func (t *timestamp) UnmarshalJSONFrom(d *jsontext.Decoder) error {
@@ -245,7 +270,7 @@ func (t *timestamp) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	}
 	t.s = tok.String()
 	_, err = time.Parse(time.RFC3339Nano, t.s)
-	t.bad = err != nil || !timestampForm.MatchString(t.s)
+	t.bad = err != nil || !timestampForm(t.s)
 	return nil
 }
 

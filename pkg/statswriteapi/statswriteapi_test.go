@@ -253,3 +253,24 @@ func TestRefusedWritesChangeNothing(t *testing.T) {
 		t.Errorf("all at once: %v answered 200, %v were written", ok, patched)
 	}
 }
+
+func TestTimestampForm(t *testing.T) {
+	for s, want := range map[string]bool{
+		"2026-06-01T12:34:56Z":          true,
+		"2026-06-01T12:34:56.1Z":        true,
+		"2026-06-01T12:34:56.1234567Z":  true,
+		"2026-06-01T12:34:56.12345678Z": false,
+		"2026-06-01T12:34:56.Z":         false,
+		"2026-06-01T12:34:56":           false,
+		"2026-06-01 12:34:56Z":          false,
+		"2026-06-01T12:34:5xZ":          false,
+		"2026-06-01T12:34:56+00:00":     false,
+		"2026-06-01T12:34:56.1a3Z":      false,
+		"":                              false,
+		"Z":                             false,
+	} {
+		if got := timestampForm(s); got != want {
+			t.Errorf("timestampForm(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -80,8 +80,9 @@ func (r *orderReader) KeywordSessions(context.Context, *Filter, int) ([]Session,
 // with take=100 reads the xuids in request order and stops once the xuids
 // read hold 100 rows: the first 16 at once (QueryConcurrency), then one
 // more as each ends, asking for the rows still missing, until 7 have
-// ended (112 rows). 22 reads, none past QueryConcurrency-1 beyond the 7
-// the answer needs; the answer is the first 100 rows in request order.
+// ended (112 rows): 22 reads, of which 15 (QueryConcurrency-1) past the 7
+// the answer needs were in flight when it became certain. The answer is
+// the first 100 rows in request order.
 func TestFindReadsInRequestOrder(t *testing.T) {
 	r := newOrderReader(16)
 	q := &Query{SCIDRaw: scidA, SCID: scidA, Take: 100, Inactive: true}
@@ -101,9 +102,6 @@ func TestFindReadsInRequestOrder(t *testing.T) {
 	}
 	if fmt.Sprint(r.limits) != fmt.Sprint(want) {
 		t.Errorf("reads (xuid:limit)\n got %v\nwant %v", r.limits, want)
-	}
-	if len(r.limits) > 7+QueryConcurrency-1 {
-		t.Errorf("%d reads: more than %d past the 7 the answer needs", len(r.limits), QueryConcurrency-1)
 	}
 	var got, wantRows []string
 	for _, row := range res.Rows {

@@ -182,11 +182,11 @@ type Result struct {
 //
 // The xuids of a batch are read in request order, at most
 // QueryConcurrency at once, and reading stops as soon as the xuids read
-// hold the answer: an xuid is not read once the rows of the xuids before
-// it that have been read number q.Take, and each read asks for no more
-// rows than q.Take less those. So at most QueryConcurrency-1 reads (those
-// already in flight when the answer became certain) are made past the
-// answer; Find waits for them, counts their cost and ignores their rows
+// hold the answer: no read is started once the rows already read of the
+// xuids before it number q.Take, and each read asks for no more rows than
+// q.Take less those. So when the answer is certain at most
+// QueryConcurrency-1 reads, all of xuids past the answer, are still in
+// flight; Find waits for them, counts their cost and ignores their rows
 // and errors. An error of a read the answer needs fails the query.
 //
 // The Result is not nil when reads were made, even with an error, so that

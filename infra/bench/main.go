@@ -78,6 +78,9 @@ func run() error {
 		}
 	}
 
+	if *only == "init" { // start-ups alone: no DynamoDB Local (no JVM starting beside them)
+		return measureInit(*inits)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	endpoint, stopDB, err := ddblocal.StartOrEnv(ctx)
@@ -88,9 +91,6 @@ func run() error {
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
 		return err
-	}
-	if *only == "init" {
-		return measureInit(*inits)
 	}
 	var cases []benchCase
 	if *only == "" || *only == "stats" {

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
@@ -48,8 +50,9 @@ func NewClient(_ context.Context, endpoint string, optFns ...func(*dynamodb.Opti
 	}
 	local := isLoopback(endpoint) || endpoint != "" && os.Getenv("AWS_SAM_LOCAL") == "true"
 	o := dynamodb.Options{
-		Region:  cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")),
-		Retryer: Retryer(),
+		Region:     cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")),
+		Retryer:    Retryer(),
+		HTTPClient: httpClient(),
 	}
 	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
 		o.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")))
@@ -73,6 +76,21 @@ func NewClient(_ context.Context, endpoint string, optFns ...func(*dynamodb.Opti
 		o.BaseEndpoint = aws.String(endpoint)
 	}
 	return dynamodb.New(o, optFns...), nil
+}
+
+// MaxIdleConnsPerHost is how many connections to DynamoDB a client keeps
+// open between calls. The SDK's default, 10, is fewer than a session
+// query's concurrent reads (16): every query would close the connections
+// past 10 after one wave and open them again (a TLS handshake each, on
+// AWS) in the next.
+const MaxIdleConnsPerHost = 32
+
+// httpClient is the SDK's HTTP client, keeping MaxIdleConnsPerHost
+// connections.
+func httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	})
 }
 
 // Retryer is the SDK retryer of every client: a caller is waiting, so

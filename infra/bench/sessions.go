@@ -132,86 +132,52 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 // sessions), in one BatchGetItem per 100.
 func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	xuids := c.xuids(i)
+	// The order and the bound are the service's (sessions.ReadInOrder
+	// schedules calls and nothing else): what differs is each read, one
+	// Query call as plain as it can be.
 	type read struct {
-		rows  int
 		use   usage
 		heads []store.Key
-		err   error
-		done  bool
 	}
-	reads := make([]read, len(xuids))
-	type ended struct {
-		j int
-		r read
-	}
-	ends := make(chan ended, queryConcurr)
-	found := func(j int) int {
-		n := 0
-		for _, r := range reads[:j] {
-			n += r.rows
+	reads := sessions.ReadInOrder(len(xuids), take, func(j, limit int) (read, int, error) {
+		var r read
+		out, err := c.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                aws.String(c.table),
+			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+			ProjectionExpression:     aws.String(entryProjection.Expression),
+			ExpressionAttributeNames: queryNames,
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk":     &types.AttributeValueMemberS{Value: xuids[j].String() + "#" + sessionSCID},
+				":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
+			},
+			Limit:                  aws.Int32(int32(limit)),
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return r, 0, err
 		}
-		return n
-	}
-	next, inFlight := 0, 0
-	var err error
-	for {
-		for err == nil && inFlight < queryConcurr && next < len(xuids) {
-			limit := take - found(next)
-			if limit <= 0 {
-				next = len(xuids)
-				break
+		r.use.items = float64(len(out.Items))
+		if out.ConsumedCapacity != nil {
+			r.use.rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		}
+		for _, it := range out.Items {
+			if c, ok := it["c"].(*types.AttributeValueMemberBOOL); !ok || !c.Value {
+				var p sessionstore.Item
+				if err := store.Unmarshal(it, &p); err != nil {
+					return r, len(out.Items), err
+				}
+				r.heads = append(r.heads, p.Head(sessionSCID))
 			}
-			j, x := next, xuids[next]
-			next++
-			inFlight++
-			go func() {
-				var r read
-				defer func() { r.done = true; ends <- ended{j, r} }()
-				out, err := c.client.Query(ctx, &dynamodb.QueryInput{
-					TableName:                aws.String(c.table),
-					KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-					ProjectionExpression:     aws.String(entryProjection.Expression),
-					ExpressionAttributeNames: queryNames,
-					ExpressionAttributeValues: map[string]types.AttributeValue{
-						":pk":     &types.AttributeValueMemberS{Value: x.String() + "#" + sessionSCID},
-						":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
-					},
-					Limit:                  aws.Int32(int32(limit)),
-					ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-				})
-				if err != nil {
-					r.err = err
-					return
-				}
-				r.rows = len(out.Items)
-				r.use.items = float64(len(out.Items))
-				if out.ConsumedCapacity != nil {
-					r.use.rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
-				}
-				for _, it := range out.Items {
-					if c, ok := it["c"].(*types.AttributeValueMemberBOOL); !ok || !c.Value {
-						var p sessionstore.Item
-						if r.err = store.Unmarshal(it, &p); r.err != nil {
-							return
-						}
-						r.heads = append(r.heads, p.Head(sessionSCID))
-					}
-				}
-			}()
 		}
-		if inFlight == 0 {
-			break
-		}
-		e := <-ends
-		inFlight--
-		reads[e.j] = e.r
-		if e.r.err != nil && err == nil {
-			err = e.r.err
-		}
-	}
+		return r, len(out.Items), nil
+	})
 	var u usage
+	var err error
 	for _, r := range reads {
-		u.add(r.use)
+		u.add(r.Value.use)
+		if r.Err != nil && err == nil {
+			err = r.Err
+		}
 	}
 	if err != nil {
 		return u, err
@@ -222,11 +188,11 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryConcurr)
 	for _, r := range reads {
-		if len(r.heads) == 0 {
+		if len(r.Value.heads) == 0 {
 			continue
 		}
 		g.Go(func() error {
-			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, r.heads, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, r.Value.heads, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
 				mu.Lock()
 				u.items += float64(len(items))
 				u.rcu += cu.ConsumedRCU

@@ -107,15 +107,7 @@ func (f *Filter) Row(h *Head, x *xbl.XUID) (Session, bool) {
 // wantStatus reports whether a member of status st is asked for: active
 // members always, inactive and reserved ones when asked for.
 func (f *Filter) wantStatus(st xbl.MemberStatus) bool {
-	switch st {
-	case xbl.Active:
-		return true
-	case xbl.Inactive:
-		return f.Inactive
-	case xbl.Reserved:
-		return f.Reservations
-	}
-	return false
+	return st == xbl.Active || st == xbl.Inactive && f.Inactive || st == xbl.Reserved && f.Reservations
 }
 
 // wantSession applies the filters every query has.
@@ -180,7 +172,7 @@ type Result struct {
 // the queried sessions read through s.Reader, with one Filter built here:
 // grouped per xuid in request order, newest session first, at most q.Take.
 //
-// The xuids of a batch are read in request order, at most
+// The xuids of a batch are read by ReadInOrder: in request order, at most
 // QueryConcurrency at once, and reading stops as soon as the xuids read
 // hold the answer: no read is started once the rows already read of the
 // xuids before it number q.Take, and each read asks for no more rows than
@@ -225,71 +217,85 @@ func (s *Service) Find(ctx context.Context, caller *xbl.Caller, q *Query) (*Resu
 		}
 		return res, nil
 	}
-	reads := s.readXUIDs(ctx, q.XUIDs, f, q.Take)
+	reads := ReadInOrder(len(q.XUIDs), q.Take, func(i, limit int) (xuidRead, int, error) {
+		rows, u, err := s.Reader.UserSessions(ctx, q.XUIDs[i], f, limit)
+		return xuidRead{rows, u}, len(rows), err
+	})
 	for i := range reads {
-		res.Usage.Add(reads[i].usage)
+		res.Usage.Add(reads[i].Value.usage)
 	}
 	for i := range q.XUIDs {
 		if len(res.Rows) == q.Take {
 			break
 		}
 		r := &reads[i]
-		if r.err != nil {
+		if r.Err != nil {
 			res.Rows = nil
-			return res, r.err
+			return res, r.Err
 		}
-		sortNewestFirst(r.rows)
-		for _, ss := range r.rows[:min(len(r.rows), q.Take-len(res.Rows))] {
+		rows := r.Value.rows
+		sortNewestFirst(rows)
+		for _, ss := range rows[:min(len(rows), q.Take-len(res.Rows))] {
 			res.Rows = append(res.Rows, Row{XUID: &q.XUIDs[i], Session: ss})
 		}
 	}
 	return res, nil
 }
 
-// xuidRead is the outcome of reading one xuid's sessions.
+// xuidRead is what the read of one xuid's sessions returned.
 type xuidRead struct {
 	rows  []Session
 	usage xbl.Usage
-	err   error
-	done  bool
 }
 
-// readXUIDs reads the sessions of xuids in request order, at most
-// QueryConcurrency at once, until the xuids read hold take rows (see
-// Find). An xuid not read has a zero xuidRead; every read started has
-// ended when it returns.
-func (s *Service) readXUIDs(ctx context.Context, xuids []xbl.XUID, f *Filter, take int) []xuidRead {
-	out := make([]xuidRead, len(xuids))
+// InOrder is the outcome of one read of ReadInOrder.
+type InOrder[T any] struct {
+	Value T     // what the read returned, also with an error
+	Rows  int   // the rows it read
+	Err   error // its error
+	Done  bool  // false for an item not read
+}
+
+// ReadInOrder reads n items (the xuids of a batch) in order, at most
+// QueryConcurrency at once, until the items read hold take rows, as Find
+// reads a batch: read(i, limit) reads item i, asking for no more than
+// limit rows, take less the rows of the items before i read so far
+// (those of a read that failed do not count), and returns what it read,
+// its count of rows and an error. No read is started once that limit is
+// 0 or less, or after a read has failed. An item not read has a zero
+// InOrder; every read started has ended when ReadInOrder returns.
+func ReadInOrder[T any](n, take int, read func(i, limit int) (T, int, error)) []InOrder[T] {
+	out := make([]InOrder[T], n)
 	type ended struct {
 		i int
-		r xuidRead
+		r InOrder[T]
 	}
 	ends := make(chan ended, QueryConcurrency)
-	// found(i) is the rows of the xuids before i read so far: xuid i can
+	// found(i) is the rows of the items before i read so far: item i can
 	// add no more than take less them to the answer.
 	found := func(i int) int {
-		n := 0
+		sum := 0
 		for j := range out[:i] {
-			if out[j].done && out[j].err == nil {
-				n += len(out[j].rows)
+			if out[j].Done && out[j].Err == nil {
+				sum += out[j].Rows
 			}
 		}
-		return n
+		return sum
 	}
 	next, inFlight, failed := 0, 0, false
 	for {
-		for !failed && inFlight < QueryConcurrency && next < len(xuids) {
+		for !failed && inFlight < QueryConcurrency && next < n {
 			limit := take - found(next)
 			if limit <= 0 {
-				next = len(xuids) // so for every later xuid: the answer is read
+				next = n // so for every later item: the answer is read
 				break
 			}
 			i := next
 			next++
 			inFlight++
 			go func() {
-				rows, u, err := s.Reader.UserSessions(ctx, xuids[i], f, limit)
-				ends <- ended{i, xuidRead{rows: rows, usage: u, err: err, done: true}}
+				v, rows, err := read(i, limit)
+				ends <- ended{i, InOrder[T]{Value: v, Rows: rows, Err: err, Done: true}}
 			}()
 		}
 		if inFlight == 0 {
@@ -298,9 +304,9 @@ func (s *Service) readXUIDs(ctx context.Context, xuids []xbl.XUID, f *Filter, ta
 		e := <-ends
 		inFlight--
 		out[e.i] = e.r
-		// After a failure no xuid is started: those after it are needed
+		// After a failure no item is started: those after it are needed
 		// only if it is, and then the query fails anyway.
-		failed = failed || e.r.err != nil
+		failed = failed || e.r.Err != nil
 	}
 }
 

@@ -34,6 +34,26 @@ func Decode(body []byte, v any, opts ...jsonv2.Options) error {
 	return DecodeError(body, err)
 }
 
+// DecodeObject reads body, which must be a JSON object, into a new T
+// with Decode; null is refused as well.
+func DecodeObject[T any](body []byte, opts ...jsonv2.Options) (*T, error) {
+	var v *T
+	if err := Decode(body, &v, opts...); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, derrors.New(derrors.Invalid, "the request body must be a JSON object, not null")
+	}
+	return v, nil
+}
+
+// Required is the refusal of the member at path that is missing or null,
+// what being the JSON it must be: "$.stats is required (an object, not
+// null)".
+func Required(path, what string) error {
+	return derrors.New(derrors.Invalid, "%s is required (%s, not null)", path, what)
+}
+
 // DecodeError words err, a failure of jsonv2.Unmarshal of body (or of a
 // decoder over it), as Decode does.
 func DecodeError(body []byte, err error) error {

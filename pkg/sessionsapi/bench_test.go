@@ -3,11 +3,11 @@ package sessionsapi
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -61,12 +61,7 @@ func BenchmarkBatchQuery(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		r := httptest.NewRequest("POST", "/serviceconfigs/"+scidA+"/batch?take=100", strings.NewReader(body))
-		r.Header.Set("Authorization", tok)
-		r.Header.Set("X-Xbl-Contract-Version", "107")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
+		if w := testkit.Do(h, tok, "POST", "/serviceconfigs/"+scidA+"/batch?take=100", body, "X-Xbl-Contract-Version", "107"); w.Code != 200 {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}

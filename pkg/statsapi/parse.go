@@ -73,29 +73,21 @@ func (x *xuidJSON) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	return nil
 }
 
-// required is the refusal of a member that is missing or null.
-func required(path, what string) error {
-	return badRequest("%s is required (%s, not null)", path, what)
-}
-
-// parseBatch reads a POST /batch body with httpapi.Decode, then checks it
+// parseBatch reads a POST /batch body with httpapi.DecodeObject, then checks it
 // against the limits of one request. Repeated users, and names repeated
 // within one SCID, are answered once.
 func parseBatch(body []byte) (*stats.Request, error) {
-	var b *batchBody
-	if err := httpapi.Decode(body, &b); err != nil {
+	b, err := httpapi.DecodeObject[batchBody](body)
+	if err != nil {
 		return nil, err
 	}
 	switch {
-	case b == nil:
-		return nil, badRequest("the request body must be a JSON object, not null")
 	case b.Users == nil:
-		return nil, required("$.requestedusers", "an array of xuids")
+		return nil, httpapi.Required("$.requestedusers", "an array of xuids")
 	case b.SCIDs == nil:
-		return nil, required("$.requestedscids", "an array")
+		return nil, httpapi.Required("$.requestedscids", "an array")
 	}
 	req := &stats.Request{}
-	var err error
 	if req.Users, err = checkUsers(*b.Users); err != nil {
 		return nil, err
 	}
@@ -140,14 +132,14 @@ func checkSCIDs(list []*scidBody) ([]stats.SCIDRequest, error) {
 			return nil, badRequest("%s must be a JSON object, not null", path)
 		}
 		if e.SCID == nil {
-			return nil, required(path+".scid", "a string")
+			return nil, httpapi.Required(path+".scid", "a string")
 		}
 		canon, err := xbl.ParseSCID(*e.SCID)
 		if err != nil {
 			return nil, badRequest("%s.scid: %v", path, err)
 		}
 		if e.Stats == nil {
-			return nil, required(path+".requestedstats", "an array of stat names")
+			return nil, httpapi.Required(path+".requestedstats", "an array of stat names")
 		}
 		names := *e.Stats
 		switch {

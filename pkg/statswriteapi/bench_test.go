@@ -2,7 +2,6 @@ package statswriteapi
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -46,12 +45,7 @@ func BenchmarkWrite(b *testing.B) {
 	body := string(xsapiBody(10))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest("POST", path, strings.NewReader(body))
-		r.Header.Set("Authorization", owner)
-		r.Header.Set("X-Xbl-Contract-Version", "4")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
+		if w := testkit.Do(h, owner, "POST", path, body, "X-Xbl-Contract-Version", "4"); w.Code != 200 {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}

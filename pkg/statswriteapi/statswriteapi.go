@@ -281,10 +281,10 @@ func (t *timestamp) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 // null removes the stat).
 func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 	if sb == nil {
-		return nil, required("$.stats", "an object")
+		return nil, httpapi.Required("$.stats", "an object")
 	}
 	if sb.Title == nil {
-		return nil, required("$.stats.title", "an object")
+		return nil, httpapi.Required("$.stats.title", "an object")
 	}
 	m := *sb.Title
 	if len(m) > stats.MaxWriteStats {
@@ -310,7 +310,7 @@ func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 		case st == nil:
 			p.Remove = append(p.Remove, name)
 		case !st.Value.set:
-			return nil, required(path()+".value", "a number or a string")
+			return nil, httpapi.Required(path()+".value", "a number or a string")
 		case st.Value.fault != "":
 			return nil, badRequest("%s.value %s", path(), st.Value.fault)
 		default:
@@ -320,21 +320,13 @@ func title(sb *statsBody, allowNull bool) (*stats.Patch, error) {
 	return p, nil
 }
 
-// required is the refusal of a member that is missing or null.
-func required(path, what string) error {
-	return badRequest("%s is required (%s, not null)", path, what)
-}
-
 // ParseReplace reads a POST body, the whole document with its revision
 // and timestamp, in one httpapi.Decode, then checks it. Every refusal is
 // Invalid, naming the JSON path.
 func ParseReplace(body []byte) (*stats.Document, error) {
-	var b *replaceBody
-	if err := httpapi.Decode(body, &b); err != nil {
+	b, err := httpapi.DecodeObject[replaceBody](body)
+	if err != nil {
 		return nil, err
-	}
-	if b == nil {
-		return nil, badRequest("the request body must be a JSON object, not null")
 	}
 	p, err := title(b.Stats, false)
 	if err != nil {
@@ -355,12 +347,9 @@ func ParseReplace(body []byte) (*stats.Document, error) {
 // to remove, in one httpapi.Decode, then checks it. Every refusal is
 // Invalid, naming the JSON path.
 func ParsePatch(body []byte) (*stats.Patch, error) {
-	var b *patchBody
-	if err := httpapi.Decode(body, &b); err != nil {
+	b, err := httpapi.DecodeObject[patchBody](body)
+	if err != nil {
 		return nil, err
-	}
-	if b == nil {
-		return nil, badRequest("the request body must be a JSON object, not null")
 	}
 	return title(b.Stats, true)
 }

@@ -84,8 +84,8 @@ bench: deps
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := pkg/xbl:FuzzParseXUID pkg/xbl:FuzzParseXUIDJSON pkg/xbl:FuzzParseSCID pkg/auth:FuzzParseHeader pkg/auth:FuzzVerify \
-	pkg/statsapi:FuzzParseBatch pkg/statsapi:FuzzParseUserPath pkg/statswriteapi:FuzzParseReplace pkg/sessionswriteapi:FuzzParseChange pkg/sessionsapi:FuzzParseQuery pkg/sessionsapi:FuzzParseBody infra/fixture:FuzzParse
+# Every Fuzz function in a test file, as package:name: none can be left out.
+FUZZ_TARGETS := $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' pkg infra | sed 's|/[^/:]*:func |:|')
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -18,7 +18,7 @@ go test -count=1 -v ./infra/suite 2>&1 | grep -E '^suite ' | sort -u |
   sed -E 's/^suite (.*): ([0-9]+) cases, ([0-9]+) passed, ([0-9]+) 5xx$/| \1 | \2 | \3 | \4 |/'
 echo
 echo "Fuzz targets (seeds run in \`make test\`; \`make fuzz FUZZTIME=1m\` runs each for a minute):"
-grep -rh -o 'func Fuzz[A-Za-z]*' --include=fuzz_test.go pkg infra | sed 's/func /- /'
+grep -rh -o '^func Fuzz[A-Za-z0-9_]*' --include='*_test.go' pkg infra | sed 's/func /- /'
 echo
 echo "## Load"
 echo

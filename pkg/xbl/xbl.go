@@ -1,6 +1,7 @@
-// Package xbl holds the values both APIs serve and the rules for reading
-// them from requests and fixtures: XUIDs, SCIDs, statistics, service
-// configurations and multiplayer sessions.
+// Package xbl holds the values every API of the service serves and the
+// rules for reading them from requests and fixtures: XUIDs, SCIDs,
+// statistics and their values, service configurations, callers, and
+// multiplayer sessions.
 package xbl
 
 import (

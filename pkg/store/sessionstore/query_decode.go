@@ -83,75 +83,80 @@ func avInt(v types.AttributeValue) (int, error) {
 }
 
 func avStrings(v types.AttributeValue) ([]string, error) {
-	switch l := v.(type) {
-	case *types.AttributeValueMemberSS:
-		return l.Value, nil
-	case *types.AttributeValueMemberL:
-		out := make([]string, len(l.Value))
-		for i, e := range l.Value {
-			s, err := avString(e)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = s
-		}
-		return out, nil
+	if ss, ok := v.(*types.AttributeValueMemberSS); ok {
+		return ss.Value, nil
 	}
-	return nil, fmt.Errorf("%T, not a list", v)
+	return avList(v, avString)
 }
 
 func avInts(v types.AttributeValue) ([]int, error) {
+	return avList(v, avInt)
+}
+
+func avMembers(v types.AttributeValue) ([]HeadMember, error) {
+	return avList(v, avMember)
+}
+
+// avList decodes list attribute v element by element with elem. The error
+// of an element follows its index: "[1]: ...", or "[1].x: ..." for a
+// field of it (a fieldError).
+func avList[T any](v types.AttributeValue, elem func(types.AttributeValue) (T, error)) ([]T, error) {
 	l, ok := v.(*types.AttributeValueMemberL)
 	if !ok {
 		return nil, fmt.Errorf("%T, not a list", v)
 	}
-	out := make([]int, len(l.Value))
+	out := make([]T, len(l.Value))
 	for i, e := range l.Value {
-		n, err := avInt(e)
-		if err != nil {
+		var err error
+		if out[i], err = elem(e); err != nil {
+			if _, field := err.(*fieldError); field {
+				return nil, fmt.Errorf("[%d].%w", i, err)
+			}
 			return nil, fmt.Errorf("[%d]: %w", i, err)
 		}
-		out[i] = n
 	}
 	return out, nil
 }
 
-func avMembers(v types.AttributeValue) ([]HeadMember, error) {
-	l, ok := v.(*types.AttributeValueMemberL)
+// fieldError is the error of the field name of a list's element.
+type fieldError struct {
+	name string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.name + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// avMember decodes one member of a head's member list.
+func avMember(e types.AttributeValue) (HeadMember, error) {
+	var hm HeadMember
+	m, ok := e.(*types.AttributeValueMemberM)
 	if !ok {
-		return nil, fmt.Errorf("%T, not a list", v)
+		return hm, fmt.Errorf("%T, not a map", e)
 	}
-	out := make([]HeadMember, len(l.Value))
-	for i, e := range l.Value {
-		m, ok := e.(*types.AttributeValueMemberM)
-		if !ok {
-			return nil, fmt.Errorf("[%d]: %T, not a map", i, e)
+	for name, f := range m.Value {
+		if _, null := f.(*types.AttributeValueMemberNULL); null {
+			continue
 		}
-		hm := &out[i]
-		for name, f := range m.Value {
-			if _, null := f.(*types.AttributeValueMemberNULL); null {
-				continue
-			}
-			var err error
-			switch name {
-			case "x":
-				hm.XUID, err = avString(f)
-			case "i":
-				hm.Index, err = avInt(f)
-			case "s":
-				hm.Status, err = avString(f)
-			case "u":
-				n, ok := f.(*types.AttributeValueMemberN)
-				if !ok {
-					err = fmt.Errorf("%T, not a number", f)
-				} else {
-					hm.Until, err = strconv.ParseInt(n.Value, 10, 64)
-				}
-			}
-			if err != nil {
-				return nil, fmt.Errorf("[%d].%s: %w", i, name, err)
+		var err error
+		switch name {
+		case "x":
+			hm.XUID, err = avString(f)
+		case "i":
+			hm.Index, err = avInt(f)
+		case "s":
+			hm.Status, err = avString(f)
+		case "u":
+			n, ok := f.(*types.AttributeValueMemberN)
+			if !ok {
+				err = fmt.Errorf("%T, not a number", f)
+			} else {
+				hm.Until, err = strconv.ParseInt(n.Value, 10, 64)
 			}
 		}
+		if err != nil {
+			return hm, &fieldError{name, err}
+		}
 	}
-	return out, nil
+	return hm, nil
 }

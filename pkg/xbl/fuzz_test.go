@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // FuzzParseXUID: whatever the text, no panic, and an accepted xuid prints
@@ -23,14 +25,20 @@ func FuzzParseXUID(f *testing.F) {
 	})
 }
 
-// FuzzParseXUIDJSON: an xuid read from JSON is the number the JSON says,
-// never rounded through float64.
+// FuzzParseXUIDJSON: an xuid read from JSON (JSONXUID, as a request body
+// is decoded) is the number the JSON says, never rounded through float64,
+// and ParseXUIDJSON agrees.
 func FuzzParseXUIDJSON(f *testing.F) {
 	for _, s := range []string{`"1"`, `1`, `18446744073709551615`, `"18446744073709551615"`, `"\u0031"`, `1.0`, `-0`, `"`, `""`, `[1]`, `"1"2"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		x, err := ParseXUIDJSON(raw)
+		var jx JSONXUID
+		err := jsonv2.Unmarshal(raw, &jx)
+		x, perr := ParseXUIDJSON(raw)
+		if (err == nil) != (perr == nil) || err == nil && x != XUID(jx) {
+			t.Fatalf("ParseXUIDJSON(%s) = %d, %v; jsonv2.Unmarshal = %d, %v", raw, x, perr, jx, err)
+		}
 		if err != nil {
 			return
 		}

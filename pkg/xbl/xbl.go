@@ -6,15 +6,18 @@ package xbl
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/jsonpath"
 )
 
@@ -232,17 +235,6 @@ type Session struct {
 	Members         []Member
 }
 
-// Accepted is the number of members who are not merely reserved.
-func (s *Session) Accepted() int {
-	n := 0
-	for _, m := range s.Members {
-		if m.Status != Reserved {
-			n++
-		}
-	}
-	return n
-}
-
 // MaxNameBytes bounds session template and session names: XSAPI copies
 // them into 100-byte buffers with their terminating NUL.
 const MaxNameBytes = 99
@@ -321,22 +313,55 @@ func (d *Dataset) Merge(o *Dataset) {
 	d.Sessions = append(d.Sessions, o.Sessions...)
 }
 
-// ParseXUIDJSON reads an xuid written in JSON as a string or a number,
-// exactly: never through float64.
-func ParseXUIDJSON(raw []byte) (XUID, error) {
-	n := len(raw)
-	switch {
-	case n >= 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\`):
-		// The common case, a quoted string with no escapes.
-		return ParseXUID(string(raw[1 : n-1]))
-	case n > 0 && raw[0] == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, errors.New("xuid is not a valid JSON string")
+// JSONXUID is an xuid as a request writes it: a JSON string or a JSON
+// number, read exactly, never through a float64. It is the one reader of
+// an xuid in a request body; use it as a field's type and convert.
+type JSONXUID XUID
+
+// UnmarshalJSONFrom reads one xuid from d. A value that is not one is a
+// derrors.Invalid error, whose message httpapi.Decode puts after the
+// value's JSON path.
+func (x *JSONXUID) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	var text string
+	switch d.PeekKind() {
+	case '"':
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
 		}
-		return ParseXUID(s)
-	case n > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
-		return ParseXUID(string(raw))
+		text = tok.String()
+	case '0':
+		v, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		text = string(v)
+	default:
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+		return derrors.New(derrors.Invalid, "xuid must be a string or a number")
 	}
-	return 0, errors.New("xuid must be a string or a number")
+	v, err := ParseXUID(text)
+	if err != nil {
+		return derrors.New(derrors.Invalid, "%v", err)
+	}
+	*x = JSONXUID(v)
+	return nil
+}
+
+// ParseXUIDJSON reads raw, one JSON value, as JSONXUID does.
+func ParseXUIDJSON(raw []byte) (XUID, error) {
+	var x JSONXUID
+	d := jsontext.NewDecoder(bytes.NewReader(raw))
+	if err := x.UnmarshalJSONFrom(d); err != nil {
+		if derrors.KindOf(err) == derrors.Invalid {
+			return 0, err
+		}
+		return 0, errors.New("xuid must be a string or a number")
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return 0, errors.New("xuid must be a string or a number")
+	}
+	return XUID(x), nil
 }

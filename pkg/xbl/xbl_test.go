@@ -117,13 +117,6 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-func TestAccepted(t *testing.T) {
-	s := Session{Members: []Member{{Status: Active}, {Status: Reserved}, {Status: Inactive}, {Status: Reserved}}}
-	if got := s.Accepted(); got != 2 {
-		t.Errorf("Accepted() = %d, want 2", got)
-	}
-}
-
 func TestParseXUIDJSON(t *testing.T) {
 	tests := []struct {
 		in   string

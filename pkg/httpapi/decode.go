@@ -31,7 +31,7 @@ func Decode(body []byte, v any, opts ...jsonv2.Options) error {
 	if err == nil {
 		return nil
 	}
-	return DecodeError(body, err)
+	return decodeError(body, err)
 }
 
 // DecodeObject reads body, which must be a JSON object, into a new T
@@ -54,16 +54,16 @@ func Required(path, what string) error {
 	return derrors.New(derrors.Invalid, "%s is required (%s, not null)", path, what)
 }
 
-// DecodeError words err, a failure of jsonv2.Unmarshal of body (or of a
+// decodeError words err, a failure of jsonv2.Unmarshal of body (or of a
 // decoder over it), as Decode does.
-func DecodeError(body []byte, err error) error {
+func decodeError(body []byte, err error) error {
 	var se *jsontext.SyntacticError
 	var me *jsonv2.SemanticError
 	switch {
 	case errors.As(err, &se):
 		return syntaxError(body, se)
 	case errors.As(err, &me):
-		return semanticError(me)
+		return semanticError(body, me)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return derrors.New(derrors.Invalid, "the request body is not valid JSON (it ends early)")
 	}
@@ -74,7 +74,7 @@ func DecodeError(body []byte, err error) error {
 }
 
 func syntaxError(body []byte, se *jsontext.SyntacticError) error {
-	path := jsonpath.FromPointer(se.JSONPointer, false)
+	path := jsonpath.FromPointerIn(body, se.JSONPointer)
 	off := se.ByteOffset
 	msg := ""
 	if se.Err != nil {
@@ -84,7 +84,7 @@ func syntaxError(body []byte, se *jsontext.SyntacticError) error {
 	case se.Err == jsontext.ErrDuplicateName:
 		name := se.JSONPointer.LastToken()
 		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object",
-			jsonpath.FromPointer(se.JSONPointer, true), strconv.Quote(jsonpath.Clip(name)))
+			jsonpath.FromPointerIn(body, se.JSONPointer), strconv.Quote(jsonpath.Clip(name)))
 	case errors.Is(se.Err, io.ErrUnexpectedEOF):
 		return derrors.New(derrors.Invalid, "the request body is not valid JSON (it ends early)")
 	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "surrogate"):
@@ -101,15 +101,15 @@ func syntaxError(body []byte, se *jsontext.SyntacticError) error {
 	return derrors.New(derrors.Invalid, "the request body is not valid JSON (at byte %d)", off)
 }
 
-func semanticError(me *jsonv2.SemanticError) error {
+func semanticError(body []byte, me *jsonv2.SemanticError) error {
 	switch {
 	case me.Err == jsonv2.ErrUnknownName:
-		return derrors.New(derrors.Invalid, "%s is not a known member", jsonpath.FromPointer(me.JSONPointer, true))
+		return derrors.New(derrors.Invalid, "%s is not a known member", jsonpath.FromPointerIn(body, me.JSONPointer))
 	case me.Err != nil && derrors.KindOf(me.Err) != derrors.Internal:
 		k, msg := derrors.Of(me.Err)
-		return derrors.New(k, "%s: %s", jsonpath.FromPointer(me.JSONPointer, false), msg)
+		return derrors.New(k, "%s: %s", jsonpath.FromPointerIn(body, me.JSONPointer), msg)
 	}
-	path := jsonpath.FromPointer(me.JSONPointer, false)
+	path := jsonpath.FromPointerIn(body, me.JSONPointer)
 	if path == "$" {
 		path = "the request body"
 	}

@@ -76,6 +76,8 @@ func TestDecodeMessages(t *testing.T) {
 		{name: "lone surrogate", body: `{"l":["ok","\ud800"]}`, want: "$.l[1]: a string holds a lone surrogate (at byte 12)"},
 		{name: "too deep", body: `{"x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, want: "the request body nests deeper than 10000 levels"},
 		{name: "root not an object", body: `[]`, want: "the request body must be a JSON object"},
+		{name: "member named by digits", body: `{"m":{"42":"x"}}`, want: `$.m["42"] must be a whole number`},
+		{name: "element of an array", body: `{"l":["a",1]}`, want: `$.l[1] must be a string`},
 		{name: "string for int", body: `{"n":"1"}`, want: "$.n must be a whole number"},
 		{name: "fraction for int", body: `{"n":1.5}`, want: "$.n must be a whole number"},
 		{name: "exponent for int", body: `{"n":1e3}`, want: "$.n must be a whole number"},

@@ -1,7 +1,17 @@
-// Package httpapi is the HTTP edge both APIs share: the one place that maps
-// error kinds to statuses and writes error bodies, and the middleware every
-// request passes through (request id, access log, metrics, panic recovery,
-// deadline, authentication).
+// Package httpapi is the HTTP edge every API of the service shares:
+//
+//   - the one place that maps error kinds to statuses (Status, Classify)
+//     and writes error bodies, in each API's format, and the 429 answer of
+//     the rate limit;
+//   - the middleware every request passes through (API.Wrap: request id,
+//     route, metrics, access log, panic recovery, deadline, authentication,
+//     rate limit, no redirects), one file each, chained by Chain
+//     (middleware.go);
+//   - the one reading of a request body: ReadBody (bounded), Decode and
+//     DecodeObject (go-json-experiment, every fault named by its JSON
+//     path), Required; and the answer's encoding, Marshal;
+//   - what several APIs read of a request or write to an answer: the
+//     contract version, ETags and If-Match lists, numbers as doubles.
 package httpapi
 
 import (
@@ -69,11 +79,11 @@ type Format int
 const (
 	// JSON bodies are {"errorCode": <status>, "errorMessage": "<text>"} (user statistics).
 	JSON Format = iota
-	// Text bodies are the plain message (session directory).
+	// Text bodies are the plain message (the session directory's APIs).
 	Text
 )
 
-// writeThrottled writes the 429 answer XSAPI reads, on both APIs: a
+// writeThrottled writes the 429 answer XSAPI reads, on every API: a
 // Retry-After in whole seconds until the tripped window ends, and a JSON
 // body with the window's counts.
 func writeThrottled(w http.ResponseWriter, status int, e *ratelimit.Exceeded) {

@@ -5,6 +5,7 @@
 package jsonpath
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -72,6 +73,81 @@ func FromPointer(p jsontext.Pointer, lastIsName bool) string {
 		}
 	}
 	return Cut(b.String())
+}
+
+// FromPointerIn returns pointer p, found in the JSON text body, as a path,
+// telling array indexes from member names by what body holds where p
+// points: a member named "42" is $.stats["42"], the third element of an
+// array $.a[2]. Where body cannot be followed (it stops being JSON before
+// p's end), the rest of p reads as FromPointer reads it. It reads body
+// once, up to where p points, and only to word a fault.
+func FromPointerIn(body []byte, p jsontext.Pointer) string {
+	var toks []string
+	for tok := range p.Tokens() {
+		toks = append(toks, tok)
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	i := 0
+	for ; i < len(toks); i++ {
+		isIndex, ok := step(dec, toks[i])
+		if !ok {
+			break
+		}
+		if isIndex {
+			b.WriteString("[" + toks[i] + "]")
+		} else {
+			appendName(&b, toks[i])
+		}
+	}
+	for ; i < len(toks); i++ { // past what body shows
+		if toks[i] != "" && strings.Trim(toks[i], "0123456789") == "" {
+			b.WriteString("[" + toks[i] + "]")
+		} else {
+			appendName(&b, toks[i])
+		}
+	}
+	return Cut(b.String())
+}
+
+// step moves dec from the start of a value to the start of its member or
+// element tok, and reports whether tok indexes an array; ok is false when
+// the value holds no such member or element, or is not JSON that far.
+func step(dec *jsontext.Decoder, tok string) (isIndex, ok bool) {
+	switch dec.PeekKind() {
+	case '[':
+		n, err := strconv.Atoi(tok)
+		if err != nil || n < 0 {
+			return false, false
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return false, false
+		}
+		for range n {
+			if dec.PeekKind() == ']' || dec.SkipValue() != nil {
+				return false, false
+			}
+		}
+		return true, dec.PeekKind() != ']' && dec.PeekKind() != 0
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return false, false
+		}
+		for dec.PeekKind() == '"' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return false, false
+			}
+			if name.String() == tok {
+				return false, true
+			}
+			if dec.SkipValue() != nil {
+				return false, false
+			}
+		}
+	}
+	return false, false
 }
 
 // Cut cuts a path longer than MaxPath bytes in the middle.

@@ -35,6 +35,13 @@ func TestPaths(t *testing.T) {
 		{FromPointer("/a/0", true), `$.a["0"]`},
 		{FromPointer("/a~1b/~0", false), `$["a/b"]["~"]`},
 		{FromPointer("", false), "$"},
+		{FromPointerIn([]byte(`{"a":{"0":[1,{"b":2}]}}`), "/a/0/1/b"), `$.a["0"][1].b`},
+		{FromPointerIn([]byte(`{"a":[[1]]}`), "/a/0/0"), "$.a[0][0]"},
+		{FromPointerIn([]byte(`{"a":{"7":1,"7":2}}`), "/a/7"), `$.a["7"]`},
+		{FromPointerIn([]byte(`{"a":{"x":`), "/a/x/3"), "$.a.x[3]"}, // body ends: the rest as FromPointer
+		{FromPointerIn([]byte(`{"a":[1]}`), "/a/5"), "$.a[5]"},      // no such element
+		{FromPointerIn([]byte(`{"a~1b":{"~":1}}`), "/a~1b/~0"), `$["a/b"]["~"]`},
+		{FromPointerIn(nil, "/9"), "$[9]"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)

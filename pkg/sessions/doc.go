@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/xbl"
@@ -115,6 +116,23 @@ func (m *Member) Expired(now time.Time) bool {
 	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
 }
 
+// dropExpired removes from d the reservations expired at now.
+func (d *Doc) dropExpired(now time.Time) {
+	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+}
+
+// NextTimer is d's next timer: the earliest expiry of a reservation in
+// it (zero for none).
+func (d *Doc) NextTimer() time.Time {
+	var next time.Time
+	for i := range d.Members {
+		if u := d.Members[i].ReservedUntil; d.Members[i].Reserved && !u.IsZero() && (next.IsZero() || u.Before(next)) {
+			next = u
+		}
+	}
+	return next
+}
+
 // Encode sets d.Encoded to d as JSON, as it is stored and measured
 // (without escaping HTML characters: "<" is one byte, not six), and
 // returns it. Maps are written in key order, so that one state has one
@@ -174,7 +192,9 @@ func (d *Doc) Member(x xbl.XUID) *Member {
 
 // Head is what the session directory query needs of a session: small, so
 // that a query reads it for every row it answers, and taken from one
-// version of the document, so that a row never mixes two.
+// version of the document, so that a row never mixes two. Its members
+// carry what a head stores of them: XUID, Index, their status (Active,
+// Ready, Reserved) and ReservedUntil.
 type Head struct {
 	Template        string
 	Name            string
@@ -185,15 +205,14 @@ type Head struct {
 	JoinRestriction string
 	Keywords        []string
 	Turn            []int
-	Members         []HeadMember
+	Members         []Member
 }
 
-// HeadMember is a member as the query sees it.
-type HeadMember struct {
-	XUID          xbl.XUID
-	Index         int
-	Status        string    // as Member.Status
-	ReservedUntil time.Time // zero: never expires
+// SetStatus sets m's status flags from status, as Status names it, and
+// reports whether status is one of those names.
+func (m *Member) SetStatus(status string) bool {
+	m.Active, m.Ready, m.Reserved = status == "active", status == "ready", status == "reserved"
+	return m.Active || m.Ready || m.Reserved || status == "inactive"
 }
 
 // Head returns d's head.
@@ -201,11 +220,11 @@ func (d *Doc) Head() *Head {
 	h := &Head{
 		Template: d.Template, Name: d.Name, StartTime: d.StartTime, Version: d.Version,
 		Visibility: d.Visibility, MaxMembers: d.MaxMembers, JoinRestriction: d.JoinRestriction,
-		Keywords: d.Keywords, Turn: d.Turn, Members: make([]HeadMember, len(d.Members)),
+		Keywords: d.Keywords, Turn: d.Turn, Members: make([]Member, len(d.Members)),
 	}
 	for i := range d.Members {
 		m := &d.Members[i]
-		h.Members[i] = HeadMember{XUID: m.XUID, Index: m.Index, Status: m.Status(), ReservedUntil: m.ReservedUntil}
+		h.Members[i] = Member{XUID: m.XUID, Index: m.Index, Active: m.Active, Ready: m.Ready, Reserved: m.Reserved, ReservedUntil: m.ReservedUntil}
 	}
 	return h
 }
@@ -225,19 +244,19 @@ func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
 	count, found := 0, x == nil
 	for i := range h.Members {
 		m := &h.Members[i]
-		if m.Status == "reserved" && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil) {
+		if m.Expired(now) {
 			continue
 		}
 		count++
-		if m.Status != "reserved" {
+		if !m.Reserved {
 			s.Accepted++
 		}
 		if x != nil && m.XUID == *x {
 			found = true
-			switch m.Status {
-			case "active":
+			switch {
+			case m.Active:
 				s.Status = xbl.Active
-			case "reserved":
+			case m.Reserved:
 				s.Status = xbl.Reserved
 			default:
 				s.Status = xbl.Inactive
@@ -253,6 +272,19 @@ func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
 	}
 	s.JoinRestriction = h.JoinRestriction // shown for open and full sessions only, by the edge
 	return s, true
+}
+
+// ParseJoinRestriction reads a session's joinRestriction as a write sends
+// it (MPSD's none, local or followed, in any case) and returns it as a
+// document keeps it: "" for none.
+func ParseJoinRestriction(s string) (string, bool) {
+	switch r := strings.ToLower(s); r {
+	case "none", "":
+		return "", true
+	case "local", "followed":
+		return r, true
+	}
+	return "", false
 }
 
 // FromFixture returns the document of a fixture session (xbl.Session), as
@@ -285,5 +317,6 @@ func FromFixture(ss *xbl.Session, etag string) *Doc {
 		d.Members = append(d.Members, dm)
 	}
 	d.NextIndex = len(ss.Members)
+	d.Encode() // cannot fail: a fixture document holds no raw JSON
 	return d
 }

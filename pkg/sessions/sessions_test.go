@@ -119,7 +119,9 @@ func (fs *fakeSession) head() *Head {
 		h.Visibility, h.MaxMembers = xbl.OpenVis, len(fs.members)
 	}
 	for i, m := range fs.members {
-		h.Members = append(h.Members, HeadMember{XUID: m.xuid, Index: i, Status: string(m.status)})
+		hm := Member{XUID: m.xuid, Index: i}
+		hm.SetStatus(string(m.status))
+		h.Members = append(h.Members, hm)
 		if m.myTurn {
 			h.Turn = append(h.Turn, i)
 		}
@@ -582,7 +584,7 @@ func (r *orderReader) UserSessions(ctx context.Context, x xbl.XUID, f *Filter, l
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range r.perXUID {
 		h := &Head{Template: "t", Name: fmt.Sprintf("s%d-%02d", x, i), StartTime: t0.Add(-time.Duration(i) * time.Minute),
-			Visibility: xbl.OpenVis, Members: []HeadMember{{XUID: x, Status: "active"}}}
+			Visibility: xbl.OpenVis, Members: []Member{{XUID: x, Active: true}}}
 		if s, ok := f.Row(h, &x); ok {
 			out = append(out, s)
 		}
@@ -680,7 +682,7 @@ func TestFilterRow(t *testing.T) {
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	x := xbl.XUID(2)
 	h := &Head{Template: "t", Name: "n", StartTime: now.Add(-time.Hour), Visibility: xbl.OpenVis, MaxMembers: 2, Keywords: []string{"Red"},
-		Members: []HeadMember{{XUID: 1, Status: "active"}, {XUID: 2, Index: 1, Status: "reserved", ReservedUntil: now.Add(time.Minute)}}}
+		Members: []Member{{XUID: 1, Active: true}, {XUID: 2, Index: 1, Reserved: true, ReservedUntil: now.Add(time.Minute)}}}
 	f := &Filter{SCID: scidA, Reservations: true, Keyword: "red", Now: now}
 	s, ok := f.Row(h, &x)
 	if !ok || s.Status != xbl.Reserved || s.Visibility != xbl.Full || s.Accepted != 1 {

@@ -106,7 +106,9 @@ const (
 )
 
 // WriteResult is Put's answer: the outcome, and the session after the
-// write (for ConditionFailed the current one; nil when there is none).
+// write (for ConditionFailed the current one; nil when there is none) as
+// it stood at the write's one reading of the clock: expired reservations
+// are left out, and Doc.NextTimer is the next one to expire.
 type WriteResult struct {
 	Outcome Outcome
 	Doc     *Doc
@@ -237,6 +239,9 @@ func failed(cur *Doc, caller *xbl.Caller, now time.Time) (*WriteResult, error) {
 	if cur != nil && !mayRead(cur, caller, now) {
 		cur = nil
 	}
+	if cur != nil {
+		cur.dropExpired(now)
+	}
 	return &WriteResult{Outcome: ConditionFailed, Doc: cur}, nil
 }
 
@@ -264,7 +269,7 @@ func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, e
 	if !mayRead(d, caller, now) {
 		return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may read it")
 	}
-	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+	d.dropExpired(now)
 	return d, nil
 }
 
@@ -289,7 +294,7 @@ func (s *Service) checkAccess(ctx context.Context, caller *xbl.Caller, ref Ref) 
 		return err
 	}
 	if !cfg.Owns(caller) {
-		return derrors.New(derrors.Forbidden, "title %s does not own service configuration %s", caller.TitleID, ref.SCIDRaw)
+		return derrors.New(derrors.Forbidden, "title %s does not own scid %s", caller.TitleID, ref.SCIDRaw)
 	}
 	return nil
 }
@@ -350,7 +355,7 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	} else {
 		d = prev.Clone()
 	}
-	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
+	d.dropExpired(now)
 	if ch.Constants != nil {
 		if err := applyConstants(d, ch.Constants, prev == nil); err != nil {
 			return nil, err
@@ -383,7 +388,11 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	}
 	// The one encoding of the write: measured here, compared with the
 	// stored one by Put, stored by the Store.
-	if b, err := d.Encode(); err != nil || len(b) > MaxDocBytes {
+	b, err := d.Encode()
+	if err != nil {
+		return nil, derrors.Wrap(derrors.Internal, "encode session", err)
+	}
+	if len(b) > MaxDocBytes {
 		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
 	}
 	return d, nil

@@ -47,7 +47,7 @@ func FuzzParseChange(f *testing.F) {
 				}
 				continue
 			}
-			out, _, err := Render(d, now)
+			out, err := Render(d)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}

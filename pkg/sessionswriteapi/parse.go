@@ -72,18 +72,21 @@ type (
 		Custom *kept                  `json:"custom"`
 	}
 	memberConstantsSystem struct {
-		XUID  field[jsontext.Value] `json:"xuid"`
-		Index jsontext.Value        `json:"index"` // the service assigns it: dropped
-		Other map[string]kept       `json:",embed"`
+		XUID  field[xbl.JSONXUID] `json:"xuid"`
+		Index jsontext.Value      `json:"index"` // the service assigns it: dropped
+		Other map[string]kept     `json:",embed"`
 	}
 	memberProperties struct {
 		System *memberPropertiesSystem `json:"system"`
 		Custom map[string]kept         `json:"custom"`
 	}
 	memberPropertiesSystem struct {
-		Active field[bool]     `json:"active"`
-		Ready  field[bool]     `json:"ready"`
-		Other  map[string]kept `json:",embed"`
+		Active field[bool] `json:"active"`
+		Ready  field[bool] `json:"ready"`
+		// XSAPI reads these as arrays of strings; null deletes.
+		Encounters field[[]string] `json:"encounters"`
+		Groups     field[[]string] `json:"groups"`
+		Other      map[string]kept `json:",embed"`
 	}
 )
 
@@ -120,31 +123,36 @@ func (serviceSet) UnmarshalJSONFrom(*jsontext.Decoder) error {
 // surrogates.
 type kept jsontext.Value
 
+// It reads the value once, token by token, writing each token as it is
+// kept and checking each number as it comes; a fault is reported once the
+// whole value is read, so that its path is the value's.
 func (k *kept) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
-		return err
+	var b bytes.Buffer
+	enc := jsontext.NewEncoder(&b)
+	var fault error
+	for depth := dec.StackDepth(); ; {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if tok.Kind() == '0' && fault == nil {
+			if n := tok.String(); !fitsDouble(n) {
+				fault = badRequest("the number %s does not fit a double", jsonpath.Clip(n))
+			}
+		}
+		if err := enc.WriteToken(tok); err != nil {
+			return err
+		}
+		if dec.StackDepth() == depth {
+			break
+		}
 	}
-	v = v.Clone()
-	if err := v.Format(); err != nil {
-		return err
-	}
+	v := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	if len(v) > sessions.MaxOpaqueBytes {
 		return badRequest("%d bytes, over the limit of %d", len(v), sessions.MaxOpaqueBytes)
 	}
-	if bytes.ContainsAny(v, "0123456789") { // only then can it hold a number
-		d := jsontext.NewDecoder(bytes.NewReader(v))
-		for {
-			tok, err := d.ReadToken()
-			if err != nil {
-				break // the end: v is valid
-			}
-			if tok.Kind() == '0' {
-				if n := tok.String(); !fitsDouble(n) {
-					return badRequest("the number %s does not fit a double", jsonpath.Clip(n))
-				}
-			}
-		}
+	if fault != nil {
+		return fault
 	}
 	*k = kept(v)
 	return nil
@@ -162,15 +170,11 @@ var decodeOptions = jsonv2.RejectUnknownMembers(true)
 // JSON path. Fields with meaning here are typed; the others are kept
 // values.
 func ParseChange(body []byte) (*sessions.Change, error) {
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '{' {
-		return nil, badRequest("$ must be a JSON object")
-	}
-	var b putBody
-	if err := httpapi.Decode(body, &b, decodeOptions); err != nil {
+	b, err := httpapi.DecodeObject[putBody](body, decodeOptions)
+	if err != nil {
 		return nil, err
 	}
 	ch := &sessions.Change{}
-	var err error
 	if b.Constants != nil {
 		if ch.Constants, err = b.Constants.change("$.constants"); err != nil {
 			return nil, err
@@ -325,14 +329,11 @@ func (p *propertiesBody) change(path string) (*sessions.PropertiesChange, error)
 		out.Turn = &turn
 	}
 	if f := s.JoinRestriction; f.Set {
-		switch r := strings.ToLower(f.V); r {
-		case "none", "":
-			out.JoinRestriction = ptr("")
-		case "local", "followed":
-			out.JoinRestriction = &r
-		default:
+		r, ok := sessions.ParseJoinRestriction(f.V)
+		if !ok {
 			return nil, badRequest("%s.joinRestriction %q is not one of none, local, followed", path, jsonpath.Clip(f.V))
 		}
+		out.JoinRestriction = &r
 	}
 	return out, nil
 }
@@ -389,7 +390,7 @@ func (m *memberBody) change(path string) (*sessions.MemberChange, error) {
 				return nil, err
 			}
 			if f := s.XUID; f.Set {
-				if mc.XUID, err = xbl.ParseXUIDJSON(f.V); f.Null || err != nil || mc.XUID == 0 {
+				if mc.XUID = xbl.XUID(f.V); f.Null || mc.XUID == 0 {
 					return nil, badRequest("%s.xuid must be an xuid (a decimal string)", sp)
 				}
 			}
@@ -418,21 +419,33 @@ func (m *memberBody) change(path string) (*sessions.MemberChange, error) {
 			if s.Ready.Set {
 				mc.Ready = &s.Ready.V
 			}
-			if mc.PropertiesSystem, err = object(sp, s.Other, true); err != nil {
-				return nil, err
-			}
-			for _, f := range []string{"encounters", "groups"} { // XSAPI reads them as arrays of strings
-				if v, ok := mc.PropertiesSystem[f]; ok && !isNull(v) && !isStrings(v) {
-					return nil, badRequest("%s.%s must be an array of strings", sp, f)
+			other := s.Other
+			for _, l := range []struct {
+				name string
+				f    field[[]string]
+			}{{"encounters", s.Encounters}, {"groups", s.Groups}} {
+				name, f := l.name, l.f
+				if !f.Set {
+					continue
 				}
+				v := []byte("null")
+				if !f.Null {
+					if v, err = jsonv2.Marshal(f.V); err != nil {
+						return nil, derrors.Wrap(derrors.Internal, "keep "+name, err)
+					}
+					if len(v) > sessions.MaxOpaqueBytes {
+						return nil, badRequest("%s.%s: %d bytes, over the limit of %d", sp, name, len(v), sessions.MaxOpaqueBytes)
+					}
+				}
+				if other == nil {
+					other = map[string]kept{}
+				}
+				other[name] = kept(v)
+			}
+			if mc.PropertiesSystem, err = object(sp, other, true); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return mc, nil
-}
-
-// isStrings reports whether v, a kept value, is a JSON array of strings.
-func isStrings(v []byte) bool {
-	var elems []string
-	return jsonv2.Unmarshal(v, &elems) == nil && elems != nil
 }

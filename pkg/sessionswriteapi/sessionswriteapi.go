@@ -16,6 +16,9 @@ import (
 	"strconv"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -169,9 +172,10 @@ func quote(etag string) string { return `"` + etag + `"` }
 // timeLayout writes times in UTC with at most 7 fractional digits.
 const timeLayout = "2006-01-02T15:04:05.9999999Z"
 
-// writeDoc answers d as it stands now (the service's clock).
+// writeDoc answers d, as the service left it (expired reservations left
+// out at the instant it used).
 func (h *handler) writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, ref sessions.Ref) error {
-	body, next, err := Render(d, h.svc.Now())
+	body, err := Render(d)
 	if err != nil {
 		return err
 	}
@@ -179,7 +183,7 @@ func (h *handler) writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, r
 	hd.Set("ETag", quote(d.ETag))
 	hd.Set("Content-Type", "application/json; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	if !next.IsZero() {
+	if next := d.NextTimer(); !next.IsZero() {
 		hd.Set("Expires", next.UTC().Format(http.TimeFormat))
 	}
 	hd.Set("Content-Location", "/serviceconfigs/"+url.PathEscape(ref.SCIDRaw)+"/sessionTemplates/"+url.PathEscape(ref.Template)+"/sessions/"+url.PathEscape(ref.Name))
@@ -188,121 +192,145 @@ func (h *handler) writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, r
 	return err
 }
 
+// The session document as XSAPI parses it. Members are in name order, as
+// Render writes them (the kept members of an object, Other, after the
+// named ones); kept values are written as stored.
+type (
+	docOut struct {
+		Constants       constantsOut          `json:"constants"`
+		ContractVersion int                   `json:"contractVersion"`
+		CorrelationID   string                `json:"correlationId"`
+		Members         map[string]*memberOut `json:"members"`
+		MembersInfo     membersInfo           `json:"membersInfo"`
+		NextTimer       string                `json:"nextTimer,omitempty"`
+		Properties      propertiesOut         `json:"properties"`
+		Servers         rawObject             `json:"servers"`
+		StartTime       string                `json:"startTime"`
+	}
+	constantsOut struct {
+		Custom json.RawMessage    `json:"custom"`
+		System constantsSystemOut `json:"system"`
+	}
+	constantsSystemOut struct {
+		MaxMembersCount        int            `json:"maxMembersCount"`
+		ReservedRemovalTimeout int64          `json:"reservedRemovalTimeout"`
+		Version                int            `json:"version"`
+		Visibility             xbl.Visibility `json:"visibility"`
+		Other                  rawObject      `json:",embed"`
+	}
+	propertiesOut struct {
+		Custom rawObject           `json:"custom"`
+		System propertiesSystemOut `json:"system"`
+	}
+	propertiesSystemOut struct {
+		JoinRestriction string    `json:"joinRestriction"`
+		Keywords        []string  `json:"keywords"`
+		Turn            []int     `json:"turn"`
+		Other           rawObject `json:",embed"`
+	}
+	memberOut struct {
+		ActiveTitleID string              `json:"activeTitleId,omitempty"`
+		Constants     memberConstantsOut  `json:"constants"`
+		Gamertag      string              `json:"gamertag,omitempty"`
+		JoinTime      string              `json:"joinTime,omitempty"`
+		Next          int                 `json:"next"`
+		Properties    memberPropertiesOut `json:"properties"`
+		Reserved      bool                `json:"reserved,omitzero"`
+		Turn          bool                `json:"turn,omitzero"`
+		Extra         rawObject           `json:",embed"`
+	}
+	memberConstantsOut struct {
+		Custom json.RawMessage `json:"custom"`
+		System struct {
+			Index int       `json:"index"`
+			XUID  string    `json:"xuid"`
+			Other rawObject `json:",embed"`
+		} `json:"system"`
+	}
+	memberPropertiesOut struct {
+		Custom rawObject `json:"custom"`
+		System struct {
+			Active bool      `json:"active"`
+			Ready  bool      `json:"ready"`
+			Other  rawObject `json:",embed"`
+		} `json:"system"`
+	}
+	membersInfo struct {
+		Accepted int `json:"accepted"`
+		Count    int `json:"count"`
+		First    int `json:"first"`
+		Next     int `json:"next"`
+	}
+	// rawObject is an object of kept values; nil is written as {}.
+	rawObject = map[string]json.RawMessage
+)
+
+// renderOptions write a document as the store encodes it: map members in
+// name order, U+2028 and U+2029 escaped, HTML characters not.
+var renderOptions = jsonv2.JoinOptions(jsonv2.Deterministic(true), jsontext.EscapeForJS(true))
+
 // Render writes d as the session document XSAPI parses (members keyed by
 // index and chained by next up to membersInfo.next; constants and
-// properties always with system and custom), at now: expired reservations
-// are left out. It also returns the document's next timer: the earliest
-// reservation expiry (zero for none).
-func Render(d *sessions.Doc, now time.Time) ([]byte, time.Time, error) {
-	var members []sessions.Member
-	var nextTimer time.Time
-	for _, m := range d.Members {
-		if m.Expired(now) {
-			continue
-		}
-		if m.Reserved && !m.ReservedUntil.IsZero() && (nextTimer.IsZero() || m.ReservedUntil.Before(nextTimer)) {
-			nextTimer = m.ReservedUntil
-		}
-		members = append(members, m)
-	}
+// properties always with system and custom; the next timer when a
+// reservation will expire). d is as the service answered it: Render reads
+// no clock and leaves no member out.
+func Render(d *sessions.Doc) ([]byte, error) {
+	members := slices.Clone(d.Members)
 	slices.SortFunc(members, func(a, b sessions.Member) int { return a.Index - b.Index })
-	obj := func(m map[string]json.RawMessage) map[string]any {
-		out := make(map[string]any, len(m)+4)
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
+	out := docOut{
+		Constants: constantsOut{Custom: custom(d.ConstantsCustom), System: constantsSystemOut{
+			MaxMembersCount: d.MaxMembers, ReservedRemovalTimeout: d.ReservedRemovalTimeout,
+			Version: d.Version, Visibility: d.Visibility, Other: d.ConstantsSystem,
+		}},
+		ContractVersion: ContractVersion,
+		CorrelationID:   d.CorrelationID,
+		Members:         make(map[string]*memberOut, len(members)),
+		MembersInfo:     membersInfo{First: d.NextIndex, Next: d.NextIndex, Count: len(members)},
+		Properties: propertiesOut{Custom: d.PropertiesCustom, System: propertiesSystemOut{
+			JoinRestriction: cmp.Or(d.JoinRestriction, "none"), Keywords: d.Keywords, Turn: d.Turn,
+			Other: d.PropertiesSystem,
+		}},
+		Servers:   d.Servers,
+		StartTime: d.StartTime.UTC().Format(timeLayout),
 	}
-	custom := func(raw json.RawMessage) any {
-		if raw == nil {
-			return json.RawMessage("{}")
-		}
-		return raw
+	if next := d.NextTimer(); !next.IsZero() {
+		out.NextTimer = next.UTC().Format(timeLayout)
 	}
-	customMap := func(m map[string]json.RawMessage) any {
-		if m == nil {
-			return map[string]any{}
-		}
-		return m
-	}
-	csys := obj(d.ConstantsSystem)
-	csys["visibility"] = string(d.Visibility)
-	csys["maxMembersCount"] = d.MaxMembers
-	csys["version"] = d.Version
-	csys["reservedRemovalTimeout"] = d.ReservedRemovalTimeout
-	psys := obj(d.PropertiesSystem)
-	psys["keywords"] = nonNil(d.Keywords)
-	psys["turn"] = nonNilInts(d.Turn)
-	psys["joinRestriction"] = cmp.Or(d.JoinRestriction, "none")
-	doc := map[string]any{
-		"contractVersion": ContractVersion,
-		"correlationId":   d.CorrelationID,
-		"startTime":       d.StartTime.UTC().Format(timeLayout),
-		"constants":       map[string]any{"system": csys, "custom": custom(d.ConstantsCustom)},
-		"properties":      map[string]any{"system": psys, "custom": customMap(d.PropertiesCustom)},
-		"servers":         customMap(d.Servers),
-	}
-	if !nextTimer.IsZero() {
-		doc["nextTimer"] = nextTimer.UTC().Format(timeLayout)
-	}
-	first, accepted := d.NextIndex, 0
 	if len(members) > 0 {
-		first = members[0].Index
+		out.MembersInfo.First = members[0].Index
 	}
-	ms := make(map[string]any, len(members))
-	for i, m := range members {
-		next := d.NextIndex
+	for i := range members {
+		m := &members[i]
+		mo := &memberOut{
+			ActiveTitleID: m.TitleID, Gamertag: m.Gamertag, Next: d.NextIndex,
+			Reserved: m.Reserved, Turn: slices.Contains(d.Turn, m.Index), Extra: m.Extra,
+		}
 		if i+1 < len(members) {
-			next = members[i+1].Index
+			mo.Next = members[i+1].Index
 		}
 		if !m.Reserved {
-			accepted++
+			out.MembersInfo.Accepted++
+			mo.JoinTime = m.JoinTime.UTC().Format(timeLayout)
 		}
-		out := obj(m.Extra)
-		msys := obj(m.ConstantsSystem)
-		msys["xuid"] = m.XUID.String()
-		msys["index"] = m.Index
-		psys := obj(m.PropertiesSystem)
-		psys["active"] = m.Active
-		psys["ready"] = m.Ready
-		out["constants"] = map[string]any{"system": msys, "custom": custom(m.ConstantsCustom)}
-		out["properties"] = map[string]any{"system": psys, "custom": customMap(m.PropertiesCustom)}
-		out["next"] = next
-		if m.Gamertag != "" {
-			out["gamertag"] = m.Gamertag
-		}
-		if m.TitleID != "" {
-			out["activeTitleId"] = m.TitleID
-		}
-		if m.Reserved {
-			out["reserved"] = true
-		} else {
-			out["joinTime"] = m.JoinTime.UTC().Format(timeLayout)
-		}
-		if slices.Contains(d.Turn, m.Index) {
-			out["turn"] = true
-		}
-		ms[strconv.Itoa(m.Index)] = out
+		mo.Constants.Custom = custom(m.ConstantsCustom)
+		mo.Constants.System.Index, mo.Constants.System.XUID = m.Index, m.XUID.String()
+		mo.Constants.System.Other = m.ConstantsSystem
+		mo.Properties.Custom = m.PropertiesCustom
+		mo.Properties.System.Active, mo.Properties.System.Ready = m.Active, m.Ready
+		mo.Properties.System.Other = m.PropertiesSystem
+		out.Members[strconv.Itoa(m.Index)] = mo
 	}
-	doc["members"] = ms
-	doc["membersInfo"] = map[string]int{"first": first, "next": d.NextIndex, "count": len(members), "accepted": accepted}
-	body, err := httpapi.Marshal(doc)
+	body, err := jsonv2.Marshal(&out, renderOptions)
 	if err != nil {
-		return nil, time.Time{}, derrors.Wrap(derrors.Internal, "render session", err)
+		return nil, derrors.Wrap(derrors.Internal, "render session", err)
 	}
-	return body, nextTimer, nil
+	return body, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// custom is a kept custom object, {} when there is none.
+func custom(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return json.RawMessage("{}")
 	}
-	return s
-}
-
-func nonNilInts(s []int) []int {
-	if s == nil {
-		return []int{}
-	}
-	return s
+	return raw
 }

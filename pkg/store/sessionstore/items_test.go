@@ -64,6 +64,12 @@ func TestItemAV(t *testing.T) {
 	d := &sessions.Doc{SCID: "7492baca-c1b4-440d-a391-b7ef364a8d40", Template: "t", Name: "n", StartTime: start, Visibility: xbl.OpenVis,
 		MaxMembers: 4, Keywords: []string{"kw"}, Turn: []int{1}, JoinRestriction: "local",
 		Members: []sessions.Member{{Index: 0, XUID: 9, Active: true}, {Index: 1, XUID: 8, Reserved: true, ReservedUntil: start.Add(time.Minute)}}}
+	if _, err := ItemsOf(d, true); err == nil {
+		t.Error("ItemsOf stored a document without its encoding")
+	}
+	if _, err := d.Encode(); err != nil {
+		t.Fatal(err)
+	}
 	for _, copies := range []bool{true, false} {
 		it, err := ItemsOf(d, copies)
 		if err != nil {

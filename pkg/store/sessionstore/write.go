@@ -37,14 +37,11 @@ type Items struct {
 
 // ItemsOf returns d's items; with copies, its index entries carry copies
 // of its head. The document item holds d.Encoded, the write's one
-// encoding (ItemsOf encodes d only when that is nil).
+// encoding: a document without it is refused (the rules always encode).
 func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 	b := d.Encoded
 	if b == nil {
-		var err error
-		if b, err = d.Encode(); err != nil {
-			return nil, fmt.Errorf("session %s/%s: %w", d.Template, d.Name, err)
-		}
+		return nil, derrors.New(derrors.Internal, "session %s/%s has no encoding to store", d.Template, d.Name)
 	}
 	it := &Items{
 		Doc:      DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
@@ -170,14 +167,17 @@ func headOf(it *HeadFields) (*sessions.Head, error) {
 	h := &sessions.Head{
 		Template: it.Template, Name: it.Name, StartTime: st, Version: it.Version,
 		Visibility: xbl.Visibility(it.Visibility), MaxMembers: it.MaxMembers, JoinRestriction: it.JoinRestriction,
-		Keywords: it.Keywords, Turn: it.Turn, Members: make([]sessions.HeadMember, len(it.Members)),
+		Keywords: it.Keywords, Turn: it.Turn, Members: make([]sessions.Member, len(it.Members)),
 	}
 	for i, m := range it.Members {
 		x, err := xbl.ParseXUID(m.XUID)
 		if err != nil {
 			return nil, fmt.Errorf("member %d: %w", i, err)
 		}
-		h.Members[i] = sessions.HeadMember{XUID: x, Index: m.Index, Status: m.Status}
+		h.Members[i] = sessions.Member{XUID: x, Index: m.Index}
+		if !h.Members[i].SetStatus(m.Status) {
+			return nil, fmt.Errorf("member %d: status %q", i, m.Status)
+		}
 		if m.Until != 0 {
 			h.Members[i].ReservedUntil = time.UnixMilli(m.Until)
 		}

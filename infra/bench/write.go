@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -88,9 +89,9 @@ func (c *writeCase) raw(ctx context.Context, i int) (usage, error) {
 
 // update is the raw side's UpdateItem of player x's item, as round i.
 func (c *writeCase) update(ctx context.Context, i int, x xbl.XUID) (usage, error) {
-	m := map[string]store.StatAttr{}
+	m := map[string]statstore.StatAttr{}
 	for k := range writeStats {
-		m[xbl.StatKey(statName(k))] = store.NewStatAttr(statName(k), xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(c.value(i, k))})
+		m[xbl.StatKey(statName(k))] = statstore.NewStatAttr(statName(k), xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(c.value(i, k))})
 	}
 	av, err := attributevalue.Marshal(m)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	sessionsdoc "github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
+	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -66,7 +67,7 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	}
 	// Statistics items carry the gamertag, so that reads need no profile.
 	for _, u := range d.Stats {
-		w.put(store.NewStatsItem(u, gamertags[u.XUID]))
+		w.put(statstore.NewStatsItem(u, gamertags[u.XUID]))
 	}
 	// Later sessions with the same key replace earlier ones.
 	sessions := map[store.Key]*xbl.Session{}

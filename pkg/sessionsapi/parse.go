@@ -1,13 +1,10 @@
 package sessionsapi
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
@@ -148,26 +145,7 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 // batchBody is a batch query's body: {"xuids": [...]}, each xuid a string
 // or a number. Other members are ignored, as XSAPI sends none.
 type batchBody struct {
-	XUIDs []bodyXUID `json:"xuids"`
-}
-
-// bodyXUID is one xuid of a batch body, read exactly from a JSON string or
-// number.
-type bodyXUID xbl.XUID
-
-// UnmarshalJSONFrom reads one xuid; a fault is Invalid, and
-// httpapi.Decode puts the element's path before the message.
-func (x *bodyXUID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	id, err := xbl.ParseXUIDJSON(v)
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	*x = bodyXUID(id)
-	return nil
+	XUIDs *[]xbl.JSONXUID `json:"xuids"`
 }
 
 // parseBody reads a batch body, decoded once (httpapi.Decode), then holds
@@ -178,24 +156,22 @@ func parseBody(r *http.Request) ([]xbl.XUID, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, badRequest(`request body is empty; it must be {"xuids": [...]}`)
-	}
-	var b batchBody
-	if err := httpapi.Decode(body, &b); err != nil {
+	b, err := httpapi.DecodeObject[batchBody](body)
+	if err != nil {
 		return nil, err
 	}
-	switch n := len(b.XUIDs); {
-	case b.XUIDs == nil:
-		return nil, badRequest("xuids is required")
-	case n == 0:
-		return nil, badRequest("xuids is empty")
-	case n > sessions.MaxXUIDs:
-		return nil, badRequest("xuids has %d entries; the limit is %d", n, sessions.MaxXUIDs)
+	if b.XUIDs == nil {
+		return nil, httpapi.Required("$.xuids", "an array of xuids")
 	}
-	seen := make(map[xbl.XUID]bool, len(b.XUIDs))
-	out := make([]xbl.XUID, 0, len(b.XUIDs))
-	for _, e := range b.XUIDs {
+	switch n := len(*b.XUIDs); {
+	case n == 0:
+		return nil, badRequest("$.xuids is empty")
+	case n > sessions.MaxXUIDs:
+		return nil, badRequest("$.xuids has %d entries; the limit is %d", n, sessions.MaxXUIDs)
+	}
+	seen := make(map[xbl.XUID]bool, len(*b.XUIDs))
+	out := make([]xbl.XUID, 0, len(*b.XUIDs))
+	for _, e := range *b.XUIDs {
 		if x := xbl.XUID(e); !seen[x] {
 			seen[x] = true
 			out = append(out, x)

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/jsonpath"
@@ -28,49 +26,14 @@ func badRequest(format string, args ...any) error {
 // batchBody is a POST /batch body. Members are matched exactly; others
 // are ignored.
 type batchBody struct {
-	Users *[]xuidJSON  `json:"requestedusers"`
-	SCIDs *[]*scidBody `json:"requestedscids"` // an entry sent as null is nil
+	Users *[]xbl.JSONXUID `json:"requestedusers"`
+	SCIDs *[]*scidBody    `json:"requestedscids"` // an entry sent as null is nil
 }
 
 // scidBody is one entry of requestedscids.
 type scidBody struct {
 	SCID  *string    `json:"scid"`
 	Stats *[]*string `json:"requestedstats"` // a name sent as null is nil
-}
-
-// xuidJSON is an xuid in requestedusers, written as a JSON string or
-// number and read exactly, never through a float64.
-type xuidJSON xbl.XUID
-
-// UnmarshalJSONFrom reads one xuid; what is not one is Invalid, and
-// httpapi.Decode names its place.
-func (x *xuidJSON) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	var text string
-	switch d.PeekKind() {
-	case '"':
-		tok, err := d.ReadToken()
-		if err != nil {
-			return err
-		}
-		text = tok.String()
-	case '0':
-		v, err := d.ReadValue()
-		if err != nil {
-			return err
-		}
-		text = string(v)
-	default:
-		if err := d.SkipValue(); err != nil {
-			return err
-		}
-		return badRequest("xuid must be a string or a number")
-	}
-	v, err := xbl.ParseXUID(text)
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	*x = xuidJSON(v)
-	return nil
 }
 
 // parseBatch reads a POST /batch body with httpapi.DecodeObject, then checks it
@@ -98,7 +61,7 @@ func parseBatch(body []byte) (*stats.Request, error) {
 }
 
 // checkUsers checks requestedusers' length and drops repeated users.
-func checkUsers(list []xuidJSON) ([]xbl.XUID, error) {
+func checkUsers(list []xbl.JSONXUID) ([]xbl.XUID, error) {
 	switch {
 	case len(list) == 0:
 		return nil, badRequest("$.requestedusers is empty")

@@ -13,6 +13,10 @@ import (
 
 var _ xbl.ConfigReader = Table{}
 
+// configProjection reads what ReadConfig uses of a configuration item:
+// every attribute of ConfigItem but its key.
+var configProjection = ProjectionOf[ConfigItem](AttrPK, AttrSK)
+
 // ReadConfig reads a SCID's whole configuration (titles, sandboxes and the
 // access level of every statistic) with one eventually consistent GetItem.
 func (t Table) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
@@ -20,8 +24,8 @@ func (t Table) ReadConfig(ctx context.Context, scid string) (*xbl.ServiceConfig,
 	out, err := t.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(t.Name),
 		Key:                      k.AV(),
-		ProjectionExpression:     aws.String("titleIds, sandboxes, #s"),
-		ExpressionAttributeNames: map[string]string{"#s": AttrStats},
+		ProjectionExpression:     aws.String(configProjection.Expression),
+		ExpressionAttributeNames: configProjection.Names,
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {

@@ -1,12 +1,12 @@
 // Package store is how the service reaches its one DynamoDB table: the
 // client and its retries, the table's definition, the key of every item
-// kind (the layout below), the item structs of configurations, profiles
-// and statistics (encoded with attributevalue), projections derived from
+// kind (the layout below), the item structs of configurations and
+// profiles (encoded with attributevalue), projections derived from
 // item structs, batched reads and writes, the read of a SCID's
 // configuration, and DynamoDB's size limits (checked before a write,
 // since DynamoDB Local does not enforce them). Its subpackages are the
-// adapters of the domain packages' ports: statstore (statistics),
-// sessionstore (sessions, with the item structs of a session's document,
+// adapters of the domain packages' ports: statstore (statistics, with
+// the statistics item struct), sessionstore (sessions, with the item structs of a session's document,
 // head and index entries), ratestore (the rate limiter's counts), and
 // memstore, every port in memory.
 //

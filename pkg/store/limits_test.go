@@ -21,11 +21,11 @@ func TestCheckItem(t *testing.T) {
 	if err := CheckItem(map[string]types.AttributeValue{AttrPK: s("p"), AttrSK: s(strings.Repeat("s", 1025))}); err == nil {
 		t.Error("a 1,025-byte sort key passed")
 	}
-	stats := map[string]xbl.StatValue{}
+	stats := map[string]xbl.Access{}
 	for i := range 3000 {
-		stats[fmt.Sprintf("%0120d", i)] = xbl.StatValue{Type: xbl.String, Value: strings.Repeat("v", 20)}
+		stats[fmt.Sprintf("%0120d", i)] = xbl.Access(strings.Repeat("v", 20))
 	}
-	big := NewStatsItem(xbl.UserStats{XUID: 1, SCID: scid, Stats: stats}, "")
+	big := NewConfigItem(xbl.ServiceConfig{SCID: scid, Stats: stats})
 	av, err := Marshal(&big)
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 		defer mu.Unlock()
 		res.Usage.Add(u)
 		for _, av := range items {
-			var it store.StatsItem
+			var it StatsItem
 			x, scid, ok := store.ParseUserSCID(pkOf(av))
 			if !ok || it.UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberM{Value: av}) != nil {
 				continue // an item that does not decode reads as no data
@@ -77,16 +77,25 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	return res, nil
 }
 
-// projection reads the partition key, the gamertag and, of the statistics
-// map, only the queried names.
+// readItem is what ReadStats reads of a StatsItem besides the queried
+// statistics: its partition key, to tell whose they are, and the gamertag
+// (TestReadItemIsStatsItem holds the two structs together).
+type readItem struct {
+	store.Key
+	Gamertag string `dynamodbav:"gamertag"`
+}
+
+// projection reads readItem's attributes and, of the statistics map, only
+// the queried names.
 func projection(names []string) store.Projection {
-	p := store.Projection{Names: map[string]string{"#pk": store.AttrPK, "#s": store.AttrStats}}
-	parts := make([]string, 0, len(names)+2)
-	parts = append(parts, "#pk", "gamertag")
+	p := store.ProjectionOf[readItem](store.AttrSK)
+	p.Names["#"+store.AttrStats] = store.AttrStats
+	parts := make([]string, 0, len(names)+1)
+	parts = append(parts, p.Expression)
 	for i, name := range names {
-		ph := "#n" + strconv.FormatInt(int64(i), 36) // never "#s" or "#pk"
+		ph := "#n" + strconv.FormatInt(int64(i), 36) // never one of readItem's
 		p.Names[ph] = name
-		parts = append(parts, "#s."+ph)
+		parts = append(parts, "#"+store.AttrStats+"."+ph)
 	}
 	p.Expression = strings.Join(parts, ",")
 	return p

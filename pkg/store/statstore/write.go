@@ -24,9 +24,9 @@ var _ stats.Writer = (*Store)(nil)
 // statistics map yet, or an older revision (none is 0). The gamertag and
 // the other attributes stay.
 func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
-	m := map[string]store.StatAttr{}
+	m := map[string]StatAttr{}
 	for name, v := range doc.Stats {
-		m[xbl.StatKey(name)] = store.NewStatAttr(name, v)
+		m[xbl.StatKey(name)] = NewStatAttr(name, v)
 	}
 	statsAV, err := attributevalue.Marshal(m)
 	if err != nil {
@@ -66,7 +66,7 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 		u := update{names: map[string]string{"#s": store.AttrStats}, values: map[string]types.AttributeValue{}}
 		i := 0
 		for name, v := range set {
-			a, err := attributevalue.Marshal(store.NewStatAttr(name, v))
+			a, err := attributevalue.Marshal(NewStatAttr(name, v))
 			if err != nil {
 				return err
 			}
@@ -94,9 +94,9 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 			return nil // only deletes, and no document: nothing to change
 		}
 		// No map yet: create it with the stats set, unless someone just did.
-		m := map[string]store.StatAttr{}
+		m := map[string]StatAttr{}
 		for name, v := range set {
-			m[xbl.StatKey(name)] = store.NewStatAttr(name, v)
+			m[xbl.StatKey(name)] = NewStatAttr(name, v)
 		}
 		statsAV, err := attributevalue.Marshal(m)
 		if err != nil {
@@ -126,7 +126,7 @@ func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.D
 	if out.Item == nil {
 		return nil, nil
 	}
-	var it store.StatsItem
+	var it StatsItem
 	if err := it.UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberM{Value: out.Item}); err != nil {
 		return nil, err
 	}

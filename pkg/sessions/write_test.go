@@ -465,6 +465,38 @@ func TestDocumentSizeLimit(t *testing.T) {
 	}
 }
 
+// TestEncodeFailureIsInternal: a document the service cannot encode (a
+// kept value that is not JSON, which no parsed body holds) is the
+// service's fault, not the caller's.
+func TestEncodeFailureIsInternal(t *testing.T) {
+	ch := &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"a": raw(`{`)}}}
+	if _, err := applier(t0).Apply(nil, ch, host, ref); derrors.KindOf(err) != derrors.Internal {
+		t.Errorf("an unencodable document: %v, want an Internal error", err)
+	}
+}
+
+// TestAnswersAsSeen: every document the service answers is as it stood
+// at the instant the service used: expired reservations left out, and
+// NextTimer the next reservation to expire.
+func TestAnswersAsSeen(t *testing.T) {
+	st := newDocStore()
+	ch := joinChange(true)
+	ch.Members["reserve_0"] = &MemberChange{XUID: 300}
+	res := put(t, st, host, Condition{}, ch, t0)
+	if len(res.Doc.Members) != 2 || !res.Doc.NextTimer().Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("after the reservation: %d members, next timer %v", len(res.Doc.Members), res.Doc.NextTimer())
+	}
+	later := t0.Add(31 * time.Second)
+	d, err := svc(st, later).Get(context.Background(), host, ref)
+	if err != nil || len(d.Members) != 1 || !d.NextTimer().IsZero() {
+		t.Fatalf("read after it expired: %+v %v", d, err)
+	}
+	res = put(t, st, host, Condition{IfNoneMatchAny: true}, joinChange(true), later)
+	if res.Outcome != ConditionFailed || len(res.Doc.Members) != 1 || !res.Doc.NextTimer().IsZero() {
+		t.Errorf("a failed create after it expired: %+v", res)
+	}
+}
+
 // TestRetriesStopBeforeTheDeadline: a write that keeps losing stops trying
 // while its deadline still leaves time to answer (503, not 408).
 func TestRetriesStopBeforeTheDeadline(t *testing.T) {

@@ -59,7 +59,7 @@ func New(api httpapi.API, configs xbl.ConfigReader, st sessions.Store) http.Hand
 	return newHandler(api, &sessions.Service{Configs: configs, Store: st, Now: time.Now})
 }
 
-// newHandler returns the API's handler over svc, whose Now is set.
+// newHandler returns the API's handler over svc.
 func newHandler(api httpapi.API, svc *sessions.Service) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.Text

@@ -134,15 +134,15 @@ func BenchmarkStatsEventPath(b *testing.B) {
 // measured, not a store's.
 type nopWriter struct{}
 
-func (nopWriter) Replace(context.Context, xbl.XUID, string, *stats.Document, string) (bool, error) {
+func (nopWriter) Replace(context.Context, stats.Target, *stats.Document, string) (bool, error) {
 	return true, nil
 }
 
-func (nopWriter) Patch(context.Context, xbl.XUID, string, map[string]xbl.StatValue, []string, string) error {
+func (nopWriter) Patch(context.Context, stats.Target, *stats.Patch, string) error {
 	return nil
 }
 
-func (nopWriter) Document(context.Context, xbl.XUID, string) (*stats.Document, error) {
+func (nopWriter) Document(context.Context, stats.Target) (*stats.Document, error) {
 	return nil, nil
 }
 

@@ -25,19 +25,19 @@ type Document struct {
 
 // Writer writes statistics documents.
 //
-// Replace stores doc as the whole document of (x, scid), unless the stored
+// Replace stores doc as the whole document of t, unless the stored
 // document's revision is newer than or equal to doc.Revision (a document
 // written by Patch alone, or loaded, is at revision 0); it reports whether
-// it stored it. Patch sets the stats of set and removes those named
-// in remove, atomically, whatever the revision. Both set the gamertag the
+// it stored it. Patch applies p to t's document (sets p.Set, removes the
+// stats p.Remove names), atomically, whatever the revision. Both set the gamertag the
 // reads answer when gamertag is not empty, and make one conditional write
 // in the common case. Document returns the stored document, nil when there
 // is none. Each fails with a derrors.Unavailable error when storage cannot
 // answer.
 type Writer interface {
-	Replace(ctx context.Context, x xbl.XUID, scid string, doc *Document, gamertag string) (bool, error)
-	Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error
-	Document(ctx context.Context, x xbl.XUID, scid string) (*Document, error)
+	Replace(ctx context.Context, t Target, doc *Document, gamertag string) (bool, error)
+	Patch(ctx context.Context, t Target, p *Patch, gamertag string) error
+	Document(ctx context.Context, t Target) (*Document, error)
 }
 
 // Target names the document a write addresses.
@@ -97,7 +97,7 @@ func (s *Service) Replace(ctx context.Context, c *xbl.Caller, t Target, doc *Doc
 	if err := s.access(ctx, c, t); err != nil {
 		return false, err
 	}
-	return s.Writer.Replace(ctx, t.XUID, t.SCID, doc, gamertagOf(c, t))
+	return s.Writer.Replace(ctx, t, doc, gamertagOf(c, t))
 }
 
 // Patch sets and removes stats of t's document, when access allows.
@@ -105,7 +105,7 @@ func (s *Service) Patch(ctx context.Context, c *xbl.Caller, t Target, p *Patch) 
 	if err := s.access(ctx, c, t); err != nil {
 		return err
 	}
-	return s.Writer.Patch(ctx, t.XUID, t.SCID, p.Set, p.Remove, gamertagOf(c, t))
+	return s.Writer.Patch(ctx, t, p, gamertagOf(c, t))
 }
 
 // Document returns t's stored document, when access allows; a user with
@@ -114,7 +114,7 @@ func (s *Service) Document(ctx context.Context, c *xbl.Caller, t Target) (*Docum
 	if err := s.access(ctx, c, t); err != nil {
 		return nil, err
 	}
-	doc, err := s.Writer.Document(ctx, t.XUID, t.SCID)
+	doc, err := s.Writer.Document(ctx, t)
 	if err != nil {
 		return nil, err
 	}

@@ -14,18 +14,18 @@ type fakeWriter struct {
 	writes []string // "replace <gamertag>", "patch <gamertag>"
 }
 
-func (f *fakeWriter) Replace(_ context.Context, _ xbl.XUID, _ string, doc *Document, gamertag string) (bool, error) {
+func (f *fakeWriter) Replace(_ context.Context, _ Target, doc *Document, gamertag string) (bool, error) {
 	f.writes = append(f.writes, "replace "+gamertag)
 	f.doc = doc
 	return true, nil
 }
 
-func (f *fakeWriter) Patch(_ context.Context, _ xbl.XUID, _ string, _ map[string]xbl.StatValue, _ []string, gamertag string) error {
+func (f *fakeWriter) Patch(_ context.Context, _ Target, _ *Patch, gamertag string) error {
 	f.writes = append(f.writes, "patch "+gamertag)
 	return nil
 }
 
-func (f *fakeWriter) Document(context.Context, xbl.XUID, string) (*Document, error) {
+func (f *fakeWriter) Document(context.Context, Target) (*Document, error) {
 	return f.doc, nil
 }
 

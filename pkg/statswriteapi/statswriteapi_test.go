@@ -11,6 +11,7 @@ import (
 
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/ratelimit"
+	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/store/memstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -107,12 +108,12 @@ func TestWhoMayWrite(t *testing.T) {
 		{"a server for another user", tok(t, 1, titleA, true, ""), path, 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := st.Document(t.Context(), 2533274792693551, scidA)
+			before, _ := st.Document(t.Context(), stats.Target{XUID: 2533274792693551, SCID: scidA})
 			w := testkit.Do(write, tt.token, "POST", tt.target, body)
 			if w.Code != tt.status {
 				t.Fatalf("%d %s, want %d", w.Code, w.Body, tt.status)
 			}
-			after, _ := st.Document(t.Context(), 2533274792693551, scidA)
+			after, _ := st.Document(t.Context(), stats.Target{XUID: 2533274792693551, SCID: scidA})
 			if tt.status != 200 && after.Revision != before.Revision {
 				t.Error("a refused write changed the document")
 			}
@@ -218,7 +219,7 @@ func TestRefusedWritesChangeNothing(t *testing.T) {
 	if codes[200] != 3 || codes[429] != 2 {
 		t.Fatalf("one after another: %v, want 3 × 200 and 2 × 429", codes)
 	}
-	doc, _ := st.Document(t.Context(), 2533274792693551, scidA)
+	doc, _ := st.Document(t.Context(), stats.Target{XUID: 2533274792693551, SCID: scidA})
 	if doc == nil || doc.Revision != 102 || len(doc.Stats) != 1 || doc.Stats["Seq2"].Value != "2" {
 		t.Errorf("after refused POSTs the document is %+v, want the third write's", doc)
 	}
@@ -240,7 +241,7 @@ func TestRefusedWritesChangeNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	doc, _ = st.Document(t.Context(), 2533274792693552, scidA)
+	doc, _ = st.Document(t.Context(), stats.Target{XUID: 2533274792693552, SCID: scidA})
 	var patched []string
 	for name := range doc.Stats {
 		if strings.HasPrefix(name, "P") {

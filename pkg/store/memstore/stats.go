@@ -53,13 +53,13 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 }
 
 // Replace implements stats.Writer.
-func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
+func (s *Store) Replace(ctx context.Context, t stats.Target, doc *stats.Document, gamertag string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
-	k := userSCID{x, scid}
+	k := userSCID{t.XUID, t.SCID}
 	if _, ok := s.stats[k]; ok && s.docs[k].revision >= doc.Revision {
 		return false, nil // a document as new or newer (none written: 0)
 	}
@@ -76,15 +76,15 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 }
 
 // Patch implements stats.Writer.
-func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
+func (s *Store) Patch(ctx context.Context, t stats.Target, p *stats.Patch, gamertag string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	k := userSCID{x, scid}
+	k := userSCID{t.XUID, t.SCID}
 	if s.stats[k] == nil {
-		if len(set) == 0 {
+		if len(p.Set) == 0 {
 			return nil // only deletes, and no document: nothing to change
 		}
 		s.stats[k] = map[string]xbl.StatValue{}
@@ -93,10 +93,10 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 	if d.names == nil {
 		d.names = map[string]string{}
 	}
-	for name, v := range set {
+	for name, v := range p.Set {
 		s.stats[k][xbl.StatKey(name)], d.names[xbl.StatKey(name)] = v, name
 	}
-	for _, name := range remove {
+	for _, name := range p.Remove {
 		delete(s.stats[k], xbl.StatKey(name))
 		delete(d.names, xbl.StatKey(name))
 	}
@@ -108,13 +108,13 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 }
 
 // Document implements stats.Writer.
-func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
+func (s *Store) Document(ctx context.Context, t stats.Target) (*stats.Document, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	k := userSCID{x, scid}
+	k := userSCID{t.XUID, t.SCID}
 	values, ok := s.stats[k]
 	if !ok {
 		return nil, nil

@@ -23,7 +23,7 @@ var _ stats.Writer = (*Store)(nil)
 // item with one conditional UpdateItem: only when the item has no
 // statistics map yet, or an older revision (none is 0). The gamertag and
 // the other attributes stay.
-func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats.Document, gamertag string) (bool, error) {
+func (s *Store) Replace(ctx context.Context, t stats.Target, doc *stats.Document, gamertag string) (bool, error) {
 	m := map[string]StatAttr{}
 	for name, v := range doc.Stats {
 		m[xbl.StatKey(name)] = NewStatAttr(name, v)
@@ -43,14 +43,14 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 	} else {
 		u.remove("#ts")
 	}
-	u.identity(x, scid, gamertag)
+	u.identity(t, gamertag)
 	// No document yet, or an older one; a document without a revision
 	// (written by PATCH or loaded) is at revision 0.
 	cond := "attribute_not_exists(#s) OR #rev < :rev"
 	if doc.Revision > 0 {
 		cond += " OR attribute_not_exists(#rev)"
 	}
-	err = s.update(ctx, x, scid, u, cond)
+	err = s.update(ctx, t, u, cond)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil // the stored document is as new or newer: last writer wins
@@ -61,11 +61,11 @@ func (s *Store) Replace(ctx context.Context, x xbl.XUID, scid string, doc *stats
 // Patch sets and removes single stats of the map with one UpdateItem
 // conditional on the map existing; the first write of a user's document
 // creates the map instead (a second, conditional write, only then).
-func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[string]xbl.StatValue, remove []string, gamertag string) error {
+func (s *Store) Patch(ctx context.Context, t stats.Target, p *stats.Patch, gamertag string) error {
 	for attempt := 0; attempt < 3; attempt++ {
 		u := update{names: map[string]string{"#s": store.AttrStats}, values: map[string]types.AttributeValue{}}
 		i := 0
-		for name, v := range set {
+		for name, v := range p.Set {
 			a, err := attributevalue.Marshal(NewStatAttr(name, v))
 			if err != nil {
 				return err
@@ -78,24 +78,24 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 			u.set("#s.#" + n + "=:" + n)
 			i++
 		}
-		for _, name := range remove {
+		for _, name := range p.Remove {
 			n := strconv.Itoa(i)
 			u.names["#"+n] = xbl.StatKey(name)
 			u.remove("#s.#" + n)
 			i++
 		}
-		u.identity(x, scid, gamertag)
-		err := s.update(ctx, x, scid, u, "attribute_exists(#s)")
+		u.identity(t, gamertag)
+		err := s.update(ctx, t, u, "attribute_exists(#s)")
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
 			return err
 		}
-		if len(set) == 0 {
+		if len(p.Set) == 0 {
 			return nil // only deletes, and no document: nothing to change
 		}
 		// No map yet: create it with the stats set, unless someone just did.
 		m := map[string]StatAttr{}
-		for name, v := range set {
+		for name, v := range p.Set {
 			m[xbl.StatKey(name)] = NewStatAttr(name, v)
 		}
 		statsAV, err := attributevalue.Marshal(m)
@@ -104,8 +104,8 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 		}
 		c := update{names: map[string]string{"#s": store.AttrStats}, values: map[string]types.AttributeValue{":s": statsAV}}
 		c.set("#s = :s")
-		c.identity(x, scid, gamertag)
-		err = s.update(ctx, x, scid, c, "attribute_not_exists(#s)")
+		c.identity(t, gamertag)
+		err = s.update(ctx, t, c, "attribute_not_exists(#s)")
 		if !errors.As(err, &ccf) {
 			return err
 		}
@@ -115,8 +115,8 @@ func (s *Store) Patch(ctx context.Context, x xbl.XUID, scid string, set map[stri
 
 // Document reads the whole statistics item, strongly consistent (a game
 // reads back what it wrote).
-func (s *Store) Document(ctx context.Context, x xbl.XUID, scid string) (*stats.Document, error) {
-	k := store.StatsKey(x, scid)
+func (s *Store) Document(ctx context.Context, t stats.Target) (*stats.Document, error) {
+	k := store.StatsKey(t.XUID, t.SCID)
 	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table.Name), Key: k.AV(), ConsistentRead: aws.Bool(true),
 	})
@@ -153,10 +153,10 @@ func (u *update) remove(paths ...string) { u.removes = append(u.removes, paths..
 
 // identity sets the attributes every statistics item carries, and the
 // gamertag when the writer's token has one.
-func (u *update) identity(x xbl.XUID, scid, gamertag string) {
+func (u *update) identity(t stats.Target, gamertag string) {
 	u.names["#xuid"], u.names["#scid"] = "xuid", "scid"
-	u.values[":xuid"] = &types.AttributeValueMemberS{Value: x.String()}
-	u.values[":scid"] = &types.AttributeValueMemberS{Value: scid}
+	u.values[":xuid"] = &types.AttributeValueMemberS{Value: t.XUID.String()}
+	u.values[":scid"] = &types.AttributeValueMemberS{Value: t.SCID}
 	u.set("#xuid=:xuid", "#scid=:scid")
 	if gamertag != "" {
 		u.names["#gt"] = "gamertag"
@@ -178,8 +178,8 @@ func (u *update) expression() string {
 
 // update sends u as one conditional UpdateItem of the statistics item. An
 // item DynamoDB finds too large is the caller's to shrink (Invalid).
-func (s *Store) update(ctx context.Context, x xbl.XUID, scid string, u update, condition string) error {
-	k := store.StatsKey(x, scid)
+func (s *Store) update(ctx context.Context, t stats.Target, u update, condition string) error {
+	k := store.StatsKey(t.XUID, t.SCID)
 	expr := u.expression()
 	if len(expr) > maxExpressionBytes {
 		return derrors.New(derrors.Invalid, "$.stats.title: too many stats for one request (the update would be %d bytes; DynamoDB allows %d)", len(expr), maxExpressionBytes)

@@ -15,6 +15,9 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
+// target is user x's document in scidA.
+func target(x xbl.XUID) stats.Target { return stats.Target{XUID: x, SCIDRaw: scidA, SCID: scidA} }
+
 func doc(rev int64, kv ...any) *stats.Document {
 	d := &stats.Document{Revision: rev, Stats: map[string]xbl.StatValue{}}
 	for i := 0; i < len(kv); i += 2 {
@@ -30,19 +33,19 @@ func TestWrites(t *testing.T) {
 	table := ddbtest.EmptyTable(t)
 	st := statstore.New(table)
 	ctx := context.Background()
-	if err := st.Patch(ctx, 5, scidA, map[string]xbl.StatValue{"Wins": {Type: xbl.Integer, Value: "1"}}, nil, "Five"); err != nil {
+	if err := st.Patch(ctx, target(5), &stats.Patch{Set: map[string]xbl.StatValue{"Wins": {Type: xbl.Integer, Value: "1"}}}, "Five"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.Replace(ctx, 5, scidA, doc(10, "Wins", 7, "Kills", 3), ""); !ok || err != nil {
+	if ok, err := st.Replace(ctx, target(5), doc(10, "Wins", 7, "Kills", 3), ""); !ok || err != nil {
 		t.Fatalf("first replace: %v %v", ok, err)
 	}
-	if ok, err := st.Replace(ctx, 5, scidA, doc(10, "Wins", 99), ""); ok || err != nil {
+	if ok, err := st.Replace(ctx, target(5), doc(10, "Wins", 99), ""); ok || err != nil {
 		t.Errorf("same revision: applied=%v %v, want not applied", ok, err)
 	}
-	if err := st.Patch(ctx, 5, scidA, map[string]xbl.StatValue{"WINS": {Type: xbl.Integer, Value: "8"}}, []string{"kills"}, ""); err != nil {
+	if err := st.Patch(ctx, target(5), &stats.Patch{Set: map[string]xbl.StatValue{"WINS": {Type: xbl.Integer, Value: "8"}}, Remove: []string{"kills"}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	d, err := st.Document(ctx, 5, scidA)
+	d, err := st.Document(ctx, target(5))
 	if err != nil || d.Revision != 10 || len(d.Stats) != 1 || d.Stats["WINS"].Value != "8" {
 		t.Errorf("document %+v, %v", d, err)
 	}
@@ -60,22 +63,22 @@ func TestRevisionZero(t *testing.T) {
 	ctx := context.Background()
 	for name, st := range map[string]stats.Writer{"dynamodb": statstore.New(ddbtest.EmptyTable(t)), "memory": memstore.New()} {
 		t.Run(name, func(t *testing.T) {
-			if err := st.Patch(ctx, 7, scidA, map[string]xbl.StatValue{"Kills": {Type: xbl.Integer, Value: "48"}}, nil, ""); err != nil {
+			if err := st.Patch(ctx, target(7), &stats.Patch{Set: map[string]xbl.StatValue{"Kills": {Type: xbl.Integer, Value: "48"}}}, ""); err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := st.Replace(ctx, 7, scidA, doc(0, "Motto", 5), ""); ok || err != nil {
+			if ok, err := st.Replace(ctx, target(7), doc(0, "Motto", 5), ""); ok || err != nil {
 				t.Errorf("revision 0 over a patched document: applied=%v %v, want not applied", ok, err)
 			}
-			if d, err := st.Document(ctx, 7, scidA); err != nil || d.Revision != 0 || d.Stats["Kills"].Value != "48" || len(d.Stats) != 1 {
+			if d, err := st.Document(ctx, target(7)); err != nil || d.Revision != 0 || d.Stats["Kills"].Value != "48" || len(d.Stats) != 1 {
 				t.Errorf("document %+v %v, want Kills alone at revision 0", d, err)
 			}
-			if ok, err := st.Replace(ctx, 7, scidA, doc(1, "Motto", 5), ""); !ok || err != nil {
+			if ok, err := st.Replace(ctx, target(7), doc(1, "Motto", 5), ""); !ok || err != nil {
 				t.Errorf("revision 1: applied=%v %v", ok, err)
 			}
-			if ok, err := st.Replace(ctx, 8, scidA, doc(0, "Motto", 1), ""); !ok || err != nil {
+			if ok, err := st.Replace(ctx, target(8), doc(0, "Motto", 1), ""); !ok || err != nil {
 				t.Errorf("revision 0, no document: applied=%v %v", ok, err)
 			}
-			if ok, err := st.Replace(ctx, 8, scidA, doc(0, "Motto", 2), ""); ok || err != nil {
+			if ok, err := st.Replace(ctx, target(8), doc(0, "Motto", 2), ""); ok || err != nil {
 				t.Errorf("revision 0 again: applied=%v %v", ok, err)
 			}
 		})
@@ -95,13 +98,13 @@ func TestConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Each replace writes its revision into every stat.
-			if _, err := instances[i%2].Replace(ctx, 6, scidA, doc(int64(100+i), "a", 100+i, "b", 100+i, "c", 100+i), ""); err != nil {
+			if _, err := instances[i%2].Replace(ctx, target(6), doc(int64(100+i), "a", 100+i, "b", 100+i, "c", 100+i), ""); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	d, err := instances[0].Document(ctx, 6, scidA)
+	d, err := instances[0].Document(ctx, target(6))
 	if err != nil || d.Revision != 119 || d.Stats["a"].Value != "119" || d.Stats["b"].Value != "119" || d.Stats["c"].Value != "119" {
 		t.Errorf("after concurrent replaces: %+v %v, want revision 119 whole", d, err)
 	}
@@ -110,13 +113,13 @@ func TestConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("p%d", i)
-			if err := instances[i%2].Patch(ctx, 7, scidA, map[string]xbl.StatValue{name: {Type: xbl.Integer, Value: "1"}}, nil, ""); err != nil {
+			if err := instances[i%2].Patch(ctx, target(7), &stats.Patch{Set: map[string]xbl.StatValue{name: {Type: xbl.Integer, Value: "1"}}}, ""); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	d, err = instances[1].Document(ctx, 7, scidA)
+	d, err = instances[1].Document(ctx, target(7))
 	if err != nil || len(d.Stats) != 20 {
 		t.Errorf("after concurrent patches: %d stats, %v, want 20", len(d.Stats), err)
 	}
@@ -147,22 +150,22 @@ func TestLargestWrites(t *testing.T) {
 	}
 	for _, x := range []xbl.XUID{8, 9} {
 		if x == 9 {
-			if err := st.Patch(ctx, x, scidA, all, nil, ""); err != nil {
+			if err := st.Patch(ctx, target(x), &stats.Patch{Set: all}, ""); err != nil {
 				t.Fatalf("patch of %d stats: %v", len(all), err)
 			}
 		}
-		if err := st.Patch(ctx, x, scidA, set, remove, ""); err != nil {
+		if err := st.Patch(ctx, target(x), &stats.Patch{Set: set, Remove: remove}, ""); err != nil {
 			t.Fatalf("xuid %d: patch of %d sets and %d deletes: %v", x, len(set), len(remove), err)
 		}
-		d, err := st.Document(ctx, x, scidA)
+		d, err := st.Document(ctx, target(x))
 		if err != nil || len(d.Stats) != len(set)+len(all)*int(x-8) {
 			t.Errorf("xuid %d: %d stats, %v", x, len(d.Stats), err)
 		}
 	}
-	if err := st.Patch(ctx, 10, scidA, nil, []string{"Ghost"}, ""); err != nil {
+	if err := st.Patch(ctx, target(10), &stats.Patch{Remove: []string{"Ghost"}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := st.Document(ctx, 10, scidA); d != nil || err != nil {
+	if d, err := st.Document(ctx, target(10)); d != nil || err != nil {
 		t.Errorf("a patch of deletes alone made a document: %+v %v", d, err)
 	}
 	// More stats than a request may carry (the edge refuses them first)
@@ -171,7 +174,7 @@ func TestLargestWrites(t *testing.T) {
 	for i := range 400 {
 		many[fmt.Sprintf("m%d", i)] = xbl.StatValue{Type: xbl.Integer, Value: "1"}
 	}
-	if k, msg := derrors.Of(st.Patch(ctx, 9, scidA, many, nil, "")); k != derrors.Invalid || !strings.Contains(msg, "too many stats") {
+	if k, msg := derrors.Of(st.Patch(ctx, target(9), &stats.Patch{Set: many}, "")); k != derrors.Invalid || !strings.Contains(msg, "too many stats") {
 		t.Errorf("a patch of %d stats: %v %q", len(many), k, msg)
 	}
 	// Grow one document past 400 KB, patch by patch.
@@ -181,7 +184,7 @@ func TestLargestWrites(t *testing.T) {
 		for j := range 100 {
 			big[fmt.Sprintf("b%d-%d", i, j)] = xbl.StatValue{Type: xbl.String, Value: strings.Repeat("x", 1000)}
 		}
-		err = st.Patch(ctx, 11, scidA, big, nil, "")
+		err = st.Patch(ctx, target(11), &stats.Patch{Set: big}, "")
 	}
 	if k, msg := derrors.Of(err); k != derrors.Invalid || !strings.Contains(msg, "400 KB") {
 		t.Errorf("a document over 400 KB: %v", err)

@@ -3,8 +3,8 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"fmt"
 
-	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/sessions"
 )
 
@@ -42,7 +42,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 		return nil
 	}
 	if next.Encoded == nil {
-		return derrors.New(derrors.Internal, "session %s/%s has no encoding to store", next.Template, next.Name)
+		return fmt.Errorf("memstore: session %s/%s has no encoding to store", next.Template, next.Name)
 	}
 	s.sessions[k] = next
 	return nil

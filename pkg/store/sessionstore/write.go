@@ -37,11 +37,12 @@ type Items struct {
 
 // ItemsOf returns d's items; with copies, its index entries carry copies
 // of its head. The document item holds d.Encoded, the write's one
-// encoding: a document without it is refused (the rules always encode).
+// encoding: a document without it is an Internal error (the rules always
+// encode).
 func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 	b := d.Encoded
 	if b == nil {
-		return nil, derrors.New(derrors.Internal, "session %s/%s has no encoding to store", d.Template, d.Name)
+		return nil, fmt.Errorf("sessionstore: session %s/%s has no encoding to store", d.Template, d.Name)
 	}
 	it := &Items{
 		Doc:      DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},

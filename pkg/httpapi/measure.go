@@ -7,6 +7,17 @@ import (
 	"github.com/xblread/xblread/pkg/metrics"
 )
 
+// millis is d in milliseconds, as the metrics and logs give durations.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// b2f is 1 for true, 0 for false: a count metric of one request.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Measure writes one EMF metrics record per request, dimensioned by
 // function and route, when the API has a metrics writer. Handlers add to
 // the record through metrics.FromContext.
@@ -37,13 +48,4 @@ func (a *API) Measure(next http.Handler) http.Handler {
 			a.Log.ErrorContext(r.Context(), "metrics record refused", "error", err.Error())
 		}
 	})
-}
-
-func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -107,6 +107,9 @@ func (c *joinCase) raw(ctx context.Context, i int) (usage, error) {
 	d.NextIndex++
 	prev := it.ETag
 	d.ETag = sessions.NewID()
+	if _, err := d.Encode(); err != nil { // the one encoding a write stores
+		return u, err
+	}
 	items, err := sessionstore.ItemsOf(&d, true)
 	if err != nil {
 		return u, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/xbl"
@@ -272,19 +271,6 @@ func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
 	}
 	s.JoinRestriction = h.JoinRestriction // shown for open and full sessions only, by the edge
 	return s, true
-}
-
-// ParseJoinRestriction reads a session's joinRestriction as a write sends
-// it (MPSD's none, local or followed, in any case) and returns it as a
-// document keeps it: "" for none.
-func ParseJoinRestriction(s string) (string, bool) {
-	switch r := strings.ToLower(s); r {
-	case "none", "":
-		return "", true
-	case "local", "followed":
-		return r, true
-	}
-	return "", false
 }
 
 // FromFixture returns the document of a fixture session (xbl.Session), as

@@ -329,9 +329,9 @@ func (p *propertiesBody) change(path string) (*sessions.PropertiesChange, error)
 		out.Turn = &turn
 	}
 	if f := s.JoinRestriction; f.Set {
-		r, ok := sessions.ParseJoinRestriction(f.V)
-		if !ok {
-			return nil, badRequest("%s.joinRestriction %q is not one of none, local, followed", path, jsonpath.Clip(f.V))
+		r, err := xbl.ParseJoinRestriction(f.V)
+		if err != nil {
+			return nil, badRequest("%s.%v", path, err)
 		}
 		out.JoinRestriction = &r
 	}

@@ -5,10 +5,8 @@
 package xbl
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -206,13 +204,18 @@ func ParseMemberStatus(s string) (MemberStatus, error) {
 	return "", fmt.Errorf("status %q is not one of active, reserved, inactive", jsonpath.Clip(s))
 }
 
-// ParseJoinRestriction checks that s names a join restriction ("" for none).
+// ParseJoinRestriction reads a session's joinRestriction, as a session
+// write and a fixture give it: none, local or followed, in any letter case
+// (XSAPI writes them in lower case). It returns the restriction in lower
+// case, "" for none (or for ""), the form sessions store.
 func ParseJoinRestriction(s string) (string, error) {
-	switch s {
-	case "", "local", "followed":
-		return s, nil
+	switch r := strings.ToLower(s); r {
+	case "none", "":
+		return "", nil
+	case "local", "followed":
+		return r, nil
 	}
-	return "", fmt.Errorf("joinRestriction %q is not one of local, followed", jsonpath.Clip(s))
+	return "", fmt.Errorf("joinRestriction %q is not one of none, local, followed", jsonpath.Clip(s))
 }
 
 // Member is one user's place in a session.
@@ -348,20 +351,4 @@ func (x *JSONXUID) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	}
 	*x = JSONXUID(v)
 	return nil
-}
-
-// ParseXUIDJSON reads raw, one JSON value, as JSONXUID does.
-func ParseXUIDJSON(raw []byte) (XUID, error) {
-	var x JSONXUID
-	d := jsontext.NewDecoder(bytes.NewReader(raw))
-	if err := x.UnmarshalJSONFrom(d); err != nil {
-		if derrors.KindOf(err) == derrors.Invalid {
-			return 0, err
-		}
-		return 0, errors.New("xuid must be a string or a number")
-	}
-	if _, err := d.ReadToken(); err != io.EOF {
-		return 0, errors.New("xuid must be a string or a number")
-	}
-	return XUID(x), nil
 }

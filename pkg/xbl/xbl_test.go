@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 func TestParseXUID(t *testing.T) {
@@ -117,7 +119,7 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-func TestParseXUIDJSON(t *testing.T) {
+func TestJSONXUID(t *testing.T) {
 	tests := []struct {
 		in   string
 		want XUID
@@ -140,9 +142,10 @@ func TestParseXUIDJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseXUIDJSON([]byte(tt.in))
-			if (err == nil) != tt.ok || got != tt.want {
-				t.Errorf("ParseXUIDJSON(%s) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			var got JSONXUID
+			err := jsonv2.Unmarshal([]byte(tt.in), &got)
+			if (err == nil) != tt.ok || tt.ok && XUID(got) != tt.want {
+				t.Errorf("JSONXUID of %s = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 			}
 		})
 	}
@@ -195,6 +198,21 @@ func TestPathAndTimeRules(t *testing.T) {
 		ts, _ := time.Parse(time.RFC3339Nano, tt.s)
 		if err := CheckStartTime(ts); (err == nil) != tt.ok {
 			t.Errorf("CheckStartTime(%s) = %v", tt.s, err)
+		}
+	}
+}
+
+func TestParseJoinRestriction(t *testing.T) {
+	for in, want := range map[string]string{"": "", "none": "", "None": "", "local": "local", "LOCAL": "local", "followed": "followed", "Followed": "followed", "friends": "!", "local ": "!"} {
+		got, err := ParseJoinRestriction(in)
+		if want == "!" {
+			if err == nil {
+				t.Errorf("ParseJoinRestriction(%q) = %q, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("ParseJoinRestriction(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }

@@ -99,9 +99,7 @@ func (s *Store) Load(d *xbl.Dataset) {
 	for i := range d.Sessions {
 		ss := &d.Sessions[i]
 		s.etags++
-		d := sessions.FromFixture(ss, fmt.Sprintf("load-%d", s.etags))
-		d.Encode() // a fixture session always encodes
-		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = d
+		s.sessions[sessionKey{ss.SCID, ss.Template, ss.Name}] = sessions.FromFixture(ss, fmt.Sprintf("load-%d", s.etags))
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"net/http"
 )
 
 // TestClientKeepsConnections checks that a client keeps
@@ -16,11 +16,15 @@ func TestClientKeepsConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc, ok := c.Options().HTTPClient.(*awshttp.BuildableClient)
+	hc, ok := c.Options().HTTPClient.(*http.Client)
 	if !ok {
-		t.Fatalf("HTTPClient is %T, want *awshttp.BuildableClient", c.Options().HTTPClient)
+		t.Fatalf("HTTPClient is %T, want an *http.Client (its idle connections can be closed)", c.Options().HTTPClient)
 	}
-	if got := bc.GetTransport().MaxIdleConnsPerHost; got != MaxIdleConnsPerHost {
-		t.Fatalf("the transport keeps %d idle connections per host, want %d", got, MaxIdleConnsPerHost)
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("the transport is %T, want an *http.Transport", hc.Transport)
+	}
+	if tr.MaxIdleConnsPerHost != MaxIdleConnsPerHost {
+		t.Fatalf("the transport keeps %d idle connections per host, want %d", tr.MaxIdleConnsPerHost, MaxIdleConnsPerHost)
 	}
 }

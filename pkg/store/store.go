@@ -85,12 +85,19 @@ func NewClient(_ context.Context, endpoint string, optFns ...func(*dynamodb.Opti
 // AWS) in the next.
 const MaxIdleConnsPerHost = 32
 
-// httpClient is the SDK's HTTP client, keeping MaxIdleConnsPerHost
-// connections.
-func httpClient() *awshttp.BuildableClient {
-	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
-	})
+// httpClient is the client's HTTP client: the SDK's default transport
+// (its dial and TLS settings), keeping MaxIdleConnsPerHost connections,
+// following no redirect (as the SDK's own client does not). It is a plain
+// *http.Client rather than the SDK's BuildableClient, whose pool cannot be
+// emptied: CloseIdleConnections lets the local stack's leak check tell
+// pooled connections from leaks.
+func httpClient() *http.Client {
+	tr := awshttp.NewBuildableClient().GetTransport()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Retryer is the SDK retryer of every client: a caller is waiting, so

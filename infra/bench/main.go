@@ -65,7 +65,7 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join or init cases")
+	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd or init cases")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	flag.Parse()
 	for _, s := range strings.Split(*sessions, ",") {
@@ -88,6 +88,9 @@ func run() error {
 		return err
 	}
 	defer stopDB()
+	if *only == "crowd" { // writers at once on one session: its own table
+		return runCrowd(ctx, endpoint)
+	}
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/derrors"
@@ -71,7 +70,8 @@ type Filter struct {
 	Template string // "" for every template
 	// Keyword is the keyword a row's session carries, in any letter case
 	// ("" for any): the index a keyword read reads, and a filter of a
-	// read through users.
+	// read through users. Query.Filter sets it in its canonical form,
+	// xbl.FoldKeyword.
 	Keyword string
 
 	Visibility   xbl.Visibility // "" for any
@@ -313,7 +313,7 @@ func ReadInOrder[T any](n, take int, read func(i, limit int) (T, int, error)) []
 // Filter returns the filter of q's reads, reservations expiring by now.
 func (q *Query) Filter(now time.Time) *Filter {
 	return &Filter{
-		SCID: q.SCID, Template: q.Template, Keyword: q.Keyword,
+		SCID: q.SCID, Template: q.Template, Keyword: xbl.FoldKeyword(q.Keyword),
 		Visibility: q.Visibility, Version: q.Version, HasVersion: q.HasVersion,
 		Private: q.Private, Reservations: q.Reservations, Inactive: q.Inactive,
 		Now: now,
@@ -356,9 +356,12 @@ func CheckPrivilege(q *Query, c *xbl.Caller) error {
 }
 
 // HasKeyword reports whether keywords hold kw, in any letter case
-// (keywords are case-insensitive, as XSAPI's are).
+// (keywords are case-insensitive, as XSAPI's are): whether one of them has
+// kw's canonical form, xbl.FoldKeyword, the form the keyword index is kept
+// under.
 func HasKeyword(keywords []string, kw string) bool {
-	return slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(k, kw) })
+	f := xbl.FoldKeyword(kw)
+	return slices.ContainsFunc(keywords, func(k string) bool { return xbl.FoldKeyword(k) == f })
 }
 
 // NewestFirst is the order of answers: by start time, newest first, then

@@ -86,7 +86,7 @@ func parseQuery(r *http.Request, batch bool) (*sessions.Query, error) {
 		if err := xbl.CheckKeyword(kw); err != nil {
 			return nil, badRequest("%v", err)
 		}
-		q.Keyword = kw
+		q.Keyword = xbl.FoldKeyword(kw) // the one form the index and the filter hold keywords to
 	}
 	if v, ok := p["visibility"]; ok {
 		if q.Visibility, err = xbl.ParseVisibility(v); err != nil {

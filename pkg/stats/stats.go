@@ -11,7 +11,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -277,14 +276,15 @@ func userResult(req *Request, found *Found, x xbl.XUID) UserResult {
 }
 
 // CheckStatName checks one stat name: not empty, at most MaxStatNameBytes,
-// no control characters or invalid UTF-8.
+// no control characters (xbl.IsControl: C0, DEL and C1, as names and
+// keywords) or invalid UTF-8.
 func CheckStatName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("stat name is empty")
 	case len(name) > MaxStatNameBytes:
 		return errors.New("stat name is longer than " + strconv.Itoa(MaxStatNameBytes) + " bytes")
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\uFFFD' }):
+	case xbl.HasControlOrInvalid(name):
 		return errors.New("stat name contains a control character or invalid UTF-8")
 	}
 	return nil

@@ -3,7 +3,6 @@ package store
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -105,9 +104,12 @@ func KeywordPrefix(template string) string {
 }
 
 // KeywordPK is the partition of the keyword index entries of one keyword:
-// keywords are case-insensitive, so it holds the keyword in lower case.
+// keywords are case-insensitive, so it holds the keyword's canonical form
+// (xbl.FoldKeyword), the one form writes, queries and dedupe hold them to:
+// two keywords share a partition exactly when strings.EqualFold says they
+// are one keyword.
 func KeywordPK(scid, keyword string) string {
-	return prefixKeyword + scid + "#" + strings.ToLower(keyword)
+	return prefixKeyword + scid + "#" + xbl.FoldKeyword(keyword)
 }
 
 // SessionKey is the key of a session's document item. Each session has

@@ -111,7 +111,9 @@ func NewStatValue(t StatType, text string) (StatValue, error) {
 // StatKey is the form a stat name is stored and matched under: stat names
 // are case-insensitive (XSAPI's rule for title-managed statistics), so
 // "Kills" and "KILLS" are one statistic, answered as each caller spelled it.
-func StatKey(name string) string { return strings.ToLower(name) }
+// It is FoldKeyword's form: two names are one statistic exactly when
+// strings.EqualFold says so ("ſ" and "s" are, "İ" and "i" are not).
+func StatKey(name string) string { return FoldKeyword(name) }
 
 // FormatDouble writes f as ECMAScript's Number.prototype.toString does,
 // which is how a game shows the string it is given: the shortest digits
@@ -267,11 +269,23 @@ func CheckName(what, s string) error {
 		if r == '\uFFFD' { // what invalid UTF-8 becomes on the way in
 			return fmt.Errorf("%s %q is not valid UTF-8 (or holds U+FFFD)", what, jsonpath.Clip(s))
 		}
-		if r == '#' || r < 0x20 || r >= 0x7f && r <= 0x9f {
+		if r == '#' || IsControl(r) {
 			return fmt.Errorf("%s %q contains a character that is not allowed ('#' or a control character)", what, jsonpath.Clip(s))
 		}
 	}
 	return nil
+}
+
+// IsControl reports whether r is a control character: C0 (U+0000 to
+// U+001F), DEL (U+007F) or C1 (U+0080 to U+009F, NEL U+0085 among them).
+// No name, keyword or stat name may hold one.
+func IsControl(r rune) bool { return r < 0x20 || 0x7f <= r && r <= 0x9f }
+
+// HasControlOrInvalid reports whether s holds a control character
+// (IsControl), invalid UTF-8, or U+FFFD (what invalid UTF-8 becomes on the
+// way in).
+func HasControlOrInvalid(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return IsControl(r) || r == utf8.RuneError })
 }
 
 // CheckStartTime checks a session's start time: from 1970 to the end of
@@ -284,7 +298,7 @@ func CheckStartTime(t time.Time) error {
 }
 
 // CheckKeyword checks a session keyword: not empty, at most
-// MaxKeywordBytes, no control characters or invalid UTF-8.
+// MaxKeywordBytes, no control characters (IsControl) or invalid UTF-8.
 func CheckKeyword(s string) error {
 	if s == "" {
 		return errors.New("keyword is empty")
@@ -292,7 +306,7 @@ func CheckKeyword(s string) error {
 	if len(s) > MaxKeywordBytes {
 		return fmt.Errorf("keyword is %d bytes; the limit is %d", len(s), MaxKeywordBytes)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\uFFFD' }) {
+	if HasControlOrInvalid(s) {
 		return fmt.Errorf("keyword %q contains a control character or invalid UTF-8", jsonpath.Clip(s))
 	}
 	return nil

@@ -92,6 +92,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	caller, _ := auth.FromContext(ctx)
 	switch r.Method {
 	case http.MethodGet:
+		inm := r.Header.Values("If-None-Match")
+		if _, _, err := httpapi.ETags("If-None-Match", inm); err != nil {
+			return err
+		}
 		d, err := h.svc.Get(ctx, caller, ref)
 		if err != nil {
 			return err
@@ -100,7 +104,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		if httpapi.ETagMatches(r.Header.Values("If-None-Match"), d.ETag) {
+		if httpapi.ETagMatches(inm, d.ETag) {
 			w.Header().Set("ETag", quote(d.ETag))
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -146,11 +150,18 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 
 // condition reads XSAPI's write modes: If-None-Match: * (create only),
 // If-Match: * (update only), If-Match: <ETag> (this version only; a list
-// of ETags names any of them).
+// of ETags names any of them). A header sent empty, or a list mixing *
+// with ETags, is refused (httpapi.ETags): never read as no condition.
 func condition(r *http.Request) (sessions.Condition, error) {
 	var c sessions.Condition
-	imAny, im := httpapi.ETags(r.Header.Values("If-Match"))
-	inmAny, inm := httpapi.ETags(r.Header.Values("If-None-Match"))
+	imAny, im, err := httpapi.ETags("If-Match", r.Header.Values("If-Match"))
+	if err != nil {
+		return c, err
+	}
+	inmAny, inm, err := httpapi.ETags("If-None-Match", r.Header.Values("If-None-Match"))
+	if err != nil {
+		return c, err
+	}
 	switch {
 	case (imAny || len(im) > 0) && (inmAny || len(inm) > 0):
 		return c, badRequest("If-Match and If-None-Match cannot both be sent")

@@ -147,7 +147,8 @@ func TestMergeSCIDs(t *testing.T) {
 }
 
 func TestCheckStatName(t *testing.T) {
-	for name, ok := range map[string]bool{"KD": true, "": false, "a\x00b": false, "a\x7fb": false, string(make([]byte, MaxStatNameBytes)): false, "é": true, "\xff": false} {
+	for name, ok := range map[string]bool{"KD": true, "": false, "a\x00b": false, "a\x7fb": false, string(make([]byte, MaxStatNameBytes)): false, "é": true, "\xff": false,
+		"a\u0085b": false, "a\u009fb": false, "a\u0080b": false, "a\u00a0b": true, "ſ": true} {
 		if err := CheckStatName(name); (err == nil) != ok {
 			t.Errorf("CheckStatName(%q) = %v", name, err)
 		}

@@ -2,8 +2,11 @@ package store
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -122,5 +125,42 @@ func TestProjectionOf(t *testing.T) {
 	want := Projection{Expression: "#pk, #name, #max, #Plain, #a5", Names: map[string]string{"#pk": "pk", "#name": "name", "#max": "max", "#Plain": "Plain", "#a5": "a.b"}}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("ProjectionOf = %+v, want %+v", p, want)
+	}
+}
+
+// TestKeywordPKIsEqualFold: two keywords share an index partition exactly
+// when strings.EqualFold says they are one keyword, so that a session's
+// distinct keywords never write one item twice ("i" and "İ") and a query
+// in any letter case finds a keyword ("ſ" finds "s", "ς" finds "σ").
+func TestKeywordPKIsEqualFold(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"i", "İ", false}, {"i", "ı", false}, {"İ", "ı", false}, {"I", "i", true},
+		{"s", "ſ", true}, {"S", "ſ", true}, {"σ", "ς", true}, {"Σ", "ς", true},
+		{"k", "\u212A", true}, {"Ranked", "rANKED", true}, {"e\u0301", "é", false},
+	} {
+		if same := KeywordPK(scid, tt.a) == KeywordPK(scid, tt.b); same != tt.same || same != strings.EqualFold(tt.a, tt.b) {
+			t.Errorf("KeywordPK(%q) == KeywordPK(%q) is %v, want %v", tt.a, tt.b, same, tt.same)
+		}
+	}
+	byPK := map[string]rune{}
+	for r := rune(0x20); r < 0x20000; r++ {
+		if !utf8.ValidRune(r) || xbl.CheckKeyword(string(r)) != nil {
+			continue
+		}
+		pk := KeywordPK(scid, string(r))
+		if pk != KeywordPK(scid, string(unicode.SimpleFold(r))) {
+			t.Fatalf("%U and %U, one keyword, have partitions %q and %q", r, unicode.SimpleFold(r), pk, KeywordPK(scid, string(unicode.SimpleFold(r))))
+		}
+		if o, ok := byPK[pk]; ok && !strings.EqualFold(string(o), string(r)) {
+			t.Fatalf("%U and %U, two keywords, share the partition %q", o, r, pk)
+		} else if !ok {
+			byPK[pk] = r
+		}
+	}
+	if pk := KeywordPK(scid, "Ranked"); pk != "keyword#"+scid+"#ranked" {
+		t.Errorf("an ASCII keyword's partition moved: %q", pk)
 	}
 }

@@ -43,25 +43,54 @@ func TestFoldKeywordExamples(t *testing.T) {
 	}
 }
 
-// TestFoldKeywordEveryRune checks FoldKeyword against strings.EqualFold for
-// every rune: the representative is in the rune's orbit, is canonical, and is
-// the same for every rune of the orbit. As EqualFold compares rune by rune,
-// this makes FoldKeyword(a) == FoldKeyword(b) exactly when EqualFold(a, b).
+// TestFoldKeywordEveryRune checks FoldKeyword, and StatKey which is the same
+// form for stat names, against strings.EqualFold for every rune: the
+// representative is in the rune's orbit, is canonical, and is the same for
+// every rune of the orbit; no two runes that EqualFold tells apart share
+// one. As EqualFold compares rune by rune, this makes FoldKeyword(a) ==
+// FoldKeyword(b) exactly when EqualFold(a, b).
 func TestFoldKeywordEveryRune(t *testing.T) {
-	for r := rune(0); r <= unicode.MaxRune; r++ {
-		if !utf8.ValidRune(r) {
-			continue
+	for _, fn := range []struct {
+		name string
+		fold func(string) string
+	}{{"FoldKeyword", FoldKeyword}, {"StatKey", StatKey}} {
+		first := map[string]rune{} // the first rune of each canonical form
+		for r := rune(0); r <= unicode.MaxRune; r++ {
+			if !utf8.ValidRune(r) {
+				continue
+			}
+			s := string(r)
+			f := fn.fold(s)
+			if utf8.RuneCountInString(f) != 1 || !strings.EqualFold(f, s) {
+				t.Fatalf("%s(%U) = %q, not one rune equal under folding", fn.name, r, f)
+			}
+			if fn.fold(f) != f {
+				t.Fatalf("%s(%U) = %q is not canonical", fn.name, r, f)
+			}
+			if g := fn.fold(string(unicode.SimpleFold(r))); g != f {
+				t.Fatalf("%s(%U) = %q but %s(%U) = %q", fn.name, r, f, fn.name, unicode.SimpleFold(r), g)
+			}
+			if o, ok := first[f]; ok && !strings.EqualFold(string(o), s) {
+				t.Fatalf("%s(%U) = %s(%U) = %q, but EqualFold tells them apart", fn.name, r, fn.name, o, f)
+			} else if !ok {
+				first[f] = r
+			}
 		}
-		s := string(r)
-		f := FoldKeyword(s)
-		if utf8.RuneCountInString(f) != 1 || !strings.EqualFold(f, s) {
-			t.Fatalf("FoldKeyword(%U) = %q, not one rune equal under folding", r, f)
+	}
+}
+
+// TestControlCharacters: names, keywords and stat names refuse C0, DEL and
+// C1 control characters alike (NEL U+0085 and U+009F among them), and
+// accept the no-break space U+00A0 after them.
+func TestControlCharacters(t *testing.T) {
+	for _, c := range []string{"\x00", "\x1f", "\x7f", "\u0080", "\u0085", "\u009f"} {
+		if !HasControlOrInvalid("a"+c+"b") || CheckKeyword("a"+c+"b") == nil || CheckName("name", "a"+c+"b") == nil {
+			t.Errorf("%+q is accepted", c)
 		}
-		if FoldKeyword(f) != f {
-			t.Fatalf("FoldKeyword(%U) = %q is not canonical", r, f)
-		}
-		if g := FoldKeyword(string(unicode.SimpleFold(r))); g != f {
-			t.Fatalf("FoldKeyword(%U) = %q but FoldKeyword(%U) = %q", r, f, unicode.SimpleFold(r), g)
+	}
+	for _, ok := range []string{"a\u00a0b", "é", "İ", "ſ"} {
+		if HasControlOrInvalid(ok) || CheckKeyword(ok) != nil || CheckName("name", ok) != nil {
+			t.Errorf("%+q is refused", ok)
 		}
 	}
 }

@@ -112,9 +112,13 @@ func TestVerifyAcceptsMintedToken(t *testing.T) {
 	}
 }
 
-// sign signs claims with method and key, with optional extra headers.
+// sign signs claims with method and key, with optional extra headers; an
+// ECDSA signature is in its low-S form (see signHighS for the other).
 func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.Claims, headers map[string]any) string {
 	t.Helper()
+	if m, ok := method.(*jwt.SigningMethodECDSA); ok {
+		method = ecdsaLowS{m}
+	}
 	tok := jwt.NewWithClaims(method, claims)
 	for k, v := range headers {
 		tok.Header[k] = v

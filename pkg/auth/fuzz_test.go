@@ -32,6 +32,15 @@ func FuzzVerify(f *testing.F) {
 	f.Add(valid + "x")
 	f.Add(strings.Replace(valid, "x=uhs1", "x=uhs2", 1))
 	f.Add("XBL3.0 x=uhs1;eyJhbGciOiJub25lIn0.eyJ4aWQiOiIxIn0.")
+	// Validly signed, each refused for what it holds: a crit header, b64
+	// false, a string exp, a member twice, a high-S twin.
+	kid, _ := Thumbprint(&fx.key.PublicKey)
+	hdr := `{"alg":"ES256","kid":"` + kid + `"`
+	f.Add(signRaw(f, fx.key, hdr+`,"crit":["x"],"x":1}`, claimsJSON("")))
+	f.Add(signRaw(f, fx.key, hdr+`,"b64":false}`, claimsJSON("")))
+	f.Add(signRaw(f, fx.key, hdr+`}`, claimsJSON(`"exp":"9999999999"`)))
+	f.Add(signRaw(f, fx.key, hdr+`}`, claimsJSON(`"srv":false,"srv":true`)))
+	f.Add(highS(f, valid, &fx.key.PublicKey))
 	f.Fuzz(func(t *testing.T, h string) {
 		c, err := fx.verifier.Verify(h)
 		if err == nil && h != valid {

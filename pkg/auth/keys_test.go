@@ -95,6 +95,7 @@ func forge(alg, kid string, sigLen int) string {
 	cb, _ := json.Marshal(claims(nil))
 	sig := make([]byte, sigLen)
 	rand.Read(sig)
+	sig[sigLen/2] = 0 // an ECDSA S below N/2: the low-S check passes
 	return b64(hb) + "." + b64(cb) + "." + b64(sig)
 }
 
@@ -282,8 +283,8 @@ func TestStrictDecoding(t *testing.T) {
 	}{
 		{"canonical token", func() error { _, err := f.verifier.Verify(h); return err }, true},
 		{"signature twin", func() error { _, err := f.verifier.Verify(twin); return err }, false},
-		{"canonical header", func() error { return checkAlgorithm(head + ".e30.sig") }, true},
-		{"header twin", func() error { return checkAlgorithm(headTwin + ".e30.sig") }, false},
+		{"canonical header", func() error { _, err := inspect(head + ".e30.sig"); return err }, true},
+		{"header twin", func() error { _, err := inspect(headTwin + ".e30.sig"); return err }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.run()

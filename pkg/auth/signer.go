@@ -11,7 +11,7 @@ import (
 )
 
 // Signer mints tokens with an ECDSA P-256 key, for local development and
-// tests. Production tokens come from the identity provider.
+// tests; their signatures are in the low-S form Verify requires. Production tokens come from the identity provider.
 type Signer struct {
 	key      *ecdsa.PrivateKey
 	kid      string
@@ -49,7 +49,7 @@ func (s *Signer) Mint(c xbl.Caller, ttl time.Duration, now time.Time) (string, e
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t := jwt.NewWithClaims(ES256, claims)
 	t.Header["kid"] = s.kid
 	signed, err := t.SignedString(s.key)
 	if err != nil {

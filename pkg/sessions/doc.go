@@ -12,8 +12,13 @@ import (
 
 // Session document limits and defaults.
 const (
-	MaxMembersCount               = 100 // the largest maxMembersCount, and the default
+	MaxMembersCount = 100 // the largest maxMembersCount, and the default
+	// A reservation expires reservedRemovalTimeout ms after it is made:
+	// 30 s unless the session's constants say otherwise, from 1 s to 1 h,
+	// so that every reservation ends.
 	DefaultReservedRemovalTimeout = 30_000
+	MinReservedRemovalTimeout     = 1_000
+	MaxReservedRemovalTimeout     = 3_600_000
 	MaxKeywords                   = 32       // keywords of one session
 	MaxOpaqueBytes                = 16 << 10 // one kept or custom JSON value, encoded
 	MaxDocBytes                   = 300 << 10
@@ -78,7 +83,8 @@ type Member struct {
 	Gamertag string   `json:"gamertag,omitempty"`
 	TitleID  string   `json:"titleId,omitempty"`
 	Reserved bool     `json:"reserved,omitempty"`
-	// ReservedUntil is when a reservation expires (zero: never).
+	// ReservedUntil is when a reservation expires. Zero (never) only for
+	// a fixture's reservation: the next write to its session gives it one.
 	ReservedUntil time.Time `json:"reservedUntil,omitzero"`
 	Active        bool      `json:"active,omitempty"`
 	Ready         bool      `json:"ready,omitempty"`

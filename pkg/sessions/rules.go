@@ -26,9 +26,14 @@ func conflict(format string, args ...any) error {
 
 // Apply returns the session that ch makes of prev (nil: a new session) for
 // caller now (s.Now), without storing it, encoded (Doc.Encoded): MPSD's
-// rules. Expired reservations
-// are dropped; constants are set on create and may not change after (409);
-// properties are merged (null deletes); "me" joins or updates the caller,
+// rules. Access is decided first, from who the caller is in prev and
+// nothing of ch but whether it only leaves (mayWrite), so that a caller
+// refused gets one answer whatever the body says. Expired reservations
+// are dropped, and a reservation without an expiry gets one; constants are
+// set on create and may not change after (409); properties are merged
+// (null deletes), and each merged object of kept values stays within
+// MaxOpaqueBytes; keywords are kept in their canonical form
+// (xbl.FoldKeyword), one of each; "me" joins or updates the caller,
 // "me": null leaves; reserve_N reserves a seat for another user (members
 // and servers only); a caller other than a server who is not a member is
 // added. Joining needs an open session or a reservation; the member count
@@ -41,6 +46,9 @@ func (s *Service) Apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref) (*Do
 // apply is Apply at now: Put reads the clock once per attempt.
 func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*Doc, error) {
 	now = now.UTC().Truncate(time.Millisecond)
+	if err := mayWrite(prev, ch, caller, now); err != nil {
+		return nil, err
+	}
 	var d *Doc
 	if prev == nil {
 		d = &Doc{
@@ -52,6 +60,13 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 		d = prev.Clone()
 	}
 	d.dropExpired(now)
+	// Every reservation ends: one made without an expiry (a fixture's, or
+	// one of a session stored before timeouts were bounded) gets one now.
+	for i := range d.Members {
+		if m := &d.Members[i]; m.Reserved && m.ReservedUntil.IsZero() {
+			m.ReservedUntil = reservationEnd(d, now)
+		}
+	}
 	if ch.Constants != nil {
 		if err := applyConstants(d, ch.Constants, prev == nil); err != nil {
 			return nil, err
@@ -75,6 +90,9 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	}
 	if len(ch.Servers) > 0 {
 		d.Servers = merge(d.Servers, ch.Servers)
+		if err := checkMerged("$.servers", d.Servers); err != nil {
+			return nil, err
+		}
 	}
 	// Keywords cannot be set on a private session (a session loaded with
 	// both keeps them until its keywords are written).
@@ -113,6 +131,74 @@ func merge(m, change map[string]json.RawMessage) map[string]json.RawMessage {
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// ObjectSize is the size of an object of kept values as the document
+// stores it: compact, each name quoted (encoding/json writes U+2028 and
+// U+2029 in names as six-byte escapes), each value as kept. Names are
+// valid UTF-8 (the decoder refuses others).
+func ObjectSize(m map[string]json.RawMessage) int {
+	n := 2 + max(len(m)-1, 0) // {} and the commas
+	for k, v := range m {
+		q, _ := jsontext.AppendQuote(nil, k)
+		n += len(q) + 3*(strings.Count(k, "\u2028")+strings.Count(k, "\u2029")) + 1 + len(v)
+	}
+	return n
+}
+
+// checkMerged checks an object of kept values as a merge left it: the
+// limit of MaxOpaqueBytes holds for the object stored, not for each write
+// that adds to it.
+func checkMerged(path string, m map[string]json.RawMessage) error {
+	if n := ObjectSize(m); n > MaxOpaqueBytes {
+		return invalid("%s would be %d bytes after this write; the limit is %d", path, n, MaxOpaqueBytes)
+	}
+	return nil
+}
+
+// mayWrite decides who may write to prev (nil: a session to create) at
+// now, before anything of ch is compared with it, so that the answer to a
+// caller refused is the same, 403, whatever ch holds: nothing about a
+// session a caller may not read (its constants, its members, its size)
+// shows through a write's answer. A server may write to any session; a
+// member (or a live reservation's holder) to its own; anyone to an open
+// session (the write adds the caller, as MPSD does). A private session
+// refuses everyone else, its leave included. A visible session is as
+// readable as an open one: a stranger's leave there changes nothing and
+// is answered as such, its other writes need a reservation.
+//
+// A caller who holds only a reservation may take it up (members.me: the
+// write joins it, and then applies as a member's) or leave (decline it,
+// with "me": null and nothing else); any other write is refused, so that
+// an invited player rewrites no session's properties, turn, keywords,
+// servers or reservations before it has joined.
+func mayWrite(prev *Doc, ch *Change, caller *xbl.Caller, now time.Time) error {
+	if prev == nil || caller.Server {
+		return nil
+	}
+	m := prev.Member(caller.XUID)
+	if m != nil && m.Expired(now) {
+		m = nil
+	}
+	me, hasMe := ch.Members["me"]
+	leaves := hasMe && me == nil && len(ch.Members) == 1 && ch.Constants == nil && ch.Properties == nil && len(ch.Servers) == 0
+	switch {
+	case m == nil && prev.Visibility == xbl.Private:
+		return derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
+	case m == nil && prev.Visibility != xbl.OpenVis && !leaves:
+		return derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", prev.Visibility)
+	case m != nil && m.Reserved && (!hasMe || me == nil && !leaves):
+		return derrors.New(derrors.Forbidden, "the caller holds only a reservation: it may join (members.me) or leave (\"me\": null, alone), nothing else until it has joined")
+	}
+	return nil
+}
+
+// reservationEnd is when a reservation made in d at now expires: after
+// d's reservedRemovalTimeout, held to its range (a session stored before
+// the range was enforced may hold 0, which once meant never).
+func reservationEnd(d *Doc, now time.Time) time.Time {
+	ms := min(max(d.ReservedRemovalTimeout, MinReservedRemovalTimeout), MaxReservedRemovalTimeout)
+	return now.Add(time.Duration(ms) * time.Millisecond)
+}
 
 // sameJSON reports whether a and b are the same JSON value, however each
 // is written: members in any order, strings with any escapes, numbers with
@@ -164,7 +250,11 @@ func applyConstants(d *Doc, c *ConstantsChange, create bool) error {
 			d.Version = *c.Version
 		}
 		if c.ReservedRemovalTimeout != nil {
-			d.ReservedRemovalTimeout = *c.ReservedRemovalTimeout
+			ms := *c.ReservedRemovalTimeout
+			if ms < MinReservedRemovalTimeout || ms > MaxReservedRemovalTimeout {
+				return invalid("%s.reservedRemovalTimeout must be from %d to %d (ms); it is %d", path, MinReservedRemovalTimeout, MaxReservedRemovalTimeout, ms)
+			}
+			d.ReservedRemovalTimeout = ms
 		}
 	} else {
 		switch {
@@ -195,12 +285,19 @@ func applyConstants(d *Doc, c *ConstantsChange, create bool) error {
 
 func applyProperties(d *Doc, p *PropertiesChange) error {
 	if p.Keywords != nil {
+		// Keywords are kept in their canonical form, the one the index and
+		// the query use, one of each: "S", "s" and "ſ" are one keyword,
+		// "i" and "İ" two.
 		var kws []string
 		for i, kw := range *p.Keywords {
 			if err := xbl.CheckKeyword(kw); err != nil {
 				return invalid("$.properties.system.keywords[%d]: %v", i, err)
 			}
-			if !HasKeyword(kws, kw) {
+			kw = xbl.FoldKeyword(kw)
+			if err := xbl.CheckKeyword(kw); err != nil { // folding may lengthen it
+				return invalid("$.properties.system.keywords[%d] in its canonical form %q: %v", i, kw, err)
+			}
+			if !slices.Contains(kws, kw) {
 				kws = append(kws, kw)
 			}
 		}
@@ -224,8 +321,18 @@ func applyProperties(d *Doc, p *PropertiesChange) error {
 	if p.JoinRestriction != nil {
 		d.JoinRestriction = *p.JoinRestriction
 	}
-	d.PropertiesSystem = merge(d.PropertiesSystem, p.System)
-	d.PropertiesCustom = merge(d.PropertiesCustom, p.Custom)
+	if p.System != nil {
+		d.PropertiesSystem = merge(d.PropertiesSystem, p.System)
+		if err := checkMerged("$.properties.system", d.PropertiesSystem); err != nil {
+			return err
+		}
+	}
+	if p.Custom != nil {
+		d.PropertiesCustom = merge(d.PropertiesCustom, p.Custom)
+		if err := checkMerged("$.properties.custom", d.PropertiesCustom); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -289,10 +396,7 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		if len(d.Members) >= d.MaxMembers {
 			return conflict("%s: the session is full (%d of %d seats taken)", path, len(d.Members), d.MaxMembers)
 		}
-		m := Member{Index: d.NextIndex, XUID: rc.XUID, Reserved: true}
-		if d.ReservedRemovalTimeout > 0 {
-			m.ReservedUntil = now.Add(time.Duration(d.ReservedRemovalTimeout) * time.Millisecond)
-		}
+		m := Member{Index: d.NextIndex, XUID: rc.XUID, Reserved: true, ReservedUntil: reservationEnd(d, now)}
 		d.NextIndex++
 		if err := updateMember(&m, rc, path, true); err != nil {
 			return err
@@ -357,8 +461,22 @@ func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 			m.ConstantsCustom = c.ConstantsCustom
 		}
 	}
-	m.PropertiesSystem = merge(m.PropertiesSystem, c.PropertiesSystem)
-	m.PropertiesCustom = merge(m.PropertiesCustom, c.PropertiesCustom)
-	m.Extra = merge(m.Extra, c.Extra)
+	for _, o := range []struct {
+		path   string
+		have   *map[string]json.RawMessage
+		change map[string]json.RawMessage
+	}{
+		{path + ".properties.system", &m.PropertiesSystem, c.PropertiesSystem},
+		{path + ".properties.custom", &m.PropertiesCustom, c.PropertiesCustom},
+		{path + " (its fields other than constants and properties)", &m.Extra, c.Extra},
+	} {
+		if o.change == nil {
+			continue
+		}
+		*o.have = merge(*o.have, o.change)
+		if err := checkMerged(o.path, *o.have); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -97,8 +97,8 @@ func TestCreateJoinReserveLeave(t *testing.T) {
 	if res.Outcome != Created || len(res.Doc.Members) != 1 || !res.Doc.Members[0].Active || res.Doc.Members[0].Gamertag != "Host" {
 		t.Fatalf("create: %+v", res)
 	}
-	if !slices.Equal(res.Doc.Keywords, []string{"Demo", "fun"}) {
-		t.Errorf("keywords %v: duplicates in another case are dropped", res.Doc.Keywords)
+	if !slices.Equal(res.Doc.Keywords, []string{"demo", "fun"}) {
+		t.Errorf("keywords %v: kept in their canonical form, duplicates in another case dropped", res.Doc.Keywords)
 	}
 	etag := res.Doc.ETag
 
@@ -173,7 +173,7 @@ func TestApplyRules(t *testing.T) {
 		msg    string
 	}{
 		{"keywords on a private session", nil, host, &Change{Constants: &ConstantsChange{Visibility: &priv}, Properties: &PropertiesChange{Keywords: &[]string{"x"}}}, derrors.Invalid, "private session cannot have keywords"},
-		{"join a private session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Private; return d }(), guest, joinChange(true), derrors.Forbidden, "needs a reservation"},
+		{"join a private session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Private; return d }(), guest, joinChange(true), derrors.Forbidden, "the session is private"},
 		{"join a visible session without a reservation", func() *Doc { d := base(); d.Visibility = xbl.Visible; return d }(), guest, joinChange(true), derrors.Forbidden, "needs a reservation"},
 		{"join with someone else's xuid", base(), guest, &Change{Members: map[string]*MemberChange{"me": {XUID: 999}}}, derrors.Forbidden, "not the caller"},
 		{"active and ready", base(), host, &Change{Members: map[string]*MemberChange{"me": {Active: ptr(true), Ready: ptr(true)}}}, derrors.Invalid, "active and ready"},
@@ -343,11 +343,35 @@ func TestAccessBeforeReading(t *testing.T) {
 	}
 }
 
+// TestErrChangedIsNotSwallowed: a session that changes on every try is
+// tried again until the deadline (no cap on attempts), then answered
+// Unavailable (503 with Retry-After), retryMargin before the deadline.
 func TestErrChangedIsNotSwallowed(t *testing.T) {
 	st := &failingStore{}
-	_, err := svc(st, t0).Put(context.Background(), host, ref, Condition{}, joinChange(true))
-	if derrors.KindOf(err) != derrors.Unavailable || st.tries != maxAttempts {
-		t.Errorf("a session that changes on every try: %v after %d tries", err, st.tries)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := svc(st, t0).Put(ctx, host, ref, Condition{}, joinChange(true))
+	if derrors.KindOf(err) != derrors.Unavailable || st.tries < 5 || time.Since(start) > 1200*time.Millisecond {
+		t.Errorf("a session that changes on every try: %v after %d tries and %v", err, st.tries, time.Since(start))
+	}
+}
+
+// TestBackoffGrows: the waits after lost races are decorrelated jitter,
+// between retryWait and maxRetryWait, and grow with the races lost.
+func TestBackoffGrows(t *testing.T) {
+	var w, sum time.Duration
+	for i := range 200 {
+		w = backoff(w)
+		if w < retryWait || w > maxRetryWait {
+			t.Fatalf("wait %v out of [%v, %v]", w, retryWait, maxRetryWait)
+		}
+		if i >= 100 {
+			sum += w
+		}
+	}
+	if avg := sum / 100; avg < 100*time.Millisecond {
+		t.Errorf("after 100 lost races the waits average %v", avg)
 	}
 }
 

@@ -1,7 +1,6 @@
 package sessionswriteapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/ratelimit"
@@ -209,22 +208,5 @@ func TestExpiresIsTheNextTimer(t *testing.T) {
 	w := send(write, tok(t, 9876, false), "PUT", path("timer"), `{"constants":{"system":{"reservedRemovalTimeout":5000}},"members":{"me":{"properties":{"system":{"active":true}}},"reserve_0":{"constants":{"system":{"xuid":"1111"}}}}}`)
 	if w.Code != 201 || w.Header().Get("Expires") != "Tue, 01 Dec 2026 10:00:05 GMT" || !strings.Contains(w.Body.String(), `"nextTimer":"2026-12-01T10:00:05Z"`) {
 		t.Errorf("%d Expires %q %s", w.Code, w.Header().Get("Expires"), w.Body)
-	}
-}
-
-// TestObjectSize: an object of kept values is counted as the document
-// stores it, names quoted (U+2028 in a name as a six-byte escape).
-func TestObjectSize(t *testing.T) {
-	for _, tt := range []struct {
-		m    map[string]json.RawMessage
-		want string
-	}{
-		{map[string]json.RawMessage{}, `{}`},
-		{map[string]json.RawMessage{"a": json.RawMessage(`1`), "é": json.RawMessage(`"<"`)}, `{"a":1,"é":"<"}`},
-		{map[string]json.RawMessage{"a\u2028\"": json.RawMessage(`[]`)}, `{"a\u2028\"":[]}`},
-	} {
-		if got := objectSize(tt.m); got != len(tt.want) {
-			t.Errorf("objectSize(%v) = %d, want %d (%s)", tt.m, got, len(tt.want), tt.want)
-		}
 	}
 }

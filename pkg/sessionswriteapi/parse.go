@@ -43,6 +43,11 @@ type (
 		MaxMembersCount        field[jsontext.Value] `json:"maxMembersCount"`
 		Version                field[jsontext.Value] `json:"version"`
 		ReservedRemovalTimeout field[jsontext.Value] `json:"reservedRemovalTimeout"`
+		// MPSD's other timeouts: kept (they do not act here), but XSAPI
+		// reads them as numbers of ms.
+		InactiveRemovalTimeout field[jsontext.Value] `json:"inactiveRemovalTimeout"`
+		ReadyRemovalTimeout    field[jsontext.Value] `json:"readyRemovalTimeout"`
+		SessionEmptyTimeout    field[jsontext.Value] `json:"sessionEmptyTimeout"`
 		Other                  map[string]kept       `json:",embed"`
 	}
 	propertiesBody struct {
@@ -208,22 +213,10 @@ func object(path string, m map[string]kept, nulls bool) (map[string]json.RawMess
 		}
 		out[k] = json.RawMessage(m[k])
 	}
-	if total := objectSize(out); total > sessions.MaxOpaqueBytes {
+	if total := sessions.ObjectSize(out); total > sessions.MaxOpaqueBytes {
 		return nil, badRequest("%s is %d bytes; the limit is %d", path, total, sessions.MaxOpaqueBytes)
 	}
 	return out, nil
-}
-
-// objectSize is the size of an object of kept values as the document
-// stores it: compact, each name quoted (encoding/json writes U+2028 and
-// U+2029 in names as six-byte escapes), each value as kept.
-func objectSize(m map[string]json.RawMessage) int {
-	n := 2 + max(len(m)-1, 0) // {} and the commas
-	for k, v := range m {
-		q, _ := jsontext.AppendQuote(nil, k) // k is valid UTF-8 (the decoder)
-		n += len(q) + 3*(strings.Count(k, "\u2028")+strings.Count(k, "\u2029")) + 1 + len(v)
-	}
-	return n
 }
 
 // whole reads a JSON integer from lo to hi; 1e3 and 5.0 are whole numbers
@@ -286,11 +279,24 @@ func (c *constantsBody) change(path string) (*sessions.ConstantsChange, error) {
 		out.Version = ptr(int(n))
 	}
 	if f := s.ReservedRemovalTimeout; f.Set {
-		n, err := whole(path+".reservedRemovalTimeout", f, 0, math.MaxInt32)
+		// 0 once meant a reservation that never ends: refused.
+		n, err := whole(path+".reservedRemovalTimeout", f, sessions.MinReservedRemovalTimeout, sessions.MaxReservedRemovalTimeout)
 		if err != nil {
 			return nil, err
 		}
 		out.ReservedRemovalTimeout = &n
+	}
+	for _, t := range []struct {
+		name string
+		f    field[jsontext.Value]
+	}{{"inactiveRemovalTimeout", s.InactiveRemovalTimeout}, {"readyRemovalTimeout", s.ReadyRemovalTimeout}, {"sessionEmptyTimeout", s.SessionEmptyTimeout}} {
+		if !t.f.Set {
+			continue
+		}
+		if _, err := whole(path+"."+t.name, t.f, 0, math.MaxInt32); err != nil {
+			return nil, err
+		}
+		out.System[t.name] = json.RawMessage(bytes.Clone(t.f.V)) // kept as sent
 	}
 	return out, nil
 }
@@ -376,7 +382,7 @@ func (m *memberBody) change(path string) (*sessions.MemberChange, error) {
 		for k, v := range m.Extra {
 			mc.Extra[k] = json.RawMessage(v)
 		}
-		if n := objectSize(mc.Extra); n > sessions.MaxOpaqueBytes {
+		if n := sessions.ObjectSize(mc.Extra); n > sessions.MaxOpaqueBytes {
 			return nil, badRequest("%s: its fields other than constants and properties are %d bytes; the limit is %d", path, n, sessions.MaxOpaqueBytes)
 		}
 	}

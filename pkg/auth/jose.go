@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -214,13 +213,16 @@ func lowS(sig []byte, c elliptic.Curve) []byte {
 }
 
 // claimKinds are the JSON kinds of the claims Claims reads: '"' string,
-// '0' number, 't' boolean; aud is read apart.
+// '0' number, 't' boolean ('f' too); aud is checked apart.
 var claimKinds = map[string]jsontext.Kind{
 	"xid": '"', "uhs": '"', "gtg": '"', "tid": '"', "did": '"', "sbx": '"',
 	"iss": '"', "sub": '"', "jti": '"',
 	"srv": 't',
 	"exp": '0', "nbf": '0', "iat": '0',
 }
+
+// plainClaims is Claims without its UnmarshalJSON.
+type plainClaims Claims
 
 // UnmarshalJSON reads a token's claims by the rules above: no member twice,
 // names matched exactly, each claim it knows of its type.
@@ -232,72 +234,40 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	if members == nil {
 		return errors.New("claims are not a JSON object")
 	}
-	var out Claims
 	for name, v := range members {
-		if name == "aud" {
-			aud, err := readAudience(v)
-			if err != nil {
-				return err
-			}
-			out.Audience = aud
-			continue
-		}
-		want, ok := claimKinds[name]
-		if !ok {
-			continue
-		}
-		got := v.Kind()
-		if got == 'f' && want == 't' {
-			got = 't'
-		}
-		if got != want {
-			return fmt.Errorf("claim %q is not a %s", name, kindName(want))
-		}
-		var err error
-		switch name {
-		case "exp":
-			out.ExpiresAt, err = numericDate(name, v)
-		case "nbf":
-			out.NotBefore, err = numericDate(name, v)
-		case "iat":
-			out.IssuedAt, err = numericDate(name, v)
-		case "srv":
-			out.Server = string(v) == "true"
-		default:
-			var s string
-			if err = jsonv2.Unmarshal(v, &s); err == nil {
-				*claimString(&out, name) = s
-			}
-		}
-		if err != nil {
+		if err := checkClaim(name, v); err != nil {
 			return err
 		}
 	}
-	*c = out
-	return nil
+	*c = Claims{}
+	return jsonv2.Unmarshal(b, (*plainClaims)(c))
 }
 
-// claimString is the field of c that holds the string claim name.
-func claimString(c *Claims, name string) *string {
-	switch name {
-	case "xid":
-		return &c.XUID
-	case "uhs":
-		return &c.UserHash
-	case "gtg":
-		return &c.Gamertag
-	case "tid":
-		return &c.TitleID
-	case "did":
-		return &c.DeviceID
-	case "sbx":
-		return &c.Sandbox
-	case "iss":
-		return &c.Issuer
-	case "sub":
-		return &c.Subject
+// checkClaim checks the type of a claim Claims reads, and the range of a
+// NumericDate: a JSON number of seconds since the epoch, from 0 to
+// maxNumericDate, fractions allowed.
+func checkClaim(name string, v jsontext.Value) error {
+	if name == "aud" {
+		return checkAudience(v)
 	}
-	return &c.ID // jti
+	want, ok := claimKinds[name]
+	if !ok {
+		return nil
+	}
+	got := v.Kind()
+	if got == 'f' {
+		got = 't'
+	}
+	if got != want {
+		return fmt.Errorf("claim %q is not a %s", name, kindName(want))
+	}
+	if want == '0' {
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || f < 0 || f > maxNumericDate {
+			return fmt.Errorf("claim %q is not a time from 1970 to 9999", name)
+		}
+	}
+	return nil
 }
 
 func kindName(k jsontext.Kind) string {
@@ -310,41 +280,23 @@ func kindName(k jsontext.Kind) string {
 	return "boolean"
 }
 
-// readAudience reads aud: a string, or an array of strings.
-func readAudience(v jsontext.Value) (jwt.ClaimStrings, error) {
+// checkAudience checks aud: a string, or an array of strings.
+func checkAudience(v jsontext.Value) error {
+	bad := errors.New(`claim "aud" is not a string or an array of strings`)
 	switch v.Kind() {
 	case '"':
-		var s string
-		if err := jsonv2.Unmarshal(v, &s); err != nil {
-			return nil, err
-		}
-		return jwt.ClaimStrings{s}, nil
+		return nil
 	case '[':
 		var ss []jsontext.Value
 		if err := jsonv2.Unmarshal(v, &ss); err != nil {
-			return nil, err
+			return err
 		}
-		aud := make(jwt.ClaimStrings, len(ss))
-		for i, e := range ss {
+		for _, e := range ss {
 			if e.Kind() != '"' {
-				return nil, errors.New(`claim "aud" is not a string or an array of strings`)
-			}
-			if err := jsonv2.Unmarshal(e, &aud[i]); err != nil {
-				return nil, err
+				return bad
 			}
 		}
-		return aud, nil
+		return nil
 	}
-	return nil, errors.New(`claim "aud" is not a string or an array of strings`)
-}
-
-// numericDate reads a NumericDate: a JSON number of seconds since the
-// epoch, from 0 to maxNumericDate, fractions allowed.
-func numericDate(name string, v jsontext.Value) (*jwt.NumericDate, error) {
-	f, err := strconv.ParseFloat(string(v), 64)
-	if err != nil || f < 0 || f > maxNumericDate {
-		return nil, fmt.Errorf("claim %q is not a time from 1970 to 9999", name)
-	}
-	sec, frac := int64(f), f-float64(int64(f))
-	return jwt.NewNumericDate(time.Unix(sec, int64(frac*1e9))), nil
+	return bad
 }

@@ -77,6 +77,30 @@ func TestWriteThenRead(t *testing.T) {
 	}
 }
 
+// TestNamesFoldAsEqualFold: two stat names are one statistic exactly when
+// strings.EqualFold says so (xbl.StatKey): "i" and "İ" are two, so one
+// write may hold both; "ſ" is "s", and a read in any of its spellings
+// finds it.
+func TestNamesFoldAsEqualFold(t *testing.T) {
+	_, write, read := setup(t)
+	owner := tok(t, 2533274792693551, titleA, false, "")
+	if w := testkit.Do(write, owner, "PATCH", path, `{"stats":{"title":{"i":{"value":1},"İ":{"value":2},"ſ":{"value":3},"ς":{"value":4}}}}`); w.Code != 200 {
+		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	}
+	w := testkit.Do(read, owner, "POST", "/batch", `{"requestedusers":["`+me+`"],"requestedscids":[{"scid":"`+scidA+`","requestedstats":["I","İ","S","ı","Σ"]}]}`)
+	for _, want := range []string{
+		`{"statname":"I","type":"Integer","value":"1"}`, `{"statname":"İ","type":"Integer","value":"2"}`,
+		`{"statname":"S","type":"Integer","value":"3"}`, `{"statname":"Σ","type":"Integer","value":"4"}`,
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("batch read lacks %s:\n%s", want, w.Body)
+		}
+	}
+	if strings.Contains(w.Body.String(), `"ı"`) {
+		t.Errorf("dotless i, never written, answered: %s", w.Body)
+	}
+}
+
 // TestStaleRevisionChangesNothing: a POST not newer than the stored
 // document answers 200 and changes nothing (last writer wins).
 func TestStaleRevisionChangesNothing(t *testing.T) {
@@ -173,6 +197,10 @@ func TestBadBodies(t *testing.T) {
 		{"POST", `{"stats":{"title":{"B":{"value":1},"b":{"value":1},"A":{"value":1},"a":{"value":2}}}}`, `$.stats.title.a: the stat "A" in another letter case`},
 		{"POST", `{"stats":{"title":{"A":{"value":1}},"other":[1}}`, "the request body is not valid JSON (at byte 46)"},
 		{"PATCH", `{"stats":{"title":{"":{"value":1}}}}`, "stat name is empty"},
+		{"POST", `{"stats":{"title":{"s":{"value":1},"ſ":{"value":2}}}}`, `$.stats.title["ſ"]: the stat "s" in another letter case`},
+		{"POST", `{"stats":{"title":{"σ":{"value":1},"Σ":{"value":2}}}}`, `the stat "Σ" in another letter case`},
+		{"PATCH", `{"stats":{"title":{"a\u0085b":{"value":1}}}}`, "stat name contains a control character"},
+		{"PATCH", "{\"stats\":{\"title\":{\"a\u009fb\":{\"value\":1}}}}", "stat name contains a control character"},
 	} {
 		w := testkit.Do(write, owner, tt.method, path, tt.body)
 		var e struct{ ErrorMessage string }

@@ -190,3 +190,34 @@ func TestLargestWrites(t *testing.T) {
 		t.Errorf("a document over 400 KB: %v", err)
 	}
 }
+
+// TestNamesFoldAsEqualFold: stat names are one statistic exactly when
+// strings.EqualFold says so (xbl.StatKey), in DynamoDB and in memory alike:
+// "i" and "İ" are two statistics written by one patch, "ſ", "s" and "S" one,
+// "Σ" and "ς" one, each answered in the spelling last written.
+func TestNamesFoldAsEqualFold(t *testing.T) {
+	ctx := context.Background()
+	set := func(kv ...any) *stats.Patch { return &stats.Patch{Set: doc(0, kv...).Stats} }
+	for name, st := range map[string]interface {
+		stats.Writer
+		stats.Reader
+	}{"dynamodb": statstore.New(ddbtest.EmptyTable(t)), "memory": memstore.New()} {
+		t.Run(name, func(t *testing.T) {
+			for _, p := range []*stats.Patch{set("i", 1, "İ", 2, "ſ", 3, "Σ", 4), set("S", 5), {Remove: []string{"ς"}}} {
+				if err := st.Patch(ctx, target(9), p, ""); err != nil {
+					t.Fatalf("patch %+v: %v", p, err)
+				}
+			}
+			d, err := st.Document(ctx, target(9))
+			if err != nil || len(d.Stats) != 3 || d.Stats["i"].Value != "1" || d.Stats["İ"].Value != "2" || d.Stats["S"].Value != "5" {
+				t.Errorf("document %+v %v, want i 1, İ 2, S 5", d, err)
+			}
+			names := []string{xbl.StatKey("I"), xbl.StatKey("İ"), xbl.StatKey("ſ"), xbl.StatKey("σ"), xbl.StatKey("ı")}
+			found, err := st.ReadStats(ctx, stats.Query{Users: []xbl.XUID{9}, SCIDs: []string{scidA}, Names: names})
+			got := found.Stats[stats.UserSCID{XUID: 9, SCID: scidA}]
+			if err != nil || len(got) != 3 || got[names[0]].Value != "1" || got[names[1]].Value != "2" || got[names[2]].Value != "5" {
+				t.Errorf("read back %+v %v", got, err)
+			}
+		})
+	}
+}

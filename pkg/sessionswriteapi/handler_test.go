@@ -49,6 +49,12 @@ func TestBadRequests(t *testing.T) {
 		{"maxMembersCount a string", "PUT", path("s"), `{"constants":{"system":{"maxMembersCount":"8"}}}`, nil, 400, "$.constants.system.maxMembersCount"},
 		{"version fractional", "PUT", path("s"), `{"constants":{"system":{"version":1.5}}}`, nil, 400, "$.constants.system.version"},
 		{"reservedRemovalTimeout negative", "PUT", path("s"), `{"constants":{"system":{"reservedRemovalTimeout":-1}}}`, nil, 400, "$.constants.system.reservedRemovalTimeout"},
+		{"reservedRemovalTimeout 0", "PUT", path("s"), `{"constants":{"system":{"reservedRemovalTimeout":0}}}`, nil, 400, "$.constants.system.reservedRemovalTimeout must be a whole number from 1000 to 3600000"},
+		{"reservedRemovalTimeout over an hour", "PUT", path("s"), `{"constants":{"system":{"reservedRemovalTimeout":3600001}}}`, nil, 400, "$.constants.system.reservedRemovalTimeout must be a whole number from 1000 to 3600000"},
+		{"inactiveRemovalTimeout a string", "PUT", path("s"), `{"constants":{"system":{"inactiveRemovalTimeout":"7200000"}}}`, nil, 400, "$.constants.system.inactiveRemovalTimeout must be a whole number from 0 to 2147483647"},
+		{"readyRemovalTimeout fractional", "PUT", path("s"), `{"constants":{"system":{"readyRemovalTimeout":0.5}}}`, nil, 400, "$.constants.system.readyRemovalTimeout must be a whole number"},
+		{"sessionEmptyTimeout negative", "PUT", path("s"), `{"constants":{"system":{"sessionEmptyTimeout":-1}}}`, nil, 400, "$.constants.system.sessionEmptyTimeout must be a whole number"},
+		{"sessionEmptyTimeout null", "PUT", path("s"), `{"constants":{"system":{"sessionEmptyTimeout":null}}}`, nil, 400, "$.constants.system.sessionEmptyTimeout must be a whole number"},
 		{"constants.system null member", "PUT", path("s"), `{"constants":{"system":{"capabilities":null}}}`, nil, 400, "$.constants.system.capabilities cannot be null"},
 		{"keywords not an array", "PUT", path("s"), `{"properties":{"system":{"keywords":"a"}}}`, nil, 400, "$.properties.system.keywords"},
 		{"keyword not a string", "PUT", path("s"), `{"properties":{"system":{"keywords":["a",1]}}}`, nil, 400, "$.properties.system.keywords[1]"},
@@ -208,5 +214,16 @@ func TestExpiresIsTheNextTimer(t *testing.T) {
 	w := send(write, tok(t, 9876, false), "PUT", path("timer"), `{"constants":{"system":{"reservedRemovalTimeout":5000}},"members":{"me":{"properties":{"system":{"active":true}}},"reserve_0":{"constants":{"system":{"xuid":"1111"}}}}}`)
 	if w.Code != 201 || w.Header().Get("Expires") != "Tue, 01 Dec 2026 10:00:05 GMT" || !strings.Contains(w.Body.String(), `"nextTimer":"2026-12-01T10:00:05Z"`) {
 		t.Errorf("%d Expires %q %s", w.Code, w.Header().Get("Expires"), w.Body)
+	}
+}
+
+// TestKeptTimeouts: MPSD's timeouts other than reservedRemovalTimeout do
+// not act here but are kept as sent (0 included: sessionEmptyTimeout 0 is
+// what MPSD's templates send), as numbers, which XSAPI reads them as.
+func TestKeptTimeouts(t *testing.T) {
+	write, _, _, _ := setup(t)
+	w := send(write, tok(t, 9876, false), "PUT", path("timeouts"), `{"constants":{"system":{"inactiveRemovalTimeout":7.2e6,"readyRemovalTimeout":180000,"sessionEmptyTimeout":0}},"members":{"me":{"properties":{"system":{"active":true}}}}}`)
+	if w.Code != 201 || !strings.Contains(w.Body.String(), `"inactiveRemovalTimeout":7.2e6`) || !strings.Contains(w.Body.String(), `"readyRemovalTimeout":180000`) || !strings.Contains(w.Body.String(), `"sessionEmptyTimeout":0`) {
+		t.Errorf("%d %s", w.Code, w.Body)
 	}
 }

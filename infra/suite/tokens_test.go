@@ -48,7 +48,7 @@ func TestForgedTokens(t *testing.T) {
 		}
 		return s
 	}
-	good := sign(jwt.SigningMethodES256, key, claims(nil), kid)
+	good := sign(auth.ES256, key, claims(nil), kid)
 	parts := strings.Split(good, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var m map[string]any
@@ -59,19 +59,19 @@ func TestForgedTokens(t *testing.T) {
 	attacks := map[string]string{
 		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil), kid),
 		"HS256 with the public key": sign(jwt.SigningMethodHS256, devkey.PublicPEM, claims(nil), kid),
-		"unknown kid":               sign(jwt.SigningMethodES256, other, claims(nil), "who-knows"),
-		"another key, our kid":      sign(jwt.SigningMethodES256, other, claims(nil), kid),
-		"no kid":                    sign(jwt.SigningMethodES256, other, claims(nil), ""),
-		"expired":                   sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) }), kid),
-		"no expiry":                 sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.ExpiresAt = nil }), kid),
-		"nbf in the future":         sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }), kid),
-		"issued in the future":      sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }), kid),
-		"wrong issuer":              sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.Issuer = "https://evil.example" }), kid),
-		"wrong audience":            sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"someone-else"} }), kid),
-		"missing xid":               sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.XUID = "" }), kid),
-		"missing sandbox":           sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.Sandbox = "" }), kid),
-		"missing title":             sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.TitleID = "" }), kid),
-		"missing userhash":          sign(jwt.SigningMethodES256, key, claims(func(c *auth.Claims) { c.UserHash = "" }), kid),
+		"unknown kid":               sign(auth.ES256, other, claims(nil), "who-knows"),
+		"another key, our kid":      sign(auth.ES256, other, claims(nil), kid),
+		"no kid":                    sign(auth.ES256, other, claims(nil), ""),
+		"expired":                   sign(auth.ES256, key, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) }), kid),
+		"no expiry":                 sign(auth.ES256, key, claims(func(c *auth.Claims) { c.ExpiresAt = nil }), kid),
+		"nbf in the future":         sign(auth.ES256, key, claims(func(c *auth.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }), kid),
+		"issued in the future":      sign(auth.ES256, key, claims(func(c *auth.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }), kid),
+		"wrong issuer":              sign(auth.ES256, key, claims(func(c *auth.Claims) { c.Issuer = "https://evil.example" }), kid),
+		"wrong audience":            sign(auth.ES256, key, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"someone-else"} }), kid),
+		"missing xid":               sign(auth.ES256, key, claims(func(c *auth.Claims) { c.XUID = "" }), kid),
+		"missing sandbox":           sign(auth.ES256, key, claims(func(c *auth.Claims) { c.Sandbox = "" }), kid),
+		"missing title":             sign(auth.ES256, key, claims(func(c *auth.Claims) { c.TitleID = "" }), kid),
+		"missing userhash":          sign(auth.ES256, key, claims(func(c *auth.Claims) { c.UserHash = "" }), kid),
 		"tampered payload":          parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2],
 		"signature stripped":        parts[0] + "." + parts[1] + ".",
 		"oversize token":            good + strings.Repeat("A", 10000),

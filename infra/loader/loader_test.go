@@ -339,3 +339,25 @@ func TestLoadRefusesWhatDynamoDBWouldRefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestKeywordsLoadUnderTheirCanonicalForm: a fixture session's keywords
+// are indexed as session writes index them (store.KeywordPK, under
+// xbl.FoldKeyword): "İ" and "i" in two partitions, "ſ" with "s", so a
+// query in any spelling strings.EqualFold accepts finds the session.
+func TestKeywordsLoadUnderTheirCanonicalForm(t *testing.T) {
+	st := ddbtest.EmptyTable(t)
+	doc := `{"sessions":[{"scid":"` + scid + `","templateName":"t","name":"s","startTime":"2026-11-20T13:45:30Z",
+		"version":1,"visibility":"open","keywords":["İ","I","ſ"],"members":[{"xuid":"1","status":"active"}]}]}`
+	res, err := loader.Load(context.Background(), st, parse(t, doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Keywords != 6 {
+		t.Errorf("Keywords = %d, want 6 (three keywords, two entries each)", res.Keywords)
+	}
+	for kw, want := range map[string]bool{"İ": true, "i": true, "I": true, "s": true, "S": true, "ſ": true, "ı": false} {
+		if got := len(partition(t, st, store.KeywordPK(scid, kw))) == 2; got != want {
+			t.Errorf("keyword %q: two entries = %v, want %v", kw, got, want)
+		}
+	}
+}

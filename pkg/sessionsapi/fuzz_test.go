@@ -8,6 +8,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
 )
 
 func is400(t *testing.T, err error) {
@@ -41,7 +42,8 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if q.Take < 0 || q.Take > sessions.MaxTake || q.Visibility == "private" && !q.Private ||
 			!batch && len(q.XUIDs) == 0 && (q.Keyword == "" || q.Reservations || q.Inactive) ||
-			batch && len(q.XUIDs) != 0 || q.HasVersion && q.Version < 0 {
+			batch && len(q.XUIDs) != 0 || q.HasVersion && q.Version < 0 ||
+			q.Keyword != xbl.FoldKeyword(q.Keyword) || xbl.HasControlOrInvalid(q.Keyword) {
 			t.Fatalf("accepted %q as %+v", raw, q)
 		}
 	})

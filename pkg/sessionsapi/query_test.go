@@ -2,6 +2,7 @@ package sessionsapi
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,7 @@ func TestRejectsBadRequests(t *testing.T) {
 		{"no xuid or keyword", "GET", get, "", nil, "needs an xuid or a keyword"},
 		{"only take", "GET", get + "?take=5", "", nil, "needs an xuid or a keyword"},
 		{"keyword empty", "GET", get + "?keyword=", "", nil, "keyword is empty"},
+		{"keyword with C1", "GET", get + "?keyword=a%C2%85b", "", nil, "contains a control character"},
 		{"reservations without xuid", "GET", get + "?keyword=one&reservations=true", "", nil, "reservations and inactive need an xuid"},
 		{"inactive without xuid", "GET", get + "?keyword=one&inactive=true", "", nil, "reservations and inactive need an xuid"},
 		{"visibility unknown", "GET", get + "?xuid=9876&visibility=secret", "", nil, `visibility "secret" is not one of`},
@@ -76,6 +78,21 @@ func TestRejectsBadRequests(t *testing.T) {
 				t.Errorf("message %q does not contain %q", w.Body, tt.message)
 			}
 		})
+	}
+}
+
+// TestKeywordParameterCanonical: the keyword parameter is read in its
+// canonical form (xbl.FoldKeyword), the one the index is kept under:
+// "ſ" and "S" are "s", "Σ" is "ς", and "İ" (U+0130) stays itself.
+func TestKeywordParameterCanonical(t *testing.T) {
+	for raw, want := range map[string]string{"%C5%BF": "s", "S": "s", "%CE%A3": "ς", "%C4%B0": "İ", "Ranked": "ranked", "a+b": "a+b"} {
+		r := httptest.NewRequest("GET", "/x?keyword="+raw, nil)
+		r.Header.Set("X-Xbl-Contract-Version", "107")
+		r.SetPathValue("scid", scidA)
+		q, err := parseQuery(r, false)
+		if err != nil || q.Keyword != want {
+			t.Errorf("keyword=%s: %+v %v, want keyword %q", raw, q, err, want)
+		}
 	}
 }
 

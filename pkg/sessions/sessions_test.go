@@ -704,3 +704,25 @@ func TestFilterRow(t *testing.T) {
 		t.Error("a reservation not asked for is a row")
 	}
 }
+
+// TestKeywordsOneFormEverywhere: a query's filter reads the keyword index
+// under the keyword's canonical form (xbl.FoldKeyword), and HasKeyword
+// matches exactly the keywords strings.EqualFold does: "ſ" finds "s", "İ"
+// does not find "i".
+func TestKeywordsOneFormEverywhere(t *testing.T) {
+	if f := (&Query{Keyword: "ſ"}).Filter(time.Time{}); f.Keyword != "s" {
+		t.Errorf("filter keyword %q, want s", f.Keyword)
+	}
+	for _, tt := range []struct {
+		kws  []string
+		kw   string
+		want bool
+	}{
+		{[]string{"s"}, "ſ", true}, {[]string{"S"}, "s", true}, {[]string{"σ"}, "ς", true}, {[]string{"Σ"}, "ς", true},
+		{[]string{"i"}, "İ", false}, {[]string{"İ"}, "i", false}, {[]string{"i"}, "ı", false}, {[]string{"x", "I"}, "i", true},
+	} {
+		if got := HasKeyword(tt.kws, tt.kw); got != tt.want || got != slices.ContainsFunc(tt.kws, func(k string) bool { return strings.EqualFold(k, tt.kw) }) {
+			t.Errorf("HasKeyword(%q, %q) = %v, want %v", tt.kws, tt.kw, got, tt.want)
+		}
+	}
+}

@@ -109,15 +109,19 @@ type WriteResult struct {
 }
 
 // An unconditional Put that loses a race to another writer reads and
-// applies again (a full lobby joining at once: each round one writer
-// wins), after a random wait of up to retryWait × 2^attempt (at most
-// maxRetryWait), so that the losers spread out; it gives up after
-// maxAttempts, or when less than retryMargin is left before its deadline.
+// applies again (a lobby that a crowd joins at once: each round one writer
+// wins), after a random wait that grows with the races it lost: decorrelated
+// jitter, each wait drawn between retryWait and three times the one before,
+// at most maxRetryWait, so that N writers spread over about N commits' time
+// instead of colliding again. There is no cap on attempts but the
+// deadline: a write without one has maxWriteTime. Each read and commit
+// ends retryMargin before the deadline, which leaves the time to answer
+// errBusy (503 with Retry-After); a write never answers a timeout.
 const (
-	maxAttempts  = 64
 	retryWait    = 2 * time.Millisecond
-	maxRetryWait = 100 * time.Millisecond
-	retryMargin  = 500 * time.Millisecond
+	maxRetryWait = 200 * time.Millisecond
+	retryMargin  = time.Second
+	maxWriteTime = 10 * time.Second
 )
 
 // Put applies ch to the session ref for caller, under cond, and stores
@@ -125,32 +129,38 @@ const (
 // SCID's configuration before the session is read, a PUT the rules refuse
 // changes nothing, and one that changes nothing writes nothing. Without an
 // ETag condition, a concurrent change between the read and the write makes
-// Put read and apply again.
-func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (*WriteResult, error) {
+// Put read and apply again. Put answers errBusy (Unavailable) only for a
+// write that was not applied: SaveSession settles a commit whose outcome
+// it did not see.
+func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (res *WriteResult, errOut error) {
 	if err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
-	// Each read and commit ends retryMargin before ctx does: one that runs
-	// that long (a contended session) leaves the time to answer errBusy,
-	// 503 with Retry-After, which the caller may retry (writes are
-	// idempotent), rather than a bare timeout.
-	sctx := ctx
-	if d, ok := ctx.Deadline(); ok {
+	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		sctx, cancel = context.WithDeadline(ctx, d.Add(-retryMargin))
+		ctx, cancel = context.WithTimeout(ctx, maxWriteTime)
 		defer cancel()
 	}
+	d, _ := ctx.Deadline()
+	sctx, cancel := context.WithDeadline(ctx, d.Add(-retryMargin))
+	defer cancel()
+	sent := false // a commit was sent: one may have been applied
 	busy := func(err error) error {
-		if sctx.Err() != nil && ctx.Err() == nil {
-			return errBusy
+		if sctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			return errBusy // out of time: retry later (see asStored)
 		}
 		return err
 	}
-	wait := false // before the next try
-	for attempt := range maxAttempts {
-		if wait {
-			if err := pause(ctx, attempt); err != nil {
-				return nil, err
+	defer func() {
+		if sent && errors.Is(errOut, errBusy) {
+			res, errOut = s.asStored(ctx, caller, ref, ch)
+		}
+	}()
+	var wait time.Duration // before the next try; 0: none
+	for {
+		if wait > 0 {
+			if err := pause(sctx, wait); err != nil {
+				return nil, busy(err)
 			}
 		}
 		stored, err := s.Store.Session(sctx, ref.SCID, ref.Template, ref.Name)
@@ -184,14 +194,18 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		if stored == nil && store == nil {
 			return &WriteResult{Outcome: Deleted}, nil // a create with no members
 		}
+		sent = true
 		switch err := s.Store.SaveSession(sctx, stored, store); {
 		case errors.Is(err, ErrContended):
-			wait = true
+			wait = backoff(wait)
 			continue // read again: the condition is decided on what is stored
 		case errors.Is(err, ErrChanged):
 			// Read the new version: a version condition then fails at once
 			// (412 with it); any other write applies ch to it, after a wait.
-			wait = len(cond.IfMatch) == 0 && !cond.IfNoneMatchAny
+			wait = 0
+			if len(cond.IfMatch) == 0 && !cond.IfNoneMatchAny {
+				wait = backoff(wait)
+			}
 			continue
 		case err != nil:
 			return nil, busy(err)
@@ -204,17 +218,48 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		}
 		return &WriteResult{Outcome: Updated, Doc: next}, nil
 	}
-	return nil, errBusy
+}
+
+// asStored is the answer of a write out of time after it sent a commit:
+// one of its commits may have been applied, or another writer's may have
+// made the session as asked. It reads the session once more, in the time
+// Put kept for its answer: when ch changes nothing there, the write is
+// done (Updated, or Deleted for a leave of a session now gone); otherwise
+// errBusy, for a write that was not applied.
+func (s *Service) asStored(ctx context.Context, caller *xbl.Caller, ref Ref, ch *Change) (*WriteResult, error) {
+	stored, err := s.Store.Session(ctx, ref.SCID, ref.Template, ref.Name)
+	if err != nil {
+		return nil, errBusy
+	}
+	now := s.now()
+	prev := live(stored, now)
+	if prev == nil {
+		if m, ok := ch.Members["me"]; ok && m == nil {
+			return &WriteResult{Outcome: Deleted}, nil // a leave: the session is gone
+		}
+		return nil, errBusy
+	}
+	next, err := apply(prev, ch, caller, ref, now)
+	if err != nil || !bytes.Equal(prev.Encoded, next.Encoded) || !mayRead(prev, caller, now) {
+		return nil, errBusy
+	}
+	prev.dropExpired(now)
+	return &WriteResult{Outcome: Updated, Doc: prev}, nil
 }
 
 var errBusy = derrors.New(derrors.Unavailable, "the session kept changing during the write; retry")
 
-// pause waits before the attempt-th try, or until ctx ends; it reports
-// Unavailable when the deadline is too near for another try.
-func pause(ctx context.Context, attempt int) error {
-	wait := min(retryWait<<min(attempt, 16), maxRetryWait)
-	wait = time.Duration(mrand.Int64N(int64(wait)) + 1)
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait+retryMargin {
+// backoff is the wait after one that lasted prev (0 for none): drawn
+// between retryWait and 3·prev, at most maxRetryWait.
+func backoff(prev time.Duration) time.Duration {
+	hi := min(max(3*prev, 2*retryWait), maxRetryWait)
+	return retryWait + time.Duration(mrand.Int64N(int64(hi-retryWait)+1))
+}
+
+// pause waits for wait, or until ctx ends; it reports errBusy when ctx
+// ends before the wait does.
+func pause(ctx context.Context, wait time.Duration) error {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 		return errBusy
 	}
 	t := time.NewTimer(wait)
@@ -223,7 +268,7 @@ func pause(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return errBusy
 	}
 }
 

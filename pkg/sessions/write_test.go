@@ -370,7 +370,7 @@ func TestBackoffGrows(t *testing.T) {
 			sum += w
 		}
 	}
-	if avg := sum / 100; avg < 100*time.Millisecond {
+	if avg := sum / 100; avg < maxRetryWait/5 {
 		t.Errorf("after 100 lost races the waits average %v", avg)
 	}
 }

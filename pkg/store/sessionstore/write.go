@@ -241,14 +241,14 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 			for _, p := range old {
 				core = append(core, s.deleteItem(p.Key))
 			}
-			return s.transact(ctx, core)
+			return s.transact(ctx, core, "")
 		}
 		if prev.Copies {
 			if err := s.putAll(ctx, old); err != nil {
 				return err
 			}
 		}
-		if err := s.transact(ctx, core); err != nil {
+		if err := s.transact(ctx, core, ""); err != nil {
 			return err
 		}
 		s.removeEntries(ctx, old)
@@ -265,7 +265,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 		if err != nil {
 			return err
 		}
-		return s.transact(ctx, core)
+		return s.transact(ctx, core, next.ETag)
 	}
 	// Too many entries for one transaction, or too large a head: entries
 	// without copies.
@@ -303,7 +303,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	if err != nil {
 		return err
 	}
-	if err := s.transact(ctx, core); err != nil {
+	if err := s.transact(ctx, core, next.ETag); err != nil {
 		return err
 	}
 	// The write is done: an entry left behind by a failure here is never
@@ -394,8 +394,32 @@ func diff(before, after []Item) (add, remove []Item) {
 	return add, remove
 }
 
-func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
-	_, err := s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+// settleTime bounds settle: it runs after the caller's context ended (a
+// commit cut short by the deadline), within the time sessions.Put keeps
+// for its answer.
+const settleTime = 800 * time.Millisecond
+
+// transact commits items, whose first is the session's document: nil when
+// they were applied, ErrChanged or ErrContended when they were not. The
+// transaction carries a ClientRequestToken, so that sending it again is
+// idempotent (for 10 minutes); when its outcome was not seen (a timeout,
+// a connection lost, a 5xx after it was sent), settle finds it out.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, etag string) error {
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(sessions.NewID())}
+	_, err := s.table.Client.TransactWriteItems(ctx, in)
+	if err == nil {
+		return nil
+	}
+	if known := refused(err); known != nil {
+		return known
+	}
+	return s.settle(ctx, in, etag, err)
+}
+
+// refused is the answer to a transaction DynamoDB refused: ErrChanged when
+// the document's condition failed, ErrContended for a conflict with
+// another transaction; nil for any other error (its outcome is unknown).
+func refused(err error) error {
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for i, r := range tce.CancellationReasons {
@@ -407,15 +431,77 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) e
 				return sessions.ErrContended
 			}
 		}
+		return store.CallError(context.Background(), "write session", err) // refused, for another reason
 	}
 	var conflict *types.TransactionConflictException
 	if errors.As(err, &conflict) {
 		return sessions.ErrContended
 	}
-	if err != nil {
-		return store.CallError(ctx, "write session to "+s.table.Name, err)
-	}
 	return nil
+}
+
+// settle finds out whether the transaction in, whose answer was lost
+// (first), was applied: it sends in again with its token, which DynamoDB
+// answers with success when it was (without applying it twice) and
+// applies now when it was not, and reads the document back when the
+// answer is that its condition fails (a write of ours, applied, changed
+// the ETag it was conditional on; etag is the one it stores, "" for a
+// delete). It gives first back, as Unavailable, only when it could not
+// find out within settleTime.
+func (s *Store) settle(ctx context.Context, in *dynamodb.TransactWriteItemsInput, etag string, first error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTime)
+	defer cancel()
+	for ctx.Err() == nil {
+		_, err := s.table.Client.TransactWriteItems(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var inProgress *types.TransactionInProgressException
+		switch known := refused(err); {
+		case errors.Is(known, sessions.ErrChanged):
+			applied, rerr := s.stores(ctx, in.TransactItems[0], etag)
+			if rerr == nil && applied {
+				return nil
+			}
+			if rerr == nil {
+				return sessions.ErrChanged
+			}
+		case errors.As(err, &inProgress), errors.Is(known, sessions.ErrContended), known == nil:
+		default:
+			return known
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	return derrors.Wrap(derrors.Unavailable, "the session write's outcome is unknown; read the session", first)
+}
+
+// stores reports whether the document of the transaction item doc (its
+// put or its delete) is as that item leaves it: stored with etag, or gone
+// for a delete.
+func (s *Store) stores(ctx context.Context, doc types.TransactWriteItem, etag string) (bool, error) {
+	key := map[string]types.AttributeValue{}
+	if doc.Delete != nil {
+		key = doc.Delete.Key
+	} else {
+		key[store.AttrPK], key[store.AttrSK] = doc.Put.Item[store.AttrPK], doc.Put.Item[store.AttrSK]
+	}
+	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table.Name), Key: key, ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("etag"),
+	})
+	if err != nil {
+		return false, err
+	}
+	if doc.Delete != nil {
+		return out.Item == nil, nil
+	}
+	got, _ := out.Item["etag"].(*types.AttributeValueMemberS)
+	return got != nil && got.Value == etag, nil
 }
 
 // putAll writes ps in BatchWriteItem calls (store.Table.WriteBatch); a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -488,14 +489,15 @@ func TestLongKeywordsNoCopies(t *testing.T) {
 }
 
 // TestKeywordsAreCaseInsensitive: a keyword query finds a session in any
-// letter case of its keyword, and the row keeps the keyword as written.
+// letter case of its keyword, and the row holds the keyword in its
+// canonical form (xbl.FoldKeyword), as the session keeps it.
 func TestKeywordsAreCaseInsensitive(t *testing.T) {
 	_, st, _ := writeTable(t)
 	kw := []string{"Ranked"}
 	mustPut(t, st, configs(), player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: ptr(true)}}, Properties: &sessions.PropertiesChange{Keywords: &kw}}, wt0)
 	for _, q := range []string{"Ranked", "ranked", "RANKED"} {
 		got, _, err := st.KeywordSessions(context.Background(), every(wt0, q), 1)
-		if err != nil || len(got) != 1 || got[0].Keywords[0] != "Ranked" {
+		if err != nil || len(got) != 1 || got[0].Keywords[0] != "ranked" {
 			t.Errorf("keyword %s: %+v %v", q, got, err)
 		}
 	}
@@ -560,5 +562,49 @@ func TestWhatAWriteCosts(t *testing.T) {
 	}
 	if got := counter.Ops(); !slices.Equal(got, []string{"GetItem"}) || counter.Get("GetItem") != 1 {
 		t.Errorf("a write that changes nothing: %v; want 1 GetItem and no write", got)
+	}
+}
+
+// lostAnswer is an HTTP client whose first TransactWriteItems reaches
+// DynamoDB, is applied, and whose answer is lost: the caller sees its
+// context end, as a commit cut short by the deadline does.
+type lostAnswer struct {
+	inner *http.Client
+	lost  atomic.Bool
+}
+
+func (h *lostAnswer) Do(r *http.Request) (*http.Response, error) {
+	resp, err := h.inner.Do(r)
+	if err != nil || !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") || h.lost.Swap(true) {
+		return resp, err
+	}
+	resp.Body.Close()
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// TestAppliedIsNeverBusy: a join whose commit was applied but whose answer
+// was lost at the deadline is answered by what is stored (the member is
+// in), never Unavailable; the transaction sent again with its token does
+// not apply it twice.
+func TestAppliedIsNeverBusy(t *testing.T) {
+	tb, _, _ := writeTable(t)
+	h := &lostAnswer{inner: &http.Client{}}
+	client, err := store.NewClient(context.Background(), ddbtest.Endpoint(t), func(o *dynamodb.Options) { o.HTTPClient = h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sessionstore.New(store.Table{Client: client, Name: tb.Name})
+	mustPut(t, sessionstore.New(tb), configs(), player(1), sessions.Condition{}, joinAs(true), wt0)
+	h.lost.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res, err := service(configs(), st, wt0).Put(ctx, player(2), wref, sessions.Condition{}, joinAs(true))
+	if err != nil || res.Outcome != sessions.Updated || res.Doc.Member(2) == nil {
+		t.Fatalf("an applied join whose answer was lost: %+v %v", res, err)
+	}
+	d, err := sessionstore.New(tb).Session(context.Background(), wref.SCID, wref.Template, wref.Name)
+	if err != nil || d.ETag != res.Doc.ETag || len(d.Members) != 2 {
+		t.Errorf("stored: %+v %v, want the answered version with 2 members", d, err)
 	}
 }

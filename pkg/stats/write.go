@@ -81,10 +81,11 @@ func (s *Service) access(ctx context.Context, c *xbl.Caller, t Target) error {
 }
 
 // gamertagOf is the gamertag a write stores with t's statistics: the
-// caller's own, and only when it writes its own (a server's token carries
-// no player's gamertag but its own, if any).
+// caller's own, and only when a player writes its own. A server's token
+// carries no player's gamertag but its own, if any, even when its xuid is
+// the player's: a server's write leaves the gamertag as it was.
 func gamertagOf(c *xbl.Caller, t Target) string {
-	if c.XUID != t.XUID {
+	if c.Server || c.XUID != t.XUID {
 		return ""
 	}
 	return c.Gamertag

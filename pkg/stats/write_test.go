@@ -44,6 +44,7 @@ func TestServiceWrites(t *testing.T) {
 	}{
 		{"own document", xbl.Caller{XUID: 7, TitleID: "1", Sandbox: "S", Gamertag: "Seven"}, target, 0, "Seven"},
 		{"a server for a player", xbl.Caller{XUID: 1, TitleID: "1", Sandbox: "S", Server: true, Gamertag: "Srv"}, target, 0, ""},
+		{"a server with the player's xuid", xbl.Caller{XUID: 7, TitleID: "1", Sandbox: "S", Server: true, Gamertag: "Srv"}, target, 0, ""},
 		{"another player", xbl.Caller{XUID: 8, TitleID: "1", Sandbox: "S"}, target, 403, ""},
 		{"a title that does not own the scid", xbl.Caller{XUID: 7, TitleID: "2", Sandbox: "S"}, target, 403, ""},
 		{"another sandbox", xbl.Caller{XUID: 7, TitleID: "1", Sandbox: "T"}, target, 403, ""},

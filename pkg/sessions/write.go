@@ -171,17 +171,18 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		// A session of expired reservations only is gone: the write sees
 		// none (and replaces the stored one).
 		prev := live(stored, now)
+		if prev != nil && !mayRead(prev, caller, now) {
+			// A stranger to a private session learns nothing of it, not
+			// even whether an ETag it guesses is current: one 403 before
+			// the condition or any content is looked at.
+			return nil, errPrivate
+		}
 		if !cond.holds(prev) {
 			return failed(prev, caller, now)
 		}
 		next, err := apply(prev, ch, caller, ref, now)
 		if err != nil {
 			return nil, err
-		}
-		if prev != nil && !mayRead(prev, caller, now) && !mayRead(next, caller, now) {
-			// A stranger's leave of a private session: nothing to do, and
-			// nothing to show.
-			return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
 		}
 		if prev != nil && bytes.Equal(prev.Encoded, next.Encoded) {
 			return &WriteResult{Outcome: Updated, Doc: prev}, nil // already as asked: no write
@@ -311,6 +312,9 @@ func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, e
 	d.dropExpired(now)
 	return d, nil
 }
+
+// errPrivate is the one answer a private session gives a stranger.
+var errPrivate = derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
 
 // mayRead is who may see d at now: anyone for a session that is not
 // private; its members (a live reservation counts) and servers otherwise.

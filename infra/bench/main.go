@@ -181,6 +181,10 @@ func run() error {
 	}
 	if *only == "" {
 		fmt.Println()
+		if err := runCrowd(ctx, endpoint); err != nil {
+			return err
+		}
+		fmt.Println()
 		return measureInit(*inits)
 	}
 	return nil

@@ -16,14 +16,6 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-func invalid(format string, args ...any) error {
-	return derrors.New(derrors.Invalid, format, args...)
-}
-
-func conflict(format string, args ...any) error {
-	return derrors.New(derrors.Conflict, format, args...)
-}
-
 // Apply returns the session that ch makes of prev (nil: a new session) for
 // caller now (s.Now), without storing it, encoded (Doc.Encoded): MPSD's
 // rules. Access is decided first, from who the caller is in prev and
@@ -479,4 +471,15 @@ func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 		}
 	}
 	return nil
+}
+
+// invalid is a refusal of the caller's change, of kind Invalid.
+func invalid(format string, args ...any) error {
+	return derrors.New(derrors.Invalid, format, args...)
+}
+
+// conflict is a refusal of a change the session's state forbids, of kind
+// Conflict.
+func conflict(format string, args ...any) error {
+	return derrors.New(derrors.Conflict, format, args...)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,32 @@ func TestForgedTokens(t *testing.T) {
 	m["srv"], m["xid"] = true, "1"
 	forged, _ := json.Marshal(m)
 
+	// raw signs header and claims as written, to say what an encoder would
+	// not: members twice, wrong types, unknown header members.
+	raw := func(header, claims string) string {
+		in := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+		sig, err := auth.ES256.Sign(in, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in + "." + base64.RawURLEncoding.EncodeToString(sig)
+	}
+	hdr, claimsJSON := `{"alg":"ES256","typ":"JWT","kid":"`+kid+`"`, string(payload)
+	// The high-S twin of good's signature: as valid to a lax verifier.
+	twin, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	new(big.Int).Sub(elliptic.P256().Params().N, new(big.Int).SetBytes(twin[32:])).FillBytes(twin[32:])
+
 	attacks := map[string]string{
+		"crit header":               raw(hdr+`,"crit":["x"],"x":1}`, claimsJSON),
+		"b64 false":                 raw(hdr+`,"b64":false,"crit":["b64"]}`, claimsJSON),
+		"jwk in the header":         raw(hdr+`,"jwk":{"kty":"EC"}}`, claimsJSON),
+		"typ JOSE":                  raw(`{"alg":"ES256","typ":"JOSE","kid":"`+kid+`"}`, claimsJSON),
+		"kid a number":              raw(`{"alg":"ES256","kid":1}`, claimsJSON),
+		"alg twice":                 raw(`{"alg":"HS256","alg":"ES256","kid":"`+kid+`"}`, claimsJSON),
+		"exp a string":              raw(hdr+`}`, strings.Replace(claimsJSON, `"exp":`, `"exp":"9999999999","x":`, 1)),
+		"iat a string":              raw(hdr+`}`, strings.Replace(claimsJSON, `"iat":`, `"iat":"0","x":`, 1)),
+		"xid twice":                 raw(hdr+`}`, strings.TrimSuffix(claimsJSON, "}")+`,"xid":"1"}`),
+		"high-S twin":               parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(twin),
 		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil), kid),
 		"HS256 with the public key": sign(jwt.SigningMethodHS256, devkey.PublicPEM, claims(nil), kid),
 		"unknown kid":               sign(auth.ES256, other, claims(nil), "who-knows"),
@@ -98,8 +124,11 @@ func TestForgedTokens(t *testing.T) {
 		if r.body != "" {
 			body = []byte(r.body)
 		}
-		if status, _, got := send(t, r.method, base+r.path, body, [][2]string{{"Authorization", "XBL3.0 x=uhs;" + good}, {"x-xbl-contract-version", cv(r.path)}}); status != 200 {
-			t.Fatalf("%s %s with the good token: %d %s", r.method, r.path, status, got)
+		// The good token, and the same claims signed as written by raw.
+		for _, tok := range []string{good, raw(hdr+`}`, claimsJSON)} {
+			if status, _, got := send(t, r.method, base+r.path, body, [][2]string{{"Authorization", "XBL3.0 x=uhs;" + tok}, {"x-xbl-contract-version", cv(r.path)}}); status != 200 {
+				t.Fatalf("%s %s with a good token: %d %s", r.method, r.path, status, got)
+			}
 		}
 		for name, h := range headers {
 			t.Run(r.method+" "+r.path[:min(len(r.path), 30)]+"/"+name, func(t *testing.T) {

@@ -128,6 +128,20 @@ func NewVerifier(keys *KeySet, issuer, audience string) (*Verifier, error) {
 	}, nil
 }
 
+// cached is the caller of a token verified before, if the cache holds it
+// (ok): the caller, or the error of a header whose userhash is not the
+// token's.
+func (v *Verifier) cached(token, userhash string, gen uint64) (*xbl.Caller, bool, error) {
+	c, ok := v.cache.get(token, time.Now(), gen)
+	switch {
+	case !ok:
+		return nil, false, nil
+	case c.UserHash != userhash:
+		return nil, true, fail("userhash", "userhash in the header does not match the token", nil)
+	}
+	return &c, true, nil
+}
+
 // Verify checks an Authorization header value and returns the caller. Every
 // failure is an *Error.
 func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
@@ -136,14 +150,17 @@ func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 		return nil, err
 	}
 	gen := v.keys.generation()
-	if c, ok := v.cache.get(token, time.Now(), gen); ok {
-		if c.UserHash != userhash {
-			return nil, fail("userhash", "userhash in the header does not match the token", nil)
-		}
-		return &c, nil
+	if c, ok, err := v.cached(token, userhash, gen); ok {
+		return c, err
 	}
-	if _, err := inspect(token); err != nil {
+	_, canonical, err := inspect(token)
+	if err != nil {
 		return nil, err
+	}
+	if canonical != token { // the high-S twin of a token: the same token
+		if c, ok, err := v.cached(canonical, userhash, gen); ok {
+			return c, err
+		}
 	}
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keys.keyFunc); err != nil {
@@ -169,7 +186,7 @@ func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 		XUID: x, UserHash: c.UserHash, Gamertag: c.Gamertag, TitleID: c.TitleID,
 		DeviceID: c.DeviceID, Sandbox: c.Sandbox, Server: c.Server,
 	}
-	v.cache.put(token, caller, c.ExpiresAt.Time, gen)
+	v.cache.put(canonical, caller, c.ExpiresAt.Time, gen)
 	return &caller, nil
 }
 

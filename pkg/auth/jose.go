@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
@@ -21,7 +22,9 @@ import (
 //
 //   - alg: one of Algorithms;
 //   - kid: not empty, when present;
-//   - typ: the media type JWT ("JWT" or "application/jwt", in any case),
+//   - typ: the media type of a JWT ("JWT" or "application/jwt", or of an
+//     OAuth access token, RFC 9068: "at+jwt", "application/at+jwt"; in any
+//     case),
 //     when present;
 //   - x5t, x5t#S256: key thumbprints, informational (keys come only from
 //     the key set, never from a token).
@@ -35,9 +38,9 @@ import (
 // (never strings, never null) between 0 and the end of year 9999, aud a
 // string or an array of strings, srv a boolean, the others strings. Claim
 // names are matched exactly; a claim of another name is ignored (RFC 7519
-// §4). An ECDSA signature must have a low S (S ≤ N/2): of a signature's two
-// valid forms, (R, S) and (R, N−S), only the low one is accepted, so a
-// token has one signature, as it has one encoding.
+// §4). An ECDSA signature has two valid forms, (R, S) and (R, N−S): both
+// are accepted, as one token (see inspect), since identity providers and
+// cloud signers make either.
 
 // headerMembers are the header members a token may have; any other is
 // refused.
@@ -53,32 +56,43 @@ type joseHeader struct {
 	HasKid        bool
 }
 
-// inspect reads token's header and, for an ECDSA algorithm, the form of its
-// signature, before anything else is done with it.
-func inspect(token string) (*joseHeader, error) {
+// inspect reads token's header before anything else is done with it, and
+// returns the token in its one canonical form: for an ECDSA algorithm, an
+// ECDSA signature has two valid forms, (R, S) and (R, N−S), and the
+// canonical token carries the low-S one. Both forms are accepted (identity
+// providers and cloud signers make either, half the time each), and both
+// are the same token: the verified-token cache keys by the canonical form,
+// so that a twin is never a second token.
+func inspect(token string) (*joseHeader, string, error) {
 	if strings.Count(token, ".") != 2 {
-		return nil, fail("format", "token is malformed", errors.New("not three segments"))
+		return nil, "", fail("format", "token is malformed", errors.New("not three segments"))
 	}
 	head, _, _ := strings.Cut(token, ".")
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(head)
 	if err != nil {
-		return nil, fail("format", "token is malformed", err)
+		return nil, "", fail("format", "token is malformed", err)
 	}
 	h, err := parseHeader(raw)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if c := curveOf(h.Alg); c != nil {
-		sig, err := base64.RawURLEncoding.Strict().DecodeString(token[strings.LastIndexByte(token, '.')+1:])
+		dot := strings.LastIndexByte(token, '.')
+		sig, err := base64.RawURLEncoding.Strict().DecodeString(token[dot+1:])
 		if err != nil {
-			return nil, fail("format", "token is malformed", err)
+			return nil, "", fail("format", "token is malformed", err)
 		}
-		if err := checkLowS(sig, c); err != nil {
-			return nil, err
+		if size := (c.Params().BitSize + 7) / 8; len(sig) == 2*size {
+			if low := lowS(sig, c); !bytes.Equal(low, sig) {
+				return h, token[:dot+1] + base64.RawURLEncoding.EncodeToString(low), nil
+			}
 		}
 	}
-	return h, nil
+	return h, token, nil
 }
+
+// jwtTypes are the typ values of a token this service reads, in lower case.
+var jwtTypes = map[string]bool{"jwt": true, "application/jwt": true, "at+jwt": true, "application/at+jwt": true}
 
 // parseHeader reads a token's decoded header (see the rules above).
 func parseHeader(raw []byte) (*joseHeader, error) {
@@ -116,7 +130,7 @@ func parseHeader(raw []byte) (*joseHeader, error) {
 	if h.HasKid && h.Kid == "" {
 		return nil, fail("kid", "token has an empty kid", nil)
 	}
-	if _, ok := members["typ"]; ok && !strings.EqualFold(h.Typ, "JWT") && !strings.EqualFold(h.Typ, "application/jwt") {
+	if _, ok := members["typ"]; ok && !jwtTypes[strings.ToLower(h.Typ)] {
 		return nil, fail("header", "token type is not JWT", fmt.Errorf("typ %q", clip(h.Typ)))
 	}
 	return h, nil
@@ -151,20 +165,6 @@ func curveOf(alg string) elliptic.Curve {
 	return nil
 }
 
-// checkLowS refuses an ECDSA signature (R‖S, each the curve's size) whose S
-// is above N/2; its length and the rest are the signature check's.
-func checkLowS(sig []byte, c elliptic.Curve) error {
-	size := (c.Params().BitSize + 7) / 8
-	if len(sig) != 2*size {
-		return nil // refused by the signature check
-	}
-	s := new(big.Int).SetBytes(sig[size:])
-	if s.Cmp(halfOrder(c)) > 0 {
-		return fail("signature", "token signature is not in its low-S form", nil)
-	}
-	return nil
-}
-
 func halfOrder(c elliptic.Curve) *big.Int {
 	return new(big.Int).Rsh(c.Params().N, 1)
 }
@@ -175,11 +175,10 @@ type ecdsaLowS struct {
 	*jwt.SigningMethodECDSA
 }
 
-// ES256 and ES384 are the ECDSA signing methods whose signatures Verify
-// accepts: golang-jwt's, with S normalised to at most N/2. Sign tokens for
-// this service with them (jwt.NewWithClaims(auth.ES256, claims)); a token
-// signed with jwt.SigningMethodES256 has a high S, and is refused, about
-// half of the time.
+// ES256 and ES384 are golang-jwt's ECDSA signing methods with S
+// normalised to at most N/2, the canonical form: the tokens this service's
+// tools mint (jwt.NewWithClaims(auth.ES256, claims)) have one signature.
+// Verify accepts either form.
 var (
 	ES256 jwt.SigningMethod = ecdsaLowS{jwt.SigningMethodES256}
 	ES384 jwt.SigningMethod = ecdsaLowS{jwt.SigningMethodES384}

@@ -11,7 +11,8 @@ import (
 )
 
 // Signer mints tokens with an ECDSA P-256 key, for local development and
-// tests; their signatures are in the low-S form Verify requires. Production tokens come from the identity provider.
+// tests; their signatures are in the low-S form (Verify reads either).
+// Production tokens come from the identity provider.
 type Signer struct {
 	key      *ecdsa.PrivateKey
 	kid      string

@@ -81,8 +81,9 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 		d.Turn = nil
 	}
 	if len(ch.Servers) > 0 {
+		before := ObjectSize(d.Servers)
 		d.Servers = merge(d.Servers, ch.Servers)
-		if err := checkMerged("$.servers", d.Servers); err != nil {
+		if err := checkMerged("$.servers", before, d.Servers); err != nil {
 			return nil, err
 		}
 	}
@@ -137,11 +138,12 @@ func ObjectSize(m map[string]json.RawMessage) int {
 	return n
 }
 
-// checkMerged checks an object of kept values as a merge left it: the
-// limit of MaxOpaqueBytes holds for the object stored, not for each write
-// that adds to it.
-func checkMerged(path string, m map[string]json.RawMessage) error {
-	if n := ObjectSize(m); n > MaxOpaqueBytes {
+// checkMerged checks an object of kept values as a merge left it, from
+// before bytes: a merge may not grow it past MaxOpaqueBytes. One that
+// shrinks it (deletes) is always allowed, so that an object stored over
+// the limit (by an earlier rule) can be cut down a key at a time.
+func checkMerged(path string, before int, m map[string]json.RawMessage) error {
+	if n := ObjectSize(m); n > MaxOpaqueBytes && n > before {
 		return invalid("%s would be %d bytes after this write; the limit is %d", path, n, MaxOpaqueBytes)
 	}
 	return nil
@@ -172,7 +174,7 @@ func mayWrite(prev *Doc, ch *Change, caller *xbl.Caller, now time.Time) error {
 		m = nil
 	}
 	me, hasMe := ch.Members["me"]
-	leaves := hasMe && me == nil && len(ch.Members) == 1 && ch.Constants == nil && ch.Properties == nil && len(ch.Servers) == 0
+	leaves := ch.leavesOnly()
 	switch {
 	case m == nil && prev.Visibility == xbl.Private:
 		return derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
@@ -182,6 +184,13 @@ func mayWrite(prev *Doc, ch *Change, caller *xbl.Caller, now time.Time) error {
 		return derrors.New(derrors.Forbidden, "the caller holds only a reservation: it may join (members.me) or leave (\"me\": null, alone), nothing else until it has joined")
 	}
 	return nil
+}
+
+// leavesOnly reports whether ch does nothing but take the caller out
+// ("me": null, alone).
+func (ch *Change) leavesOnly() bool {
+	me, ok := ch.Members["me"]
+	return ok && me == nil && len(ch.Members) == 1 && ch.Constants == nil && ch.Properties == nil && len(ch.Servers) == 0
 }
 
 // reservationEnd is when a reservation made in d at now expires: after
@@ -314,14 +323,16 @@ func applyProperties(d *Doc, p *PropertiesChange) error {
 		d.JoinRestriction = *p.JoinRestriction
 	}
 	if p.System != nil {
+		before := ObjectSize(d.PropertiesSystem)
 		d.PropertiesSystem = merge(d.PropertiesSystem, p.System)
-		if err := checkMerged("$.properties.system", d.PropertiesSystem); err != nil {
+		if err := checkMerged("$.properties.system", before, d.PropertiesSystem); err != nil {
 			return err
 		}
 	}
 	if p.Custom != nil {
+		before := ObjectSize(d.PropertiesCustom)
 		d.PropertiesCustom = merge(d.PropertiesCustom, p.Custom)
-		if err := checkMerged("$.properties.custom", d.PropertiesCustom); err != nil {
+		if err := checkMerged("$.properties.custom", before, d.PropertiesCustom); err != nil {
 			return err
 		}
 	}
@@ -465,8 +476,9 @@ func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 		if o.change == nil {
 			continue
 		}
+		before := ObjectSize(*o.have)
 		*o.have = merge(*o.have, o.change)
-		if err := checkMerged(o.path, *o.have); err != nil {
+		if err := checkMerged(o.path, before, *o.have); err != nil {
 			return err
 		}
 	}

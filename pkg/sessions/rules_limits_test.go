@@ -39,7 +39,8 @@ func TestObjectSize(t *testing.T) {
 // TestMergedObjectsLimit: the 16 KiB limit of an object of kept values
 // holds for the object as merged, not for each write that adds to it; a
 // write that deletes as it adds may stay within it; a write that does not
-// touch an object over the limit (one stored before) is not refused.
+// touch an object over the limit (one stored before) is not refused, nor
+// one that shrinks it.
 func TestMergedObjectsLimit(t *testing.T) {
 	half := raw(`"` + strings.Repeat("x", MaxOpaqueBytes/2) + `"`)
 	st := newDocStore()
@@ -86,6 +87,17 @@ func TestMergedObjectsLimit(t *testing.T) {
 	st.docs[scidA+"/lobby/game-1"] = d
 	if res := put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"me": {Ready: ptr(true)}}}, t0); res.Outcome != Updated {
 		t.Errorf("a member's write beside an oversized object: %+v", res)
+	}
+	// It may be cut down a key at a time, and not grow.
+	grow := &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"d": raw(`1`)}}}
+	if _, err := svc(st, t0).Put(context.Background(), host, ref, Condition{}, grow); derrors.KindOf(err) != derrors.Invalid {
+		t.Errorf("a write growing an oversized object: %v, want invalid", err)
+	}
+	for _, k := range []string{"c", "b"} {
+		cut := &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{k: raw(`null`)}}}
+		if res := put(t, st, host, Condition{}, cut, t0); res.Outcome != Updated {
+			t.Errorf("a write deleting %s from an oversized object: %+v", k, res)
+		}
 	}
 	if res := put(t, st, host, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}, t0); res.Outcome != Deleted {
 		t.Errorf("the last leave: %+v", res)

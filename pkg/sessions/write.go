@@ -208,6 +208,11 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 				wait = backoff(wait)
 			}
 			continue
+		case derrors.KindOf(err) == derrors.Unavailable:
+			// The commit's outcome is unknown (storage failed, or the
+			// settle of a lost answer gave up): asStored decides by what
+			// is stored, so that a write applied is never a 503.
+			return nil, errBusy
 		case err != nil:
 			return nil, busy(err)
 		}
@@ -234,11 +239,18 @@ func (s *Service) asStored(ctx context.Context, caller *xbl.Caller, ref Ref, ch 
 	}
 	now := s.now()
 	prev := live(stored, now)
-	if prev == nil {
-		if m, ok := ch.Members["me"]; ok && m == nil {
-			return &WriteResult{Outcome: Deleted}, nil // a leave: the session is gone
-		}
+	switch {
+	case prev == nil && ch.leavesOnly():
+		return &WriteResult{Outcome: Deleted}, nil // a leave: the session is gone
+	case prev == nil:
 		return nil, errBusy
+	case ch.leavesOnly():
+		if m := prev.Member(caller.XUID); m == nil || m.Expired(now) {
+			// The leave is done (the caller may no longer be allowed to
+			// write, so apply would refuse it).
+			prev.dropExpired(now)
+			return &WriteResult{Outcome: Updated, Doc: prev}, nil
+		}
 	}
 	next, err := apply(prev, ch, caller, ref, now)
 	if err != nil || !bytes.Equal(prev.Encoded, next.Encoded) || !mayRead(prev, caller, now) {

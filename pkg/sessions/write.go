@@ -119,7 +119,7 @@ type WriteResult struct {
 // errBusy (503 with Retry-After); a write never answers a timeout.
 const (
 	retryWait    = 2 * time.Millisecond
-	maxRetryWait = 100 * time.Millisecond
+	maxRetryWait = 300 * time.Millisecond
 	retryMargin  = time.Second
 	maxWriteTime = 10 * time.Second
 )

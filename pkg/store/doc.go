@@ -27,6 +27,7 @@
 //	KeywordKeys[1]     keyword#{scid}#{keyword}          kt#{template}#{order}#{name}  the same entry, newest first within one template
 //	SessionKey         session#{scid}#{template}#{name}  doc                           the session document (JSON) and its ETag: what a session GET and PUT read
 //	HeadKey            session#{scid}#{template}#{name}  head                          what a session query reads of the session (version, visibility, seats, join restriction, keywords, turn, members), written with the document in one transaction
+//	ClaimKey           session#{scid}#{template}#{name}  claim                         the write that holds the version of the document it read (claim, etag, claimUntil), deleted by that write's commit
 //	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
 //
 // {order} is the session's start time as 19 digits that sort newest first

@@ -18,6 +18,7 @@ const (
 	SKConfig      = "config"  // sort key of a configuration item
 	SKDoc         = "doc"     // sort key of a session's document item
 	SKHead        = "head"    // sort key of a session's head item
+	SKClaim       = "claim"   // sort key of a session's claim item
 	prefixProfile = "profile#"
 	prefixConfig  = "scid#"
 	prefixKeyword = "keyword#"
@@ -117,6 +118,12 @@ func KeywordPK(scid, keyword string) string {
 // spread over the table rather than one partition per SCID.
 func SessionKey(scid, template, name string) Key {
 	return Key{prefixSession + scid + "#" + template + "#" + name, SKDoc}
+}
+
+// ClaimKey is the key of a session's claim item: which write holds the
+// version of the document it read (sessionstore's claim.go).
+func ClaimKey(scid, template, name string) Key {
+	return Key{prefixSession + scid + "#" + template + "#" + name, SKClaim}
 }
 
 // HeadKey is the key of a session's head item.

@@ -129,6 +129,7 @@ func TestLayout(t *testing.T) {
 		"KeywordKeys[1]":    keywords[1],
 		"SessionKey":        SessionKey(scid, template, name),
 		"HeadKey":           HeadKey(scid, template, name),
+		"ClaimKey":          ClaimKey(scid, template, name),
 		"RateKey":           RateKey(service, title, x, window),
 	}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)

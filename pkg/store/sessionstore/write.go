@@ -95,11 +95,11 @@ const (
 )
 
 // copiesFit reports whether the entries of it carry copies of its head:
-// at most MaxCopyEntries of them, which with the document, the head and
-// removes deletes fit in one transaction, and a head of at most
+// at most MaxCopyEntries of them, which with the document, the claim's
+// delete, the head and removes deletes fit in one transaction, and a head of at most
 // MaxCopyBytes.
 func copiesFit(it *Items, removes int) bool {
-	if len(it.Pointers) > MaxCopyEntries || 2+len(it.Pointers)+removes > MaxTransactItems {
+	if len(it.Pointers) > MaxCopyEntries || 3+len(it.Pointers)+removes > MaxTransactItems {
 		return false
 	}
 	if it.headAV == nil {
@@ -226,16 +226,28 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // way a query never sees a row of a version that was not committed, nor a
 // mix of two. The document item holds next.Encoded as it is; the head's
 // attributes are encoded once and shared by the head item and every copy.
-func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error {
+func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err error) {
 	var old []Item // prev's entries (their copies do not matter here)
+	claim := ""    // the id of this write's claim on prev's version (claim.go)
 	if prev != nil {
 		old = pointersOf(prev)
+		key := store.ClaimKey(prev.SCID, prev.Template, prev.Name)
+		claim = sessions.NewID()
+		if err := s.claim(ctx, key, prev.ETag, claim); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				s.release(ctx, key, claim)
+			}
+		}()
 	}
 	if next == nil {
 		// The last member left: delete everything of the session.
 		core := []types.TransactWriteItem{
 			s.deleteDoc(store.SessionKey(prev.SCID, prev.Template, prev.Name), prev.ETag),
 			s.deleteItem(store.HeadKey(prev.SCID, prev.Template, prev.Name)),
+			s.unclaim(store.ClaimKey(prev.SCID, prev.Template, prev.Name), claim),
 		}
 		if len(core)+len(old) <= MaxTransactItems {
 			for _, p := range old {
@@ -261,7 +273,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	add, remove := diff(old, after.Pointers)
 	if copiesFit(after, len(remove)) {
 		// Everything in one transaction, every entry with a copy.
-		core, err := s.core(prev, after, after.Pointers, remove)
+		core, err := s.core(prev, claim, after, after.Pointers, remove)
 		if err != nil {
 			return err
 		}
@@ -298,8 +310,8 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	}
 	// Removed keywords' entries go in the commit while there is room (a
 	// keyword query checks the head, so one deleted late is never a row).
-	room := min(len(kwRemove), MaxTransactItems-2)
-	core, err := s.core(prev, after, nil, kwRemove[:room])
+	room := min(len(kwRemove), MaxTransactItems-3)
+	core, err := s.core(prev, claim, after, nil, kwRemove[:room])
 	if err != nil {
 		return err
 	}
@@ -312,10 +324,10 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) error
 	return nil
 }
 
-// core is the commit: the document, conditional on prev's ETag (or on no
-// document), the head, the entries puts and the deletes of the entries
+// core is the commit: the document, conditional on prev's ETag and this
+// write's claim (or on no document), the head, the entries puts and the deletes of the entries
 // remove.
-func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []Item) ([]types.TransactWriteItem, error) {
+func (s *Store) core(prev *sessions.Doc, claim string, after *Items, puts, remove []Item) ([]types.TransactWriteItem, error) {
 	doc, err := s.put(after.Doc)
 	if err != nil {
 		return nil, err
@@ -330,6 +342,9 @@ func (s *Store) core(prev *sessions.Doc, after *Items, puts, remove []Item) ([]t
 		doc.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}}
 	}
 	core := []types.TransactWriteItem{doc}
+	if prev != nil {
+		core = append(core, s.unclaim(store.ClaimKey(prev.SCID, prev.Template, prev.Name), claim))
+	}
 	for _, p := range append([]Item{after.Head}, puts...) {
 		av, err := after.itemAV(&p)
 		if err != nil {
@@ -426,6 +441,10 @@ func refused(err error) error {
 			switch code := aws.ToString(r.Code); {
 			case i == 0 && code == "ConditionalCheckFailed":
 				return sessions.ErrChanged
+			case code == "ConditionalCheckFailed":
+				// The claim (the commit's second action) ended and another
+				// write took it.
+				return sessions.ErrContended
 			case code == "TransactionConflict":
 				// Another transaction on the same items was in flight.
 				return sessions.ErrContended

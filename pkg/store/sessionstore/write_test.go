@@ -527,9 +527,10 @@ func TestCopiesForLobbiesOnly(t *testing.T) {
 }
 
 // TestWhatAWriteCosts counts what one write to a lobby of four with two
-// keywords sends: one strongly consistent GetItem of the document, and one
-// transaction of the document, the head and the 12 index entries (their
-// copies of the head rewritten); a write that changes nothing reads the
+// keywords sends: one strongly consistent GetItem of the document, one
+// UpdateItem claiming the version read (claim.go), and one transaction of
+// the document, the claim's delete, the head and the 12 index entries
+// (their copies of the head rewritten); a write that changes nothing reads the
 // document and writes nothing.
 func TestWhatAWriteCosts(t *testing.T) {
 	tb, st, _ := writeTable(t)
@@ -553,8 +554,8 @@ func TestWhatAWriteCosts(t *testing.T) {
 	}
 	counter.Reset()
 	mustPut(t, counted, mem, player(5), sessions.Condition{}, joinAs(true), wt0)
-	if got := counter.Ops(); !slices.Equal(got, []string{"GetItem", "TransactWriteItems"}) || counter.Get("GetItem") != 1 || !slices.Equal(transactItems(), []int{2 + 4*2 + 2*2}) {
-		t.Errorf("a join: %v, GetItem %d, transaction items %v; want 1 GetItem and one transaction of 14 items", got, counter.Get("GetItem"), transactItems())
+	if got := counter.Ops(); !slices.Equal(got, []string{"GetItem", "TransactWriteItems", "UpdateItem"}) || counter.Get("GetItem") != 1 || counter.Get("UpdateItem") != 1 || !slices.Equal(transactItems(), []int{3 + 4*2 + 2*2}) {
+		t.Errorf("a join: %v, GetItem %d, UpdateItem %d, transaction items %v; want 1 GetItem, 1 UpdateItem (the claim) and one transaction of 15 items", got, counter.Get("GetItem"), counter.Get("UpdateItem"), transactItems())
 	}
 	counter.Reset()
 	if res := mustPut(t, counted, mem, player(5), sessions.Condition{}, joinAs(true), wt0); res.Outcome != sessions.Updated {

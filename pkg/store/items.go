@@ -121,7 +121,7 @@ func SessionKey(scid, template, name string) Key {
 }
 
 // ClaimKey is the key of a session's claim item: which write holds the
-// version of the document it read (sessionstore's claim.go).
+// version of the document it read (sessionstore's claim).
 func ClaimKey(scid, template, name string) Key {
 	return Key{prefixSession + scid + "#" + template + "#" + name, SKClaim}
 }

@@ -1,7 +1,7 @@
 package sessionstore
 
 // Claim and Release let the external tests hold a claim as another write
-// would (claim.go).
+// would (see claim).
 var (
 	Claim   = (*Store).claim
 	Release = (*Store).release

@@ -528,7 +528,7 @@ func TestCopiesForLobbiesOnly(t *testing.T) {
 
 // TestWhatAWriteCosts counts what one write to a lobby of four with two
 // keywords sends: one strongly consistent GetItem of the document, one
-// UpdateItem claiming the version read (claim.go), and one transaction of
+// UpdateItem claiming the version read (see claim), and one transaction of
 // the document, the claim's delete, the head and the 12 index entries
 // (their copies of the head rewritten); a write that changes nothing reads the
 // document and writes nothing.

@@ -73,6 +73,9 @@ func decodeError(body []byte, err error) error {
 	return derrors.New(derrors.Invalid, "the request body is not valid JSON")
 }
 
+// maxNesting is the nesting jsontext reads at most.
+const maxNesting = 10000
+
 func syntaxError(body []byte, se *jsontext.SyntacticError) error {
 	path := jsonpath.FromPointerIn(body, se.JSONPointer)
 	off := se.ByteOffset
@@ -84,7 +87,7 @@ func syntaxError(body []byte, se *jsontext.SyntacticError) error {
 	case se.Err == jsontext.ErrDuplicateName:
 		name := se.JSONPointer.LastToken()
 		return derrors.New(derrors.Invalid, "%s: the member %s comes twice in one object",
-			jsonpath.FromPointerIn(body, se.JSONPointer), strconv.Quote(jsonpath.Clip(name)))
+			path, strconv.Quote(jsonpath.Clip(name)))
 	case errors.Is(se.Err, io.ErrUnexpectedEOF):
 		return derrors.New(derrors.Invalid, "the request body is not valid JSON (it ends early)")
 	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "surrogate"):
@@ -128,54 +131,46 @@ func semanticError(body []byte, me *jsonv2.SemanticError) error {
 	return derrors.New(derrors.Invalid, "%s is not valid here", path)
 }
 
-// kindName names the JSON a Go type reads, for messages.
+// kindName names the JSON a Go type reads, for messages ("" for a type
+// that reads any).
 func kindName(t reflect.Type) string {
-	if t == nil {
-		return ""
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.String {
-			return "an array of strings"
-		}
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "a JSON object"
-	}
-	return ""
+	name, _ := jsonOf(t)
+	return name
 }
 
 // fits reports whether JSON of kind k can be read into t at all (a wrong
 // kind is a type fault; a right kind that fails is a value fault).
 func fits(t reflect.Type, k jsontext.Kind) bool {
+	_, kinds := jsonOf(t)
+	return kinds == "" || strings.IndexByte(kinds, byte(k)) >= 0
+}
+
+// jsonOf is what JSON a Go type reads: its name for messages, and the
+// jsontext kinds it takes ("" for any).
+func jsonOf(t reflect.Type) (name, kinds string) {
+	if t == nil {
+		return "", ""
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return k == '"'
+		return "a string", `"`
 	case reflect.Bool:
-		return k == 't' || k == 'f'
+		return "true or false", "tf"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return k == '0'
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number", "0"
+	case reflect.Float32, reflect.Float64:
+		return "a number", "0"
 	case reflect.Slice, reflect.Array:
-		return k == '['
+		if t.Elem().Kind() == reflect.String {
+			return "an array of strings", "["
+		}
+		return "an array", "["
 	case reflect.Map, reflect.Struct:
-		return k == '{'
+		return "a JSON object", "{"
 	}
-	return true
+	return "", ""
 }

@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// maxNesting is the nesting encoding/json and jsontext read at most.
-const maxNesting = 10000
-
 // Marshal encodes v as a response body: JSON without HTML escaping (XSAPI
 // reads "<" as is) and without a trailing newline.
 func Marshal(v any) ([]byte, error) {
@@ -40,4 +37,19 @@ func Double(text string) (float64, bool) {
 		}
 	}
 	return f, true
+}
+
+// MaxResponseBytes bounds what an answer may take inside Lambda's
+// response, whose limit is 6 MB: the body as the payload 2.0 response
+// carries it, a JSON string (EnvelopeSize), with room left for the
+// headers.
+const MaxResponseBytes = 6_000_000
+
+// EnvelopeSize is the size of body, a JSON text as Marshal writes it,
+// inside the Lambda response, which aws-lambda-go writes as a JSON string
+// (HTML escaping off): its quotes, and a backslash before each quote and
+// backslash of body. Body holds no control character, invalid UTF-8,
+// U+2028 or U+2029 unescaped, the only other runes a JSON string escapes.
+func EnvelopeSize(body []byte) int {
+	return len(body) + 2 + bytes.Count(body, []byte{'"'}) + bytes.Count(body, []byte{'\\'})
 }

@@ -177,7 +177,7 @@ func mayWrite(prev *Doc, ch *Change, caller *xbl.Caller, now time.Time) error {
 	leaves := ch.leavesOnly()
 	switch {
 	case m == nil && prev.Visibility == xbl.Private:
-		return derrors.New(derrors.Forbidden, "the session is private: only its members and servers may write to it")
+		return errPrivate
 	case m == nil && prev.Visibility != xbl.OpenVis && !leaves:
 		return derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", prev.Visibility)
 	case m != nil && m.Reserved && (!hasMe || me == nil && !leaves):

@@ -160,7 +160,7 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 	for {
 		if wait > 0 {
 			if err := pause(sctx, wait); err != nil {
-				return nil, busy(err)
+				return nil, err // errBusy
 			}
 		}
 		stored, err := s.Store.Session(sctx, ref.SCID, ref.Template, ref.Name)

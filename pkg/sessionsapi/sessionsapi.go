@@ -7,7 +7,6 @@
 package sessionsapi
 
 import (
-	"bytes"
 	"net/http"
 	"time"
 
@@ -92,28 +91,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, batch bool) erro
 	if err != nil {
 		return err
 	}
-	if n := envelopeSize(body); n > MaxResponseBytes {
-		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer sessions (take)", n, MaxResponseBytes)
+	if n := httpapi.EnvelopeSize(body); n > httpapi.MaxResponseBytes {
+		return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer sessions (take)", n, httpapi.MaxResponseBytes)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return nil
-}
-
-// MaxResponseBytes bounds what an answer may take inside Lambda's response
-// (6 MB in all): the body as a JSON string, its quotes and backslashes
-// escaped again. At most MaxTake sessions are answered, so the body is
-// bounded by the size of the sessions' items; only sessions with very many
-// keywords come near it.
-const MaxResponseBytes = 6_000_000
-
-// envelopeSize is the size of body as a JSON string inside the Lambda
-// response: one more byte for each quote and backslash (the body's own
-// escapes have left no control character, and U+2028 and U+2029 are
-// already escaped), and the two quotes around it.
-func envelopeSize(body []byte) int {
-	return len(body) + 2 + bytes.Count(body, []byte{'"'}) + bytes.Count(body, []byte{'\\'})
 }
 
 // The response, as XSAPI parses it.

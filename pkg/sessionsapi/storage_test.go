@@ -13,6 +13,7 @@ import (
 	"github.com/xblread/xblread/infra/testkit"
 	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -110,8 +111,8 @@ func TestAccessBeforeAnyRead(t *testing.T) {
 func TestEnvelopeSize(t *testing.T) {
 	for _, body := range []string{`{}`, `{"results":[{"keywords":["a\"b","c\\d","\u2028"]}]}`, `{"results":[]}`} {
 		enc, _ := json.Marshal(body)
-		if got := envelopeSize([]byte(body)); got != len(enc) {
-			t.Errorf("envelopeSize(%s) = %d, want %d", body, got, len(enc))
+		if got := httpapi.EnvelopeSize([]byte(body)); got != len(enc) {
+			t.Errorf("httpapi.EnvelopeSize(%s) = %d, want %d", body, got, len(enc))
 		}
 	}
 }

@@ -1,18 +1,11 @@
 package statsapi
 
 import (
-	"bytes"
-
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
-
-// MaxResponseBytes bounds what an answer may take inside Lambda's response,
-// whose limit is 6 MB: the body as the payload 2.0 response carries it, a
-// JSON string (its quotes escaped again), with room left for the headers.
-const MaxResponseBytes = 6_000_000
 
 // The answer as XSAPI reads it: xuids and values are strings, and every
 // SCID's stats is an array.
@@ -63,7 +56,7 @@ func render(res *stats.Result, batch bool) ([]byte, error) {
 	for i := range res.Users {
 		out.Users[i] = userOf(&res.Users[i])
 	}
-	if boundSize(res) > MaxResponseBytes {
+	if boundSize(res) > httpapi.MaxResponseBytes {
 		// {"users":[...]} with its quotes, the two of "users" escaped,
 		// and the commas between entries.
 		total := len(`{"users":[]}`) + 4 + len(res.Users) - 1
@@ -72,7 +65,7 @@ func render(res *stats.Result, batch bool) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			if total += envelopeSize(body) - 2; total > MaxResponseBytes {
+			if total += httpapi.EnvelopeSize(body) - 2; total > httpapi.MaxResponseBytes {
 				return nil, tooLarge(total)
 			}
 		}
@@ -85,24 +78,14 @@ func fit(body []byte, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := envelopeSize(body); n > MaxResponseBytes {
+	if n := httpapi.EnvelopeSize(body); n > httpapi.MaxResponseBytes {
 		return nil, tooLarge(n)
 	}
 	return body, nil
 }
 
 func tooLarge(n int) error {
-	return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer users, SCIDs or stats", n, MaxResponseBytes)
-}
-
-// envelopeSize is the size of body, a JSON text as httpapi.Marshal writes
-// it, inside the Lambda response, which aws-lambda-go writes as a JSON
-// string (as encoding/json does with HTML escaping off, its default): its
-// quotes, and a backslash before each quote and backslash of body. Body
-// holds no control character, invalid UTF-8, U+2028 or U+2029 unescaped,
-// the only other runes a JSON string escapes.
-func envelopeSize(body []byte) int {
-	return len(body) + 2 + bytes.Count(body, []byte{'"'}) + bytes.Count(body, []byte{'\\'})
+	return derrors.New(derrors.Invalid, "the answer would take %d bytes, over the limit of %d: ask for fewer users, SCIDs or stats", n, httpapi.MaxResponseBytes)
 }
 
 // boundSize bounds the answer's size in the response from above without

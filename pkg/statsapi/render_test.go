@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xblread/xblread/infra/testkit"
+	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -59,11 +60,11 @@ func TestAnswerSizeIsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := envelopeSize(body), len(envelope(t, body)); got != want {
+			if got, want := httpapi.EnvelopeSize(body), len(envelope(t, body)); got != want {
 				t.Fatalf("case %d (batch %v): envelopeSize %d, the envelope is %d bytes", i, batch, got, want)
 			}
-			if b := boundSize(res); b < envelopeSize(body) {
-				t.Fatalf("case %d: bound %d below the size %d", i, b, envelopeSize(body))
+			if b := boundSize(res); b < httpapi.EnvelopeSize(body) {
+				t.Fatalf("case %d: bound %d below the size %d", i, b, httpapi.EnvelopeSize(body))
 			}
 			var back batchJSON
 			if !batch {
@@ -169,7 +170,7 @@ func TestOversizeAnswerIsRefused(t *testing.T) {
 	}
 	// Half the users fit.
 	w = call(t, h, "POST", "/batch", `{"requestedusers":[`+strings.Join(users[:40], ",")+`],"requestedscids":[`+strings.Join(scids, ",")+`]}`)
-	if w.Code != 200 || w.Body.Len() > MaxResponseBytes {
+	if w.Code != 200 || w.Body.Len() > httpapi.MaxResponseBytes {
 		t.Fatalf("40 users: %d, %d bytes", w.Code, w.Body.Len())
 	}
 }

@@ -102,14 +102,21 @@ func copiesFit(it *Items, removes int) bool {
 	if len(it.Pointers) > MaxCopyEntries || 3+len(it.Pointers)+removes > MaxTransactItems {
 		return false
 	}
+	av, err := it.headAttrs()
+	return err == nil && store.ItemSize(av) <= MaxCopyBytes
+}
+
+// headAttrs returns the head's attributes, encoded once per write and
+// shared by the head item and every copy of it.
+func (it *Items) headAttrs() (map[string]types.AttributeValue, error) {
 	if it.headAV == nil {
 		av, err := store.Marshal(it.Head.HeadFields)
 		if err != nil {
-			return false
+			return nil, err
 		}
 		it.headAV = av
 	}
-	return store.ItemSize(it.headAV) <= MaxCopyBytes
+	return it.headAV, nil
 }
 
 // itemAV returns the attributes of p, a head item or an index entry of
@@ -121,15 +128,12 @@ func (it *Items) itemAV(p *Item) (map[string]types.AttributeValue, error) {
 	if p.Key != it.Head.Key && !p.Copy {
 		return store.Marshal(p)
 	}
-	if it.headAV == nil {
-		av, err := store.Marshal(it.Head.HeadFields)
-		if err != nil {
-			return nil, err
-		}
-		it.headAV = av
+	head, err := it.headAttrs()
+	if err != nil {
+		return nil, err
 	}
-	av := make(map[string]types.AttributeValue, len(it.headAV)+4)
-	maps.Copy(av, it.headAV)
+	av := make(map[string]types.AttributeValue, len(head)+4)
+	maps.Copy(av, head)
 	av[store.AttrPK] = &types.AttributeValueMemberS{Value: p.PK}
 	av[store.AttrSK] = &types.AttributeValueMemberS{Value: p.SK}
 	if p.Index != nil {
@@ -489,12 +493,7 @@ func (s *Store) settle(ctx context.Context, in *dynamodb.TransactWriteItemsInput
 		default:
 			return known
 		}
-		t := time.NewTimer(20 * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
+		store.Sleep(ctx, 20*time.Millisecond) // the loop ends with ctx
 	}
 	return derrors.Wrap(derrors.Unavailable, "the session write's outcome is unknown; read the session", first)
 }

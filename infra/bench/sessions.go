@@ -21,10 +21,9 @@ import (
 // The session batch: 100 xuids, at most 16 of their Query calls in flight
 // (the service's sessions.QueryConcurrency), take=100.
 const (
-	batchXUIDs   = 100
-	sessionSCID  = "c402ff50-3e76-11e2-a25f-0800200c1212"
-	queryConcurr = sessions.QueryConcurrency
-	take         = 100
+	batchXUIDs  = 100
+	sessionSCID = "c402ff50-3e76-11e2-a25f-0800200c1212"
+	take        = 100
 )
 
 // sessionsCase is the session directory batch query for 100 xuids. Every
@@ -67,7 +66,7 @@ func (c *sessionsCase) name() string {
 }
 
 func (c *sessionsCase) rawName() string {
-	return fmt.Sprintf("a Query per xuid in request order, %d at a time, until the rows suffice", queryConcurr)
+	return fmt.Sprintf("a Query per xuid in request order, %d at a time, until the rows suffice", sessions.QueryConcurrency)
 }
 
 func (c *sessionsCase) dataset() *xbl.Dataset {
@@ -124,7 +123,7 @@ func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 
 // raw sends the fewest calls a consistent answer needs, the configuration
 // being cached: one Query per xuid of its membership entries newest first,
-// in request order, at most queryConcurr in flight, each asking for the
+// in request order, at most sessions.QueryConcurrency in flight, each asking for the
 // rows still missing (take less those of the xuids before it already
 // read), none started once the xuids read hold take rows (every row is
 // kept: the request asks for private, reserved and inactive ones); then
@@ -144,8 +143,8 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 		out, err := c.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                aws.String(c.table),
 			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-			ProjectionExpression:     aws.String(entryProjection.Expression),
-			ExpressionAttributeNames: queryNames,
+			ProjectionExpression:     aws.String(sessionstore.EntryProjection.Expression),
+			ExpressionAttributeNames: sessionstore.QueryNames,
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk":     &types.AttributeValueMemberS{Value: xuids[j].String() + "#" + sessionSCID},
 				":prefix": &types.AttributeValueMemberS{Value: store.MembershipPrefix("")},
@@ -186,13 +185,13 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	// as the service reads them (each Query page's heads on their own).
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(queryConcurr)
+	g.SetLimit(sessions.QueryConcurrency)
 	for _, r := range reads {
 		if len(r.Value.heads) == 0 {
 			continue
 		}
 		g.Go(func() error {
-			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, r.Value.heads, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+			return store.Table{Client: c.client, Name: c.table}.BatchGet(gctx, r.Value.heads, sessionstore.HeadProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
 				mu.Lock()
 				u.items += float64(len(items))
 				u.rcu += cu.ConsumedRCU
@@ -202,17 +201,3 @@ func (c *sessionsCase) raw(ctx context.Context, i int) (usage, error) {
 	}
 	return u, g.Wait()
 }
-
-// What the raw calls read: the service's projections, derived alike from
-// the item struct.
-var (
-	entryProjection = store.ProjectionOf[sessionstore.Item](store.AttrPK, store.AttrSK, "i")
-	headProjection  = store.ProjectionOf[sessionstore.Item](store.AttrSK)
-	queryNames      = func() map[string]string {
-		m := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
-		for ph, n := range entryProjection.Names {
-			m[ph] = n
-		}
-		return m
-	}()
-)

@@ -651,7 +651,9 @@ func TestStatValues(t *testing.T) {
 			t.Errorf("statValues(%q) = %s, want %s", tt.args, b, tt.want)
 		}
 	}
-	if _, err := statValues([]string{"A=1", "A=2"}, false); err == nil {
-		t.Error("a stat given twice is accepted")
+	for _, twice := range [][]string{{"A=1", "A=2"}, {"Kills=1", "kills=2"}, {"s=1", "ſ=2"}} {
+		if _, err := statValues(twice, false); err == nil {
+			t.Errorf("a stat given twice is accepted: %q", twice)
+		}
 	}
 }

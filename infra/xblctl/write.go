@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -110,7 +111,7 @@ func runStats(args []string) error {
 		fmt.Fprintf(os.Stdout, "revision %d is not newer than the stored document's (%d): the service keeps the stored document, and answers 200 as XSAPI expects\n", revision, stored.Revision)
 	}
 	if *timestamp == "" {
-		*timestamp = time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z")
+		*timestamp = time.Now().UTC().Format(store.TimeLayout)
 	}
 	_, _, err = call(http.MethodPost, writeBody(stats, revision, *timestamp))
 	return err
@@ -123,14 +124,16 @@ func runStats(args []string) error {
 // stat; anything else is sent as a string.
 func statValues(args []string, patch bool) (map[string]any, error) {
 	out := map[string]any{}
+	seen := map[string]string{} // by xbl.StatKey: names one statistic as the service sees them
 	for _, kv := range args {
 		name, v, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			return nil, usagef("%q is not NAME=VALUE", kv)
 		}
-		if _, dup := out[name]; dup {
-			return nil, usagef("%s is given twice", name)
+		if first, dup := seen[xbl.StatKey(name)]; dup {
+			return nil, usagef("%s is given twice (as %s and %s: stat names are one statistic in any letter case)", name, first, name)
 		}
+		seen[xbl.StatKey(name)] = name
 		var s string
 		switch {
 		case v == "null" && patch:

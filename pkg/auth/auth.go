@@ -153,7 +153,7 @@ func (v *Verifier) Verify(header string) (*xbl.Caller, error) {
 	if c, ok, err := v.cached(token, userhash, gen); ok {
 		return c, err
 	}
-	_, canonical, err := inspect(token)
+	canonical, err := inspect(token)
 	if err != nil {
 		return nil, err
 	}

@@ -63,32 +63,32 @@ type joseHeader struct {
 // providers and cloud signers make either, half the time each), and both
 // are the same token: the verified-token cache keys by the canonical form,
 // so that a twin is never a second token.
-func inspect(token string) (*joseHeader, string, error) {
+func inspect(token string) (string, error) {
 	if strings.Count(token, ".") != 2 {
-		return nil, "", fail("format", "token is malformed", errors.New("not three segments"))
+		return "", fail("format", "token is malformed", errors.New("not three segments"))
 	}
 	head, _, _ := strings.Cut(token, ".")
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(head)
 	if err != nil {
-		return nil, "", fail("format", "token is malformed", err)
+		return "", fail("format", "token is malformed", err)
 	}
 	h, err := parseHeader(raw)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	if c := curveOf(h.Alg); c != nil {
 		dot := strings.LastIndexByte(token, '.')
 		sig, err := base64.RawURLEncoding.Strict().DecodeString(token[dot+1:])
 		if err != nil {
-			return nil, "", fail("format", "token is malformed", err)
+			return "", fail("format", "token is malformed", err)
 		}
 		if size := (c.Params().BitSize + 7) / 8; len(sig) == 2*size {
 			if low := lowS(sig, c); !bytes.Equal(low, sig) {
-				return h, token[:dot+1] + base64.RawURLEncoding.EncodeToString(low), nil
+				return token[:dot+1] + base64.RawURLEncoding.EncodeToString(low), nil
 			}
 		}
 	}
-	return h, token, nil
+	return token, nil
 }
 
 // jwtTypes are the typ values of a token this service reads, in lower case.
@@ -165,8 +165,11 @@ func curveOf(alg string) elliptic.Curve {
 	return nil
 }
 
-func halfOrder(c elliptic.Curve) *big.Int {
-	return new(big.Int).Rsh(c.Params().N, 1)
+// halfOrder is N/2 of each curve curveOf names: a signature's S above it
+// is the high form.
+var halfOrder = map[elliptic.Curve]*big.Int{
+	elliptic.P256(): new(big.Int).Rsh(elliptic.P256().Params().N, 1),
+	elliptic.P384(): new(big.Int).Rsh(elliptic.P384().Params().N, 1),
 }
 
 // ecdsaLowS signs as its ECDSA method does, then puts the signature in its
@@ -201,7 +204,7 @@ func (m ecdsaLowS) Sign(signingString string, key any) ([]byte, error) {
 func lowS(sig []byte, c elliptic.Curve) []byte {
 	size := len(sig) / 2
 	s := new(big.Int).SetBytes(sig[size:])
-	if s.Cmp(halfOrder(c)) <= 0 {
+	if s.Cmp(halfOrder[c]) <= 0 {
 		return sig
 	}
 	s.Sub(c.Params().N, s)

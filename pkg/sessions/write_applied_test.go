@@ -45,3 +45,22 @@ func TestAppliedWritesAreNotBusy(t *testing.T) {
 		t.Fatalf("the last member's applied leave: %+v, %v; want Deleted", res, err)
 	}
 }
+
+// lostStore applies no commit, and answers as a storage failure of unknown
+// outcome does.
+type lostStore struct{ *docStore }
+
+func (lostStore) SaveSession(context.Context, *Doc, *Doc) error {
+	return derrors.New(derrors.Unavailable, "the session write's outcome is unknown")
+}
+
+// TestUnappliedWritesAreBusy: a write whose commit was not applied, its
+// outcome unknown, is 503 (Unavailable): what is stored is not as it asked.
+func TestUnappliedWritesAreBusy(t *testing.T) {
+	st := newDocStore()
+	put(t, st, host, Condition{}, joinChange(true), t0)
+	_, err := svc(lostStore{st}, t0).Put(context.Background(), guest, ref, Condition{}, joinChange(true))
+	if derrors.KindOf(err) != derrors.Unavailable {
+		t.Fatalf("a join not applied: %v, want Unavailable", err)
+	}
+}

@@ -32,18 +32,18 @@ type Store struct {
 // New returns a Store over t.
 func New(t store.Table) *Store { return &Store{table: t} }
 
-// What a session query reads, derived from the item structs: of an index
-// entry, where its session is and the copy of the session's head it may
-// carry (not its key, nor a membership's index); of a head item, all of it
-// but its sort key.
+// What a session query reads, derived from the item structs (the
+// benchmark's raw side reads the same): of an index entry, where its
+// session is and the copy of the session's head it may carry (not its key,
+// nor a membership's index); of a head item, all of it but its sort key.
 var (
-	entryProjection = store.ProjectionOf[Item](store.AttrPK, store.AttrSK, "i")
-	headProjection  = store.ProjectionOf[Item](store.AttrSK)
-	// queryNames are the attribute names of a query: its key condition's
+	EntryProjection = store.ProjectionOf[Item](store.AttrPK, store.AttrSK, "i")
+	HeadProjection  = store.ProjectionOf[Item](store.AttrSK)
+	// QueryNames are the attribute names of a query: its key condition's
 	// and the entries' projection's. Calls only read it.
-	queryNames = func() map[string]string {
+	QueryNames = func() map[string]string {
 		m := map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK}
-		for ph, n := range entryProjection.Names {
+		for ph, n := range EntryProjection.Names {
 			m[ph] = n
 		}
 		return m
@@ -90,8 +90,8 @@ func (s *Store) query(ctx context.Context, f *sessions.Filter, pk, prefix string
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table.Name),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ProjectionExpression:     aws.String(entryProjection.Expression),
-		ExpressionAttributeNames: queryNames,
+		ProjectionExpression:     aws.String(EntryProjection.Expression),
+		ExpressionAttributeNames: QueryNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
@@ -180,7 +180,7 @@ func (s *Store) heads(ctx context.Context, keys []store.Key) (map[store.Key]*ses
 	}
 	var mu sync.Mutex
 	var bad error
-	err := s.table.BatchGet(ctx, keys, headProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
+	err := s.table.BatchGet(ctx, keys, HeadProjection, func(items []map[string]types.AttributeValue, cu xbl.Usage) {
 		mu.Lock()
 		defer mu.Unlock()
 		u.Add(cu)

@@ -7,6 +7,7 @@ package statstore
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,10 +86,13 @@ type readItem struct {
 	Gamertag string `dynamodbav:"gamertag"`
 }
 
+// readProjection is readItem's part of every projection, derived once.
+var readProjection = store.ProjectionOf[readItem](store.AttrSK)
+
 // projection reads readItem's attributes and, of the statistics map, only
 // the queried names.
 func projection(names []string) store.Projection {
-	p := store.ProjectionOf[readItem](store.AttrSK)
+	p := store.Projection{Expression: readProjection.Expression, Names: maps.Clone(readProjection.Names)}
 	p.Names["#"+store.AttrStats] = store.AttrStats
 	parts := make([]string, 0, len(names)+1)
 	parts = append(parts, p.Expression)

@@ -43,9 +43,111 @@ type FunctionProps struct {
 	MemorySize    int              `yaml:"MemorySize"`
 	Events        map[string]Event `yaml:"Events"`
 	Policies      []any            `yaml:"Policies"`
-	Environment   struct {
-		Variables map[string]any `yaml:"Variables"`
+	FunctionName  Value            `yaml:"FunctionName"`
+	LoggingConfig struct {
+		LogFormat           Value `yaml:"LogFormat"`
+		ApplicationLogLevel Value `yaml:"ApplicationLogLevel"`
+	} `yaml:"LoggingConfig"`
+	Environment struct {
+		Variables map[string]Value `yaml:"Variables"`
 	} `yaml:"Environment"`
+}
+
+// Value is a scalar of the template as written: plain, or a !Ref or !Sub
+// of a string (short form, or the long {"Ref": ...} and {"Fn::Sub": ...}).
+// Template.Value resolves it.
+type Value struct {
+	// Tag is "!Ref", "!Sub" or "" for a plain scalar.
+	Tag string
+	// Text is the scalar as written.
+	Text string
+	// Set tells a value written from one absent.
+	Set bool
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (v *Value) UnmarshalYAML(n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!Ref" || n.Tag == "!Sub"):
+		*v = Value{Tag: n.Tag, Text: n.Value, Set: true}
+	case n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Tag, "!!") || n.Kind == yaml.ScalarNode && n.Tag == "":
+		*v = Value{Text: n.Value, Set: true}
+		if n.Tag == "!!null" {
+			v.Text = ""
+		}
+	case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[1].Kind == yaml.ScalarNode &&
+		(n.Content[0].Value == "Ref" || n.Content[0].Value == "Fn::Sub"):
+		*v = Value{Tag: "!Ref", Text: n.Content[1].Value, Set: true}
+		if n.Content[0].Value == "Fn::Sub" {
+			v.Tag = "!Sub"
+		}
+	default:
+		return fmt.Errorf("line %d: only a scalar, or a !Ref or !Sub of a string, is read here", n.Line)
+	}
+	return nil
+}
+
+// Pseudo are the values the local tools give CloudFormation's pseudo
+// parameters.
+var Pseudo = map[string]string{
+	"AWS::Region":    "us-east-1",
+	"AWS::AccountId": "123456789012",
+	"AWS::StackName": "local",
+	"AWS::Partition": "aws",
+	"AWS::URLSuffix": "amazonaws.com",
+}
+
+// Value resolves v as sam local does: a !Ref of a parameter is its
+// default, of a pseudo parameter its Pseudo value, of a resource its
+// logical id; a !Sub replaces each ${Name} alike (${Res.Attr} is left as
+// written, ${!Name} is the literal ${Name}).
+func (t *Template) Value(v Value) string {
+	ref := func(name string) (string, bool) {
+		if p, ok := t.Parameters[name]; ok {
+			if p.Default == nil {
+				return "", true
+			}
+			return fmt.Sprint(p.Default), true
+		}
+		if s, ok := Pseudo[name]; ok {
+			return s, true
+		}
+		if _, ok := t.Resources[name]; ok {
+			return name, true
+		}
+		return "", false
+	}
+	switch v.Tag {
+	case "!Ref":
+		s, _ := ref(v.Text)
+		return s
+	case "!Sub":
+		var b strings.Builder
+		rest := v.Text
+		for {
+			i := strings.Index(rest, "${")
+			if i < 0 {
+				b.WriteString(rest)
+				return b.String()
+			}
+			j := strings.IndexByte(rest[i:], '}')
+			if j < 0 {
+				b.WriteString(rest)
+				return b.String()
+			}
+			name := rest[i+2 : i+j]
+			b.WriteString(rest[:i])
+			if lit, ok := strings.CutPrefix(name, "!"); ok {
+				b.WriteString("${" + lit + "}") // ${!Name} is the literal ${Name}
+			} else if s, ok := ref(name); ok {
+				b.WriteString(s)
+			} else {
+				b.WriteString(rest[i : i+j+1])
+			}
+			rest = rest[i+j+1:]
+		}
+	}
+	return v.Text
 }
 
 // Event is one event source of a function.
@@ -211,7 +313,13 @@ func (t *Template) Functions() (map[string]FunctionProps, error) {
 		if p.MemorySize == 0 {
 			p.MemorySize = g.MemorySize
 		}
-		vars := map[string]any{}
+		if !p.LoggingConfig.LogFormat.Set {
+			p.LoggingConfig.LogFormat = g.LoggingConfig.LogFormat
+		}
+		if !p.LoggingConfig.ApplicationLogLevel.Set {
+			p.LoggingConfig.ApplicationLogLevel = g.LoggingConfig.ApplicationLogLevel
+		}
+		vars := map[string]Value{}
 		for k, v := range g.Environment.Variables {
 			vars[k] = v
 		}

@@ -7,12 +7,16 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"maps"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -22,6 +26,7 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/loader"
 	"github.com/xblread/xblread/infra/localapi"
+	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/metrics"
@@ -278,4 +283,106 @@ func (s *Stack) Close() {
 		s.server.Close()
 	}
 	s.client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)})
+}
+
+// EnvVarsFile is the --env-vars file of sam local (and of the emulated
+// stack, by default), relative to the repository's root.
+const EnvVarsFile = "infra/sam/env.json"
+
+// Emulated are the settings of a stack whose functions run as their real
+// bootstraps under the Runtime Interface Emulator (see NewEmulatedServer).
+type Emulated struct {
+	// Root is the repository's root: the binaries are built from it.
+	Root string
+	// BinDir is where the emulator and the bootstraps are built (default
+	// Root/.local/rie).
+	BinDir string
+	// EnvVars are the --env-vars file's values (see rie.Environment):
+	// infra/sam/env.json's for `make run`.
+	EnvVars rie.EnvFile
+	// Shell gives a declared variable its value from the caller's
+	// environment, below EnvVars (os.LookupEnv for `make run`); nil for
+	// none.
+	Shell func(string) (string, bool)
+	// Fixed are set over everything (for the benchmarks: RATE_LIMITS=off).
+	Fixed map[string]string
+	// Log receives the functions' lines, prefixed by their names.
+	Log io.Writer
+	// MaxInstances bounds each function's emulators
+	// (rie.DefaultMaxInstances when 0).
+	MaxInstances int
+}
+
+// EmulatedFunctions builds the emulator and every function of the
+// template for this machine, and returns for each a pool of emulators
+// running its bootstrap with the environment the template gives it (see
+// rie.Environment), or for the functions only names by logical id, on
+// table at endpoint (which are set over the
+// environment: an env vars file written for sam local's Docker network
+// cannot know them). Close the pools (localapi.Server.Close) when done.
+func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endpoint string, e Emulated, only ...string) (map[string]localapi.Function, error) {
+	props, err := t.Functions()
+	if err != nil {
+		return nil, err
+	}
+	if len(only) > 0 {
+		maps.DeleteFunc(props, func(id string, _ samtemplate.FunctionProps) bool { return !slices.Contains(only, id) })
+	}
+	var names []string
+	for id := range props {
+		f, ok := Lookup(id)
+		if !ok {
+			return nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
+		}
+		names = append(names, f.Name)
+	}
+	dir := cmp.Or(e.BinDir, filepath.Join(e.Root, ".local", "rie"))
+	bins, err := rie.Build(ctx, e.Root, dir, names...)
+	if err != nil {
+		return nil, err
+	}
+	fixed := map[string]string{"TABLE_NAME": table, store.EndpointEnv: endpoint}
+	maps.Copy(fixed, e.Fixed)
+	fns := map[string]localapi.Function{}
+	for id, p := range props {
+		f, _ := Lookup(id)
+		boot := bins.Bootstrap[f.Name]
+		timeout := time.Duration(cmp.Or(p.Timeout, 3)) * time.Second
+		pool := rie.NewPool(&rie.Function{
+			Name: id, Emulator: bins.Emulator, Bootstrap: boot,
+			Env: rie.Environment(t, id, p, rie.EnvOptions{
+				Overrides: e.EnvVars, Shell: e.Shell, Fixed: fixed, TaskRoot: filepath.Dir(boot),
+			}),
+			Timeout: timeout, Log: e.Log, MaxInstances: e.MaxInstances,
+		})
+		fns[id] = localapi.Function{Invoker: pool, Timeout: timeout}
+	}
+	return fns, nil
+}
+
+// NewEmulatedServer is NewServer with every function run as its real
+// bootstrap under the emulator (EmulatedFunctions): what `make run`
+// serves. The access log goes to e.Log. Close the server's pools when
+// done.
+func NewEmulatedServer(ctx context.Context, templatePath, table, endpoint string, e Emulated) (*localapi.Server, error) {
+	t, err := LoadTemplate(templatePath)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := t.Routes()
+	if err != nil {
+		return nil, err
+	}
+	fns, err := EmulatedFunctions(ctx, t, table, endpoint, e)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := localapi.New(routes, fns, app.NewLogger(e.Log))
+	if err != nil {
+		for _, f := range fns {
+			f.Invoker.(*rie.Pool).Close()
+		}
+		return nil, err
+	}
+	return srv, nil
 }

@@ -1,8 +1,9 @@
 // Package localapi is the local stand-in for API Gateway's HTTP API: it
 // turns each HTTP request into the payload 2.0 event API Gateway would
-// send, invokes the function's Lambda handler with it through
-// lambda.Handler.Invoke, and turns the response event back into HTTP. The
-// route table comes from template.yaml.
+// send, invokes the function with it (its real bootstrap under the
+// emulator through an Invoker, or its Lambda handler in this process
+// through lambda.Handler.Invoke), and turns the response event back into
+// HTTP. The route table comes from template.yaml.
 package localapi
 
 import (
@@ -33,8 +34,26 @@ import (
 // MaxBodyBytes is API Gateway's payload limit.
 const MaxBodyBytes = 10 << 20
 
-// Function is a Lambda function the local API can invoke.
+// Invoker runs a function's invocations elsewhere (rie.Pool: its real
+// bootstrap under the emulator). Invoke returns the function's response
+// to the event payload, or an error when the function failed (timed out,
+// reported an error, exited) or could not be run: API Gateway answers
+// any of them with its 500. Invoke enforces the function's timeout
+// itself.
+type Invoker interface {
+	Invoke(ctx context.Context, requestID string, payload []byte) ([]byte, error)
+}
+
+// MaxEventBytes is Lambda's limit on a synchronous invocation's event
+// (6 MiB); a request whose event is larger is answered 413, as Lambda
+// refuses it.
+const MaxEventBytes = 6 << 20
+
+// Function is a Lambda function the local API can invoke: through
+// Invoker when it is set, else in this process with New.
 type Function struct {
+	// Invoker, when set, runs the function's invocations; New is unused.
+	Invoker Invoker
 	// New makes the function's handler (as lambda.NewHandler returns it),
 	// one for each warm instance, as each Lambda execution environment has
 	// its own: aws-lambda-go's handler answers in a pooled buffer that it
@@ -67,7 +86,7 @@ func New(routes []samtemplate.Route, fns map[string]Function, accessLog *slog.Lo
 		s.pools[name] = &pool{}
 	}
 	for _, r := range routes {
-		if fn, ok := fns[r.Function]; !ok || fn.New == nil {
+		if fn, ok := fns[r.Function]; !ok || fn.New == nil && fn.Invoker == nil {
 			return nil, fmt.Errorf("route %s: no handler for function %s", r.Key(), r.Function)
 		}
 		if !strings.HasPrefix(r.Path, "/") {
@@ -198,10 +217,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := NewEvent(r, body, routeKey, params, apigwID, start)
+	payload, err := json.Marshal(event)
+	if err != nil {
+		s.log.Error("marshal event", "requestId", apigwID, "error", err.Error())
+		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	if len(payload) > MaxEventBytes {
+		gatewayError(rec, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
 	fn := s.fns[rt.Function]
 	lambdaID = newUUID()
 	t0 := time.Now()
-	resp, err := s.invoke(r.Context(), fn, rt.Function, lambdaID, event)
+	resp, err := s.invoke(r.Context(), fn, rt.Function, lambdaID, payload)
 	integration = time.Since(t0)
 	if err != nil {
 		s.log.Error("invoke failed", "requestId", apigwID, "lambdaRequestId", lambdaID, "function", rt.Function, "error", err.Error())
@@ -222,12 +251,17 @@ var errTimeout = errors.New("task timed out")
 // warm instance of the function (see instance). An invocation that runs
 // past the function's timeout is answered errTimeout, and its instance is
 // abandoned, as Lambda ends a timed-out invocation's environment.
-func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string, event events.APIGatewayV2HTTPRequest) (*events.APIGatewayV2HTTPResponse, error) {
-	payload, err := json.Marshal(event)
-	if err != nil {
-		return nil, fmt.Errorf("marshal event: %w", err)
-	}
+func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string, payload []byte) (*events.APIGatewayV2HTTPResponse, error) {
+	// A client that goes away does not end an invocation (API Gateway's
+	// does not).
 	ctx = context.WithoutCancel(ctx)
+	if fn.Invoker != nil {
+		out, err := fn.Invoker.Invoke(ctx, requestID, payload)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return decodeResponse(name, out)
+	}
 	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
@@ -250,8 +284,13 @@ func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string
 	if res.err != nil {
 		return nil, fmt.Errorf("%s: %w", name, res.err)
 	}
+	return decodeResponse(name, res.out)
+}
+
+// decodeResponse reads a function's payload 2.0 response.
+func decodeResponse(name string, out []byte) (*events.APIGatewayV2HTTPResponse, error) {
 	var resp events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(res.out, &resp); err != nil {
+	if err := json.Unmarshal(out, &resp); err != nil {
 		return nil, fmt.Errorf("%s: response is not a payload 2.0 response: %w", name, err)
 	}
 	return &resp, nil
@@ -324,6 +363,11 @@ func (p *pool) put(in *instance) {
 // execution environments; busy ones stay. The next request starts a new
 // one.
 func (s *Server) CloseIdle() {
+	for _, fn := range s.fns {
+		if c, ok := fn.Invoker.(interface{ CloseIdle() }); ok {
+			c.CloseIdle()
+		}
+	}
 	for _, p := range s.pools {
 		p.mu.Lock()
 		for _, in := range p.idle {
@@ -331,6 +375,17 @@ func (s *Server) CloseIdle() {
 		}
 		p.idle = nil
 		p.mu.Unlock()
+	}
+}
+
+// Close stops every function's instances that an Invoker runs (the
+// emulators and their bootstraps), busy ones included, and waits until
+// they are gone. Stop serving first.
+func (s *Server) Close() {
+	for _, fn := range s.fns {
+		if c, ok := fn.Invoker.(interface{ Close() }); ok {
+			c.Close()
+		}
 	}
 }
 

@@ -18,8 +18,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
-	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/pkg/app"
+		"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -33,6 +32,7 @@ func runUp(args []string) error {
 	ddbPort := fs.Int("dynamodb-port", 8000, "DynamoDB Local port (env DYNAMODB_PORT); unused when "+store.EndpointEnv+" is set")
 	tmpl := fs.String("template", "", "SAM template with the routes (default: template.yaml here or in a parent directory)")
 	table := fs.String("table", envOr("TABLE_NAME", app.DefaultTable), "table name (env TABLE_NAME)")
+	newAPI := apiFlags(fs)
 	if p := os.Getenv("DYNAMODB_PORT"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 65535 {
@@ -98,10 +98,14 @@ func runUp(args []string) error {
 	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err
 	}
-	api, err := devstack.NewServer(ctx, *tmpl, *table, endpoint, os.Stderr)
+	api, err := newAPI(ctx, *tmpl, *table, endpoint)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		api.Close()
+		fmt.Fprintln(os.Stderr, "stopped the functions")
+	}()
 	base := "http://" + l.Addr().String()
 	fmt.Fprintf(os.Stdout, "ready: local API on %s (DynamoDB %s, %s; table %s). Ctrl-C stops everything.\n", base, endpoint, where, *table)
 	for _, c := range tryCommands(base, &ds.data) {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
-		"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )

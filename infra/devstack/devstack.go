@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -343,16 +344,28 @@ func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endp
 	}
 	fixed := map[string]string{"TABLE_NAME": table, store.EndpointEnv: endpoint}
 	maps.Copy(fixed, e.Fixed)
+	envs := map[string][]string{}
+	for id, p := range props {
+		f, _ := Lookup(id)
+		env := rie.Environment(t, id, p, rie.EnvOptions{
+			Overrides: e.EnvVars, Shell: e.Shell, Fixed: fixed, TaskRoot: filepath.Dir(bins.Bootstrap[f.Name]),
+		})
+		if endpoint == "" && slices.ContainsFunc(env, func(kv string) bool {
+			v, ok := strings.CutPrefix(kv, "AUTH_PUBLIC_KEYS=")
+			return ok && strings.Contains(v, strings.TrimSpace(string(devkey.PublicPEM)))
+		}) {
+			// AWS's own table: the development key, which anyone can
+			// sign with, is not trusted there.
+			return nil, fmt.Errorf("%s would trust the development key on AWS's table: give the real token keys in an --env-vars file (AUTH_JWKS_URL or AUTH_PUBLIC_KEYS, AUTH_ISSUER, AUTH_AUDIENCE)", id)
+		}
+		envs[id] = env
+	}
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
 		f, _ := Lookup(id)
-		boot := bins.Bootstrap[f.Name]
 		timeout := time.Duration(cmp.Or(p.Timeout, 3)) * time.Second
 		pool := rie.NewPool(&rie.Function{
-			Name: id, Emulator: bins.Emulator, Bootstrap: boot,
-			Env: rie.Environment(t, id, p, rie.EnvOptions{
-				Overrides: e.EnvVars, Shell: e.Shell, Fixed: fixed, TaskRoot: filepath.Dir(boot),
-			}),
+			Name: id, Emulator: bins.Emulator, Bootstrap: bins.Bootstrap[f.Name], Env: envs[id],
 			Timeout: timeout, Log: e.Log, MaxInstances: e.MaxInstances,
 		})
 		fns[id] = localapi.Function{Invoker: pool, Timeout: timeout}

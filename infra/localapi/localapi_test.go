@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -264,12 +265,70 @@ func TestFunctionFailures(t *testing.T) {
 	}
 }
 
+// TestTooLargeBody: a body over API Gateway's 10 MB, or one whose event
+// is over Lambda's 6 MiB, is 413 and never reaches the function; one just
+// under Lambda's limit does.
 func TestTooLargeBody(t *testing.T) {
 	srv, _ := newServer(t)
-	req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(strings.Repeat("a", MaxBodyBytes+1)))
-	resp, _ := do(t, req)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("status = %d, want 413", resp.StatusCode)
+	for _, tt := range []struct {
+		size int
+		want int
+	}{
+		{MaxBodyBytes + 1, http.StatusRequestEntityTooLarge},
+		{MaxEventBytes, http.StatusRequestEntityTooLarge}, // the event around it is larger
+		{MaxEventBytes - 4096, http.StatusOK},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(strings.Repeat("a", tt.size)))
+		resp, body := do(t, req)
+		if resp.StatusCode != tt.want {
+			t.Errorf("%d bytes: status = %d, want %d", tt.size, resp.StatusCode, tt.want)
+		}
+		if tt.want == 413 && string(body) != `{"message":"Request Entity Too Large"}` {
+			t.Errorf("%d bytes: body %s", tt.size, body)
+		}
+	}
+}
+
+// invokerFunc is an Invoker.
+type invokerFunc func(ctx context.Context, requestID string, payload []byte) ([]byte, error)
+
+func (f invokerFunc) Invoke(ctx context.Context, requestID string, payload []byte) ([]byte, error) {
+	return f(ctx, requestID, payload)
+}
+
+// TestInvoker: a function with an Invoker is invoked through it with the
+// event and the request id; its failure is API Gateway's 500.
+func TestInvoker(t *testing.T) {
+	var gotID string
+	var gotEvent events.APIGatewayV2HTTPRequest
+	fns := map[string]Function{
+		"Echo": {Invoker: invokerFunc(func(_ context.Context, id string, p []byte) ([]byte, error) {
+			gotID = id
+			json.Unmarshal(p, &gotEvent)
+			return []byte(`{"statusCode":201,"body":"made"}`), nil
+		})},
+		"Other": {Invoker: invokerFunc(func(context.Context, string, []byte) ([]byte, error) {
+			return nil, errors.New("task timed out")
+		})},
+		"Slow":   {New: handler(echo), Timeout: time.Second},
+		"Broken": {Invoker: invokerFunc(func(context.Context, string, []byte) ([]byte, error) { return []byte(`not json`), nil })},
+	}
+	s, err := New(routes, fns, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/batch", strings.NewReader(`{"a":1}`))
+	resp, body := do(t, req)
+	if resp.StatusCode != 201 || string(body) != "made" || gotID == "" || gotEvent.Body != `{"a":1}` || gotEvent.RouteKey != "POST /batch" {
+		t.Errorf("%d %s; invoked with id %q and event %+v", resp.StatusCode, body, gotID, gotEvent)
+	}
+	for _, path := range []string{"/any/fixed", "/broken"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if resp, body := do(t, req); resp.StatusCode != 500 || string(body) != `{"message":"Internal Server Error"}` {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
 	}
 }
 

@@ -61,17 +61,25 @@ func BuildBootstrap(ctx context.Context, root, pkg, out string) error {
 	return goBuild(ctx, root, out, pkg, GoFlags)
 }
 
-// goBuild builds pkg into out.
+// goBuild builds pkg into out: into a file of its own beside out, then
+// renamed over it, so that a build running beside another (two tests, or
+// make run and make test) never writes a binary that an emulator is
+// running or another build is writing.
 func goBuild(ctx context.Context, root, out, pkg string, flags []string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	defer os.Remove(tmp)
 	args := append([]string{"build"}, flags...)
-	args = append(args, "-o", out, pkg)
+	args = append(args, "-o", tmp, pkg)
 	cmd := exec.CommandContext(ctx, goCommand(), args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, strings.TrimSpace(string(b)))
 	}
-	return nil
+	return os.Rename(tmp, out)
 }
 
 // goCommand is the go command that runs us when there is one (go run,

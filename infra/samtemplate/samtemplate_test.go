@@ -172,3 +172,18 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestValueRefusesWhatItCannotResolve: an environment value that is a
+// list, or an intrinsic other than Ref and Sub, is an error naming its
+// line, not a silent empty string.
+func TestValueRefusesWhatItCannotResolve(t *testing.T) {
+	for _, v := range []string{"[a, b]", "!GetAtt Table.Arn", "{Fn::GetAtt: [Table, Arn]}"} {
+		tmpl, err := Parse([]byte("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: " + v + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tmpl.Functions(); err == nil || !strings.Contains(err.Error(), "line 7") {
+			t.Errorf("%s: %v, want an error naming line 7", v, err)
+		}
+	}
+}

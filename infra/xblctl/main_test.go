@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -570,9 +572,44 @@ func TestUp(t *testing.T) {
 		t.Errorf("the printed curl: %d %s", code, body)
 	}
 
+	// The request was served by the function's real bootstrap under the
+	// emulator, with the template's environment, and its REPORT line is
+	// in the output, prefixed with the function's name.
+	p.waitFor(t, regexp.MustCompile(`^\[StatsBatchFunction\] REPORT RequestId: \S+\tInit Duration: [0-9.]+ ms\tDuration: [0-9.]+ ms\tBilled Duration: [0-9]+ ms\tMemory Size: 512 MB\tMax Memory Used: [0-9]+ MB`), 5*time.Second)
+	procs := descendants(p.cmd.Process.Pid)
+	var emulators, bootstraps int
+	for _, pid := range procs {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		switch filepath.Base(exe) {
+		case "aws-lambda-rie":
+			emulators++
+		case "bootstrap":
+			bootstraps++
+			if !strings.HasSuffix(exe, "/statsbatch/bootstrap") {
+				t.Errorf("bootstrap %s is not statsbatch's", exe)
+			}
+			environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			for _, want := range []string{"GOGC=400", "GOMEMLIMIT=400MiB", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "AWS_LAMBDA_FUNCTION_TIMEOUT=6",
+				"AWS_LAMBDA_FUNCTION_NAME=xblread-prod-statsbatch", "TABLE_NAME=uptest", "AWS_SAM_LOCAL=true", "RATE_LIMITS=on"} {
+				if !slices.Contains(strings.Split(string(environ), "\x00"), want) {
+					t.Errorf("the bootstrap's environment lacks %s", want)
+				}
+			}
+		}
+	}
+	if emulators != 1 || bootstraps != 1 {
+		t.Errorf("%d emulators and %d bootstraps serve one request; want 1 and 1", emulators, bootstraps)
+	}
+
 	p.cmd.Process.Signal(os.Interrupt)
 	if err := p.waitExit(15 * time.Second); err != nil {
 		t.Fatalf("up after Ctrl-C: %v", err)
+	}
+	for _, pid := range procs {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("process %d (%s) outlived Ctrl-C", pid, strings.Fields(string(b))[1])
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 	for _, port := range []int{apiPort, ddbPort} {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
@@ -656,4 +693,21 @@ func TestStatValues(t *testing.T) {
 			t.Errorf("a stat given twice is accepted: %q", twice)
 		}
 	}
+}
+
+// descendants returns the pids of process pid's children, theirs, and so
+// on.
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+				out = append(out, descendants(n)...)
+			}
+		}
+	}
+	return out
 }

@@ -307,7 +307,9 @@ type Emulated struct {
 	Shell func(string) (string, bool)
 	// Fixed are set over everything (for the benchmarks: RATE_LIMITS=off).
 	Fixed map[string]string
-	// Log receives the functions' lines, prefixed by their names.
+	// Log receives the functions' lines, prefixed by their names, a line
+	// per Write, from several goroutines at once: it must be safe for
+	// concurrent use (os.Stderr is).
 	Log io.Writer
 	// MaxInstances bounds each function's emulators
 	// (rie.DefaultMaxInstances when 0).
@@ -327,6 +329,11 @@ func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endp
 		return nil, err
 	}
 	if len(only) > 0 {
+		for _, id := range only {
+			if _, ok := props[id]; !ok {
+				return nil, fmt.Errorf("function %s is not in the template", id)
+			}
+		}
 		maps.DeleteFunc(props, func(id string, _ samtemplate.FunctionProps) bool { return !slices.Contains(only, id) })
 	}
 	var names []string

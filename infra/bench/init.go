@@ -5,50 +5,64 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/xblread/xblread/infra/devkey"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devstack"
-	"github.com/xblread/xblread/infra/lambdart"
+	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/pkg/store"
 )
 
-// measureInit builds each function's bootstrap and a hello-world one, as
-// make build does but for this machine's architecture, and times each
-// start-up runs times: from the process's start to its first request for
-// an invocation (Lambda's init phase), interleaved.
+// measureInit builds the emulator, each function's bootstrap and a
+// hello-world one, as make build does but for this machine's architecture
+// (rie.Build), and times each bootstrap's start-up runs times,
+// interleaved: a cold start each, under a new emulator (rie.Pool), its
+// first invocation's init as the emulator reports it (the REPORT line's
+// Init Duration: from the bootstrap's start to its first Runtime API
+// next, Lambda's init phase).
 func measureInit(runs int) error {
+	ctx := context.Background()
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "xblread-init")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bins := map[string]string{}
 	names := []string{"hello"}
-	pkgs := map[string]string{"hello": "./infra/bench/hello"}
 	for _, f := range devstack.Functions {
 		names = append(names, f.Name)
-		pkgs[f.Name] = "./functions/" + f.Name
 	}
-	for _, name := range names {
-		bin := filepath.Join(dir, name)
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s", "-o", bin, pkgs[name])
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", name, err, out)
-		}
-		bins[name] = bin
+	bins, err := rie.Build(ctx, root, dir, names[1:]...)
+	if err != nil {
+		return err
+	}
+	bins.Bootstrap["hello"] = filepath.Join(dir, "hello", "bootstrap")
+	if err := rie.BuildBootstrap(ctx, root, "./infra/bench/hello", bins.Bootstrap["hello"]); err != nil {
+		return err
+	}
+	fns, err := initFunctions(root, bins, names)
+	if err != nil {
+		return err
 	}
 	times := map[string][]time.Duration{}
 	for range runs {
 		for _, name := range names {
-			d, err := startUp(bins[name], name)
+			d, err := coldStart(fns[name])
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -56,15 +70,153 @@ func measureInit(runs int) error {
 		}
 	}
 	hello := pct(times["hello"], 50)
-	fmt.Printf("Start-up (init: process start to the first Runtime API next), %d runs each, interleaved, this machine's architecture\n\n", runs)
+	fmt.Printf("Start-up (init as the emulator reports it: the bootstrap's start to its first Runtime API next), a cold start under a new emulator each, %d runs each, interleaved, this machine's architecture\n\n", runs)
 	fmt.Println("| bootstrap | size bytes | init p50 / p90 ms | p50 vs hello-world |")
 	fmt.Println("| --- | ---: | ---: | ---: |")
 	for _, name := range names {
-		fi, _ := os.Stat(bins[name])
+		fi, err := os.Stat(bins.Bootstrap[name])
+		if err != nil {
+			return err
+		}
 		t := times[name]
 		fmt.Printf("| %s | %d | %.2f / %.2f | %.2f× |\n", name, fi.Size(), ms(pct(t, 50)), ms(pct(t, 90)), float64(pct(t, 50))/float64(hello))
 	}
-	return heavyInits(bins, names, runs)
+	if err := measureHop(fns["hello"], 50*runs); err != nil {
+		return err
+	}
+	return heavyInits(bins.Bootstrap, names, runs)
+}
+
+// measureHop times n warm invocations of the hello-world bootstrap under
+// the emulator (rie.Pool) against its handler in this process
+// (lambda.Handler.Invoke), interleaved: what the emulator itself adds to
+// every request of make run.
+func measureHop(fn func(io.Writer) *rie.Function, n int) error {
+	log := &reportLog{report: make(chan string, 1)}
+	p := rie.NewPool(fn(log))
+	defer p.Close()
+	h := lambda.NewHandler(func(context.Context) (string, error) { return "hello", nil })
+	ctx := context.Background()
+	warmup := n / 10
+	var emu, local []time.Duration
+	for i := range warmup + n {
+		t0 := time.Now()
+		if _, err := p.Invoke(ctx, fmt.Sprintf("bench-hop-%d", i), []byte(initEvent)); err != nil {
+			return fmt.Errorf("hello under the emulator: %w\n%s", err, log.String())
+		}
+		t1 := time.Now()
+		if _, err := h.Invoke(ctx, []byte(initEvent)); err != nil {
+			return err
+		}
+		if i >= warmup {
+			emu, local = append(emu, t1.Sub(t0)), append(local, time.Since(t1))
+		}
+	}
+	fmt.Printf("\nA warm invocation of hello under the emulator (rie.Pool.Invoke), %d after %d unmeasured: p50 / p99 %.3f / %.3f ms; its handler in this process: %.3f / %.3f ms\n",
+		n, warmup, ms(pct(emu, 50)), ms(pct(emu, 99)), ms(pct(local, 50)), ms(pct(local, 99)))
+	return nil
+}
+
+// initFunctions returns each bootstrap of bins as a function to run
+// under the emulator, with the environment the template and the env vars
+// file of the local stack give it (the hello-world one gets the
+// statistics batch's), on a table that is never reached: an init reads
+// nothing from DynamoDB.
+func initFunctions(root string, bins *rie.Binaries, names []string) (map[string]func(io.Writer) *rie.Function, error) {
+	t, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	props, err := t.Functions()
+	if err != nil {
+		return nil, err
+	}
+	vars, err := rie.ReadEnvFile(filepath.Join(root, devstack.EnvVarsFile))
+	if err != nil {
+		return nil, err
+	}
+	fixed := map[string]string{"TABLE_NAME": "xblread", store.EndpointEnv: "http://127.0.0.1:1", "RATE_LIMITS": "off"}
+	fns := map[string]func(io.Writer) *rie.Function{}
+	for _, name := range names {
+		id, f := devstack.Functions[0].LogicalID, maps.Clone(fixed)
+		if name == "hello" {
+			f["AWS_LAMBDA_FUNCTION_NAME"] = "xblread-bench-hello"
+		} else {
+			fn, _ := devstack.Lookup(name)
+			id = fn.LogicalID
+		}
+		p, ok := props[id]
+		if !ok {
+			return nil, fmt.Errorf("no function %s in the template", id)
+		}
+		boot := bins.Bootstrap[name]
+		env := rie.Environment(t, id, p, rie.EnvOptions{Overrides: vars, Fixed: f, TaskRoot: filepath.Dir(boot)})
+		fns[name] = func(log io.Writer) *rie.Function {
+			return &rie.Function{
+				Name: name, Emulator: bins.Emulator, Bootstrap: boot, Env: env, Log: log,
+				Timeout: time.Duration(cmp.Or(p.Timeout, 3)) * time.Second, MaxInstances: 1,
+			}
+		}
+	}
+	return fns, nil
+}
+
+// initEvent is the event of the cold start's invocation: a request for a
+// route no function serves, answered without DynamoDB.
+const initEvent = `{"version":"2.0","routeKey":"$default","rawPath":"/bench/init","headers":{},"requestContext":{"http":{"method":"GET","path":"/bench/init","protocol":"HTTP/1.1","sourceIp":"127.0.0.1"},"requestId":"bench-init","stage":"$default"}}`
+
+// initDuration reads a REPORT line's Init Duration.
+var initDuration = regexp.MustCompile(`REPORT RequestId: .*\tInit Duration: ([0-9.]+) ms\t`)
+
+// coldStart invokes the function fn makes once on a new pool (a new
+// emulator, the bootstrap started by the invocation) and returns the init
+// its REPORT line gives.
+func coldStart(fn func(io.Writer) *rie.Function) (time.Duration, error) {
+	log := &reportLog{report: make(chan string, 1)}
+	p := rie.NewPool(fn(log))
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := p.Invoke(ctx, "bench-init", []byte(initEvent)); err != nil {
+		return 0, fmt.Errorf("%w\n%s", err, log.String())
+	}
+	select {
+	case line := <-log.report:
+		m := initDuration.FindStringSubmatch(line)
+		if m == nil {
+			return 0, fmt.Errorf("no Init Duration on the cold start's REPORT line: %q", line)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		return time.Duration(v * float64(time.Millisecond)), err
+	case <-time.After(5 * time.Second):
+		return 0, fmt.Errorf("no REPORT line within 5 s of the answer\n%s", log.String())
+	}
+}
+
+// reportLog keeps a function's lines and passes on its first REPORT line.
+type reportLog struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	report chan string
+}
+
+func (l *reportLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if bytes.Contains(p, []byte("REPORT RequestId: ")) {
+		select {
+		case l.report <- string(p):
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+func (l *reportLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // heavyInitMillis is the package init time past which heavyInits names a
@@ -141,44 +293,4 @@ func initTrace(bin string) (map[string]time.Duration, error) {
 		return nil, fmt.Errorf("no inittrace output: %.200s", stderr.String())
 	}
 	return trace, nil
-}
-
-// startUp runs bin under a Runtime API with the environment Lambda gives a
-// function (its own variables set as the template sets them) and returns
-// how long it took to ask for its first invocation.
-func startUp(bin, name string) (time.Duration, error) {
-	rt, err := lambdart.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer rt.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"AWS_LAMBDA_RUNTIME_API=" + rt.Addr,
-		"AWS_LAMBDA_FUNCTION_NAME=xblread-bench-" + name,
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
-		"AWS_LAMBDA_LOG_FORMAT=JSON",
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench",
-		"_HANDLER=bootstrap",
-		"TABLE_NAME=xblread",
-		store.EndpointEnv + "=http://127.0.0.1:1",
-		"AUTH_ISSUER=" + devkey.Issuer,
-		"AUTH_AUDIENCE=" + devkey.Audience,
-		"AUTH_PUBLIC_KEYS=" + string(devkey.PublicPEM),
-		"AWS_SAM_LOCAL=true", // the development key is refused elsewhere
-		"METRICS_NAMESPACE=XblRead",
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	select {
-	case <-rt.Ready():
-		return time.Since(start), nil
-	case <-time.After(10 * time.Second):
-		return 0, fmt.Errorf("no request for an invocation within 10 s")
-	}
 }

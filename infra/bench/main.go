@@ -1,11 +1,13 @@
 // Command bench measures the service against DynamoDB Local: the same
 // request through the local API (HTTP, the payload 2.0 event, the Lambda
-// handler) and as the fewest raw DynamoDB calls its answer needs (for the
-// statistics write, the one conditional UpdateItem it needs),
-// interleaved, with p50 and p99 of each, the overhead, the ratio, and the
-// items and read units each reads; then the start-up (init) of each
-// function's bootstrap against a hello-world aws-lambda-go bootstrap.
-// `make bench` runs it.
+// handler in this process), for the read cases also through the local API
+// of `make run` (each function's real bootstrap under the Runtime
+// Interface Emulator), and as the fewest raw DynamoDB calls its answer
+// needs (for the statistics write, the one conditional UpdateItem it
+// needs), interleaved, with p50 and p99 of each, the overhead, the ratio,
+// and the items and read units each reads; then the start-up (init) of
+// each function's bootstrap under the emulator against a hello-world
+// aws-lambda-go bootstrap. `make bench` runs it.
 package main
 
 import (
@@ -15,9 +17,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -34,6 +39,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -67,6 +73,7 @@ func run() error {
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
 	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd or init cases")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
+	emulated := flag.Bool("emulator", true, "measure the read cases also under the Runtime Interface Emulator (make run's functions)")
 	flag.Parse()
 	for _, s := range strings.Split(*sessions, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -121,12 +128,23 @@ func run() error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	var emu *emulator
+	if *emulated && slices.ContainsFunc(cases, func(c benchCase) bool { _, ok := c.(emulatedCase); return ok }) {
+		if emu, err = newEmulator(); err != nil {
+			return err
+		}
+		defer emu.close()
+	}
 	type row struct {
 		c        benchCase
 		api, raw []time.Duration
-		apiUse   usage // per request
+		emu      []time.Duration // under the emulator; nil when not measured
+		apiUse   usage           // per request
 		rawUse   usage
+		emuUse   usage
 		inside   time.Duration // p50 in the function
+		emuIn    time.Duration // p50 in the function, under the emulator
+		emuInv   time.Duration // p50 of the invocation as the emulator times it
 	}
 	var rows []row
 	for _, c := range cases {
@@ -141,13 +159,46 @@ func run() error {
 			stk.Close()
 			return err
 		}
-		logs.reset()
 		rawUse := &usage{}
-		api, raw, err := measure(ctx, o, c.viaAPI, func(ctx context.Context, i int) error {
+		paths := []func(context.Context, int) error{c.viaAPI, func(ctx context.Context, i int) error {
 			u, err := c.raw(ctx, i)
 			rawUse.add(u)
 			return err
-		})
+		}}
+		var emuLog *funcLog
+		var stopEmu func()
+		if ec, ok := c.(emulatedCase); ok && emu != nil {
+			start := time.Now()
+			var url string
+			url, emuLog, stopEmu, err = emu.serve(ctx, stk.Table, endpoint)
+			if err != nil {
+				stk.Close()
+				return fmt.Errorf("%s: %w", c.name(), err)
+			}
+			via := ec.at(url)
+			// The cold start, and a check that the answers are right,
+			// before anything is measured.
+			if err := via(ctx, 0); err != nil {
+				stopEmu()
+				stk.Close()
+				return fmt.Errorf("%s under the emulator: %w\nthe functions' log:\n%s", c.name(), err, emuLog.tail())
+			}
+			fmt.Fprintf(os.Stderr, "%s: the emulated stack built and started in %s\n", c.name(), time.Since(start).Round(time.Millisecond))
+			paths = append(paths, func(ctx context.Context, i int) error {
+				if err := via(ctx, i); err != nil {
+					return fmt.Errorf("under the emulator: %w\nthe functions' log:\n%s", err, emuLog.tail())
+				}
+				return nil
+			})
+		}
+		logs.reset()
+		if emuLog != nil {
+			emuLog.emf.reset()
+		}
+		times, err := measureN(ctx, o, paths...)
+		if stopEmu != nil {
+			stopEmu()
+		}
 		stk.Close()
 		if cl, ok := c.(interface{ close() }); ok {
 			cl.close()
@@ -156,25 +207,42 @@ func run() error {
 			return fmt.Errorf("%s: %w", c.name(), err)
 		}
 		n := float64(o.warmup + o.n)
-		rows = append(rows, row{c, api, raw, logs.per(n), rawUse.per(n), logs.inFunction(o.n)})
+		r := row{c: c, api: times[0], raw: times[1], apiUse: logs.per(n), rawUse: rawUse.per(n), inside: logs.inFunction(o.n)}
+		if emuLog != nil {
+			r.emu, r.emuUse, r.emuIn, r.emuInv = times[2], emuLog.emf.per(n), emuLog.emf.inFunction(o.n), emuLog.invocation(o.n)
+		}
+		rows = append(rows, r)
 	}
 	if len(rows) > 0 {
-		fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API and raw interleaved; raw: the fewest DynamoDB calls the answer needs (configurations cached, as on a warm instance)\n\n", o.n, o.warmup)
+		fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API, raw (and the API under the emulator) interleaved; raw: the fewest DynamoDB calls the answer needs (configurations cached, as on a warm instance); under the emulator: the local API of make run, each function's real bootstrap under the Runtime Interface Emulator, warm\n\n", o.n, o.warmup)
 		fmt.Println("| case | through the local API p50 / p99 ms | of which in the function p50 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 | items, read units per request: API / raw |")
 		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 	}
-	for _, r := range rows {
-		a50, a99, r50, r99 := pct(r.api, 50), pct(r.api, 99), pct(r.raw, 50), pct(r.raw, 99)
-		inside := "–"
-		if r.inside > 0 {
-			inside = fmt.Sprintf("%.2f", ms(r.inside))
+	line := func(name string, api []time.Duration, inside time.Duration, raw []time.Duration, apiUse, rawUse usage) {
+		a50, a99, r50, r99 := pct(api, 50), pct(api, 99), pct(raw, 50), pct(raw, 99)
+		in := "–"
+		if inside > 0 {
+			in = fmt.Sprintf("%.2f", ms(inside))
 		}
-		fmt.Printf("| %s; raw: %s | %.2f / %.2f | %s | %.2f / %.2f | %.2f | %.3f / %.3f | %.1f, %.1f / %.1f, %.1f |\n", r.c.name(), r.c.rawName(),
-			ms(a50), ms(a99), inside, ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
-			r.apiUse.items, r.apiUse.rcu, r.rawUse.items, r.rawUse.rcu)
+		fmt.Printf("| %s | %.2f / %.2f | %s | %.2f / %.2f | %.2f | %.3f / %.3f | %.1f, %.1f / %.1f, %.1f |\n", name,
+			ms(a50), ms(a99), in, ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
+			apiUse.items, apiUse.rcu, rawUse.items, rawUse.rcu)
+	}
+	for _, r := range rows {
+		line(r.c.name()+"; raw: "+r.c.rawName(), r.api, r.inside, r.raw, r.apiUse, r.rawUse)
+		if r.emu != nil {
+			line(r.c.name()+", under the emulator (make run)", r.emu, r.emuIn, r.raw, r.emuUse, r.rawUse)
+		}
 	}
 	for _, r := range rows {
 		fmt.Printf("\n%s: %.0f bytes of log per request (the function's request and dynamodb lines, its EMF record, the access log line)", r.c.name(), r.apiUse.logBytes)
+	}
+	for _, r := range rows {
+		if r.emu != nil {
+			e50, a50 := pct(r.emu, 50), pct(r.api, 50)
+			fmt.Printf("\n%s: under the emulator p50 %.3f× the raw calls, %.3f× in process (%+.2f ms); the invocation as the emulator's REPORT times it p50 %.2f ms", r.c.name(),
+				float64(e50)/float64(pct(r.raw, 50)), float64(e50)/float64(a50), ms(e50-a50), ms(r.emuInv))
+		}
 	}
 	if len(rows) > 0 {
 		fmt.Println()
@@ -312,34 +380,143 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[max(0, min(len(s)-1, i-1))]
 }
 
-// measure runs a and b alternately (order swapped every round, so that
-// neither always runs on the warmer connection), first unmeasured.
-func measure(ctx context.Context, o options, a, b func(context.Context, int) error) ([]time.Duration, []time.Duration, error) {
-	var da, db []time.Duration
+// measureN runs fs in turn, each round i their i-th request (the order
+// rotated every round, so that none always runs first, on the warmer
+// connection), the first o.warmup rounds unmeasured, and returns each
+// one's durations.
+func measureN(ctx context.Context, o options, fs ...func(context.Context, int) error) ([][]time.Duration, error) {
+	out := make([][]time.Duration, len(fs))
 	for i := range o.warmup + o.n {
-		first, second := a, b
-		if i%2 == 1 {
-			first, second = b, a
-		}
-		t0 := time.Now()
-		if err := first(ctx, i); err != nil {
-			return nil, nil, err
-		}
-		t1 := time.Now()
-		if err := second(ctx, i); err != nil {
-			return nil, nil, err
-		}
-		t2 := time.Now()
-		if i < o.warmup {
-			continue
-		}
-		if i%2 == 0 {
-			da, db = append(da, t1.Sub(t0)), append(db, t2.Sub(t1))
-		} else {
-			db, da = append(db, t1.Sub(t0)), append(da, t2.Sub(t1))
+		for k := range fs {
+			j := (i + k) % len(fs)
+			t0 := time.Now()
+			if err := fs[j](ctx, i); err != nil {
+				return nil, err
+			}
+			if d := time.Since(t0); i >= o.warmup {
+				out[j] = append(out[j], d)
+			}
 		}
 	}
-	return da, db, nil
+	return out, nil
+}
+
+// emulatedCase is a case whose request is measured under the emulator too
+// (a read: the same request, read twice, answers the same).
+type emulatedCase interface {
+	// at returns the case's request through the local API at base.
+	at(base string) func(context.Context, int) error
+}
+
+// emulator makes, for a case's table, the local API of make run: each
+// function's real bootstrap under the Runtime Interface Emulator, built
+// once into a directory of its own.
+type emulator struct {
+	root, dir string
+	vars      rie.EnvFile
+}
+
+// emulatorInstances bounds each function's emulators: the requests come
+// one at a time, so one warm instance serves them all.
+const emulatorInstances = 2
+
+func newEmulator() (*emulator, error) {
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		return nil, err
+	}
+	vars, err := rie.ReadEnvFile(filepath.Join(root, devstack.EnvVarsFile))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "xblread-bench-rie")
+	if err != nil {
+		return nil, err
+	}
+	return &emulator{root: root, dir: dir, vars: vars}, nil
+}
+
+func (e *emulator) close() { os.RemoveAll(e.dir) }
+
+// serve starts the emulated local API on table at endpoint, and returns
+// its URL, the functions' log (its EMF records parsed, its tail kept for a
+// failure) and what stops it.
+func (e *emulator) serve(ctx context.Context, table, endpoint string) (string, *funcLog, func(), error) {
+	log := &funcLog{emf: &emfUsage{}}
+	srv, err := devstack.NewEmulatedServer(ctx, filepath.Join(e.root, "template.yaml"), table, endpoint, devstack.Emulated{
+		Root: e.root, BinDir: e.dir, EnvVars: e.vars,
+		Fixed: map[string]string{"RATE_LIMITS": "off"},
+		Log:   log, MaxInstances: emulatorInstances,
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return "", nil, nil, err
+	}
+	hs := devstack.NewHTTPServer(srv)
+	go hs.Serve(l)
+	return "http://" + l.Addr().String(), log, func() { hs.Close(); srv.Close() }, nil
+}
+
+// funcLog is the emulated functions' log: their EMF records go to emf
+// (each line's [FunctionName] prefix dropped), the REPORT lines' Duration
+// (the invocation as the emulator times it: from the event's delivery to
+// the bootstrap's response) to durations, and the last tailBytes are kept
+// to explain a failure.
+type funcLog struct {
+	emf       *emfUsage
+	mu        sync.Mutex
+	last      []byte
+	durations []time.Duration
+}
+
+// reportDuration reads a REPORT line's Duration.
+var reportDuration = regexp.MustCompile(`^REPORT RequestId: .*?\tDuration: ([0-9.]+) ms`)
+
+// invocation is the p50 of the last n REPORT lines' Duration.
+func (f *funcLog) invocation(n int) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.durations) == 0 {
+		return 0
+	}
+	return pct(f.durations[max(0, len(f.durations)-n):], 50)
+}
+
+const tailBytes = 16 << 10
+
+func (f *funcLog) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	f.last = append(f.last, p...)
+	if len(f.last) > 2*tailBytes {
+		f.last = append(f.last[:0], f.last[len(f.last)-tailBytes:]...)
+	}
+	f.mu.Unlock()
+	for line := range bytes.Lines(p) {
+		if line[0] == '[' {
+			if i := bytes.Index(line, []byte("] ")); i > 0 {
+				line = line[i+2:]
+			}
+		}
+		if m := reportDuration.FindSubmatch(line); m != nil {
+			if v, err := strconv.ParseFloat(string(m[1]), 64); err == nil {
+				f.mu.Lock()
+				f.durations = append(f.durations, time.Duration(v*float64(time.Millisecond)))
+				f.mu.Unlock()
+			}
+		}
+		f.emf.Write(line)
+	}
+	return len(p), nil
+}
+
+func (f *funcLog) tail() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return string(f.last[max(0, len(f.last)-tailBytes):])
 }
 
 func scidOf(i int) string { return fmt.Sprintf("7492baca-c1b4-440d-a391-%012x", i) }
@@ -414,6 +591,12 @@ func (c *statsCase) users(i int) []xbl.XUID {
 }
 
 func (c *statsCase) calls() int { return (c.o.users*c.o.scids + 99) / 100 }
+
+func (c *statsCase) at(base string) func(context.Context, int) error {
+	d := *c
+	d.base = base
+	return d.viaAPI
+}
 
 func (c *statsCase) viaAPI(ctx context.Context, i int) error {
 	var us, sc []string

@@ -112,6 +112,12 @@ func (c *sessionsCase) xuids(i int) []xbl.XUID {
 	return out
 }
 
+func (c *sessionsCase) at(base string) func(context.Context, int) error {
+	d := *c
+	d.base = base
+	return d.viaAPI
+}
+
 func (c *sessionsCase) viaAPI(ctx context.Context, i int) error {
 	var xs []string
 	for _, x := range c.xuids(i) {

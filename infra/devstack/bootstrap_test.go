@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +18,11 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal/ddbtest"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/rie"
+	"github.com/xblread/xblread/infra/testkit"
 )
 
 // repoRoot is the repository's root, from this package's directory.
 const repoRoot = "../.."
-
-// logBuffer is the functions' log: the pools of several functions write
-// to it at once.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // linesOf returns the lines the function with logical id wrote to log,
 // without their prefix.
@@ -57,7 +38,7 @@ func linesOf(log, id string) []string {
 
 // waitForLog waits until the log holds s: the pool copies the emulator's
 // output as it comes, after the invocation may have returned.
-func waitForLog(t *testing.T, log *logBuffer, s string) {
+func waitForLog(t *testing.T, log *testkit.SyncBuffer, s string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(log.String(), s) {
@@ -75,7 +56,7 @@ func waitForLog(t *testing.T, log *logBuffer, s string) {
 // DynamoDB Local, with fixed over everything; and the functions' log. The
 // pools are closed when the test ends. Skipped with -short: no emulator,
 // no DynamoDB Local.
-func emulatedPools(t *testing.T, table string, fixed map[string]string, ids ...string) (map[string]*rie.Pool, *logBuffer) {
+func emulatedPools(t *testing.T, table string, fixed map[string]string, ids ...string) (map[string]*rie.Pool, *testkit.SyncBuffer) {
 	t.Helper()
 	endpoint := ddbtest.Endpoint(t) // skips with -short
 	tmpl, err := LoadTemplate(filepath.Join(repoRoot, "template.yaml"))
@@ -86,7 +67,7 @@ func emulatedPools(t *testing.T, table string, fixed map[string]string, ids ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &logBuffer{}
+	log := &testkit.SyncBuffer{}
 	fns, err := EmulatedFunctions(context.Background(), tmpl, table, endpoint, Emulated{
 		Root: repoRoot, BinDir: t.TempDir(), EnvVars: vars, Fixed: fixed, Log: log,
 	}, ids...)

@@ -146,15 +146,9 @@ func Lookup(name string) (Function, bool) {
 	return Function{}, false
 }
 
-// Handlers builds every function of the template with the handler its
-// Lambda binary runs and its timeout from the template. Logs and EMF
-// records go to logOut.
-func Handlers(ctx context.Context, t *samtemplate.Template, table, endpoint string, logOut io.Writer) (map[string]localapi.Function, error) {
-	fns, _, err := handlers(ctx, t, table, endpoint, logOut)
-	return fns, err
-}
-
-// handlers is Handlers, with the environment the functions share.
+// handlers builds every function of the template with the handler its
+// Lambda binary runs and its timeout from the template, and returns them
+// with the environment they share. Logs and EMF records go to logOut.
 func handlers(ctx context.Context, t *samtemplate.Template, table, endpoint string, logOut io.Writer) (map[string]localapi.Function, *app.Env, error) {
 	cfg, err := Config(table, endpoint)
 	if err != nil {

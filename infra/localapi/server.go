@@ -428,18 +428,6 @@ func (in *instance) run(p *pool, h lambda.Handler) {
 	}
 }
 
-// Invoke runs fn with the event in payload, as `sam local invoke` does, and
-// returns the function's raw response.
-func Invoke(ctx context.Context, fn Function, name string, payload []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       newUUID(),
-		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
-	})
-	return fn.New().Invoke(ctx, payload)
-}
-
 func writeResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse) error {
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
 		return fmt.Errorf("status code %d", resp.StatusCode)

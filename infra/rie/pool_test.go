@@ -1,7 +1,6 @@
 package rie
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xblread/xblread/infra/testkit"
 )
 
 var bins struct {
@@ -46,27 +47,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a log the pool writes from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // misbehaving returns a pool of the misbehave function, closed when the
 // test ends, and its log.
-func misbehaving(t *testing.T, timeout time.Duration, max int) (*Pool, *syncBuffer) {
+func misbehaving(t *testing.T, timeout time.Duration, max int) (*Pool, *testkit.SyncBuffer) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the emulator")
@@ -74,7 +57,7 @@ func misbehaving(t *testing.T, timeout time.Duration, max int) (*Pool, *syncBuff
 	if bins.err != nil {
 		t.Fatal(bins.err)
 	}
-	log := &syncBuffer{}
+	log := &testkit.SyncBuffer{}
 	p := NewPool(&Function{
 		Name: "Misbehave", Emulator: bins.emulator, Bootstrap: bins.misbehave,
 		Env: []string{
@@ -153,7 +136,7 @@ func reportOf(log, id string) string {
 	return ""
 }
 
-func waitFor(t *testing.T, log *syncBuffer, s string) {
+func waitFor(t *testing.T, log *testkit.SyncBuffer, s string) {
 	t.Helper()
 	for range 200 {
 		if strings.Contains(log.String(), s) {
@@ -300,7 +283,7 @@ func TestEmulatorDiesWithUs(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestEmulatorDiesWithUs$")
 	cmd.Env = append(os.Environ(), "RIE_CHILD=1")
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,4 +173,25 @@ func WithDeadline(t testing.TB, h http.Handler, d time.Duration, auth, method, t
 		t.Errorf("%s %s answered after the deadline", method, target)
 	}
 	return w
+}
+
+// SyncBuffer is a bytes.Buffer that several goroutines may write at once:
+// a log that emulator pools, servers and the test itself share.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

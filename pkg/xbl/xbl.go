@@ -152,6 +152,30 @@ type ServiceConfig struct {
 	TitleIDs  []string
 	Sandboxes []string
 	Stats     map[string]Access // keyed by StatKey
+	// Leaderboards are the SCID's ranked statistics, keyed by StatKey:
+	// only these stats are ranked, and a stat has at most one.
+	Leaderboards map[string]Leaderboard
+}
+
+// Leaderboard is the configuration of one leaderboard: a title-managed
+// statistic ranked across every player of the SCID.
+type Leaderboard struct {
+	// Stat is the statistic's name as configured.
+	Stat string
+	// Ascending ranks the lowest value first (times, say); the default is
+	// descending, the highest first.
+	Ascending bool
+	// Type is the column type the leaderboard reports, Integer or Double:
+	// values of either type are ranked by number; a String value is not
+	// ranked.
+	Type StatType
+}
+
+// Leaderboard returns the configuration's leaderboard of the named
+// statistic (in any letter case, as StatKey folds it).
+func (c *ServiceConfig) Leaderboard(stat string) (Leaderboard, bool) {
+	lb, ok := c.Leaderboards[StatKey(stat)]
+	return lb, ok
 }
 
 // UserStats is one user's statistics for one SCID.

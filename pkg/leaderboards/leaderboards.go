@@ -1,0 +1,143 @@
+// Package leaderboards is XSAPI's leaderboard service over title-managed
+// statistics: a statistic a SCID's configuration names a leaderboard for
+// (xbl.Leaderboard), ranked across every player who has a numeric value
+// for it. It holds the rules (access, order, ranks, pages and their
+// continuation tokens) and the port of the ranking's store (Ranking).
+//
+// Order and ranks: players are ordered by value in the leaderboard's
+// order (descending unless it says ascending), compared as numbers
+// whether written as Integer or Double; players with equal values are
+// ordered by xuid, the smaller first. A player's rank is their position
+// in that order, from 1: equal values get consecutive ranks, so that
+// every rank names one player and a page that starts at rank r starts at
+// one row.
+package leaderboards
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"math/big"
+	"strconv"
+
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Board is one leaderboard: a SCID's configured leaderboard.
+type Board struct {
+	SCID string // canonical
+	xbl.Leaderboard
+}
+
+// Entry is one player's place on a board.
+type Entry struct {
+	XUID     xbl.XUID
+	Value    xbl.StatValue // Integer or Double, as written
+	Gamertag string        // as the store last knew it; "" when unknown
+}
+
+// Slice is consecutive entries of a board, in its order.
+type Slice struct {
+	Entries []Entry
+	// First is the rank of Entries[0] (when there is one).
+	First uint32
+	// Total is the number of players the board ranks.
+	Total uint32
+	// Usage is what reading the slice cost.
+	Usage xbl.Usage
+}
+
+// Ranking is the store of the boards' order. Its answers follow the
+// package's order (Compare) and ranks; each is one reading of the store,
+// so that while nothing is written, its entries, ranks and Total agree
+// with each other and with every other answer. What a write made during
+// a reading may change is the implementation's to document.
+type Ranking interface {
+	// At returns up to n entries of b from rank r (from 1): fewer at the
+	// end of the board, none past it (with Total all the same).
+	At(ctx context.Context, b *Board, r uint32, n int) (*Slice, error)
+	// After returns up to n entries of b that come after the place of c
+	// in b's order (c need not be on the board any more), with the rank
+	// of the first.
+	After(ctx context.Context, b *Board, c Cursor, n int) (*Slice, error)
+	// RankOf returns the rank of player x on b, 0 when x has no ranked
+	// value, and what finding it cost.
+	RankOf(ctx context.Context, b *Board, x xbl.XUID) (uint32, xbl.Usage, error)
+}
+
+// Cursor is a place in a board's order: that of a player with a value.
+type Cursor struct {
+	Value xbl.StatValue
+	XUID  xbl.XUID
+}
+
+// CursorOf is the place of e.
+func CursorOf(e *Entry) Cursor { return Cursor{Value: e.Value, XUID: e.XUID} }
+
+// Ranked reports whether v is a value a board ranks: a finite Integer or
+// Double. A String value, or one that does not parse, is not ranked.
+func Ranked(v xbl.StatValue) bool {
+	_, ok := number(v)
+	return ok
+}
+
+// number is v as an exact rational, for comparing Integer and Double
+// values without loss; ok is false for a value that is not ranked.
+func number(v xbl.StatValue) (*big.Rat, bool) {
+	switch v.Type {
+	case xbl.Integer:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return new(big.Rat).SetInt64(n), true
+	case xbl.Double:
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(f), true
+	}
+	return nil, false
+}
+
+// CompareValues compares two ranked values as numbers: -1, 0 or +1. A
+// value that is not ranked sorts after every ranked one.
+func CompareValues(a, b xbl.StatValue) int {
+	x, okA := number(a)
+	y, okB := number(b)
+	switch {
+	case !okA || !okB:
+		return cmp.Compare(boolInt(!okA), boolInt(!okB))
+	}
+	return x.Cmp(y)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Compare orders two places on board b: negative when a comes first
+// (ranks better), positive when b does, 0 for the same place.
+func (b *Board) Compare(a, c Cursor) int {
+	v := CompareValues(a.Value, c.Value)
+	if !b.Ascending {
+		v = -v
+	}
+	if v != 0 {
+		return v
+	}
+	return cmp.Compare(uint64(a.XUID), uint64(c.XUID))
+}
+
+// Percentile is what XSAPI shows beside a rank: the share of the board's
+// players at or above it, rank/total.
+func Percentile(rank, total uint32) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(rank) / float64(total)
+}

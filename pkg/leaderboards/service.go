@@ -1,0 +1,234 @@
+package leaderboards
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/jsonpath"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// Page sizes: a request without maxItems gets DefaultMaxItems rows; one
+// asking for more than MaxItems gets MaxItems (and a continuation token
+// for the rest), as a client that asks for a long page still gets one.
+const (
+	DefaultMaxItems = 10
+	MaxItems        = 100
+)
+
+// Request is one global leaderboard query, as XSAPI sends it.
+type Request struct {
+	SCID string // as the caller wrote it
+	Stat string
+	// MaxItems is the page size asked for; 0 for the default.
+	MaxItems int
+	// At most one of the three is set: the rank to start at, the player
+	// whose page to answer, the continuation token of the previous page.
+	SkipToRank   uint32
+	SkipToUser   xbl.XUID
+	Continuation string
+}
+
+// Row is one row of a page.
+type Row struct {
+	Entry
+	Rank       uint32
+	Percentile float64
+}
+
+// Page is the answer to a Request.
+type Page struct {
+	Board Board
+	Rows  []Row
+	// Total is the number of players the board ranks.
+	Total uint32
+	// Next is the continuation token of the next page; "" on the last.
+	Next string
+	// Usage is what answering cost, the configuration's read included.
+	Usage xbl.Usage
+}
+
+// Service is the leaderboards of one deployment.
+type Service struct {
+	Configs xbl.ConfigReader
+	Ranking Ranking
+}
+
+// Read answers req for caller. Access is decided first, from the SCID's
+// configuration alone: the SCID must be configured (404) and in the
+// caller's sandbox (403), the stat must have a leaderboard (404), and a
+// stat that is not open is readable only by a title that owns the SCID
+// (403). Then one reading of the ranking answers:
+//   - a continuation token: the rows after the previous page's last, by
+//     place in the order (keyset), so that a row never shows twice and
+//     none is missed while nothing is written; a write between pages moves
+//     the rows it moves, and the ranks are those of the new reading;
+//   - skipToRank r: the rows from rank r;
+//   - skipToUser x: the page holding x, x in its middle (rows before x
+//     as far as there are any), or the top page when x has no ranked
+//     value;
+//   - otherwise the top page.
+//
+// Every page but the last has a continuation token.
+func (s *Service) Read(ctx context.Context, caller *xbl.Caller, req *Request) (*Page, error) {
+	scid, err := xbl.ParseSCID(req.SCID)
+	if err != nil {
+		return nil, derrors.New(derrors.Invalid, "scid %q: %v", jsonpath.Clip(req.SCID), err)
+	}
+	n := req.MaxItems
+	switch {
+	case n < 0:
+		return nil, derrors.New(derrors.Invalid, "maxItems %d: must be at least 1", n)
+	case n == 0:
+		n = DefaultMaxItems
+	case n > MaxItems:
+		n = MaxItems
+	}
+	set := 0
+	for _, b := range []bool{req.SkipToRank != 0, req.SkipToUser != 0, req.Continuation != ""} {
+		if b {
+			set++
+		}
+	}
+	if set > 1 {
+		return nil, derrors.New(derrors.Invalid, "skipToRank, skipToUser and continuationToken: give at most one")
+	}
+	cfg, usage, err := s.Configs.ReadConfig(ctx, scid)
+	page := &Page{Usage: usage}
+	if err != nil {
+		return page, err
+	}
+	if err := xbl.CheckSCID(cfg, req.SCID, caller); err != nil {
+		return page, err
+	}
+	lb, ok := cfg.Leaderboard(req.Stat)
+	if !ok {
+		return page, derrors.New(derrors.NotFound, "stat %q of scid %s has no leaderboard", jsonpath.Clip(req.Stat), req.SCID)
+	}
+	if cfg.Stats[xbl.StatKey(req.Stat)] != xbl.Open && !cfg.Owns(caller) {
+		return page, derrors.New(derrors.Forbidden, "stat %q of scid %s is restricted to the titles that own the scid", jsonpath.Clip(req.Stat), req.SCID)
+	}
+	b := &Board{SCID: scid, Leaderboard: lb}
+	page.Board = *b
+	var sl *Slice
+	switch {
+	case req.Continuation != "":
+		c, err := b.decodeToken(req.Continuation)
+		if err != nil {
+			return page, err
+		}
+		sl, err = s.Ranking.After(ctx, b, c, n)
+		if sl != nil {
+			page.Usage.Add(sl.Usage)
+		}
+		if err != nil {
+			return page, err
+		}
+	case req.SkipToUser != 0:
+		r, u, err := s.Ranking.RankOf(ctx, b, req.SkipToUser)
+		page.Usage.Add(u)
+		if err != nil {
+			return page, err
+		}
+		start := uint32(1)
+		if half := uint32((n - 1) / 2); r > half {
+			start = r - half
+		}
+		if sl, err = s.at(ctx, b, start, n, page); err != nil {
+			return page, err
+		}
+	default:
+		start := req.SkipToRank
+		if start == 0 {
+			start = 1
+		}
+		if sl, err = s.at(ctx, b, start, n, page); err != nil {
+			return page, err
+		}
+	}
+	page.Total = sl.Total
+	page.Rows = make([]Row, len(sl.Entries))
+	for i, e := range sl.Entries {
+		r := sl.First + uint32(i)
+		page.Rows[i] = Row{Entry: e, Rank: r, Percentile: Percentile(r, sl.Total)}
+	}
+	if k := len(page.Rows); k > 0 && page.Rows[k-1].Rank < sl.Total {
+		page.Next = b.encodeToken(CursorOf(&page.Rows[k-1].Entry))
+	}
+	return page, nil
+}
+
+func (s *Service) at(ctx context.Context, b *Board, r uint32, n int, page *Page) (*Slice, error) {
+	sl, err := s.Ranking.At(ctx, b, r, n)
+	if sl != nil {
+		page.Usage.Add(sl.Usage)
+	}
+	return sl, err
+}
+
+// A continuation token is opaque to callers: base64url (no padding) of
+// a version byte, a check of the board it belongs to (so that a token of
+// another board, or one altered, is refused rather than misread), the
+// xuid, the value's type and its text.
+const tokenVersion = 1
+
+func (b *Board) check() uint32 {
+	order := "d"
+	if b.Ascending {
+		order = "a"
+	}
+	return crc32.ChecksumIEEE([]byte(b.SCID + "\x00" + xbl.StatKey(b.Stat) + "\x00" + order))
+}
+
+func (b *Board) encodeToken(c Cursor) string {
+	buf := []byte{tokenVersion}
+	buf = binary.BigEndian.AppendUint32(buf, b.check())
+	buf = binary.BigEndian.AppendUint64(buf, uint64(c.XUID))
+	buf = append(buf, typeByte(c.Value.Type))
+	buf = append(buf, c.Value.Value...)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// maxTokenBytes bounds a token: a value's text is at most a few dozen
+// bytes.
+const maxTokenBytes = 128
+
+func (b *Board) decodeToken(s string) (Cursor, error) {
+	bad := derrors.New(derrors.Invalid, "continuationToken %q is not one this leaderboard gave", jsonpath.Clip(s))
+	if len(s) > maxTokenBytes {
+		return Cursor{}, bad
+	}
+	buf, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(buf) < 1+4+8+1+1 || buf[0] != tokenVersion || binary.BigEndian.Uint32(buf[1:]) != b.check() {
+		return Cursor{}, bad
+	}
+	t, ok := byteType(buf[13])
+	if !ok {
+		return Cursor{}, bad
+	}
+	v, err := xbl.NewStatValue(t, string(buf[14:]))
+	if err != nil || v.Value != string(buf[14:]) || !Ranked(v) {
+		return Cursor{}, bad
+	}
+	return Cursor{XUID: xbl.XUID(binary.BigEndian.Uint64(buf[5:])), Value: v}, nil
+}
+
+func typeByte(t xbl.StatType) byte {
+	if t == xbl.Double {
+		return 'd'
+	}
+	return 'i'
+}
+
+func byteType(b byte) (xbl.StatType, bool) {
+	switch b {
+	case 'd':
+		return xbl.Double, true
+	case 'i':
+		return xbl.Integer, true
+	}
+	return "", false
+}

@@ -20,7 +20,7 @@
 //	key                pk                                sk                            holds
 //	StatsKey           {xuid}#{scid}                     stats                         a user's statistics for one SCID (map s: name in lower case → {t: type, v: value, n: name as written}), gamertag, and a game's rev and ts
 //	ProfileKey         profile#{xuid}                    profile                       a user's gamertag
-//	ConfigKey          scid#{scid}                       config                        a SCID's owning titles, sandboxes and stat access (map s: name in lower case → open or restricted)
+//	ConfigKey          scid#{scid}                       config                        a SCID's owning titles, sandboxes, stat access (map s: name in lower case → open or restricted) and leaderboards (list leaderboards of {stat, sort, type}, left out when none)
 //	MembershipKeys[0]  {xuid}#{scid}                     m#{order}#{template}#{name}   a user's membership in a session, newest first across templates; i the member index
 //	MembershipKeys[1]  {xuid}#{scid}                     mt#{template}#{order}#{name}  the same membership, newest first within one template
 //	KeywordKeys[0]     keyword#{scid}#{keyword}          k#{order}#{template}#{name}   a keyword's index entry for a session, newest first across templates

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -157,7 +160,23 @@ type ConfigItem struct {
 	TitleIDs  []string          `dynamodbav:"titleIds"`
 	Sandboxes []string          `dynamodbav:"sandboxes"`
 	Stats     map[string]string `dynamodbav:"s,omitempty"` // name → access level
+	// Leaderboards are left out of an item that has none, so that such an
+	// item is as it was before leaderboards were configured.
+	Leaderboards []LeaderboardItem `dynamodbav:"leaderboards,omitempty"` // in StatKey order
 }
+
+// LeaderboardItem is one leaderboard of a configuration item.
+type LeaderboardItem struct {
+	Stat string `dynamodbav:"stat"` // as configured
+	Sort string `dynamodbav:"sort"` // SortAscending or SortDescending
+	Type string `dynamodbav:"type"` // Integer or Double
+}
+
+// The sort orders a LeaderboardItem holds.
+const (
+	SortAscending  = "ascending"
+	SortDescending = "descending"
+)
 
 // NewConfigItem returns c's item.
 func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
@@ -165,15 +184,34 @@ func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
 	for name, acc := range c.Stats {
 		it.Stats[xbl.StatKey(name)] = string(acc)
 	}
+	for _, key := range slices.Sorted(maps.Keys(c.Leaderboards)) {
+		lb := c.Leaderboards[key]
+		order := SortDescending
+		if lb.Ascending {
+			order = SortAscending
+		}
+		it.Leaderboards = append(it.Leaderboards, LeaderboardItem{Stat: lb.Stat, Sort: order, Type: string(cmp.Or(lb.Type, xbl.Integer))})
+	}
 	return it
 }
 
 // Config returns the configuration the item holds; scid is its canonical
-// SCID (a projection may leave the scid attribute out).
+// SCID (a projection may leave the scid attribute out). Leaderboards is
+// nil when the item has none.
 func (it *ConfigItem) Config(scid string) *xbl.ServiceConfig {
 	c := &xbl.ServiceConfig{SCID: scid, TitleIDs: it.TitleIDs, Sandboxes: it.Sandboxes, Stats: make(map[string]xbl.Access, len(it.Stats))}
 	for name, acc := range it.Stats {
 		c.Stats[name] = xbl.Access(acc)
+	}
+	if len(it.Leaderboards) > 0 {
+		c.Leaderboards = make(map[string]xbl.Leaderboard, len(it.Leaderboards))
+	}
+	for _, lb := range it.Leaderboards {
+		c.Leaderboards[xbl.StatKey(lb.Stat)] = xbl.Leaderboard{
+			Stat:      lb.Stat,
+			Ascending: lb.Sort == SortAscending,
+			Type:      cmp.Or(xbl.StatType(lb.Type), xbl.Integer),
+		}
 	}
 	return c
 }

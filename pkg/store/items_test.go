@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -19,12 +21,15 @@ const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 // sessionstore's, tested there.)
 func TestItemsRoundTrip(t *testing.T) {
 	cfg := NewConfigItem(xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"KD": xbl.Open}})
+	ranked := NewConfigItem(xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"KD": xbl.Open, "Time": xbl.Open},
+		Leaderboards: map[string]xbl.Leaderboard{"kd": {Stat: "KD", Type: xbl.Double}, "time": {Stat: "Time", Ascending: true, Type: xbl.Integer}}})
 	tests := []struct {
 		name string
 		in   any
 		out  any
 	}{
 		{"config", &cfg, &ConfigItem{}},
+		{"config with leaderboards", &ranked, &ConfigItem{}},
 		{"profile", ptr(NewProfileItem(xbl.Profile{XUID: 1, Gamertag: "G"})), &ProfileItem{}},
 	}
 	for _, tt := range tests {
@@ -47,6 +52,118 @@ func TestItemsRoundTrip(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestConfigItemRoundTrip: a configuration, with leaderboards or without,
+// reads back from its encoded item as the loader wrote it (stat names in
+// their StatKey form, a leaderboard's stat as configured), through the
+// projection ReadConfig reads it with.
+func TestConfigItemRoundTrip(t *testing.T) {
+	base := func() xbl.ServiceConfig {
+		return xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"XDKS.1", "RETAIL"},
+			Stats: map[string]xbl.Access{"Score": xbl.Open, "Time": xbl.Restricted, "KD": xbl.Open}}
+	}
+	withBoards := base()
+	withBoards.Leaderboards = map[string]xbl.Leaderboard{
+		"score": {Stat: "Score", Type: xbl.Integer},
+		"time":  {Stat: "TIME", Ascending: true, Type: xbl.Integer},
+		"kd":    {Stat: "KD", Type: xbl.Double},
+	}
+	defaulted := base()
+	defaulted.Leaderboards = map[string]xbl.Leaderboard{"score": {Stat: "Score"}} // no type: Integer
+	emptyBoards := base()
+	emptyBoards.Leaderboards = map[string]xbl.Leaderboard{}
+	tests := []struct {
+		name string
+		in   xbl.ServiceConfig
+		want map[string]xbl.Leaderboard
+	}{
+		{"without leaderboards", base(), nil},
+		{"with an empty map of leaderboards", emptyBoards, nil},
+		{"with leaderboards", withBoards, withBoards.Leaderboards},
+		{"type defaults to Integer", defaulted, map[string]xbl.Leaderboard{"score": {Stat: "Score", Type: xbl.Integer}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			av, err := Marshal(ptr(NewConfigItem(tt.in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := av["leaderboards"]; ok != (len(tt.want) > 0) {
+				t.Errorf("leaderboards attribute present = %v, want %v: %v", ok, len(tt.want) > 0, av)
+			}
+			// What ReadConfig gets: the projected attributes only.
+			read := map[string]types.AttributeValue{}
+			for _, name := range configProjection.Names {
+				if v, ok := av[name]; ok {
+					read[name] = v
+				}
+			}
+			if len(read) != len(av)-2 {
+				t.Errorf("the projection %q reads %d of the item's %d attributes besides its key", configProjection.Expression, len(read), len(av)-2)
+			}
+			var it ConfigItem
+			if err := Unmarshal(read, &it); err != nil {
+				t.Fatal(err)
+			}
+			got := it.Config(scid)
+			want := &xbl.ServiceConfig{SCID: scid, TitleIDs: tt.in.TitleIDs, Sandboxes: tt.in.Sandboxes,
+				Stats: map[string]xbl.Access{"score": xbl.Open, "time": xbl.Restricted, "kd": xbl.Open}, Leaderboards: tt.want}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Config =\n%+v\nwant\n%+v", got, want)
+			}
+			for _, lb := range tt.want {
+				if l, ok := got.Leaderboard(strings.ToLower(lb.Stat)); !ok || l != lb {
+					t.Errorf("Leaderboard(%q) = %+v, %v", strings.ToLower(lb.Stat), l, ok)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigItemWithoutLeaderboardsUnchanged: a configuration without
+// leaderboards encodes exactly as it did before leaderboards existed, so
+// that stored items, their sizes and their reads do not change; one with
+// them adds only the leaderboards list, in StatKey order.
+func TestConfigItemWithoutLeaderboardsUnchanged(t *testing.T) {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	l := func(vs ...types.AttributeValue) types.AttributeValue { return &types.AttributeValueMemberL{Value: vs} }
+	m := func(kv map[string]types.AttributeValue) types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: kv}
+	}
+	cfg := xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1297287135"}, Sandboxes: []string{"RETAIL"}, Stats: map[string]xbl.Access{"Score": xbl.Open}}
+	before := map[string]types.AttributeValue{
+		"pk": s("scid#" + scid), "sk": s("config"), "scid": s(scid),
+		"titleIds": l(s("1297287135")), "sandboxes": l(s("RETAIL")),
+		"s": m(map[string]types.AttributeValue{"score": s("open")}),
+	}
+	av, err := Marshal(ptr(NewConfigItem(cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(av, before) {
+		t.Errorf("a configuration without leaderboards encodes as\n%#v\nwant\n%#v", av, before)
+	}
+	if got, want := ItemSize(av), ItemSize(before); got != want || got != 146 {
+		t.Errorf("ItemSize = %d, want %d (146)", got, want)
+	}
+
+	cfg.Stats["Time"] = xbl.Restricted
+	cfg.Leaderboards = map[string]xbl.Leaderboard{
+		"time":  {Stat: "Time", Ascending: true, Type: xbl.Integer},
+		"score": {Stat: "Score", Type: xbl.Double},
+	}
+	av, err = Marshal(ptr(NewConfigItem(cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := l(
+		m(map[string]types.AttributeValue{"stat": s("Score"), "sort": s("descending"), "type": s("Double")}),
+		m(map[string]types.AttributeValue{"stat": s("Time"), "sort": s("ascending"), "type": s("Integer")}),
+	)
+	if !reflect.DeepEqual(av["leaderboards"], want) {
+		t.Errorf("leaderboards = %#v, want %#v", av["leaderboards"], want)
+	}
+}
 
 func TestKeys(t *testing.T) {
 	start := time.Date(2026, 11, 20, 13, 45, 30, 90_000_000, time.UTC)

@@ -38,7 +38,9 @@ func config() xbl.ServiceConfig {
 	}
 }
 
-func iv(n int64) xbl.StatValue   { return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(n, 10)} }
+func iv(n int64) xbl.StatValue {
+	return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(n, 10)}
+}
 func dv(f float64) xbl.StatValue { return xbl.StatValue{Type: xbl.Double, Value: xbl.FormatDouble(f)} }
 
 // service returns a Service over players' values of stat (by xuid).

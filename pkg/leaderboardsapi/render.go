@@ -3,6 +3,7 @@ package leaderboardsapi
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -67,9 +68,22 @@ func render(p *leaderboards.Page) pageJSON {
 	}
 	for i, r := range p.Rows {
 		out.UserList[i] = rowJSON{
-			Gamertag: r.Gamertag, ModernGamertag: r.Gamertag, UniqueModernGamertag: r.Gamertag,
+			Gamertag: clip(r.Gamertag, 47), ModernGamertag: clip(r.Gamertag, 96), UniqueModernGamertag: clip(r.Gamertag, 100),
 			XUID: r.XUID, Percentile: double(r.Percentile), Rank: r.Rank, GlobalRank: r.Rank, Value: r.Value.Value,
 		}
 	}
 	return out
+}
+
+// clip cuts s to at most n bytes, at a character's boundary: XSAPI copies
+// each gamertag into a buffer of fixed size (48, 97 and 101 bytes with
+// the terminator), and a longer one stops a game on Xbox.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

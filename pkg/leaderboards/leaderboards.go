@@ -7,10 +7,11 @@
 // Order and ranks: players are ordered by value in the leaderboard's
 // order (descending unless it says ascending), compared as numbers
 // whether written as Integer or Double; players with equal values are
-// ordered by xuid, the smaller first. A player's rank is their position
-// in that order, from 1: equal values get consecutive ranks, so that
-// every rank names one player and a page that starts at rank r starts at
-// one row.
+// ordered by xuid, the smaller first. A player's rank is 1 + the number of
+// players whose value is strictly better: equal values share a rank, and
+// the next value's rank counts them all (1, 2, 2, 4), so that a rank
+// never depends on the order within a tie, and telling it needs no count
+// of a tie's members one by one.
 package leaderboards
 
 import (
@@ -39,8 +40,12 @@ type Entry struct {
 // Slice is consecutive entries of a board, in its order.
 type Slice struct {
 	Entries []Entry
-	// First is the rank of Entries[0] (when there is one).
-	First uint32
+	// Rank is the rank of Entries[0] (when there is one), and Ties the
+	// number of players on the board with its value, those before it
+	// included.
+	Rank, Ties uint32
+	// More reports whether entries follow the last of Entries.
+	More bool
 	// Total is the number of players the board ranks.
 	Total uint32
 	// Usage is what reading the slice cost.
@@ -48,21 +53,24 @@ type Slice struct {
 }
 
 // Ranking is the store of the boards' order. Its answers follow the
-// package's order (Compare) and ranks; each is one reading of the store,
-// so that while nothing is written, its entries, ranks and Total agree
-// with each other and with every other answer. What a write made during
-// a reading may change is the implementation's to document.
+// package's order (Board.Compare) and ranks; each is one reading of the
+// store, so that while nothing is written, its entries, ranks and Total
+// agree with each other and with every other answer. What a write made
+// during a reading may change is the implementation's to document.
 type Ranking interface {
-	// At returns up to n entries of b from rank r (from 1): fewer at the
-	// end of the board, none past it (with Total all the same).
+	// At returns up to n entries of b from the first of the players who
+	// share the value of the player at position r (from 1) of b's order,
+	// so that a slice of At never starts inside a tie: fewer at the end
+	// of the board, none past it (with Total all the same).
 	At(ctx context.Context, b *Board, r uint32, n int) (*Slice, error)
-	// After returns up to n entries of b that come after the place of c
-	// in b's order (c need not be on the board any more), with the rank
-	// of the first.
+	// After returns up to n entries of b that come after the place c in
+	// b's order (c need not be on the board any more).
 	After(ctx context.Context, b *Board, c Cursor, n int) (*Slice, error)
-	// RankOf returns the rank of player x on b, 0 when x has no ranked
-	// value, and what finding it cost.
-	RankOf(ctx context.Context, b *Board, x xbl.XUID) (uint32, xbl.Usage, error)
+	// Around returns up to n entries of b with player x at index (n-1)/2,
+	// or nearer the start when fewer players come before x; found is
+	// false (and the slice nil, but for its Usage) when x has no ranked
+	// value on b.
+	Around(ctx context.Context, b *Board, x xbl.XUID, n int) (sl *Slice, found bool, err error)
 }
 
 // Cursor is a place in a board's order: that of a player with a value.
@@ -133,8 +141,7 @@ func (b *Board) Compare(a, c Cursor) int {
 	return cmp.Compare(uint64(a.XUID), uint64(c.XUID))
 }
 
-// Percentile is what XSAPI shows beside a rank: the share of the board's
-// players at or above it, rank/total.
+// Percentile is what XSAPI shows beside a rank: rank/total.
 func Percentile(rank, total uint32) float64 {
 	if total == 0 {
 		return 0

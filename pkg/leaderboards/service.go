@@ -66,7 +66,9 @@ type Service struct {
 //     place in the order (keyset), so that a row never shows twice and
 //     none is missed while nothing is written; a write between pages moves
 //     the rows it moves, and the ranks are those of the new reading;
-//   - skipToRank r: the rows from rank r;
+//   - skipToRank r: the rows from the player at position r of the
+//     order, or from the first of the players tied with that one, so that
+//     a page never starts inside a tie (its first rank may be below r);
 //   - skipToUser x: the page holding x, x in its middle (rows before x
 //     as far as there are any), or the top page when x has no ranked
 //     value;
@@ -128,17 +130,18 @@ func (s *Service) Read(ctx context.Context, caller *xbl.Caller, req *Request) (*
 			return page, err
 		}
 	case req.SkipToUser != 0:
-		r, u, err := s.Ranking.RankOf(ctx, b, req.SkipToUser)
-		page.Usage.Add(u)
+		var found bool
+		sl, found, err = s.Ranking.Around(ctx, b, req.SkipToUser, n)
+		if sl != nil {
+			page.Usage.Add(sl.Usage)
+		}
 		if err != nil {
 			return page, err
 		}
-		start := uint32(1)
-		if half := uint32((n - 1) / 2); r > half {
-			start = r - half
-		}
-		if sl, err = s.at(ctx, b, start, n, page); err != nil {
-			return page, err
+		if !found {
+			if sl, err = s.at(ctx, b, 1, n, page); err != nil {
+				return page, err
+			}
 		}
 	default:
 		start := req.SkipToRank
@@ -150,15 +153,31 @@ func (s *Service) Read(ctx context.Context, caller *xbl.Caller, req *Request) (*
 		}
 	}
 	page.Total = sl.Total
-	page.Rows = make([]Row, len(sl.Entries))
-	for i, e := range sl.Entries {
-		r := sl.First + uint32(i)
-		page.Rows[i] = Row{Entry: e, Rank: r, Percentile: Percentile(r, sl.Total)}
-	}
-	if k := len(page.Rows); k > 0 && page.Rows[k-1].Rank < sl.Total {
+	page.Rows = rows(sl)
+	if k := len(page.Rows); k > 0 && sl.More {
 		page.Next = b.encodeToken(CursorOf(&page.Rows[k-1].Entry))
 	}
 	return page, nil
+}
+
+// rows ranks sl's entries: the first has sl.Rank; each later value's rank
+// is the previous value's plus the number of players with it (sl.Ties for
+// the first value, whose tie may begin before the slice).
+func rows(sl *Slice) []Row {
+	out := make([]Row, len(sl.Entries))
+	rank, start := sl.Rank, 0
+	for i, e := range sl.Entries {
+		if i > 0 && CompareValues(e.Value, sl.Entries[i-1].Value) != 0 {
+			if start == 0 {
+				rank += sl.Ties
+			} else {
+				rank += uint32(i - start)
+			}
+			start = i
+		}
+		out[i] = Row{Entry: e, Rank: rank, Percentile: Percentile(rank, sl.Total)}
+	}
+	return out
 }
 
 func (s *Service) at(ctx context.Context, b *Board, r uint32, n int, page *Page) (*Slice, error) {

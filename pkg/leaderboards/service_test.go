@@ -83,15 +83,15 @@ func rowsOf(p *leaderboards.Page) []row {
 }
 
 // TestOrder: by value in the board's order, compared as numbers whatever
-// their type; equal values by xuid, each its own rank; values that are
-// not numbers are not ranked.
+// their type; equal values by xuid, sharing a rank (1, 2, 2, 4); values
+// that are not numbers are not ranked.
 func TestOrder(t *testing.T) {
 	s := service(t, "Score", map[xbl.XUID]xbl.StatValue{
 		10: iv(5), 11: iv(7), 12: dv(7), 13: dv(6.5), 14: iv(-3), 9: iv(5),
 		15: {Type: xbl.String, Value: "99"}, 16: iv(1 << 62), 17: dv(1e300),
 	})
 	p := read(t, s, player, leaderboards.Request{Stat: "score"})
-	want := []row{{17, 1, "1e+300"}, {16, 2, "4611686018427387904"}, {11, 3, "7"}, {12, 4, "7"}, {13, 5, "6.5"}, {9, 6, "5"}, {10, 7, "5"}, {14, 8, "-3"}}
+	want := []row{{17, 1, "1e+300"}, {16, 2, "4611686018427387904"}, {11, 3, "7"}, {12, 3, "7"}, {13, 5, "6.5"}, {9, 6, "5"}, {10, 6, "5"}, {14, 8, "-3"}}
 	if got := rowsOf(p); !slices.Equal(got, want) || p.Total != 8 || p.Next != "" {
 		t.Errorf("rows %v total %d next %q\nwant %v", got, p.Total, p.Next, want)
 	}
@@ -99,7 +99,7 @@ func TestOrder(t *testing.T) {
 		t.Errorf("first row %+v, last %+v", p.Rows[0], p.Rows[7])
 	}
 	asc := service(t, "Time", map[xbl.XUID]xbl.StatValue{1: dv(61.5), 2: dv(59.25), 3: iv(60), 4: dv(59.25)})
-	if got := rowsOf(read(t, asc, player, leaderboards.Request{Stat: "TIME"})); !slices.Equal(got, []row{{2, 1, "59.25"}, {4, 2, "59.25"}, {3, 3, "60"}, {1, 4, "61.5"}}) {
+	if got := rowsOf(read(t, asc, player, leaderboards.Request{Stat: "TIME"})); !slices.Equal(got, []row{{2, 1, "59.25"}, {4, 1, "59.25"}, {3, 3, "60"}, {1, 4, "61.5"}}) {
 		t.Errorf("ascending: %v", got)
 	}
 }
@@ -137,14 +137,24 @@ func TestPaging(t *testing.T) {
 			if len(walked) != len(values) {
 				t.Fatalf("size %d, n %d: walked %d rows", len(values), n, len(walked))
 			}
+			// groupStart[i] is the index of the first row tied with row i.
+			groupStart := make([]int, len(walked))
+			for i := range walked {
+				if i > 0 && walked[i].v == walked[i-1].v {
+					groupStart[i] = groupStart[i-1]
+				} else {
+					groupStart[i] = i
+				}
+			}
 			for i, w := range walked {
-				if w.rank != uint32(i+1) || i < len(all.Rows) && w != rowsOf(all)[i] {
+				if w.rank != uint32(groupStart[i]+1) || i < len(all.Rows) && w != rowsOf(all)[i] {
 					t.Fatalf("size %d, n %d: row %d is %+v", len(values), n, i, w)
 				}
 			}
 			for i := 0; i < len(walked); i += 7 {
 				p := read(t, s, player, leaderboards.Request{Stat: "Score", MaxItems: n, SkipToRank: uint32(i + 1)})
-				if got := rowsOf(p); !slices.Equal(got, walked[i:min(len(walked), i+n)]) {
+				g := groupStart[i]
+				if got := rowsOf(p); !slices.Equal(got, walked[g:min(len(walked), g+n)]) {
 					t.Fatalf("skipToRank %d: %v", i+1, got)
 				}
 				u := read(t, s, player, leaderboards.Request{Stat: "Score", MaxItems: n, SkipToUser: walked[i].x})

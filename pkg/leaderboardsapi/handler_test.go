@@ -33,8 +33,8 @@ func TestGolden(t *testing.T) {
 		{"score_top", "Score", "maxItems=100", 1, 100},
 		{"score_first_of_two", "Score", "maxItems=2", 1, 2},
 		{"score_skip_to_rank", "Score", "maxItems=3&skipToRank=4", 4, 3},
-		// 2533274792693505 is rank 6, tied at 750 with ranks 4 to 7:
-		// the page holds it in its middle.
+		// 2533274792693505 is 6th, tied at 750 with the 4th to the 7th
+		// (all rank 4): the page holds it in its middle.
 		{"score_skip_to_tied_user", "Score", "maxItems=3&skipToUser=2533274792693505", 5, 3},
 		{"time_ascending", "Time", "maxItems=100", 1, 100},
 		{"secret_by_owner", "Secret", "", 1, 10},
@@ -251,7 +251,7 @@ func FuzzAnswerParses(f *testing.F) {
 		case 1:
 			q = append(q, "skipToRank="+strconv.FormatUint(skipToRank, 10))
 			invalid = invalid || skipToRank == 0 || skipToRank > math.MaxUint32
-			start = int(min(skipToRank, math.MaxUint32))
+			start = b.groupStart(int(min(skipToRank, math.MaxUint32)))
 		case 2, 3:
 			x := skipToUser
 			if mode%4 == 3 {

@@ -29,13 +29,25 @@ func (s *Store) board(b *leaderboards.Board) []leaderboards.Entry {
 	return out
 }
 
-// slice is the entries of all from index i (0-based), n at most.
+// slice is the entries of all from index i (0-based), n at most, with
+// the rank and tie of the first.
 func slice(all []leaderboards.Entry, i, n int) *leaderboards.Slice {
-	sl := &leaderboards.Slice{Total: uint32(len(all)), First: uint32(i + 1), Usage: xbl.Usage{Calls: 1}}
-	if i < len(all) {
-		sl.Entries = slices.Clone(all[i:min(len(all), i+n)])
-		sl.Usage.Items = len(sl.Entries)
+	sl := &leaderboards.Slice{Total: uint32(len(all)), Usage: xbl.Usage{Calls: 1}}
+	if i >= len(all) {
+		return sl
 	}
+	end := min(len(all), i+n)
+	sl.Entries = slices.Clone(all[i:end])
+	sl.More = end < len(all)
+	sl.Usage.Items = len(sl.Entries)
+	first, last := i, i
+	for first > 0 && leaderboards.CompareValues(all[first-1].Value, all[i].Value) == 0 {
+		first--
+	}
+	for last+1 < len(all) && leaderboards.CompareValues(all[last+1].Value, all[i].Value) == 0 {
+		last++
+	}
+	sl.Rank, sl.Ties = uint32(first+1), uint32(last-first+1)
 	return sl
 }
 
@@ -46,7 +58,12 @@ func (s *Store) At(ctx context.Context, b *leaderboards.Board, r uint32, n int) 
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	return slice(s.board(b), int(max(r, 1)-1), n), nil
+	all := s.board(b)
+	i := int(max(r, 1) - 1)
+	for i < len(all) && i > 0 && leaderboards.CompareValues(all[i-1].Value, all[i].Value) == 0 {
+		i--
+	}
+	return slice(all, i, n), nil
 }
 
 // After implements leaderboards.Ranking.
@@ -66,13 +83,17 @@ func (s *Store) After(ctx context.Context, b *leaderboards.Board, c leaderboards
 	return slice(all, i, n), nil
 }
 
-// RankOf implements leaderboards.Ranking.
-func (s *Store) RankOf(ctx context.Context, b *leaderboards.Board, x xbl.XUID) (uint32, xbl.Usage, error) {
+// Around implements leaderboards.Ranking.
+func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n int) (*leaderboards.Slice, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
-		return 0, xbl.Usage{}, err
+		return nil, false, err
 	}
-	i := slices.IndexFunc(s.board(b), func(e leaderboards.Entry) bool { return e.XUID == x })
-	return uint32(i + 1), xbl.Usage{Calls: 1, Items: 1}, nil
+	all := s.board(b)
+	i := slices.IndexFunc(all, func(e leaderboards.Entry) bool { return e.XUID == x })
+	if i < 0 {
+		return &leaderboards.Slice{Usage: xbl.Usage{Calls: 1}}, false, nil
+	}
+	return slice(all, max(0, i-(n-1)/2), n), true, nil
 }

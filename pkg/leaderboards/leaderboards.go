@@ -17,8 +17,8 @@ package leaderboards
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"math"
-	"math/big"
 	"strconv"
 
 	"github.com/xblread/xblread/pkg/xbl"
@@ -89,24 +89,31 @@ func Ranked(v xbl.StatValue) bool {
 	return ok
 }
 
-// number is v as an exact rational, for comparing Integer and Double
-// values without loss; ok is false for a value that is not ranked.
-func number(v xbl.StatValue) (*big.Rat, bool) {
+// number is v as a double; ok is false for a value that is not ranked.
+// An Integer beyond 2^53 is ranked as the nearest double: two such values
+// that round to the same double tie (and are ordered by xuid).
+func number(v xbl.StatValue) (float64, bool) {
+	var f float64
 	switch v.Type {
 	case xbl.Integer:
 		n, err := strconv.ParseInt(v.Value, 10, 64)
 		if err != nil {
-			return nil, false
+			return 0, false
 		}
-		return new(big.Rat).SetInt64(n), true
+		f = float64(n)
 	case xbl.Double:
-		f, err := strconv.ParseFloat(v.Value, 64)
+		var err error
+		f, err = strconv.ParseFloat(v.Value, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, false
+			return 0, false
 		}
-		return new(big.Rat).SetFloat64(f), true
+	default:
+		return 0, false
 	}
-	return nil, false
+	if f == 0 {
+		f = 0 // -0 ranks as 0
+	}
+	return f, true
 }
 
 // CompareValues compares two ranked values as numbers: -1, 0 or +1. A
@@ -114,11 +121,10 @@ func number(v xbl.StatValue) (*big.Rat, bool) {
 func CompareValues(a, b xbl.StatValue) int {
 	x, okA := number(a)
 	y, okB := number(b)
-	switch {
-	case !okA || !okB:
+	if !okA || !okB {
 		return cmp.Compare(boolInt(!okA), boolInt(!okB))
 	}
-	return x.Cmp(y)
+	return cmp.Compare(x, y)
 }
 
 func boolInt(b bool) int {
@@ -126,6 +132,30 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// KeySize is the length of a Key.
+const KeySize = 16
+
+// Key is the place c in b's order as bytes that sort as b.Compare sorts
+// places (bytes.Compare): the value as a double whose bits are made to
+// sort as numbers (and inverted for a descending board), then the xuid,
+// big-endian. c.Value must be ranked.
+func (b *Board) Key(c Cursor) [KeySize]byte {
+	f, _ := number(c.Value)
+	bits := math.Float64bits(f)
+	if bits>>63 == 1 {
+		bits = ^bits // negative: larger magnitude sorts first
+	} else {
+		bits |= 1 << 63
+	}
+	if !b.Ascending {
+		bits = ^bits
+	}
+	var k [KeySize]byte
+	binary.BigEndian.PutUint64(k[:8], bits)
+	binary.BigEndian.PutUint64(k[8:], uint64(c.XUID))
+	return k
 }
 
 // Compare orders two places on board b: negative when a comes first

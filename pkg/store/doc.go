@@ -7,7 +7,8 @@
 // since DynamoDB Local does not enforce them). Its subpackages are the
 // adapters of the domain packages' ports: statstore (statistics, with
 // the statistics item struct), sessionstore (sessions, with the item structs of a session's document,
-// head and index entries), ratestore (the rate limiter's counts), and
+// head and index entries), ratestore (the rate limiter's counts), rankstore
+// (the leaderboards' ranking), and
 // memstore, every port in memory.
 //
 // # Item layout
@@ -29,6 +30,10 @@
 //	HeadKey            session#{scid}#{template}#{name}  head                          what a session query reads of the session (version, visibility, seats, join restriction, keywords, turn, members), written with the document in one transaction
 //	ClaimKey           session#{scid}#{template}#{name}  claim                         the write that holds the version of the document it read (claim, etag, claimUntil), deleted by that write's commit
 //	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
+//
+// The leaderboards' items, under lbe#{scid}#{stat} (entries in order)
+// and lbc#{scid}#{stat} (counters), are rankstore's: its package doc has
+// their layout.
 //
 // {order} is the session's start time as 19 digits that sort newest first
 // (Order); {keyword} is in lower case (keywords are case-insensitive);

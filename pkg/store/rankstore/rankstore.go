@@ -1,0 +1,519 @@
+// Package rankstore keeps the leaderboards' ranking in package store's
+// table: Store implements leaderboards.Ranking (pages with exact ranks and
+// totals) and applies leaderboards.Move (Apply).
+//
+// Each board (a SCID's leaderboard over one statistic) has two
+// partitions:
+//
+//	pk                       sk                               attributes
+//	lbe#{scid}#{statkey}     hex(Board.Key): value, xuid      v (value text), t (i or d), g (gamertag)
+//	lbc#{scid}#{statkey}     1{hex(value key[0:2])}           n: players in a coarse value bucket
+//	                         2{hex(value key[0:3])}           n: players in a fine value bucket
+//	                         3{hex(value key[0:8])}           n: players with exactly that value
+//
+// where the value key is the first 8 bytes of Board.Key (the value's
+// bits, in the board's order). Entries are read in order by one Query.
+// A rank is 1 + the players strictly better than a value: the coarse
+// buckets before the value's (all of them are read, a few hundred at most
+// for the value ranges of games, since a coarse bucket spans a sixteenth
+// of a power of two), the fine buckets before it in its coarse bucket (at
+// most 256), and the values before it in its fine bucket (a 4096th of a
+// power of two: at most 256 distinct integers below 2^20). The total is
+// the sum of the coarse buckets. So a page reads its entries and three
+// ranges of small counter items, whatever the number of players.
+//
+// A move is one TransactWriteItems of at most 8 items: the old entry's
+// delete (on condition that it exists) and the new entry's put (on
+// condition that it does not), and ±1 on the counters where the old and
+// new values' buckets differ. The conditions make a move applied twice
+// (a retried batch) change nothing the second time. A value's counter
+// that drops to 0 is deleted after the move, on condition that it is
+// still 0.
+package rankstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/xblread/xblread/pkg/leaderboards"
+	"github.com/xblread/xblread/pkg/stats"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/statstore"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+var _ leaderboards.Ranking = (*Store)(nil)
+
+// Store is the ranking of one table.
+type Store struct {
+	table store.Table
+	stats *statstore.Store
+}
+
+// New returns the ranking kept in t.
+func New(t store.Table) *Store { return &Store{table: t, stats: statstore.New(t)} }
+
+// Partition keys of a board's entries and counters.
+func entriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+func countsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+
+// Counter sort keys of a value key vk (Board.Key's first 8 bytes).
+func coarseSK(vk []byte) string { return "1" + hex.EncodeToString(vk[:2]) }
+func fineSK(vk []byte) string   { return "2" + hex.EncodeToString(vk[:3]) }
+func valueSK(vk []byte) string  { return "3" + hex.EncodeToString(vk[:8]) }
+
+// entrySK is the sort key of the entry at place c.
+func entrySK(b *leaderboards.Board, c leaderboards.Cursor) string {
+	k := b.Key(c)
+	return hex.EncodeToString(k[:])
+}
+
+// entry is an entry item.
+type entry struct {
+	store.Key
+	Value    string `dynamodbav:"v"`
+	Type     string `dynamodbav:"t"`
+	Gamertag string `dynamodbav:"g,omitempty"`
+}
+
+func typeCode(t xbl.StatType) string {
+	if t == xbl.Double {
+		return "d"
+	}
+	return "i"
+}
+
+// decode reads an entry item back: its xuid is the sort key's last 8
+// bytes.
+func decode(av map[string]types.AttributeValue) (leaderboards.Entry, error) {
+	var it entry
+	if err := store.Unmarshal(av, &it); err != nil {
+		return leaderboards.Entry{}, err
+	}
+	k, err := hex.DecodeString(it.SK)
+	if err != nil || len(k) != leaderboards.KeySize {
+		return leaderboards.Entry{}, errors.New("rankstore: entry sort key " + strconv.Quote(it.SK))
+	}
+	var x uint64
+	for _, b := range k[8:] {
+		x = x<<8 | uint64(b)
+	}
+	t := xbl.Integer
+	if it.Type == "d" {
+		t = xbl.Double
+	}
+	return leaderboards.Entry{XUID: xbl.XUID(x), Value: xbl.StatValue{Type: t, Value: it.Value}, Gamertag: it.Gamertag}, nil
+}
+
+// Apply applies move m, and reports whether it changed the ranking
+// (false for a move applied before). gamertag is the player's, shown in
+// the rows.
+func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string) (bool, error) {
+	b := &m.Board
+	var items []types.TransactWriteItem
+	epk := entriesPK(b)
+	var oldVK, newVK []byte
+	if m.From != nil {
+		k := b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID})
+		oldVK = k[:8]
+	}
+	if m.To != nil {
+		k := b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID})
+		newVK = k[:8]
+	}
+	sameKey := oldVK != nil && newVK != nil && string(oldVK) == string(newVK)
+	if m.From != nil && !sameKey {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName:           aws.String(s.table.Name),
+			Key:                 store.Key{PK: epk, SK: entrySK(b, leaderboards.Cursor{Value: *m.From, XUID: m.XUID})}.AV(),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}})
+	}
+	if m.To != nil {
+		av, err := store.Marshal(entry{
+			Key:   store.Key{PK: epk, SK: entrySK(b, leaderboards.Cursor{Value: *m.To, XUID: m.XUID})},
+			Value: m.To.Value, Type: typeCode(m.To.Type), Gamertag: gamertag,
+		})
+		if err != nil {
+			return false, err
+		}
+		put := &types.Put{TableName: aws.String(s.table.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		if sameKey {
+			// The same place, the value written anew: applied before
+			// when the entry already shows it.
+			put.ConditionExpression = aws.String("attribute_exists(pk) AND (#v <> :v OR #t <> :t)")
+			put.ExpressionAttributeNames = map[string]string{"#v": "v", "#t": "t"}
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{
+				":v": &types.AttributeValueMemberS{Value: m.To.Value},
+				":t": &types.AttributeValueMemberS{Value: typeCode(m.To.Type)},
+			}
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	cpk := countsPK(b)
+	for _, level := range []func([]byte) string{coarseSK, fineSK, valueSK} {
+		var from, to string
+		if oldVK != nil {
+			from = level(oldVK)
+		}
+		if newVK != nil {
+			to = level(newVK)
+		}
+		if from == to {
+			continue
+		}
+		if from != "" {
+			items = append(items, add(s.table.Name, store.Key{PK: cpk, SK: from}, -1))
+		}
+		if to != "" {
+			items = append(items, add(s.table.Name, store.Key{PK: cpk, SK: to}, 1))
+		}
+	}
+	_, err := s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && conditionFailed(tce) {
+		return false, nil // applied before
+	}
+	if err != nil {
+		return false, store.CallError(ctx, "transact "+s.table.Name, err)
+	}
+	if oldVK != nil && !sameKey {
+		// Best effort: a counter left at 0 only costs a read.
+		s.table.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 aws.String(s.table.Name),
+			Key:                       store.Key{PK: cpk, SK: valueSK(oldVK)}.AV(),
+			ConditionExpression:       aws.String("#n = :zero"),
+			ExpressionAttributeNames:  map[string]string{"#n": "n"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"}},
+		})
+	}
+	return true, nil
+}
+
+func add(table string, k store.Key, n int) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(table),
+		Key:                       k.AV(),
+		UpdateExpression:          aws.String("ADD #n :n"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+	}}
+}
+
+// conditionFailed reports whether a cancelled transaction failed only on
+// conditions (no conflict, no throttling).
+func conditionFailed(tce *types.TransactionCanceledException) bool {
+	failed := false
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "", "None":
+		case "ConditionalCheckFailed":
+			failed = true
+		default:
+			return false
+		}
+	}
+	return failed
+}
+
+// counts is what one reading of a board's counters found.
+type counts struct {
+	total  uint32
+	coarse []counter // in board order
+	u      xbl.Usage
+}
+
+type counter struct {
+	sk string
+	n  uint32
+}
+
+// query runs one Query of pk with the key condition cond (on #sk, with
+// values vals) in board order, all pages, calling each for every item.
+func (s *Store) query(ctx context.Context, pk, cond string, vals map[string]types.AttributeValue, limit int32, forward bool, u *xbl.Usage, each func(map[string]types.AttributeValue) bool) error {
+	vals[":pk"] = &types.AttributeValueMemberS{Value: pk}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table.Name),
+		KeyConditionExpression:    aws.String("#pk = :pk AND " + cond),
+		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#sk": "sk"},
+		ExpressionAttributeValues: vals,
+		ScanIndexForward:          aws.Bool(forward),
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(limit)
+	}
+	for {
+		page, err := s.table.Client.Query(ctx, in)
+		if err != nil {
+			return store.CallError(ctx, "query "+s.table.Name, err)
+		}
+		u.Calls++
+		u.Items += len(page.Items)
+		if page.ConsumedCapacity != nil {
+			u.ConsumedRCU += aws.ToFloat64(page.ConsumedCapacity.CapacityUnits)
+		}
+		for _, av := range page.Items {
+			if !each(av) {
+				return nil
+			}
+		}
+		if page.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+func strVal(s string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: s} }
+
+// counterOf reads a counter item.
+func counterOf(av map[string]types.AttributeValue) counter {
+	var c counter
+	if v, ok := av["sk"].(*types.AttributeValueMemberS); ok {
+		c.sk = v.Value
+	}
+	if v, ok := av["n"].(*types.AttributeValueMemberN); ok {
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil && n > 0 {
+			c.n = uint32(n)
+		}
+	}
+	return c
+}
+
+// level reads every counter of b whose sort key begins with prefix, in
+// board order.
+func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string, u *xbl.Usage) ([]counter, error) {
+	var out []counter
+	err := s.query(ctx, countsPK(b), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
+		if c := counterOf(av); c.n > 0 {
+			out = append(out, c)
+		}
+		return true
+	})
+	return out, err
+}
+
+// readCounts reads the coarse buckets: the total, and where each bucket
+// starts.
+func (s *Store) readCounts(ctx context.Context, b *leaderboards.Board) (*counts, error) {
+	c := &counts{}
+	var err error
+	c.coarse, err = s.level(ctx, b, "1", &c.u)
+	for _, k := range c.coarse {
+		c.total += k.n
+	}
+	return c, err
+}
+
+// before returns the number of players whose value is strictly better
+// than the value key vk, and the number with exactly vk.
+func (s *Store) before(ctx context.Context, b *leaderboards.Board, c *counts, vk []byte) (better, ties uint32, err error) {
+	cs, fs, vs := coarseSK(vk), fineSK(vk), valueSK(vk)
+	for _, k := range c.coarse {
+		if k.sk < cs {
+			better += k.n
+		}
+	}
+	fine, err := s.level(ctx, b, "2"+cs[1:], &c.u)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, k := range fine {
+		if k.sk < fs {
+			better += k.n
+		}
+	}
+	values, err := s.level(ctx, b, "3"+fs[1:], &c.u)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, k := range values {
+		switch {
+		case k.sk < vs:
+			better += k.n
+		case k.sk == vs:
+			ties = k.n
+		}
+	}
+	return better, ties, nil
+}
+
+// selectValue returns the value key of the player at position r (from
+// 1), the number of players strictly better, and the number tied with
+// it; ok is false past the end.
+func (s *Store) selectValue(ctx context.Context, b *leaderboards.Board, c *counts, r uint32) (vk string, better, ties uint32, ok bool, err error) {
+	if r == 0 || r > c.total {
+		return "", 0, 0, false, nil
+	}
+	var cum uint32
+	find := func(list []counter) (counter, bool) {
+		for _, k := range list {
+			if r <= cum+k.n {
+				return k, true
+			}
+			cum += k.n
+		}
+		return counter{}, false
+	}
+	coarse, found := find(c.coarse)
+	if !found {
+		return "", 0, 0, false, nil
+	}
+	fine, err := s.level(ctx, b, "2"+coarse.sk[1:], &c.u)
+	if err != nil {
+		return "", 0, 0, false, err
+	}
+	f, found := find(fine)
+	if !found {
+		return "", 0, 0, false, errors.New("rankstore: the fine counters of " + coarse.sk + " do not add up to its count")
+	}
+	values, err := s.level(ctx, b, "3"+f.sk[1:], &c.u)
+	if err != nil {
+		return "", 0, 0, false, err
+	}
+	v, found := find(values)
+	if !found {
+		return "", 0, 0, false, errors.New("rankstore: the value counters of " + f.sk + " do not add up to its count")
+	}
+	return v.sk[1:], cum, v.n, true, nil
+}
+
+// entries reads up to n entries of b from sort key from (inclusive or
+// not), forward, and whether more follow.
+func (s *Store) entries(ctx context.Context, b *leaderboards.Board, from string, inclusive bool, n int, u *xbl.Usage) ([]leaderboards.Entry, bool, error) {
+	op := ">"
+	if inclusive {
+		op = ">="
+	}
+	var out []leaderboards.Entry
+	more := false
+	var derr error
+	err := s.query(ctx, entriesPK(b), "#sk "+op+" :from", map[string]types.AttributeValue{":from": strVal(from)}, int32(n+1), true, u, func(av map[string]types.AttributeValue) bool {
+		if len(out) == n {
+			more = true
+			return false
+		}
+		e, err := decode(av)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, e)
+		return true
+	})
+	return out, more, errors.Join(err, derr)
+}
+
+// sliceFrom completes a slice whose first entry is es[0]: its rank and
+// tie from the counters.
+func (s *Store) sliceFrom(ctx context.Context, b *leaderboards.Board, c *counts, es []leaderboards.Entry, more bool) (*leaderboards.Slice, error) {
+	sl := &leaderboards.Slice{Entries: es, More: more, Total: c.total}
+	if len(es) > 0 {
+		k := b.Key(leaderboards.CursorOf(&es[0]))
+		better, ties, err := s.before(ctx, b, c, k[:8])
+		if err != nil {
+			return nil, err
+		}
+		sl.Rank, sl.Ties = better+1, ties
+	}
+	return sl, nil
+}
+
+// At implements leaderboards.Ranking.
+func (s *Store) At(ctx context.Context, b *leaderboards.Board, r uint32, n int) (*leaderboards.Slice, error) {
+	c, err := s.readCounts(ctx, b)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, err
+	}
+	vk, better, ties, ok, err := s.selectValue(ctx, b, c, max(r, 1))
+	if err != nil || !ok {
+		return &leaderboards.Slice{Total: c.total, Usage: c.u}, err
+	}
+	es, more, err := s.entries(ctx, b, vk, true, n, &c.u)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, err
+	}
+	return &leaderboards.Slice{Entries: es, Rank: better + 1, Ties: ties, More: more, Total: c.total, Usage: c.u}, nil
+}
+
+// After implements leaderboards.Ranking.
+func (s *Store) After(ctx context.Context, b *leaderboards.Board, cur leaderboards.Cursor, n int) (*leaderboards.Slice, error) {
+	c, err := s.readCounts(ctx, b)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, err
+	}
+	es, more, err := s.entries(ctx, b, entrySK(b, cur), false, n, &c.u)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, err
+	}
+	sl, err := s.sliceFrom(ctx, b, c, es, more)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, err
+	}
+	sl.Usage = c.u
+	return sl, nil
+}
+
+// Around implements leaderboards.Ranking: the player's value is read
+// from their statistics item (what the ranking shows once it has applied
+// the write that wrote it).
+func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n int) (*leaderboards.Slice, bool, error) {
+	key := xbl.StatKey(b.Stat)
+	found, err := s.stats.ReadStats(ctx, stats.Query{Users: []xbl.XUID{x}, SCIDs: []string{b.SCID}, Names: []string{key}})
+	var u xbl.Usage
+	if found != nil {
+		u = found.Usage
+	}
+	if err != nil {
+		return &leaderboards.Slice{Usage: u}, false, err
+	}
+	v, ok := found.Stats[stats.UserSCID{XUID: x, SCID: b.SCID}][key]
+	if !ok || !leaderboards.Ranked(v) {
+		return &leaderboards.Slice{Usage: u}, false, nil
+	}
+	c, err := s.readCounts(ctx, b)
+	c.u.Add(u)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, false, err
+	}
+	at := entrySK(b, leaderboards.Cursor{Value: v, XUID: x})
+	// The (n-1)/2 entries before x, nearest first.
+	var prev []leaderboards.Entry
+	var derr error
+	if back := (n - 1) / 2; back > 0 {
+		err = s.query(ctx, entriesPK(b), "#sk < :at", map[string]types.AttributeValue{":at": strVal(at)}, int32(back), false, &c.u, func(av map[string]types.AttributeValue) bool {
+			e, err := decode(av)
+			if err != nil {
+				derr = err
+				return false
+			}
+			prev = append(prev, e)
+			return len(prev) < back
+		})
+		if err = errors.Join(err, derr); err != nil {
+			return &leaderboards.Slice{Usage: c.u}, false, err
+		}
+	}
+	rest, more, err := s.entries(ctx, b, at, true, n-len(prev), &c.u)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, false, err
+	}
+	es := make([]leaderboards.Entry, 0, len(prev)+len(rest))
+	for i := len(prev) - 1; i >= 0; i-- {
+		es = append(es, prev[i])
+	}
+	es = append(es, rest...)
+	sl, err := s.sliceFrom(ctx, b, c, es, more)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, false, err
+	}
+	sl.Usage = c.u
+	return sl, true, nil
+}

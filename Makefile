@@ -14,10 +14,11 @@ XBLCTL   := $(BIN)/xblctl
 NODE_DEPS := infra/node_modules/.package-lock.json
 # Go flags of the Lambda binaries: no RPC mode, stripped, reproducible, static.
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
-FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite
+FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite leaderboards leaderboardindex
 
 .PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
-	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction build-SessionsWriteFunction
+	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction build-SessionsWriteFunction \
+	build-LeaderboardsFunction build-LeaderboardIndexFunction
 
 all: test
 
@@ -142,6 +143,12 @@ build-SessionsBatchFunction:
 
 build-SessionsWriteFunction:
 	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sessionswrite
+
+build-LeaderboardsFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/leaderboards
+
+build-LeaderboardIndexFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/leaderboardindex
 
 clean:
 	rm -rf .local .aws-sam

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,14 +30,19 @@ import (
 	"github.com/xblread/xblread/infra/localapi"
 	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/infra/samtemplate"
+	"github.com/xblread/xblread/infra/streams"
 	"github.com/xblread/xblread/pkg/app"
+	"github.com/xblread/xblread/pkg/leaderboards"
+	"github.com/xblread/xblread/pkg/leaderboardsapi"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/rankstream"
 	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/sessionswriteapi"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/statswriteapi"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/rankstore"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -122,6 +128,12 @@ var Functions = []Function{
 			return sessionswriteapi.New(e.API("sessionswrite", ratelimit.SessionDirectory), e.Configs, sessionstore.New(e.Table))
 		},
 	},
+	{
+		Name: "leaderboards", LogicalID: "LeaderboardsFunction", Routes: leaderboardsapi.Routes,
+		New: func(e *app.Env) http.Handler {
+			return leaderboardsapi.New(e.API("leaderboards", ratelimit.Leaderboards), e.Configs, rankstore.New(e.Table))
+		},
+	},
 }
 
 // SampleEventStatus is the status a function answers one of its sample
@@ -146,6 +158,83 @@ func Lookup(name string) (Function, bool) {
 	return Function{}, false
 }
 
+// StreamFunction is a function of the stack fed by the table's stream
+// (DynamoDB Streams), not by HTTP: make run drives it from DynamoDB
+// Local's stream (see startPollers).
+type StreamFunction struct {
+	// Name is the function's directory under functions/; LogicalID its
+	// resource id in template.yaml.
+	Name, LogicalID string
+	// New builds the function's handler, as its main does.
+	New func(*app.Env) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+}
+
+// StreamFunctions are the stack's stream functions.
+var StreamFunctions = []StreamFunction{
+	{
+		Name: "leaderboardindex", LogicalID: "LeaderboardIndexFunction",
+		New: func(e *app.Env) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			h := &rankstream.Handler{Index: &leaderboards.Index{Configs: e.Configs, Store: rankstore.New(e.Table)}, Log: e.Log}
+			return h.Handle
+		},
+	},
+}
+
+// lookupStream finds a stream function by directory name or logical id.
+func lookupStream(name string) (StreamFunction, bool) {
+	for _, f := range StreamFunctions {
+		if f.Name == name || f.LogicalID == name {
+			return f, true
+		}
+	}
+	return StreamFunction{}, false
+}
+
+// dirOf is the directory under functions/ of the function with logical
+// id (or name) id, of either table.
+func dirOf(id string) (string, bool) {
+	if f, ok := Lookup(id); ok {
+		return f.Name, true
+	}
+	if f, ok := lookupStream(id); ok {
+		return f.Name, true
+	}
+	return "", false
+}
+
+// keepStatistics is the stream functions' filter, as the template's
+// FilterCriteria write it (TestStreamFilterMatchesTemplate): statistics
+// items only.
+func keepStatistics(r *events.DynamoDBEventRecord) bool {
+	sk := r.Change.Keys[store.AttrSK]
+	return sk.DataType() == events.DataTypeString && sk.String() == store.SKStats
+}
+
+// startPollers drives each stream function of srv from the table's
+// stream, until srv closes.
+func startPollers(srv *localapi.Server, client *dynamodb.Client, table string, log io.Writer) {
+	for _, f := range StreamFunctions {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		p := &streams.Poller{
+			Table: client, Streams: streams.ClientFor(client), Name: table, Keep: keepStatistics,
+			Invoke: func(ctx context.Context, payload []byte) ([]byte, error) {
+				return srv.InvokeFunction(ctx, f.LogicalID, payload)
+			},
+			Logf: func(format string, args ...any) {
+				fmt.Fprintf(log, "[%s stream] "+format+"\n", append([]any{f.LogicalID}, args...)...)
+			},
+		}
+		go func() {
+			defer close(done)
+			if err := p.Run(ctx); err != nil {
+				fmt.Fprintf(log, "[%s stream] %v\n", f.LogicalID, err)
+			}
+		}()
+		srv.AddCloser(func() { cancel(); <-done })
+	}
+}
+
 // handlers builds every function of the template with the handler its
 // Lambda binary runs and its timeout from the template, and returns them
 // with the environment they share. Logs and EMF records go to logOut.
@@ -165,13 +254,18 @@ func handlers(ctx context.Context, t *samtemplate.Template, table, endpoint stri
 	env.Metrics = metrics.NewWriter(logOut)
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
-		f, ok := Lookup(id)
-		if !ok {
-			return nil, nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
-		}
 		timeout := time.Duration(p.Timeout) * time.Second
 		if timeout <= 0 {
 			timeout = 3 * time.Second // Lambda's default
+		}
+		if sf, ok := lookupStream(id); ok {
+			h := sf.New(env)
+			fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(h) }, Timeout: timeout}
+			continue
+		}
+		f, ok := Lookup(id)
+		if !ok {
+			return nil, nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
 		}
 		fn := app.Lambda(f.New(env))
 		fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(fn) }, Timeout: timeout}
@@ -201,7 +295,13 @@ func newServer(ctx context.Context, templatePath, table, endpoint string, logOut
 		return nil, nil, err
 	}
 	srv, err := localapi.New(routes, fns, app.NewLogger(logOut))
-	return srv, env, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if endpoint != "" {
+		startPollers(srv, env.Table.Client, table, logOut)
+	}
+	return srv, env, nil
 }
 
 // NewHTTPServer serves h as the local API does: with limits on how long a
@@ -332,11 +432,11 @@ func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endp
 	}
 	var names []string
 	for id := range props {
-		f, ok := Lookup(id)
+		name, ok := dirOf(id)
 		if !ok {
-			return nil, fmt.Errorf("template function %s is not in devstack.Functions", id)
+			return nil, fmt.Errorf("template function %s is not in devstack.Functions or StreamFunctions", id)
 		}
-		names = append(names, f.Name)
+		names = append(names, name)
 	}
 	dir := cmp.Or(e.BinDir, filepath.Join(e.Root, ".local", "rie"))
 	bins, err := rie.Build(ctx, e.Root, dir, names...)
@@ -363,10 +463,10 @@ func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endp
 	}
 	fns := map[string]localapi.Function{}
 	for id, p := range props {
-		f, _ := Lookup(id)
+		name, _ := dirOf(id)
 		timeout := time.Duration(cmp.Or(p.Timeout, 3)) * time.Second
 		pool := rie.NewPool(&rie.Function{
-			Name: id, Emulator: bins.Emulator, Bootstrap: bins.Bootstrap[f.Name], Env: envs[id],
+			Name: id, Emulator: bins.Emulator, Bootstrap: bins.Bootstrap[name], Env: envs[id],
 			Timeout: timeout, Log: e.Log, MaxInstances: e.MaxInstances,
 		})
 		fns[id] = localapi.Function{Invoker: pool, Timeout: timeout}
@@ -397,6 +497,14 @@ func NewEmulatedServer(ctx context.Context, templatePath, table, endpoint string
 			f.Invoker.(*rie.Pool).Close()
 		}
 		return nil, err
+	}
+	if endpoint != "" {
+		client, err := loader.NewClient(ctx, endpoint)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		startPollers(srv, client, table, e.Log)
 	}
 	return srv, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/configcache"
+	"github.com/xblread/xblread/pkg/leaderboardsapi"
 	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/ratestore"
@@ -139,10 +140,13 @@ func TestSampleEvents(t *testing.T) {
 				}
 				// Each event is a valid request that finds the demo fixture's
 				// data (the events of a function run in file name order: a
-				// write event may see the changes of those before it).
+				// write event may see the changes of those before it). A
+				// leaderboard page may have no rows: loading a fixture
+				// does not fill the ranking (the statistics stream does).
 				want := SampleEventStatus(ev.RequestContext.HTTP.Method, ev.Headers)
 				if resp.StatusCode != want || want == 200 && !strings.Contains(resp.Body, `"statname"`) && !strings.Contains(resp.Body, `"sessionRef"`) &&
-					!strings.Contains(resp.Body, `"revision"`) && !strings.Contains(resp.Body, `"membersInfo"`) && resp.Body != "{}" {
+					!strings.Contains(resp.Body, `"revision"`) && !strings.Contains(resp.Body, `"membersInfo"`) &&
+					!strings.Contains(resp.Body, `"leaderboardInfo"`) && resp.Body != "{}" {
 					t.Errorf("got %d %s, want %d", resp.StatusCode, resp.Body, want)
 				}
 				if resp.Headers["X-Request-Id"] == "" {
@@ -164,13 +168,19 @@ func TestSampleEvents(t *testing.T) {
 		}
 		slices.Sort(covered)
 		covered = slices.Compact(covered)
-		want := slices.Clone(f.Routes)
+		// A route every request of which is refused has no sample event:
+		// SampleEventStatus would want it answered.
+		want := slices.DeleteFunc(slices.Clone(f.Routes), func(r string) bool { return alwaysRefused[r] })
 		slices.Sort(want)
 		if !slices.Equal(covered, want) {
 			t.Errorf("%s: sample events cover %v, want every route %v", f.Name, covered, want)
 		}
 	}
 }
+
+// alwaysRefused are the routes whose every request is refused: the social
+// leaderboards (the service has no people graph). infra/suite sends them.
+var alwaysRefused = map[string]bool{leaderboardsapi.Routes[1]: true}
 
 // access is one item access a DynamoDB call makes, as IAM authorizes it:
 // the action and the item's partition key ("" when the call names none).
@@ -184,9 +194,12 @@ type access struct{ action, pk string }
 func iamAccesses(op, body string) ([]access, error) {
 	type av map[string]struct{ S string }
 	var req struct {
-		Key           av
-		Item          av
-		TransactItems []struct {
+		Key                       av
+		Item                      av
+		KeyConditionExpression    string
+		ExpressionAttributeNames  map[string]string
+		ExpressionAttributeValues av
+		TransactItems             []struct {
 			Put            *struct{ Item av }
 			Update         *struct{ Key av }
 			Delete         *struct{ Key av }
@@ -247,11 +260,28 @@ func iamAccesses(op, body string) ([]access, error) {
 				out = append(out, access{"dynamodb:BatchGetItem", pk(k)})
 			}
 		}
-	default: // Query and the rest: no item key in the request
+	case "Query":
+		// IAM's LeadingKeys of a Query is the partition key value of its
+		// key condition ("pk = :v" or "#n = :v", first).
+		pkv := ""
+		if m := keyCondition.FindStringSubmatch(req.KeyConditionExpression); m != nil {
+			name := m[1]
+			if strings.HasPrefix(name, "#") {
+				name = req.ExpressionAttributeNames[name]
+			}
+			if name == store.AttrPK {
+				pkv = req.ExpressionAttributeValues[m[2]].S
+			}
+		}
+		out = append(out, access{"dynamodb:Query", pkv})
+	default: // the rest: no item key in the request
 		out = append(out, access{"dynamodb:" + op, ""})
 	}
 	return out, nil
 }
+
+// keyCondition reads the first comparison of a key condition expression.
+var keyCondition = regexp.MustCompile(`^\s*(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)`)
 
 // allows reports whether one of policies' Allow statements grants a: its
 // action, and, when the statement holds its leading keys to patterns
@@ -298,6 +328,51 @@ func TestWritesNeverReachConfigurations(t *testing.T) {
 		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551"} {
 			if allows(policies, access{c.action, pk}) {
 				t.Errorf("%s may %s %s", c.fn, c.action, pk)
+			}
+		}
+	}
+}
+
+// TestLeaderboardsReadOnlyTheirPartitions: the leaderboards function
+// queries boards, gets configurations and batch-gets players' statistics
+// items, and nothing else: not sessions, keywords, profiles or counts,
+// whatever their names (a session named like a GUID included).
+func TestLeaderboardsReadOnlyTheirPartitions(t *testing.T) {
+	fns, err := template(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := fns["LeaderboardsFunction"].Policies
+	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+	allowed := []access{
+		{"dynamodb:Query", "lbe#" + scid + "#kd"},
+		{"dynamodb:Query", "lbc#" + scid + "#kd"},
+		{"dynamodb:GetItem", "scid#" + scid},
+		{"dynamodb:BatchGetItem", "2533274792693551#" + scid},
+		{"dynamodb:BatchGetItem", "1#" + scid},
+		{"dynamodb:BatchGetItem", "18446744073709551615#" + scid},
+		{"dynamodb:UpdateItem", "rate#leaderboards#1297287135#2533274792693551"},
+	}
+	for _, a := range allowed {
+		if !allows(policies, a) {
+			t.Errorf("may not %s %s", a.action, a.pk)
+		}
+	}
+	const guid = "0f5e4b3c-1d2a-4b6c-8d7e-9f0a1b2c3d4e"
+	for _, pk := range []string{
+		"session#" + scid + "#lobby#" + guid, "keyword#" + scid + "#" + guid, "profile#2533274792693551",
+		"rate#userstats#1297287135#2533274792693551", "184467440737095516150#" + scid, "2533274792693551#" + scid + "x",
+	} {
+		for _, action := range []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"} {
+			if allows(policies, access{action, pk}) {
+				t.Errorf("may %s %s", action, pk)
+			}
+		}
+	}
+	for _, a := range allowed {
+		for _, action := range []string{"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"} {
+			if allows(policies, access{action, a.pk}) {
+				t.Errorf("may %s %s", action, a.pk)
 			}
 		}
 	}
@@ -388,7 +463,7 @@ func TestStringLike(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
-	for _, name := range []string{"statsbatch", "StatsBatchFunction", "sessionsbatch", "SessionsBatchFunction", "sessionswrite", "SessionsWriteFunction"} {
+	for _, name := range []string{"statsbatch", "StatsBatchFunction", "sessionsbatch", "SessionsBatchFunction", "sessionswrite", "SessionsWriteFunction", "leaderboards", "LeaderboardsFunction"} {
 		if _, ok := Lookup(name); !ok {
 			t.Errorf("Lookup(%q) failed", name)
 		}
@@ -526,19 +601,33 @@ func TestEachMainLinksOnlyItsAPI(t *testing.T) {
 		t.Skip("runs go list")
 	}
 	// The packages each function links; it links none of the others'
-	// (the statistics functions no session package, the session functions
-	// no statistics package).
+	// (the statistics functions no session or leaderboard package, the
+	// session functions no statistics or leaderboard package; the
+	// leaderboards function links the statistics' rule and store, which
+	// rankstore reads a player's value with, and no API of theirs).
 	own := map[string][]string{
 		"statsbatch":    {"pkg/stats", "pkg/statsapi", "pkg/store/statstore"},
 		"statswrite":    {"pkg/stats", "pkg/statswriteapi", "pkg/store/statstore"},
 		"sessionsbatch": {"pkg/sessions", "pkg/sessionsapi", "pkg/store/sessionstore"},
 		"sessionswrite": {"pkg/sessions", "pkg/sessionswriteapi", "pkg/store/sessionstore"},
+		"leaderboards":  {"pkg/leaderboards", "pkg/leaderboardsapi", "pkg/store/rankstore", "pkg/stats", "pkg/store/statstore"},
+		// The index links the statistics item (its stream's images) and
+		// the ranking's store, and no HTTP API.
+		"leaderboardindex": {"pkg/leaderboards", "pkg/rankstream", "pkg/store/rankstore", "pkg/stats", "pkg/store/statstore"},
 	}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
-	if len(dirs) != len(Functions) || len(own) != len(Functions) {
-		t.Fatalf("%d mains, %d functions in the table, %d in this test", len(dirs), len(Functions), len(own))
-	}
+	var names []string
 	for _, f := range Functions {
+		names = append(names, f.Name)
+	}
+	for _, f := range StreamFunctions {
+		names = append(names, f.Name)
+	}
+	if len(dirs) != len(names) || len(own) != len(names) {
+		t.Fatalf("%d mains, %d functions in the tables, %d in this test", len(dirs), len(names), len(own))
+	}
+	for _, name := range names {
+		f := struct{ Name string }{name}
 		out, err := exec.Command("go", "list", "-deps", "../../functions/"+f.Name).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", f.Name, err)
@@ -626,6 +715,7 @@ func TestRateLimitDefaultsAgree(t *testing.T) {
 		ratelimit.UserStats:        "RateLimitUserStats",
 		ratelimit.SessionDirectory: "RateLimitSessionDirectory",
 		ratelimit.StatsWrite:       "RateLimitStatsWrite",
+		ratelimit.Leaderboards:     "RateLimitLeaderboards",
 	}
 	if len(params) != len(ratelimit.Defaults) {
 		t.Fatalf("%d services have defaults, %d template parameters here", len(ratelimit.Defaults), len(params))
@@ -633,6 +723,50 @@ func TestRateLimitDefaultsAgree(t *testing.T) {
 	for service, l := range ratelimit.Defaults {
 		if got := tmpl.Resolve(params[service]); got != l.String() {
 			t.Errorf("template %s defaults to %q; pkg/ratelimit's %s default is %s", params[service], got, service, l)
+		}
+	}
+}
+
+// TestStreamFilterMatchesTemplate: make run's pollers keep the records the
+// template's event source mapping lets through (statistics items only),
+// and every stream function of the template is in StreamFunctions.
+func TestStreamFilterMatchesTemplate(t *testing.T) {
+	raw, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pattern = `Pattern: '{"dynamodb": {"Keys": {"sk": {"S": ["stats"]}}}}'`
+	if !strings.Contains(string(raw), pattern) {
+		t.Errorf("template.yaml lacks the filter %s that keepStatistics implements", pattern)
+	}
+	for _, tt := range []struct {
+		keys map[string]events.DynamoDBAttributeValue
+		keep bool
+	}{
+		{map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("1#s"), "sk": events.NewStringAttribute("stats")}, true},
+		{map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("lbe#s#x"), "sk": events.NewStringAttribute("00")}, false},
+		{map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("1#s")}, false},
+	} {
+		r := events.DynamoDBEventRecord{Change: events.DynamoDBStreamRecord{Keys: tt.keys}}
+		if keepStatistics(&r) != tt.keep {
+			t.Errorf("%v: kept %v", tt.keys, !tt.keep)
+		}
+	}
+	tmpl, err := LoadTemplate("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, p := range fns {
+		stream := false
+		for _, e := range p.Events {
+			stream = stream || e.Type == "DynamoDB"
+		}
+		if _, ok := lookupStream(id); ok != stream {
+			t.Errorf("%s: a stream event %v, in StreamFunctions %v", id, stream, ok)
 		}
 	}
 }

@@ -24,6 +24,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string) (cre
 		AttributeDefinitions:   def.AttributeDefinitions,
 		BillingMode:            def.BillingMode,
 		GlobalSecondaryIndexes: def.GlobalSecondaryIndexes,
+		StreamSpecification:    &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: def.StreamViewType},
 	})
 	var inUse *types.ResourceInUseException
 	switch {

@@ -66,11 +66,41 @@ type Function struct {
 
 // Server serves a set of routes by invoking Lambda handlers.
 type Server struct {
-	routes []route
-	fns    map[string]Function
-	pools  map[string]*pool // the warm instances of each function
-	log    *slog.Logger
+	routes  []route
+	fns     map[string]Function
+	pools   map[string]*pool // the warm instances of each function
+	log     *slog.Logger
+	closers []func()
 }
+
+// InvokeFunction runs function name (a logical id of fns) with payload,
+// as the routes invoke it, outside any HTTP request: what an event source
+// (a stream) does.
+func (s *Server) InvokeFunction(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	fn, ok := s.fns[name]
+	if !ok {
+		return nil, fmt.Errorf("no function %s", name)
+	}
+	if fn.Invoker != nil {
+		return fn.Invoker.Invoke(ctx, newUUID(), payload)
+	}
+	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       newUUID(),
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
+	})
+	in := s.instances(name).get(fn)
+	done := make(chan invocation, 1)
+	in.jobs <- invocation{ctx: ctx, payload: payload, done: done}
+	res := <-done
+	s.instances(name).put(in)
+	return res.out, res.err
+}
+
+// AddCloser has Close call f first: what runs beside the functions (an
+// event source's poller) stops before they do.
+func (s *Server) AddCloser(f func()) { s.closers = append(s.closers, f) }
 
 type route struct {
 	samtemplate.Route
@@ -382,6 +412,10 @@ func (s *Server) CloseIdle() {
 // emulators and their bootstraps), busy ones included, and waits until
 // they are gone. Stop serving first.
 func (s *Server) Close() {
+	for _, f := range s.closers {
+		f()
+	}
+	s.closers = nil
 	for _, fn := range s.fns {
 		if c, ok := fn.Invoker.(interface{ Close() }); ok {
 			c.Close()

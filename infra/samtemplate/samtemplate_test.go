@@ -28,6 +28,7 @@ func TestRoutes(t *testing.T) {
 	}
 	want := []Route{
 		{"POST", "/batch", "StatsBatchFunction"},
+		{"GET", "/scids/{scid}/leaderboards/{board}", "LeaderboardsFunction"},
 		{"POST", "/serviceconfigs/{scid}/batch", "SessionsBatchFunction"},
 		{"GET", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
 		{"PUT", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "SessionsWriteFunction"},
@@ -45,6 +46,7 @@ func TestRoutes(t *testing.T) {
 		{"PATCH", "/stats/users/{xuid}/scids/{scid}/", "StatsWriteFunction"},
 		{"POST", "/stats/users/{xuid}/scids/{scid}/", "StatsWriteFunction"},
 		{"GET", "/users/{user}/scids/{scid}/stats/{names}", "StatsBatchFunction"},
+		{"GET", "/users/{user}/scids/{scid}/stats/{stat}/people/{group}", "LeaderboardsFunction"},
 	}
 	if !reflect.DeepEqual(routes, want) {
 		t.Errorf("Routes =\n%v\nwant\n%v", routes, want)
@@ -92,8 +94,8 @@ func TestFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 4 {
-		t.Fatalf("template has %d functions, want 4", len(fns))
+	if len(fns) != 5 {
+		t.Fatalf("template has %d functions, want 5", len(fns))
 	}
 	for id, f := range fns {
 		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || len(f.Architectures) != 1 || tmpl.Resolve(f.Architectures[0]) != "arm64" {

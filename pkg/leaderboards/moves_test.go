@@ -1,6 +1,8 @@
 package leaderboards
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/xblread/xblread/pkg/xbl"
@@ -45,5 +47,47 @@ func TestMoves(t *testing.T) {
 				t.Errorf("%s: move %d is %+v, want %+v", tt.name, k, g, tt.want[k])
 			}
 		}
+	}
+}
+
+type recorder struct {
+	moves []Move
+	fail  bool
+}
+
+func (r *recorder) Apply(_ context.Context, m Move, gamertag string) (bool, error) {
+	if r.fail {
+		return false, errors.New("down")
+	}
+	r.moves = append(r.moves, m)
+	return gamertag == "applied", nil
+}
+
+type configs map[string]*xbl.ServiceConfig
+
+func (c configs) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfig, xbl.Usage, error) {
+	return c[scid], xbl.Usage{}, nil
+}
+
+// TestIndexUpdate: the moves of a write reach the store; a SCID without
+// leaderboards, or without a configuration, moves nothing; a store
+// failure is the caller's to retry.
+func TestIndexUpdate(t *testing.T) {
+	cfg := &xbl.ServiceConfig{SCID: "s", Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score"}}}
+	r := &recorder{}
+	ix := &Index{Configs: configs{"s": cfg, "plain": {SCID: "plain"}}, Store: r}
+	after := map[string]xbl.StatValue{"score": {Type: xbl.Integer, Value: "3"}}
+	n, err := ix.Update(context.Background(), 5, "s", nil, after, "applied")
+	if err != nil || n != 1 || len(r.moves) != 1 || r.moves[0].To.Value != "3" || r.moves[0].XUID != 5 {
+		t.Fatalf("%d %v %+v", n, err, r.moves)
+	}
+	for _, scid := range []string{"plain", "unknown"} {
+		if n, err := ix.Update(context.Background(), 5, scid, nil, after, "applied"); n != 0 || err != nil || len(r.moves) != 1 {
+			t.Errorf("%s: %d %v %d moves", scid, n, err, len(r.moves))
+		}
+	}
+	r.fail = true
+	if _, err := ix.Update(context.Background(), 5, "s", after, nil, "x"); err == nil {
+		t.Error("a store failure was not reported")
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
-// Defaults are Xbox Live's documented limits, per service.
+// Defaults are Xbox Live's documented limits, per service (the
+// leaderboards', which are not documented, are the user statistics
+// reads').
 var Defaults = map[string]Limit{
 	UserStats:        {Burst: 100, Sustain: 300},
 	SessionDirectory: {Burst: 30, Sustain: 300},
 	StatsWrite:       {Burst: 10, Sustain: 10},
+	Leaderboards:     {Burst: 100, Sustain: 300},
 }
 
 // Config is the limits of a deployment.
@@ -30,9 +33,9 @@ type Config struct {
 }
 
 // ConfigFromEnv reads the limits: RATE_LIMITS (on or off),
-// RATE_LIMIT_USERSTATS, RATE_LIMIT_SESSIONDIRECTORY, RATE_LIMIT_STATSWRITE
-// (burst/sustain, such as 100/300; off for none), RATE_LIMIT_SERVER, and
-// RATE_LIMIT_TITLES, overrides for single titles:
+// RATE_LIMIT_USERSTATS, RATE_LIMIT_SESSIONDIRECTORY, RATE_LIMIT_STATSWRITE,
+// RATE_LIMIT_LEADERBOARDS (burst/sustain, such as 100/300; off for none),
+// RATE_LIMIT_SERVER, and RATE_LIMIT_TITLES, overrides for single titles:
 // "1297287135:userstats=200/600,1297287135:sessiondirectory=60/600".
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Services: map[string]Limit{}, Titles: map[string]map[string]Limit{}}
@@ -77,7 +80,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-func services() []string { return []string{UserStats, SessionDirectory, StatsWrite} }
+func services() []string { return []string{UserStats, SessionDirectory, StatsWrite, Leaderboards} }
 
 // Limits returns the limit of each request under c.
 func (c Config) Limits(k Key, caller *xbl.Caller) Limit {

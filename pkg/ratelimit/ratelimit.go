@@ -31,6 +31,10 @@ const (
 	UserStats        = "userstats"
 	SessionDirectory = "sessiondirectory"
 	StatsWrite       = "statswrite"
+	// Leaderboards is the leaderboard queries. Xbox Live documents no
+	// limit for them that we know of: they get the user statistics
+	// reads' 100/300.
+	Leaderboards = "leaderboards"
 )
 
 // Limit is a service's limit: requests per burst window and per sustain

@@ -20,6 +20,9 @@ type TableDefinition struct {
 	// GlobalSecondaryIndexes is empty: every read is a key lookup or a
 	// Query on the base table (the keyword index lives in the table itself).
 	GlobalSecondaryIndexes []types.GlobalSecondaryIndex
+	// StreamViewType is the table's stream: the leaderboards' index reads
+	// every write of a statistics item, before and after.
+	StreamViewType types.StreamViewType
 }
 
 // Definition returns the table's definition.
@@ -33,6 +36,7 @@ func Definition() TableDefinition {
 			{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
 		},
-		BillingMode: types.BillingModePayPerRequest,
+		BillingMode:    types.BillingModePayPerRequest,
+		StreamViewType: types.StreamViewTypeNewAndOldImages,
 	}
 }

@@ -73,8 +73,8 @@ func (it *StatsItem) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) er
 		it.Revision, _ = strconv.ParseInt(n.Value, 10, 64)
 	}
 	switch s := m.Value[store.AttrStats].(type) {
-	case nil:
-		return nil
+	case nil, *types.AttributeValueMemberNULL:
+		return nil // no statistics (attributevalue writes an empty map as NULL)
 	case *types.AttributeValueMemberM:
 		it.Stats = make(map[string]StatAttr, len(s.Value))
 		for name, v := range s.Value {

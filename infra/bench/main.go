@@ -71,7 +71,8 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd or init cases")
+	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd, leaderboards or init cases")
+	boards := flag.String("boards", "10000,100000", "comma-separated leaderboard sizes (players), one leaderboard case each")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	emulated := flag.Bool("emulator", true, "measure the read cases also under the Runtime Interface Emulator (make run's functions)")
 	flag.Parse()
@@ -97,6 +98,19 @@ func run() error {
 	defer stopDB()
 	if *only == "crowd" { // writers at once on one session: its own table
 		return runCrowd(ctx, endpoint)
+	}
+	var boardSizes []int
+	for _, s := range strings.Split(*boards, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 100 {
+				return fmt.Errorf("-boards: %q is not a board size of at least 100", s)
+			}
+			boardSizes = append(boardSizes, n)
+		}
+	}
+	if *only == "leaderboards" {
+		return runLeaderboards(ctx, endpoint, boardSizes, 100)
 	}
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
@@ -250,6 +264,10 @@ func run() error {
 	if *only == "" {
 		fmt.Println()
 		if err := runCrowd(ctx, endpoint); err != nil {
+			return err
+		}
+		fmt.Println()
+		if err := runLeaderboards(ctx, endpoint, boardSizes, 100); err != nil {
 			return err
 		}
 		fmt.Println()

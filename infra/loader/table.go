@@ -17,15 +17,29 @@ import (
 // active. An existing table with the same key schema is left as it is
 // (created is false); one with another key schema is an error.
 func CreateTable(ctx context.Context, client *dynamodb.Client, name string) (created bool, err error) {
+	return createTable(ctx, client, name, true)
+}
+
+// CreateTableWithoutStream is CreateTable for a table no index reads:
+// DynamoDB Local writes are slower with a stream, and the tests and
+// benchmarks that do not rank players need none.
+func CreateTableWithoutStream(ctx context.Context, client *dynamodb.Client, name string) (created bool, err error) {
+	return createTable(ctx, client, name, false)
+}
+
+func createTable(ctx context.Context, client *dynamodb.Client, name string, stream bool) (created bool, err error) {
 	def := store.Definition()
-	_, err = client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	in := &dynamodb.CreateTableInput{
 		TableName:              aws.String(name),
 		KeySchema:              def.KeySchema,
 		AttributeDefinitions:   def.AttributeDefinitions,
 		BillingMode:            def.BillingMode,
 		GlobalSecondaryIndexes: def.GlobalSecondaryIndexes,
-		StreamSpecification:    &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: def.StreamViewType},
-	})
+	}
+	if stream {
+		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: def.StreamViewType}
+	}
+	_, err = client.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
 	switch {
 	case err == nil:

@@ -94,8 +94,8 @@ func TestFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 5 {
-		t.Fatalf("template has %d functions, want 5", len(fns))
+	if len(fns) != 6 {
+		t.Fatalf("template has %d functions, want 6", len(fns))
 	}
 	for id, f := range fns {
 		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || len(f.Architectures) != 1 || tmpl.Resolve(f.Architectures[0]) != "arm64" {
@@ -164,10 +164,22 @@ func TestDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id := range fns {
+	for id, f := range fns {
 		short := strings.ToLower(strings.TrimSuffix(id, "Function"))
 		if n := strings.Count(body, `"REF_`+id+`"`); n < 2 {
 			t.Errorf("%s: its Lambda metrics are charted %d times, want invocations and duration", id, n)
+		}
+		stream := false
+		for _, e := range f.Events {
+			stream = stream || e.Type == "DynamoDB"
+		}
+		if stream {
+			// A stream's function answers no request: its lag is what
+			// to chart.
+			if !strings.Contains(body, `"IteratorAge", "FunctionName", "REF_`+id+`"`) {
+				t.Errorf("%s: its iterator age is not charted", id)
+			}
+			continue
 		}
 		if !strings.Contains(body, `"`+short+`"`) {
 			t.Errorf("%s: none of its service metrics (Function %q) is charted", id, short)

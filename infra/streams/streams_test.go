@@ -36,7 +36,7 @@ const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 // ends exactly as memstore's oracle has it, and a write shows within a
 // second once the failures stop.
 func TestIndexFollowsTheStream(t *testing.T) {
-	table := ddbtest.EmptyTable(t)
+	table := ddbtest.StreamTable(t)
 	cfg := xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"},
 		Stats:        map[string]xbl.Access{"score": xbl.Open},
 		Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score", Type: xbl.Integer}}}

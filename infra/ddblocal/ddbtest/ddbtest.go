@@ -146,6 +146,23 @@ func EmptyTable(t testing.TB) store.Table {
 	return store.Table{Client: Client(t), Name: NewTable(t)}
 }
 
+// StreamTable returns a new, empty table of the test's own with the
+// deployed table's stream (EmptyTable's have none: DynamoDB Local writes
+// are slower with one).
+func StreamTable(t testing.TB) store.Table {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "stream-" + hex.EncodeToString(b[:])
+	if _, err := loader.CreateTable(context.Background(), Client(t), name); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	createdMu.Lock()
+	created = append(created, name)
+	createdMu.Unlock()
+	return store.Table{Client: Client(t), Name: name}
+}
+
 // Counter counts the DynamoDB requests a client sends, by operation
 // (X-Amz-Target), retries included.
 type Counter struct {
@@ -240,7 +257,7 @@ func NewTableNamed(t testing.TB, prefix string) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := prefix + "-" + hex.EncodeToString(b[:])
-	if _, err := loader.CreateTable(context.Background(), Client(t), name); err != nil {
+	if _, err := loader.CreateTableWithoutStream(context.Background(), Client(t), name); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	createdMu.Lock()

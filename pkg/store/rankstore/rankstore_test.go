@@ -207,3 +207,27 @@ func TestSameAsOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildSameAsApply: a board written whole by Build reads as the one
+// its players' moves make.
+func TestBuildSameAsApply(t *testing.T) {
+	w := newWorld(t, false)
+	r := rand.New(rand.NewPCG(9, 9))
+	var ds xbl.Dataset
+	var entries []leaderboards.Entry
+	for i := range 300 {
+		x := xbl.XUID(1000 + i)
+		v := iv(r.IntN(40) * r.IntN(40))
+		if i%5 == 0 {
+			v = dv(r.NormFloat64() * 50)
+		}
+		w.values[x] = *v
+		ds.Stats = append(ds.Stats, xbl.UserStats{XUID: x, SCID: scid, Stats: map[string]xbl.StatValue{"score": *v}})
+		entries = append(entries, leaderboards.Entry{XUID: x, Value: *v})
+	}
+	w.load(&ds)
+	if err := rankstore.Build(context.Background(), w.table, w.board(), entries); err != nil {
+		t.Fatal(err)
+	}
+	w.check()
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/pkg/leaderboards"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/rankstore"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// runLeaderboards measures what a leaderboard page reads at each board
+// size: a board of n players with a skewed score (most players low, many
+// tied, a long tail: floor(1000·U^4·(1+9·U'))), written whole
+// (rankstore.Build), then pages of 10 rows read through the ranking
+// store: the top page, pages from random ranks, pages around random
+// players, and the next page after each (the continuation token's read).
+func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages int) error {
+	client, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Leaderboard pages of 10 rows, through rankstore (what the leaderboards function reads), eventually consistent; %d pages of each kind per size\n\n", pages)
+	fmt.Println("| players | distinct values | page | read units p50 / max | items p50 / max | calls | latency p50 / p99 ms |")
+	fmt.Println("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+	for _, n := range sizes {
+		name := fmt.Sprintf("bench-lb-%d-%d", n, time.Now().UnixNano())
+		if _, err := loader.CreateTableWithoutStream(ctx, client, name); err != nil {
+			return err
+		}
+		t := store.Table{Client: client, Name: name}
+		const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+		b := &leaderboards.Board{SCID: scid, Leaderboard: xbl.Leaderboard{Stat: "Score", Type: xbl.Integer}}
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		entries := make([]leaderboards.Entry, n)
+		distinct := map[int]bool{}
+		for i := range entries {
+			u := r.Float64()
+			v := int(math.Floor(1000 * u * u * u * u * (1 + 9*r.Float64())))
+			distinct[v] = true
+			entries[i] = leaderboards.Entry{XUID: xbl.XUID(2533274790000000 + i), Value: xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(v)}, Gamertag: "P" + strconv.Itoa(i)}
+		}
+		start := time.Now()
+		if err := rankstore.Build(ctx, t, b, entries); err != nil {
+			return err
+		}
+		// skipToUser reads the player's statistics item: write those of
+		// the players it asks for.
+		var ds xbl.Dataset
+		users := make([]xbl.XUID, pages)
+		for i := range users {
+			e := entries[r.IntN(n)]
+			users[i] = e.XUID
+			ds.Stats = append(ds.Stats, xbl.UserStats{XUID: e.XUID, SCID: scid, Stats: map[string]xbl.StatValue{"score": e.Value}})
+		}
+		if _, err := loader.Load(ctx, t, &ds, nil); err != nil {
+			return err
+		}
+		built := time.Since(start)
+		rank := rankstore.New(t)
+		type sample struct {
+			u xbl.Usage
+			d time.Duration
+		}
+		kinds := []string{"top", "from a random rank", "around a random player", "next (continuation)"}
+		samples := map[string][]sample{}
+		measure := func(kind string, f func() (*leaderboards.Slice, error)) (*leaderboards.Slice, error) {
+			t0 := time.Now()
+			sl, err := f()
+			if err != nil {
+				return nil, fmt.Errorf("%d players, %s page: %w", n, kind, err)
+			}
+			samples[kind] = append(samples[kind], sample{sl.Usage, time.Since(t0)})
+			return sl, nil
+		}
+		for i := range pages {
+			var sl *leaderboards.Slice
+			var err error
+			if _, err = measure(kinds[0], func() (*leaderboards.Slice, error) { return rank.At(ctx, b, 1, 10) }); err != nil {
+				return err
+			}
+			if sl, err = measure(kinds[1], func() (*leaderboards.Slice, error) { return rank.At(ctx, b, uint32(1+r.IntN(n)), 10) }); err != nil {
+				return err
+			}
+			if _, err = measure(kinds[2], func() (*leaderboards.Slice, error) {
+				sl, found, err := rank.Around(ctx, b, users[i], 10)
+				if err == nil && !found {
+					err = fmt.Errorf("player %d not found", users[i])
+				}
+				return sl, err
+			}); err != nil {
+				return err
+			}
+			if len(sl.Entries) > 0 {
+				c := leaderboards.CursorOf(&sl.Entries[len(sl.Entries)-1])
+				if _, err = measure(kinds[3], func() (*leaderboards.Slice, error) { return rank.After(ctx, b, c, 10) }); err != nil {
+					return err
+				}
+			}
+		}
+		for _, kind := range kinds {
+			s := samples[kind]
+			rcu := make([]float64, len(s))
+			items := make([]int, len(s))
+			ds := make([]time.Duration, len(s))
+			calls := 0
+			for i, x := range s {
+				rcu[i], items[i], ds[i] = x.u.ConsumedRCU, x.u.Items, x.d
+				calls = max(calls, x.u.Calls)
+			}
+			slices.Sort(rcu)
+			slices.Sort(items)
+			fmt.Printf("| %d | %d | %s | %.1f / %.1f | %d / %d | %d | %.2f / %.2f |\n", n, len(distinct), kind,
+				rcu[len(rcu)/2], rcu[len(rcu)-1], items[len(items)/2], items[len(items)-1], calls, ms(pct(ds, 50)), ms(pct(ds, 99)))
+		}
+		fmt.Fprintf(os.Stderr, "leaderboard of %d players built in %s\n", n, built.Round(time.Millisecond))
+	}
+	fmt.Println()
+	return nil
+}

@@ -466,6 +466,16 @@ func TestServe(t *testing.T) {
 		!strings.Contains(body, `"statname":"Wins","type":"Integer","value":"3"`) || strings.Contains(body, `"statname":"Rank"`) {
 		t.Errorf("read after the writes: %d %s", code, body)
 	}
+	// xblctl leaderboard reads a board as XSAPI does (this server's table
+	// was made after it started, so no index follows its stream: the
+	// board may be empty, but it answers).
+	r = xblctl(t, append(env, "PORT="+port), "leaderboard", "--scid", scid, "--stat", "KD", "--max", "5")
+	if r.code != 0 || !strings.Contains(r.stdout, "GET /scids/"+scid+"/leaderboards/stat(KD)?maxItems=5: 200") || !strings.Contains(r.stdout, `"leaderboardInfo"`) {
+		t.Errorf("leaderboard: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := xblctl(t, append(env, "PORT="+port), "leaderboard", "--scid", scid, "--stat", "Nope"); r.code != 1 || !strings.Contains(r.stdout, ": 404") {
+		t.Errorf("leaderboard of a stat without one: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
 	r = xblctl(t, append(env, "PORT="+port), "stats", "get", "--xuid", "42", "--scid", scid)
 	if r.code != 0 || !strings.Contains(r.stdout, `"KD":{"value":2.5}`) || !strings.Contains(r.stdout, `"Wins":{"value":3}`) || strings.Contains(r.stdout, "Rank") {
 		t.Errorf("stats get: exit %d, %q %q", r.code, r.stdout, r.stderr)

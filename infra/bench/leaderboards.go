@@ -31,6 +31,7 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 	fmt.Printf("Leaderboard pages of 10 rows, through rankstore (what the leaderboards function reads), eventually consistent; %d pages of each kind per size\n\n", pages)
 	fmt.Println("| players | distinct values | page | read units p50 / max | items p50 / max | calls | latency p50 / p99 ms |")
 	fmt.Println("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+	var heat []string
 	for _, n := range sizes {
 		name := fmt.Sprintf("bench-lb-%d-%d", n, time.Now().UnixNano())
 		if _, err := loader.CreateTableWithoutStream(ctx, client, name); err != nil {
@@ -122,7 +123,55 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 				rcu[len(rcu)/2], rcu[len(rcu)-1], items[len(items)/2], items[len(items)-1], calls, ms(pct(ds, 50)), ms(pct(ds, 99)))
 		}
 		fmt.Fprintf(os.Stderr, "leaderboard of %d players built in %s\n", n, built.Round(time.Millisecond))
+		heat = append(heat, burstHeat(b, entries, r, n))
+	}
+	fmt.Println()
+	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board (as the index moves the players: 90 % raise their score by 1 to 50, 10 % are new), write units per second, a move's items written transactionally (2 units each)")
+	fmt.Println()
+	fmt.Println("| players | partitions written | busiest partition key | its units/s | busiest item | its units/s |")
+	fmt.Println("| ---: | ---: | --- | ---: | --- | ---: |")
+	for _, h := range heat {
+		fmt.Println(h)
 	}
 	fmt.Println()
 	return nil
+}
+
+// burstHeat counts, for 10,000 moves on b, the write units each partition
+// key and each item takes (rankstore.Writes), and returns the table row.
+func burstHeat(b *leaderboards.Board, entries []leaderboards.Entry, r *rand.Rand, n int) string {
+	byPK, byItem := map[string]int{}, map[store.Key]int{}
+	for i := range 10000 {
+		m := leaderboards.Move{Board: *b}
+		if i%10 == 0 {
+			m.XUID = xbl.XUID(3000000000000000 + i)
+			m.To = &xbl.StatValue{Type: xbl.Integer, Value: "0"}
+		} else {
+			e := entries[r.IntN(n)]
+			old, _ := strconv.Atoi(e.Value.Value)
+			m.XUID, m.From = e.XUID, &e.Value
+			m.To = &xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(old + 1 + r.IntN(50))}
+		}
+		keys := rankstore.Writes(m)
+		for j, k := range keys {
+			units := 2 // in the transaction
+			if j == len(keys)-1 && m.From != nil && k.SK[0] == '3' {
+				units = 1 // the conditional delete of a counter left at 0
+			}
+			byPK[k.PK] += units
+			byItem[k] += units
+		}
+	}
+	hotPK, hotItem := "", store.Key{}
+	for k, v := range byPK {
+		if v > byPK[hotPK] {
+			hotPK = k
+		}
+	}
+	for k, v := range byItem {
+		if v > byItem[hotItem] {
+			hotItem = k
+		}
+	}
+	return fmt.Sprintf("| %d | %d | %s | %d | %s %s | %d |", n, len(byPK), hotPK[:4]+"…", byPK[hotPK], hotItem.PK[:4]+"…", hotItem.SK, byItem[hotItem])
 }

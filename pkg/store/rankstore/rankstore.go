@@ -115,6 +115,62 @@ func decode(av map[string]types.AttributeValue) (leaderboards.Entry, error) {
 // (false for a move applied before). gamertag is the player's, shown in
 // the rows.
 func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string) (bool, error) {
+	items, zero, err := s.plan(m, gamertag)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && conditionFailed(tce) {
+		return false, nil // applied before
+	}
+	if err != nil {
+		return false, store.CallError(ctx, "transact "+s.table.Name, err)
+	}
+	if zero != nil {
+		// Best effort: a counter left at 0 only costs a read.
+		s.table.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 aws.String(s.table.Name),
+			Key:                       zero.AV(),
+			ConditionExpression:       aws.String("#n = :zero"),
+			ExpressionAttributeNames:  map[string]string{"#n": "n"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"}},
+		})
+	}
+	return true, nil
+}
+
+// Writes returns the keys of the items a move of m writes: those of its
+// transaction, then the value counter it may delete. The benchmarks
+// count them to find the busiest partitions and items of a burst.
+func Writes(m leaderboards.Move) []store.Key {
+	items, zero, _ := (&Store{}).plan(m, "")
+	var out []store.Key
+	for _, it := range items {
+		var av map[string]types.AttributeValue
+		switch {
+		case it.Put != nil:
+			av = it.Put.Item
+		case it.Delete != nil:
+			av = it.Delete.Key
+		case it.Update != nil:
+			av = it.Update.Key
+		}
+		pk, _ := av["pk"].(*types.AttributeValueMemberS)
+		sk, _ := av["sk"].(*types.AttributeValueMemberS)
+		if pk != nil && sk != nil {
+			out = append(out, store.Key{PK: pk.Value, SK: sk.Value})
+		}
+	}
+	if zero != nil {
+		out = append(out, *zero)
+	}
+	return out
+}
+
+// plan is the transaction of a move, and the value counter it may leave
+// at 0 (nil when none).
+func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWriteItem, *store.Key, error) {
 	b := &m.Board
 	var items []types.TransactWriteItem
 	epk := entriesPK(b)
@@ -141,7 +197,7 @@ func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string)
 			Value: m.To.Value, Type: typeCode(m.To.Type), Gamertag: gamertag,
 		})
 		if err != nil {
-			return false, err
+			return nil, nil, err
 		}
 		put := &types.Put{TableName: aws.String(s.table.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 		if sameKey {
@@ -175,25 +231,11 @@ func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string)
 			items = append(items, add(s.table.Name, store.Key{PK: cpk, SK: to}, 1))
 		}
 	}
-	_, err := s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && conditionFailed(tce) {
-		return false, nil // applied before
-	}
-	if err != nil {
-		return false, store.CallError(ctx, "transact "+s.table.Name, err)
-	}
+	var zero *store.Key
 	if oldVK != nil && !sameKey {
-		// Best effort: a counter left at 0 only costs a read.
-		s.table.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 aws.String(s.table.Name),
-			Key:                       store.Key{PK: cpk, SK: valueSK(oldVK)}.AV(),
-			ConditionExpression:       aws.String("#n = :zero"),
-			ExpressionAttributeNames:  map[string]string{"#n": "n"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"}},
-		})
+		zero = &store.Key{PK: cpk, SK: valueSK(oldVK)}
 	}
-	return true, nil
+	return items, zero, nil
 }
 
 func add(table string, k store.Key, n int) types.TransactWriteItem {

@@ -408,32 +408,30 @@ func (s *Store) selectValue(ctx context.Context, b *leaderboards.Board, c *count
 	if !found {
 		return "", 0, 0, false, nil
 	}
-	// A move between the reads of two levels can leave a level's counts
-	// short of the one above: the position then falls on the level's
-	// last counter (the page starts a little early, never fails).
-	fine, err := s.level(ctx, b, "2"+coarse.sk[1:], &c.u)
-	if err != nil {
+	// down finds, among the counters under prefix, the one holding
+	// position r. A move between the reads of two levels can leave a
+	// level's counts short of the one above: the position then falls on
+	// the level's last counter (the page starts a little early, never
+	// fails).
+	down := func(prefix string) (counter, bool, error) {
+		list, err := s.level(ctx, b, prefix, &c.u)
+		if err != nil || len(list) == 0 {
+			return counter{}, false, err
+		}
+		k, found := find(list)
+		if !found {
+			k = list[len(list)-1]
+			cum -= k.n
+		}
+		return k, true, nil
+	}
+	f, ok, err := down("2" + coarse.sk[1:])
+	if err != nil || !ok {
 		return "", 0, 0, false, err
 	}
-	f, found := find(fine)
-	if !found {
-		if len(fine) == 0 {
-			return "", 0, 0, false, nil
-		}
-		f = fine[len(fine)-1]
-		cum -= f.n
-	}
-	values, err := s.level(ctx, b, "3"+f.sk[1:], &c.u)
-	if err != nil {
+	v, ok, err := down("3" + f.sk[1:])
+	if err != nil || !ok {
 		return "", 0, 0, false, err
-	}
-	v, found := find(values)
-	if !found {
-		if len(values) == 0 {
-			return "", 0, 0, false, nil
-		}
-		v = values[len(values)-1]
-		cum -= v.n
 	}
 	return v.sk[1:], cum, v.n, true, nil
 }

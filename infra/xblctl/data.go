@@ -73,11 +73,15 @@ func runCreateTable(args []string) error {
 	if err != nil {
 		return err
 	}
-	return createTable(ctx, st, os.Stdout)
+	return createTable(ctx, st, os.Stdout, true)
 }
 
-func createTable(ctx context.Context, st store.Table, out io.Writer) error {
-	created, err := loader.CreateTable(ctx, st.Client, st.Name)
+func createTable(ctx context.Context, st store.Table, out io.Writer, stream bool) error {
+	create := loader.CreateTable
+	if !stream {
+		create = loader.CreateTableWithoutStream
+	}
+	created, err := create(ctx, st.Client, st.Name)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ const MaxRequestBytes = 6 * 1024 * 1024
 // a second), which the pool ensures.
 type instance struct {
 	f       *Function
+	addrs   []string // the two ports, reserved until the emulator stops
 	cmd     *exec.Cmd
 	url     string
 	client  *http.Client
@@ -63,10 +64,22 @@ type instance struct {
 	lastFailure string // why the bootstrap last exited
 }
 
-// freePorts returns n loopback addresses with ports free a moment ago
-// (the emulator cannot be given port 0: it tells the bootstrap its runtime
-// API address before it binds).
+// reserved are the ports this process gave its emulators and has not
+// taken back: a port the kernel hands out again right after we closed
+// it must not go to two of our emulators at once (the second would crash,
+// or worse, answer for the first).
+var (
+	portsMu  sync.Mutex
+	reserved = map[string]bool{}
+)
+
+// freePorts returns n loopback addresses with ports free a moment ago and
+// not given to another of our emulators (the emulator cannot be given
+// port 0: it tells the bootstrap its runtime API address before it
+// binds). releasePorts gives them back.
 func freePorts(n int) ([]string, error) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	var out []string
 	var ls []net.Listener
 	defer func() {
@@ -74,15 +87,28 @@ func freePorts(n int) ([]string, error) {
 			l.Close()
 		}
 	}()
-	for range n {
+	for len(out) < n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
+		ls = append(ls, l) // held open until done, so the next Listen gives another port
+		if addr := l.Addr().String(); !reserved[addr] {
+			out = append(out, addr)
+		}
+	}
+	for _, a := range out {
+		reserved[a] = true
 	}
 	return out, nil
+}
+
+func releasePorts(addrs []string) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for _, a := range addrs {
+		delete(reserved, a)
+	}
 }
 
 // startTimeout bounds how long an emulator may take to listen.
@@ -126,10 +152,11 @@ func startOnce(f *Function) (*instance, error) {
 		return nil, err
 	}
 	in := &instance{
-		f: f, cmd: cmd, url: "http://" + addrs[0] + invokePath, exited: make(chan struct{}),
+		f: f, addrs: addrs, cmd: cmd, url: "http://" + addrs[0] + invokePath, exited: make(chan struct{}),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConns: 1, IdleConnTimeout: time.Hour}},
 	}
 	if err := cmd.Start(); err != nil {
+		releasePorts(addrs)
 		return nil, fmt.Errorf("start %s: %w", f.Emulator, err)
 	}
 	var copying sync.WaitGroup
@@ -150,6 +177,7 @@ func startOnce(f *Function) (*instance, error) {
 		}
 		select {
 		case <-in.exited:
+			releasePorts(addrs)
 			return nil, fmt.Errorf("the emulator exited at start (%s)", cmd.ProcessState)
 		case <-time.After(5 * time.Millisecond):
 		}
@@ -391,4 +419,5 @@ func (in *instance) stop() {
 		syscall.Kill(-b, syscall.SIGKILL)
 	}
 	in.client.CloseIdleConnections()
+	releasePorts(in.addrs)
 }

@@ -325,7 +325,7 @@ func TestWritesNeverReachConfigurations(t *testing.T) {
 		if !allows(policies, access{c.action, "2533274792693551#" + scid}) {
 			t.Errorf("%s may not %s a user's partition", c.fn, c.action)
 		}
-		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551"} {
+		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551", "lbe#" + scid + "#score", "lbc#" + scid + "#score"} {
 			if allows(policies, access{c.action, pk}) {
 				t.Errorf("%s may %s %s", c.fn, c.action, pk)
 			}

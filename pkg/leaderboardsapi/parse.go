@@ -1,7 +1,9 @@
 package leaderboardsapi
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +45,10 @@ func parseGlobal(scid, board, rawQuery string) (*leaderboards.Request, error) {
 		return nil, badRequest("the query string is malformed")
 	}
 	req := &leaderboards.Request{SCID: scid, Stat: name}
-	for key, vs := range q {
+	// In a fixed order, so that a query with several faults is always
+	// told the same one.
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		vs := q[key]
 		if len(vs) != 1 {
 			return nil, badRequest("query key %s is given %d times; give it once", jsonpath.Clip(key), len(vs))
 		}

@@ -59,6 +59,7 @@ type instance struct {
 	lastUse time.Time     // guarded by the pool's mutex
 
 	mu          sync.Mutex
+	reports     int    // REPORT lines seen
 	initMs      string // the last INIT REPORT's duration, until a REPORT line takes it
 	bootstrap   int    // the bootstrap's pid, once seen
 	lastFailure string // why the bootstrap last exited
@@ -288,10 +289,30 @@ func (in *instance) copyStdout(r io.Reader) {
 
 func (in *instance) report(line string, m []int) string {
 	in.mu.Lock()
+	if in.reports == 0 {
+		// The first invocation is the cold start: the emulator's log of
+		// its init, on the other stream, may not have been read yet.
+		for range 20 {
+			if in.initMs != "" {
+				break
+			}
+			in.mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+			in.mu.Lock()
+		}
+	}
+	in.reports++
 	initMs := in.initMs
 	in.initMs = ""
 	pid := in.bootstrap
 	in.mu.Unlock()
+	if pid == 0 {
+		// The emulator's log of the init (read by copyStderr) may come
+		// after its REPORT line: find the bootstrap now.
+		if pids := children(in.cmd.Process.Pid); len(pids) > 0 {
+			pid = pids[0]
+		}
+	}
 	head := line[:m[1]]
 	if m[2] >= 0 { // drop the emulator's Init Duration
 		head = line[:m[2]] + line[m[3]:m[1]]

@@ -81,21 +81,7 @@ func (s *Server) InvokeFunction(ctx context.Context, name string, payload []byte
 	if !ok {
 		return nil, fmt.Errorf("no function %s", name)
 	}
-	if fn.Invoker != nil {
-		return fn.Invoker.Invoke(ctx, newUUID(), payload)
-	}
-	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       newUUID(),
-		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + accountID + ":function:" + name,
-	})
-	in := s.instances(name).get(fn)
-	done := make(chan invocation, 1)
-	in.jobs <- invocation{ctx: ctx, payload: payload, done: done}
-	res := <-done
-	s.instances(name).put(in)
-	return res.out, res.err
+	return s.call(ctx, fn, name, newUUID(), payload)
 }
 
 // AddCloser has Close call f first: what runs beside the functions (an
@@ -284,13 +270,23 @@ var errTimeout = errors.New("task timed out")
 func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string, payload []byte) (*events.APIGatewayV2HTTPResponse, error) {
 	// A client that goes away does not end an invocation (API Gateway's
 	// does not).
-	ctx = context.WithoutCancel(ctx)
+	out, err := s.call(context.WithoutCancel(ctx), fn, name, requestID, payload)
+	if err != nil {
+		return nil, err
+	}
+	return decodeResponse(name, out)
+}
+
+// call runs one invocation of fn and returns its raw response: through
+// its Invoker, or on a warm instance in this process with the function's
+// deadline, abandoning an instance that runs past it.
+func (s *Server) call(ctx context.Context, fn Function, name, requestID string, payload []byte) ([]byte, error) {
 	if fn.Invoker != nil {
 		out, err := fn.Invoker.Invoke(ctx, requestID, payload)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return decodeResponse(name, out)
+		return out, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, fn.Timeout)
 	defer cancel()
@@ -314,7 +310,7 @@ func (s *Server) invoke(ctx context.Context, fn Function, name, requestID string
 	if res.err != nil {
 		return nil, fmt.Errorf("%s: %w", name, res.err)
 	}
-	return decodeResponse(name, res.out)
+	return res.out, nil
 }
 
 // decodeResponse reads a function's payload 2.0 response.

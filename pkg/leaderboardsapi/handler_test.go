@@ -19,8 +19,8 @@ func golden(t *testing.T, name string, body []byte) {
 	testkit.Golden(t, filepath.Join("testdata", "golden", name+".json"), body)
 }
 
-// TestGolden sends the requests XSAPI's own tests build (LEADERBOARDS.md
-// §1) and compares whole bodies; each is also read as XSAPI reads it and
+// TestGolden sends the requests XSAPI's own tests build (docs/API.md,
+// "Leaderboards") and compares whole bodies; each is also read as XSAPI reads it and
 // checked against the oracle.
 func TestGolden(t *testing.T) {
 	h := newHandler(t)

@@ -598,7 +598,7 @@ func TestXSAPIParseGood(t *testing.T) {
 		name, body string
 		check      func(*parsed) string // "" when right
 	}{
-		{"LEADERBOARDS.md sample", answer(goodPaging, goodInfo, goodUsers()), func(p *parsed) string {
+		{"the documented sample", answer(goodPaging, goodInfo, goodUsers()), func(p *parsed) string {
 			r := p.Rows[0]
 			if p.ContinuationToken != "6" || p.TotalCount != 1843 || p.Columns[0] != (parsedColumn{"Jumps", "Integer"}) ||
 				r.XUID != 2533274792693551 || r.Rank != 1 || r.GlobalRank != 1 || r.Percentile != 0.5 || r.Values[0] != "9001" || r.Gamertag != "WarriorSaint" {

@@ -12,8 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/infra/rie"
+	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -62,23 +67,87 @@ func (r *crowdRound) ok() int {
 }
 
 // runCrowd runs the crowd rounds against a fresh local stack on endpoint
-// and prints their table.
-func runCrowd(ctx context.Context, endpoint string) error {
+// and prints their table; with emulated, again against a stack as `make
+// run` serves it (every function under the emulator, up to its default
+// instances each, on a table with its stream, whose records the stream
+// pollers read).
+func runCrowd(ctx context.Context, endpoint string, emulated bool) error {
 	os.Setenv("RATE_LIMITS", "off") // a crowd of different players, each well under its limit
 	ds := &xbl.Dataset{Configs: []xbl.ServiceConfig{{SCID: sessionSCID, TitleIDs: []string{title}, Sandboxes: []string{"RETAIL"}}}}
-	logs := &emfUsage{}
-	stk, _, err := devstack.Start(ctx, endpoint, ds, logs)
+	stk, _, err := devstack.Start(ctx, endpoint, ds, &emfUsage{})
 	if err != nil {
 		return err
 	}
-	defer stk.Close()
-	c := &crowd{base: stk.URL + "/serviceconfigs/" + sessionSCID + "/sessionTemplates/lobby/sessions/"}
+	rounds, err := crowdRounds(ctx, stk.URL)
+	stk.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("DynamoDB Local on this machine, through the local API (functions in process); every writer a different player, all released at once; rate limits off; a lobby of %d seats\n\n", crowdSeats)
+	printCrowd(rounds)
+	if !emulated {
+		return nil
+	}
+	start := time.Now()
+	url, stop, err := makeRunStack(ctx, endpoint, ds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "crowd: the stack as make run serves it built and started in %s\n", time.Since(start).Round(time.Millisecond))
+	rounds, err = crowdRounds(ctx, url)
+	stop()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nThe same, as `make run` serves it: every function its real bootstrap under the Runtime Interface Emulator (up to %d instances each), the table with its stream and the stream pollers reading it\n\n", rie.DefaultMaxInstances)
+	printCrowd(rounds)
+	return nil
+}
+
+// makeRunStack serves ds as `make run` does, on a table of its own with
+// its stream: every function under the emulator, up to its default
+// instances each. It returns the API's URL and what stops it all.
+func makeRunStack(ctx context.Context, endpoint string, ds *xbl.Dataset) (string, func(), error) {
+	client, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return "", nil, err
+	}
+	table := fmt.Sprintf("crowd-%d", time.Now().UnixNano())
+	if _, err := loader.CreateTable(ctx, client, table); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	}
+	if _, err := loader.Load(ctx, store.Table{Client: client, Name: table}, ds, nil); err != nil {
+		drop()
+		return "", nil, err
+	}
+	emu, err := newEmulator()
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	url, _, stop, err := emu.serveWith(ctx, table, endpoint, 0)
+	if err != nil {
+		emu.close()
+		drop()
+		return "", nil, err
+	}
+	return url, func() { stop(); emu.close(); drop() }, nil
+}
+
+// crowdRounds runs the rounds against the local API at url: a warm-up
+// lobby, then each crowd of joiners, then the mixed writers.
+func crowdRounds(ctx context.Context, url string) ([]*crowdRound, error) {
+	c := &crowd{base: url + "/serviceconfigs/" + sessionSCID + "/sessionTemplates/lobby/sessions/"}
 	// Every player's token, minted before any round.
 	c.tokens = make(map[xbl.XUID]string)
 	for i := range 1000 {
 		x := crowdPlayer(i)
+		var err error
 		if c.tokens[x], err = devkey.Mint(xbl.Caller{XUID: x, UserHash: "crowd", TitleID: title, Sandbox: "RETAIL", Gamertag: fmt.Sprintf("Crowd%d", i)}, time.Hour); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var rounds []*crowdRound
@@ -91,30 +160,32 @@ func runCrowd(ctx context.Context, endpoint string) error {
 		}
 		return out
 	}
-	// A warm-up lobby (connections, DynamoDB Local's JIT), not reported.
-	if _, err := c.joins(ctx, "warmup", take(1)[0], take(10)); err != nil {
-		return err
+	// A warm-up lobby (connections, DynamoDB Local's JIT, warm
+	// instances), not reported.
+	if _, err := c.joins(ctx, "warmup", take(1)[0], take(crowdJoiners[len(crowdJoiners)-1])); err != nil {
+		return nil, err
 	}
 	for _, n := range crowdJoiners {
 		r, err := c.joins(ctx, fmt.Sprintf("joins-%d", n), take(1)[0], take(n))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rounds = append(rounds, r)
 	}
 	r, err := c.mixed(ctx, "mixed", take(1)[0], take(crowdMixedMembers-1), take(crowdMixed/3))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rounds = append(rounds, r)
-	fmt.Printf("DynamoDB Local on this machine, through the local API; every writer a different player, all released at once; rate limits off; a lobby of %d seats\n\n", crowdSeats)
+	return append(rounds, r), nil
+}
+
+func printCrowd(rounds []*crowdRound) {
 	fmt.Println("| round | writers at once | admitted (2xx) | statuses | 503/408 without Retry-After | p50 / p99 ms | all answered in ms | members after |")
 	fmt.Println("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
 	for _, r := range rounds {
 		fmt.Printf("| %s | %d | %d | %s | %d | %.0f / %.0f | %.0f | %d |\n", r.what, r.writers, r.ok(), statusList(r.statuses), r.bare,
 			ms(pct(r.took, 50)), ms(pct(r.took, 99)), ms(r.wall), r.members)
 	}
-	return nil
 }
 
 func crowdPlayer(i int) xbl.XUID { return xbl.XUID(2_814_000_000_000_000 + i) }

@@ -97,7 +97,7 @@ func run() error {
 	}
 	defer stopDB()
 	if *only == "crowd" { // writers at once on one session: its own table
-		return runCrowd(ctx, endpoint)
+		return runCrowd(ctx, endpoint, *emulated)
 	}
 	var boardSizes []int
 	for _, s := range strings.Split(*boards, ",") {
@@ -263,7 +263,7 @@ func run() error {
 	}
 	if *only == "" {
 		fmt.Println()
-		if err := runCrowd(ctx, endpoint); err != nil {
+		if err := runCrowd(ctx, endpoint, *emulated); err != nil {
 			return err
 		}
 		fmt.Println()
@@ -460,11 +460,17 @@ func (e *emulator) close() { os.RemoveAll(e.dir) }
 // its URL, the functions' log (its EMF records parsed, its tail kept for a
 // failure) and what stops it.
 func (e *emulator) serve(ctx context.Context, table, endpoint string) (string, *funcLog, func(), error) {
+	return e.serveWith(ctx, table, endpoint, emulatorInstances)
+}
+
+// serveWith is serve with up to instances emulators per function (0:
+// make run's default).
+func (e *emulator) serveWith(ctx context.Context, table, endpoint string, instances int) (string, *funcLog, func(), error) {
 	log := &funcLog{emf: &emfUsage{}}
 	srv, err := devstack.NewEmulatedServer(ctx, filepath.Join(e.root, "template.yaml"), table, endpoint, devstack.Emulated{
 		Root: e.root, BinDir: e.dir, EnvVars: e.vars,
 		Fixed: map[string]string{"RATE_LIMITS": "off"},
-		Log:   log, MaxInstances: emulatorInstances,
+		Log:   log, MaxInstances: instances,
 	})
 	if err != nil {
 		return "", nil, nil, err

@@ -14,6 +14,7 @@ type Service struct {
 	Configs xbl.ConfigReader // SCID configurations, usually a cache
 	Reader  Reader           // queries; nil where the service only writes
 	Store   Store            // session documents; nil where it only queries
+	Queue   Queue            // where writes that lost a race wait to be combined; nil: they retry
 	Now     func() time.Time // time.Now when nil
 }
 

@@ -65,7 +65,7 @@ type ConstantsChange struct {
 	Version                *int
 	ReservedRemovalTimeout *int64
 	System                 map[string]json.RawMessage // the other fields
-	Custom                 json.RawMessage            // nil when absent
+	Custom                 json.RawMessage            `json:",omitempty"` // nil when absent
 }
 
 // PropertiesChange is properties.system and properties.custom of a PUT.
@@ -82,7 +82,7 @@ type MemberChange struct {
 	XUID             xbl.XUID // constants.system.xuid; 0 when absent
 	Active, Ready    *bool
 	ConstantsSystem  map[string]json.RawMessage // other than xuid
-	ConstantsCustom  json.RawMessage
+	ConstantsCustom  json.RawMessage `json:",omitempty"` // nil when absent
 	PropertiesSystem map[string]json.RawMessage // other than active and ready; null deletes
 	PropertiesCustom map[string]json.RawMessage // null deletes
 	Extra            map[string]json.RawMessage // member fields beside constants and properties
@@ -157,6 +157,7 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		}
 	}()
 	var wait time.Duration // before the next try; 0: none
+	queue := s.Queue != nil && cond.combinable()
 	for {
 		if wait > 0 {
 			if err := pause(sctx, wait); err != nil {
@@ -197,6 +198,16 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		}
 		sent = true
 		switch err := s.Store.SaveSession(sctx, stored, store); {
+		case (errors.Is(err, ErrContended) || errors.Is(err, ErrChanged)) && queue:
+			// Lost a race for the session: wait in its queue for a commit
+			// that applies this write with others (see Queue).
+			res, err := s.queue(ctx, sctx, caller, ref, cond, ch)
+			if !errors.Is(err, errNotQueued) {
+				return res, err
+			}
+			queue = false
+			wait = backoff(wait)
+			continue
 		case errors.Is(err, ErrContended):
 			wait = backoff(wait)
 			continue // read again: the condition is decided on what is stored

@@ -54,9 +54,13 @@ type handler struct {
 }
 
 // New returns the API's handler over the session service of configs and
-// st. Errors are text/plain bodies, as MPSD's.
+// st; when st is also a sessions.Queue, writes that lose a race for a
+// session wait in it to be combined. Errors are text/plain bodies, as
+// MPSD's.
 func New(api httpapi.API, configs xbl.ConfigReader, st sessions.Store) http.Handler {
-	return newHandler(api, &sessions.Service{Configs: configs, Store: st, Now: time.Now})
+	svc := &sessions.Service{Configs: configs, Store: st, Now: time.Now}
+	svc.Queue, _ = st.(sessions.Queue)
+	return newHandler(api, svc)
 }
 
 // newHandler returns the API's handler over svc.

@@ -29,6 +29,7 @@
 //	SessionKey         session#{scid}#{template}#{name}  doc                           the session document (JSON) and its ETag: what a session GET and PUT read
 //	HeadKey            session#{scid}#{template}#{name}  head                          what a session query reads of the session (version, visibility, seats, join restriction, keywords, turn, members), written with the document in one transaction
 //	ClaimKey           session#{scid}#{template}#{name}  claim                         the write that holds the version of the document it read (claim, etag, claimUntil), deleted by that write's commit
+//	QueuedKey          session#{scid}#{template}#{name}  wait#{id}                     a write that lost a race for the session, waiting for a commit to apply it (w), then its reply (replied, outcome, refused, kind, message); ttl
 //	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
 //
 // The leaderboards' items, under lbe#{scid}#{stat} (entries in order)

@@ -22,6 +22,7 @@ const (
 	SKDoc         = "doc"     // sort key of a session's document item
 	SKHead        = "head"    // sort key of a session's head item
 	SKClaim       = "claim"   // sort key of a session's claim item
+	PrefixQueued  = "wait#"   // sort key prefix of a write waiting on a session
 	prefixProfile = "profile#"
 	prefixConfig  = "scid#"
 	prefixKeyword = "keyword#"
@@ -127,6 +128,12 @@ func SessionKey(scid, template, name string) Key {
 // version of the document it read (sessionstore's claim).
 func ClaimKey(scid, template, name string) Key {
 	return Key{prefixSession + scid + "#" + template + "#" + name, SKClaim}
+}
+
+// QueuedKey is the key of write id waiting on a session
+// (sessions.Queue).
+func QueuedKey(scid, template, name, id string) Key {
+	return Key{prefixSession + scid + "#" + template + "#" + name, PrefixQueued + id}
 }
 
 // HeadKey is the key of a session's head item.

@@ -115,6 +115,7 @@ func TestLayout(t *testing.T) {
 		"{service}":  service,
 		"{title}":    title,
 		"{window}":   strconv.FormatInt(window.Unix(), 10),
+		"{id}":       "0000018a2b3c4d5e-1a2b3c4d",
 	}
 	membership := MembershipKeys(x, scid, template, name, start)
 	keywords := KeywordKeys(scid, keyword, template, name, start)
@@ -130,6 +131,7 @@ func TestLayout(t *testing.T) {
 		"SessionKey":        SessionKey(scid, template, name),
 		"HeadKey":           HeadKey(scid, template, name),
 		"ClaimKey":          ClaimKey(scid, template, name),
+		"QueuedKey":         QueuedKey(scid, template, name, "0000018a2b3c4d5e-1a2b3c4d"),
 		"RateKey":           RateKey(service, title, x, window),
 	}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)

@@ -48,6 +48,7 @@ type Store struct {
 	// sessions are the documents as written, each with its encoding
 	// (Doc.Encoded); only SaveSession and Load replace them.
 	sessions map[sessionKey]*sessions.Doc
+	queues   map[sessionKey][]*queued // writes waiting on each session
 	etags    int
 	counts   map[rateKey]int // the rate limiter's
 	docs     map[userSCID]document
@@ -66,6 +67,7 @@ func New() *Store {
 		gamertags: map[userSCID]string{},
 		docs:      map[userSCID]document{},
 		sessions:  map[sessionKey]*sessions.Doc{},
+		queues:    map[sessionKey][]*queued{},
 	}
 }
 

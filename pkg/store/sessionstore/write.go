@@ -96,10 +96,11 @@ const (
 
 // copiesFit reports whether the entries of it carry copies of its head:
 // at most MaxCopyEntries of them, which with the document, the claim's
-// delete, the head and removes deletes fit in one transaction, and a head of at most
-// MaxCopyBytes.
-func copiesFit(it *Items, removes int) bool {
-	if len(it.Pointers) > MaxCopyEntries || 3+len(it.Pointers)+removes > MaxTransactItems {
+// delete, the head and extra other actions (deletes of removed entries,
+// the replies of a combined commit) fit in one transaction, and a head of
+// at most MaxCopyBytes.
+func copiesFit(it *Items, extra int) bool {
+	if len(it.Pointers) > MaxCopyEntries || 3+len(it.Pointers)+extra > MaxTransactItems {
 		return false
 	}
 	av, err := it.headAttrs()
@@ -231,10 +232,8 @@ func (s *Store) Session(ctx context.Context, scid, template, name string) (*sess
 // mix of two. The document item holds next.Encoded as it is; the head's
 // attributes are encoded once and shared by the head item and every copy.
 func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err error) {
-	var old []Item // prev's entries (their copies do not matter here)
-	claim := ""    // the id of this write's claim on prev's version (see claim)
+	claim := "" // the id of this write's claim on prev's version (see claim)
 	if prev != nil {
-		old = pointersOf(prev)
 		key := store.ClaimKey(prev.SCID, prev.Template, prev.Name)
 		claim = sessions.NewID()
 		if err := s.claim(ctx, key, prev.ETag, claim); err != nil {
@@ -246,6 +245,17 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err 
 			}
 		}()
 	}
+	return s.commit(ctx, prev, next, claim, nil)
+}
+
+// commit is SaveSession's write of next over prev by the write that holds
+// claim ("" for none: a create), with the actions replies (the replies of
+// a combined commit) in its transaction.
+func (s *Store) commit(ctx context.Context, prev, next *sessions.Doc, claim string, replies []types.TransactWriteItem) error {
+	var old []Item // prev's entries (their copies do not matter here)
+	if prev != nil {
+		old = pointersOf(prev)
+	}
 	if next == nil {
 		// The last member left: delete everything of the session.
 		core := []types.TransactWriteItem{
@@ -253,6 +263,7 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err 
 			s.deleteItem(store.HeadKey(prev.SCID, prev.Template, prev.Name)),
 			s.unclaim(store.ClaimKey(prev.SCID, prev.Template, prev.Name), claim),
 		}
+		core = append(core, replies...)
 		if len(core)+len(old) <= MaxTransactItems {
 			for _, p := range old {
 				core = append(core, s.deleteItem(p.Key))
@@ -275,13 +286,13 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err 
 		return err
 	}
 	add, remove := diff(old, after.Pointers)
-	if copiesFit(after, len(remove)) {
+	if copiesFit(after, len(remove)+len(replies)) {
 		// Everything in one transaction, every entry with a copy.
 		core, err := s.core(prev, claim, after, after.Pointers, remove)
 		if err != nil {
 			return err
 		}
-		return s.transact(ctx, core, next.ETag)
+		return s.transact(ctx, append(core, replies...), next.ETag)
 	}
 	// Too many entries for one transaction, or too large a head: entries
 	// without copies.
@@ -314,12 +325,12 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err 
 	}
 	// Removed keywords' entries go in the commit while there is room (a
 	// keyword query checks the head, so one deleted late is never a row).
-	room := min(len(kwRemove), MaxTransactItems-3)
+	room := min(len(kwRemove), MaxTransactItems-3-len(replies))
 	core, err := s.core(prev, claim, after, nil, kwRemove[:room])
 	if err != nil {
 		return err
 	}
-	if err := s.transact(ctx, core, next.ETag); err != nil {
+	if err := s.transact(ctx, append(core, replies...), next.ETag); err != nil {
 		return err
 	}
 	// The write is done: an entry left behind by a failure here is never
@@ -328,8 +339,8 @@ func (s *Store) SaveSession(ctx context.Context, prev, next *sessions.Doc) (err 
 	return nil
 }
 
-// core is the commit: the document, conditional on prev's ETag and this
-// write's claim (or on no document), the head, the entries puts and the deletes of the entries
+// core is the commit: the document, conditional on prev's ETag (or on no
+// document) and on this write's claim (if it holds one), the head, the entries puts and the deletes of the entries
 // remove.
 func (s *Store) core(prev *sessions.Doc, claim string, after *Items, puts, remove []Item) ([]types.TransactWriteItem, error) {
 	doc, err := s.put(after.Doc)
@@ -346,8 +357,8 @@ func (s *Store) core(prev *sessions.Doc, claim string, after *Items, puts, remov
 		doc.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":etag": &types.AttributeValueMemberS{Value: prev.ETag}}
 	}
 	core := []types.TransactWriteItem{doc}
-	if prev != nil {
-		core = append(core, s.unclaim(store.ClaimKey(prev.SCID, prev.Template, prev.Name), claim))
+	if claim != "" {
+		core = append(core, s.unclaim(store.Key{PK: after.Doc.PK, SK: store.SKClaim}, claim))
 	}
 	for _, p := range append([]Item{after.Head}, puts...) {
 		av, err := after.itemAV(&p)
@@ -502,6 +513,11 @@ func (s *Store) settle(ctx context.Context, in *dynamodb.TransactWriteItemsInput
 // put or its delete) is as that item leaves it: stored with etag, or gone
 // for a delete.
 func (s *Store) stores(ctx context.Context, doc types.TransactWriteItem, etag string) (bool, error) {
+	if doc.Put == nil && doc.Delete == nil {
+		// A combined commit of replies only: its writers read their
+		// replies (sessions.Queue).
+		return false, nil
+	}
 	key := map[string]types.AttributeValue{}
 	if doc.Delete != nil {
 		key = doc.Delete.Key
@@ -590,27 +606,39 @@ const (
 	attrClaimETag  = "etag"
 	attrClaimUntil = "claimUntil"
 	claimTime      = 2 * time.Second
+	// claimAny is the etag of a combining write's claim (Combine): it
+	// holds the session whatever its version, and no write replaces it
+	// while it lives.
+	claimAny = "*"
 )
 
 // claim claims version etag of the session whose claim item is at key,
 // for the write whose id is id: nil when it holds it, sessions.ErrContended
-// when another write holds a live claim on that version.
+// when another write holds a live claim on that version, or a combining
+// write one on any. With etag claimAny it claims the session whatever its
+// version, unless any write holds a live claim.
 func (s *Store) claim(ctx context.Context, key store.Key, etag, id string) error {
 	now := time.Now()
+	values := map[string]types.AttributeValue{
+		":id":    &types.AttributeValueMemberS{Value: id},
+		":etag":  &types.AttributeValueMemberS{Value: etag},
+		":until": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(claimTime).UnixMilli(), 10)},
+		":now":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
+	}
+	cond := "attribute_not_exists(#c) OR #u < :now"
+	if etag != claimAny {
+		cond += " OR (#e <> :etag AND #e <> :any)"
+		values[":any"] = &types.AttributeValueMemberS{Value: claimAny}
+	}
 	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table.Name),
 		Key:                 key.AV(),
 		UpdateExpression:    aws.String("SET #c = :id, #e = :etag, #u = :until"),
-		ConditionExpression: aws.String("attribute_not_exists(#c) OR #u < :now OR #e <> :etag"),
+		ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: map[string]string{
 			"#c": attrClaim, "#e": attrClaimETag, "#u": attrClaimUntil,
 		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    &types.AttributeValueMemberS{Value: id},
-			":etag":  &types.AttributeValueMemberS{Value: etag},
-			":until": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(claimTime).UnixMilli(), 10)},
-			":now":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
-		},
+		ExpressionAttributeValues: values,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {

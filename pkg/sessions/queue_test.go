@@ -33,10 +33,10 @@ func TestCombineRules(t *testing.T) {
 	late := t0.Add(-time.Second)
 	waiting := []*Queued{
 		{ID: "1", Caller: *guest, Change: joinChange(true)},
-		{ID: "2", Caller: *guest, Change: joinChange(true)},                     // already as asked
-		{ID: "3", Caller: *third, Change: joinChange(true), Until: late},        // its writer is gone
-		{ID: "4", Caller: *third, Change: joinChange(true)},                     // the last seat
-		{ID: "5", Caller: *fourth, Change: joinChange(true)},                    // full
+		{ID: "2", Caller: *guest, Change: joinChange(true)},              // already as asked
+		{ID: "3", Caller: *third, Change: joinChange(true), Until: late}, // its writer is gone
+		{ID: "4", Caller: *third, Change: joinChange(true)},              // the last seat
+		{ID: "5", Caller: *fourth, Change: joinChange(true)},             // full
 		{ID: "6", Caller: *host, Change: &Change{Properties: &PropertiesChange{Custom: map[string]json.RawMessage{"k": raw("1")}}}, Cond: Condition{IfMatchAny: true}},
 	}
 	next, replies := svc(st, t0).combine(ref)(stored, waiting)

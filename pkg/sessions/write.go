@@ -82,7 +82,7 @@ type MemberChange struct {
 	XUID             xbl.XUID // constants.system.xuid; 0 when absent
 	Active, Ready    *bool
 	ConstantsSystem  map[string]json.RawMessage // other than xuid
-	ConstantsCustom  json.RawMessage `json:",omitempty"` // nil when absent
+	ConstantsCustom  json.RawMessage            `json:",omitempty"` // nil when absent
 	PropertiesSystem map[string]json.RawMessage // other than active and ready; null deletes
 	PropertiesCustom map[string]json.RawMessage // null deletes
 	Extra            map[string]json.RawMessage // member fields beside constants and properties
@@ -145,6 +145,8 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 	sctx, cancel := context.WithDeadline(ctx, d.Add(-retryMargin))
 	defer cancel()
 	sent := false // a commit was sent: one may have been applied
+	var sentETag string
+	sentCreate := false // the last commit sent was a create
 	busy := func(err error) error {
 		if sctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 			return errBusy // out of time: retry later (see asStored)
@@ -154,6 +156,9 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 	defer func() {
 		if sent && errors.Is(errOut, errBusy) {
 			res, errOut = s.asStored(ctx, caller, ref, ch)
+			if errOut == nil && sentCreate && res.Doc != nil && res.Doc.ETag == sentETag {
+				res.Outcome = Created // this write's create was applied
+			}
 		}
 	}()
 	var wait time.Duration // before the next try; 0: none
@@ -196,7 +201,7 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		if stored == nil && store == nil {
 			return &WriteResult{Outcome: Deleted}, nil // a create with no members
 		}
-		sent = true
+		sent, sentETag, sentCreate = true, next.ETag, prev == nil
 		switch err := s.Store.SaveSession(sctx, stored, store); {
 		case (errors.Is(err, ErrContended) || errors.Is(err, ErrChanged)) && queue:
 			// Lost a race for the session: wait in its queue for a commit

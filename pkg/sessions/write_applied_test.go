@@ -44,6 +44,15 @@ func TestAppliedWritesAreNotBusy(t *testing.T) {
 	if res, err := s.Put(ctx, host, ref, Condition{}, &Change{Members: map[string]*MemberChange{"me": nil}}); err != nil || res.Outcome != Deleted {
 		t.Fatalf("the last member's applied leave: %+v, %v; want Deleted", res, err)
 	}
+	// A create, applied with its answer lost, is a create (201).
+	if res, err := s.Put(ctx, host, ref, Condition{}, joinChange(true)); err != nil || res.Outcome != Created {
+		t.Fatalf("an applied create: %+v, %v; want Created", res, err)
+	}
+	// Settled as already so: a write that found the session as it asks
+	// after another's create is an update.
+	if res, err := s.Put(ctx, host, ref, Condition{}, joinChange(true)); err != nil || res.Outcome != Updated {
+		t.Fatalf("a write already applied: %+v, %v; want Updated", res, err)
+	}
 }
 
 // lostStore applies no commit, and answers as a storage failure of unknown

@@ -11,11 +11,18 @@ import (
 // stored), with its ETag beside it for conditional writes. Only a GET or
 // PUT of the session reads it. Copies records whether the session's index
 // entries carry a copy of its head.
+//
+// TTL is set while the session holds reservations only (its last member
+// left, or a server reserved seats for players who never came): the
+// latest expiry of them, when the session ends (reads treat it as gone
+// from then), so that DynamoDB's time to live deletes its document, head
+// and copies of the head after it, whoever made it. 0 otherwise.
 type DocItem struct {
 	store.Key
 	ETag   string `dynamodbav:"etag"`
 	Doc    string `dynamodbav:"doc"`
 	Copies bool   `dynamodbav:"copies,omitempty"`
+	TTL    int64  `dynamodbav:"ttl,omitempty"`
 }
 
 // HeadFields are what the session directory query needs of a session: its

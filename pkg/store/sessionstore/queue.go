@@ -212,8 +212,8 @@ func (s *Store) waiting(ctx context.Context, ref sessions.Ref, limit int) ([]*se
 // another commit).
 func (s *Store) replyAction(ref sessions.Ref, r *sessions.Reply) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{
-		TableName:           aws.String(s.table.Name),
-		Key:                 queuedKey(ref, r.ID).AV(),
+		TableName:                aws.String(s.table.Name),
+		Key:                      queuedKey(ref, r.ID).AV(),
 		UpdateExpression:         aws.String("SET #rp = :t, #o = :o, #rf = :r, #k = :k, #m = :m"),
 		ConditionExpression:      aws.String("attribute_exists(#w) AND attribute_not_exists(#rp)"),
 		ExpressionAttributeNames: updateNames,

@@ -3,6 +3,7 @@ package sessionstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -178,5 +179,50 @@ func TestCrowdOnDynamoDB(t *testing.T) {
 	})
 	if err != nil || len(out.Items) != 0 {
 		t.Errorf("left waiting: %d items, %v", len(out.Items), err)
+	}
+}
+
+// TestReservedOnlySessionsEnd: a session whose last joined member left
+// while seats are still reserved carries a time to live, the latest of
+// those reservations' expiries, on its document, its head and the copies
+// of its head; a player who takes a reserved seat removes it.
+func TestReservedOnlySessionsEnd(t *testing.T) {
+	tb, st, _ := writeTable(t)
+	mem := configs()
+	ctx := context.Background()
+	mustPut(t, st, mem, player(1), sessions.Condition{}, joinAs(true), wt0)
+	res := mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"reserve_0": {XUID: 2}, "reserve_1": {XUID: 3}}}, wt0)
+	end := res.Doc.Member(3).ReservedUntil
+	ttls := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, pk := range []string{store.SessionKey(scidA, "lobby", "game-1").PK, store.UserSCID(2, scidA)} {
+			page, err := tb.Client.Query(ctx, &dynamodb.QueryInput{
+				TableName: aws.String(tb.Name), KeyConditionExpression: aws.String("pk = :pk"), ConsistentRead: aws.Bool(true),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				if ttl, ok := it[store.AttrTTL].(*types.AttributeValueMemberN); ok {
+					sk := it[store.AttrSK].(*types.AttributeValueMemberS).Value
+					out[sk[:min(len(sk), 3)]] = ttl.Value
+				}
+			}
+		}
+		return out
+	}
+	if got := ttls(); len(got) != 0 {
+		t.Fatalf("a session with a member has a time to live: %v", got)
+	}
+	mustPut(t, st, mem, player(1), sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}, wt0)
+	want := fmt.Sprint(end.Add(time.Second).Truncate(time.Second).Unix())
+	if got := ttls(); got["doc"] != want || got["hea"] != want || got["mt#"] != want {
+		t.Errorf("reservations only: time to live %v, want %s on the document, the head and the copies", got, want)
+	}
+	mustPut(t, st, mem, player(2), sessions.Condition{}, joinAs(true), wt0)
+	if got := ttls(); len(got) != 0 {
+		t.Errorf("after a reserved player joined: %v", got)
 	}
 }

@@ -45,7 +45,7 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 		return nil, fmt.Errorf("sessionstore: session %s/%s has no encoding to store", d.Template, d.Name)
 	}
 	it := &Items{
-		Doc:      DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies},
+		Doc:      DocItem{Key: store.SessionKey(d.SCID, d.Template, d.Name), ETag: d.ETag, Doc: string(b), Copies: copies, TTL: endOf(d)},
 		Head:     Item{Key: store.HeadKey(d.SCID, d.Template, d.Name), HeadFields: headFieldsOf(d)},
 		Pointers: pointersOf(d),
 	}
@@ -55,6 +55,26 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 		}
 	}
 	return it, nil
+}
+
+// endOf is when the session d ends by itself, in Unix seconds (the items'
+// time to live): the latest expiry of its reservations when it holds
+// nothing else; 0 while a member has joined (it lasts until they leave).
+func endOf(d *sessions.Doc) int64 {
+	var end time.Time
+	for i := range d.Members {
+		m := &d.Members[i]
+		if !m.Reserved || m.ReservedUntil.IsZero() {
+			return 0
+		}
+		if m.ReservedUntil.After(end) {
+			end = m.ReservedUntil
+		}
+	}
+	if end.IsZero() {
+		return 0
+	}
+	return end.Add(time.Second).Truncate(time.Second).Unix()
 }
 
 // pointersOf returns d's index entries, without copies of its head.
@@ -142,6 +162,10 @@ func (it *Items) itemAV(p *Item) (map[string]types.AttributeValue, error) {
 	}
 	if p.Copy {
 		av["c"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if it.Doc.TTL != 0 {
+		// The head and its copies end with the session (DocItem.TTL).
+		av[store.AttrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(it.Doc.TTL, 10)}
 	}
 	return av, nil
 }

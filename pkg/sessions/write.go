@@ -108,8 +108,8 @@ type WriteResult struct {
 	Doc     *Doc
 }
 
-// An unconditional Put that loses a race to another writer reads and
-// applies again (a lobby that a crowd joins at once: each round one writer
+// An unconditional Put that loses a race to another writer, and has no
+// queue to wait in (Service.Queue), reads and applies again (a lobby that a crowd joins at once: each round one writer
 // wins), after a random wait that grows with the races it lost: decorrelated
 // jitter, each wait drawn between retryWait and three times the one before,
 // at most maxRetryWait, so that N writers spread over about N commits' time
@@ -129,7 +129,8 @@ const (
 // SCID's configuration before the session is read, a PUT the rules refuse
 // changes nothing, and one that changes nothing writes nothing. Without an
 // ETag condition, a concurrent change between the read and the write makes
-// Put read and apply again. Put answers errBusy (Unavailable) only for a
+// the write wait in the session's queue to be combined (s.Queue; see
+// Queue), or, without a queue, read and apply again. Put answers errBusy (Unavailable) only for a
 // write that was not applied: SaveSession settles a commit whose outcome
 // it did not see.
 func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (res *WriteResult, errOut error) {

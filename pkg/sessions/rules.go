@@ -59,8 +59,15 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 			m.ReservedUntil = reservationEnd(d, now)
 		}
 	}
-	if ch.Constants != nil {
-		if err := applyConstants(d, ch.Constants, prev == nil); err != nil {
+	constants := ch.Constants
+	if prev == nil {
+		var err error
+		if constants, err = withTemplate(ch.Template, ch.Constants); err != nil {
+			return nil, err
+		}
+	}
+	if constants != nil {
+		if err := applyConstants(d, constants, prev == nil); err != nil {
 			return nil, err
 		}
 	}

@@ -56,6 +56,10 @@ type Change struct {
 	Members map[string]*MemberChange
 	// Servers are merged by key; a null value deletes one.
 	Servers map[string]json.RawMessage
+	// Template are the constants of the session's template (none when
+	// nil), which a create applies with Constants (see withTemplate). Put
+	// sets it from the SCID's configuration; it is not part of a body.
+	Template *ConstantsChange `json:",omitempty"`
 }
 
 // ConstantsChange is constants.system and constants.custom of a PUT.
@@ -134,8 +138,18 @@ const (
 // write that was not applied: SaveSession settles a commit whose outcome
 // it did not see.
 func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (res *WriteResult, errOut error) {
-	if err := s.checkAccess(ctx, caller, ref); err != nil {
+	cfg, err := s.checkAccess(ctx, caller, ref)
+	if err != nil {
 		return nil, err
+	}
+	tmpl, err := template(cfg, ref)
+	if err != nil {
+		return nil, err
+	}
+	if tmpl != nil {
+		withTmpl := *ch
+		withTmpl.Template = tmpl
+		ch = &withTmpl
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -327,7 +341,7 @@ func live(d *Doc, now time.Time) *Doc {
 // session is readable only by its members and by servers. Expired
 // reservations are left out.
 func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, error) {
-	if err := s.checkAccess(ctx, caller, ref); err != nil {
+	if _, err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
 	d, err := s.Store.Session(ctx, ref.SCID, ref.Template, ref.Name)
@@ -357,18 +371,18 @@ func mayRead(d *Doc, caller *xbl.Caller, now time.Time) bool {
 
 // checkAccess is who may read and write sessions of an SCID: a caller
 // from one of its sandboxes, with a title that owns it.
-func (s *Service) checkAccess(ctx context.Context, caller *xbl.Caller, ref Ref) error {
+func (s *Service) checkAccess(ctx context.Context, caller *xbl.Caller, ref Ref) (*xbl.ServiceConfig, error) {
 	cfg, _, err := s.Configs.ReadConfig(ctx, ref.SCID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := xbl.CheckSCID(cfg, ref.SCIDRaw, caller); err != nil {
-		return err
+		return nil, err
 	}
 	if !cfg.Owns(caller) {
-		return derrors.New(derrors.Forbidden, "title %s does not own scid %s", caller.TitleID, ref.SCIDRaw)
+		return nil, derrors.New(derrors.Forbidden, "title %s does not own scid %s", caller.TitleID, ref.SCIDRaw)
 	}
-	return nil
+	return cfg, nil
 }
 
 func (c Condition) holds(prev *Doc) bool {

@@ -364,18 +364,21 @@ func TestErrChangedIsNotSwallowed(t *testing.T) {
 // TestBackoffGrows: the waits after lost races are decorrelated jitter,
 // between retryWait and maxRetryWait, and grow with the races lost.
 func TestBackoffGrows(t *testing.T) {
+	// Waits drawn one after another are correlated: the average is taken
+	// over many, so that a run of short draws does not fail the test.
+	const burnIn, n = 100, 20_000
 	var w, sum time.Duration
-	for i := range 200 {
+	for i := range burnIn + n {
 		w = backoff(w)
 		if w < retryWait || w > maxRetryWait {
 			t.Fatalf("wait %v out of [%v, %v]", w, retryWait, maxRetryWait)
 		}
-		if i >= 100 {
+		if i >= burnIn {
 			sum += w
 		}
 	}
-	if avg := sum / 100; avg < maxRetryWait/5 {
-		t.Errorf("after 100 lost races the waits average %v", avg)
+	if avg := sum / n; avg < maxRetryWait/5 {
+		t.Errorf("after %d lost races the waits average %v", burnIn, avg)
 	}
 }
 

@@ -170,6 +170,9 @@ type ConfigItem struct {
 	// Leaderboards are left out of an item that has none, so that such an
 	// item is as it was before leaderboards were configured.
 	Leaderboards []LeaderboardItem `dynamodbav:"leaderboards,omitempty"` // in StatKey order
+	// SessionTemplates are the SCID's session templates (name → constants,
+	// as sessions.EncodeTemplate wrote them), left out when it names none.
+	SessionTemplates map[string]string `dynamodbav:"sessionTemplates,omitempty"`
 }
 
 // LeaderboardItem is one leaderboard of a configuration item.
@@ -199,6 +202,12 @@ func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
 		}
 		it.Leaderboards = append(it.Leaderboards, LeaderboardItem{Stat: lb.Stat, Sort: order, Type: string(cmp.Or(lb.Type, xbl.Integer))})
 	}
+	if c.SessionTemplates != nil {
+		it.SessionTemplates = make(map[string]string, len(c.SessionTemplates))
+		for name, t := range c.SessionTemplates {
+			it.SessionTemplates[name] = string(t.Constants)
+		}
+	}
 	return it
 }
 
@@ -218,6 +227,12 @@ func (it *ConfigItem) Config(scid string) *xbl.ServiceConfig {
 			Stat:      lb.Stat,
 			Ascending: lb.Sort == SortAscending,
 			Type:      cmp.Or(xbl.StatType(lb.Type), xbl.Integer),
+		}
+	}
+	if it.SessionTemplates != nil {
+		c.SessionTemplates = make(map[string]xbl.SessionTemplate, len(it.SessionTemplates))
+		for name, constants := range it.SessionTemplates {
+			c.SessionTemplates[name] = xbl.SessionTemplate{Constants: []byte(constants)}
 		}
 	}
 	return c

@@ -155,6 +155,31 @@ type ServiceConfig struct {
 	// Leaderboards are the SCID's ranked statistics, keyed by StatKey:
 	// only these stats are ranked, and a stat has at most one.
 	Leaderboards map[string]Leaderboard
+	// SessionTemplates are the SCID's session templates by name (matched
+	// exactly): a session created under one starts with its constants.
+	// Nil when the SCID names none: then any template name is accepted,
+	// and a session's constants are only what its create sends.
+	SessionTemplates map[string]SessionTemplate
+}
+
+// SessionTemplate is one session template of a configuration.
+type SessionTemplate struct {
+	// Constants are the template's constants, as package sessions encodes
+	// them (sessions.EncodeTemplate); opaque here.
+	Constants []byte
+}
+
+// SessionTemplate returns the configuration's template name; ok is false
+// when the SCID names templates and name is not one of them.
+func (c *ServiceConfig) SessionTemplate(name string) (t *SessionTemplate, ok bool) {
+	if c.SessionTemplates == nil {
+		return nil, true
+	}
+	tt, ok := c.SessionTemplates[name]
+	if !ok {
+		return nil, false
+	}
+	return &tt, true
 }
 
 // Leaderboard is the configuration of one leaderboard: a title-managed

@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -65,6 +67,10 @@ type Doc struct {
 
 	Members   []Member `json:"members,omitempty"` // by index
 	NextIndex int      `json:"nextIndex"`
+	// ChangeNumber grows by one on every change of the document (0 for a
+	// document stored before it was kept): Multiplayer Manager reads a
+	// session again only when a tap's change number is newer.
+	ChangeNumber int64 `json:"changeNumber,omitempty"`
 
 	// Copies is the store's note of how the session is indexed (whether
 	// its index entries carry copies of its head); the rules leave it be.
@@ -100,6 +106,29 @@ type Member struct {
 	PropertiesCustom map[string]json.RawMessage `json:"propertiesCustom,omitempty"`
 	// Extra are member fields beside constants and properties (roles...).
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+	// DeviceToken names the device the member last wrote from (see
+	// DeviceToken); "" until it writes as itself.
+	DeviceToken string `json:"deviceToken,omitempty"`
+}
+
+// DeviceToken is the device token of a member who writes as caller: 32 hex
+// digits of a hash of its xuid and device id, stable for one player on
+// one device, under the 40 bytes the client keeps. Multiplayer Manager
+// sets properties.system.host to its own member's token, and knows the
+// host as the member whose token it is.
+func DeviceToken(caller *xbl.Caller) string {
+	h := sha256.Sum256([]byte(caller.XUID.String() + "|" + caller.DeviceID))
+	return hex.EncodeToString(h[:16])
+}
+
+// Token is m's device token as answered: the one it wrote from, or, for a
+// member that has not written as itself (a reservation), its player's on
+// no known device.
+func (m *Member) Token() string {
+	if m.DeviceToken != "" {
+		return m.DeviceToken
+	}
+	return DeviceToken(&xbl.Caller{XUID: m.XUID})
 }
 
 // Status is the member's state as XSAPI reads it: active, else ready,

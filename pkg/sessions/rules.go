@@ -100,11 +100,27 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if d.Visibility == xbl.Private && len(d.Keywords) > 0 && (setsKeywords || prev == nil) {
 		return nil, invalid("$.properties.system.keywords: a private session cannot have keywords")
 	}
+	if v, ok := d.PropertiesSystem["closed"]; ok && !isBool(v) {
+		return nil, invalid("$.properties.system.closed must be true or false")
+	}
+	if v, ok := d.PropertiesSystem["locked"]; ok && !isBool(v) {
+		return nil, invalid("$.properties.system.locked must be true or false")
+	}
 	// The one encoding of the write: measured here, compared with the
-	// stored one by Put, stored by the Store.
+	// stored one by Put, stored by the Store. A document that changed
+	// takes the next change number (and is encoded again with it).
 	b, err := d.Encode()
 	if err != nil {
 		return nil, derrors.Wrap(derrors.Internal, "encode session", err)
+	}
+	if prev == nil || !bytes.Equal(prev.Encoded, b) {
+		if prev != nil {
+			d.ChangeNumber = prev.ChangeNumber
+		}
+		d.ChangeNumber++
+		if b, err = d.Encode(); err != nil {
+			return nil, derrors.Wrap(derrors.Internal, "encode session", err)
+		}
 	}
 	if len(b) > MaxDocBytes {
 		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
@@ -131,6 +147,18 @@ func merge(m, change map[string]json.RawMessage) map[string]json.RawMessage {
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+func isBool(v json.RawMessage) bool {
+	t := string(bytes.TrimSpace(v))
+	return t == "true" || t == "false"
+}
+
+// Closed reports whether d's properties.system.closed is true: only
+// members, reserved players and servers may then join.
+func (d *Doc) Closed() bool {
+	v, ok := d.PropertiesSystem["closed"]
+	return ok && string(bytes.TrimSpace(v)) == "true"
+}
 
 // ObjectSize is the size of an object of kept values as the document
 // stores it: compact, each name quoted (encoding/json writes U+2028 and
@@ -368,12 +396,16 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 			return err
 		}
 		m.Added = false
+		if !caller.Server {
+			m.DeviceToken = DeviceToken(caller)
+		}
 	case !caller.Server && d.Member(caller.XUID) == nil:
 		m, err := join(d, caller, create, now)
 		if err != nil {
 			return err
 		}
 		m.Added = true
+		m.DeviceToken = DeviceToken(caller)
 	}
 	var reserves []string
 	for k := range ch.Members {
@@ -432,6 +464,9 @@ func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, erro
 	}
 	if !create && d.Visibility != xbl.OpenVis && !caller.Server {
 		return nil, derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", d.Visibility)
+	}
+	if !create && !caller.Server && d.Closed() {
+		return nil, derrors.New(derrors.Forbidden, "the session is closed (properties.system.closed): joining it needs a reservation")
 	}
 	if len(d.Members) >= d.MaxMembers {
 		return nil, conflict("the session is full (%d of %d seats taken)", len(d.Members), d.MaxMembers)

@@ -70,6 +70,7 @@ type (
 		JoinTime      serviceSet      `json:"joinTime"`
 		Next          serviceSet      `json:"next"`
 		Turn          serviceSet      `json:"turn"`
+		DeviceToken   serviceSet      `json:"deviceToken"`
 		Extra         map[string]kept `json:",embed"` // roles and the like
 	}
 	memberConstants struct {

@@ -212,6 +212,7 @@ func (h *handler) writeDoc(w http.ResponseWriter, status int, d *sessions.Doc, r
 // named ones); kept values are written as stored.
 type (
 	docOut struct {
+		ChangeNumber    int64                 `json:"changeNumber"`
 		Constants       constantsOut          `json:"constants"`
 		ContractVersion int                   `json:"contractVersion"`
 		CorrelationID   string                `json:"correlationId"`
@@ -246,6 +247,7 @@ type (
 	memberOut struct {
 		ActiveTitleID string              `json:"activeTitleId,omitempty"`
 		Constants     memberConstantsOut  `json:"constants"`
+		DeviceToken   string              `json:"deviceToken"`
 		Gamertag      string              `json:"gamertag,omitempty"`
 		JoinTime      string              `json:"joinTime,omitempty"`
 		Next          int                 `json:"next"`
@@ -297,6 +299,7 @@ func Render(d *sessions.Doc) ([]byte, error) {
 			MaxMembersCount: d.MaxMembers, ReservedRemovalTimeout: d.ReservedRemovalTimeout,
 			Version: d.Version, Visibility: d.Visibility, Other: d.ConstantsSystem,
 		}},
+		ChangeNumber:    d.ChangeNumber,
 		ContractVersion: ContractVersion,
 		CorrelationID:   d.CorrelationID,
 		Members:         make(map[string]*memberOut, len(members)),
@@ -317,7 +320,7 @@ func Render(d *sessions.Doc) ([]byte, error) {
 	for i := range members {
 		m := &members[i]
 		mo := &memberOut{
-			ActiveTitleID: m.TitleID, Gamertag: m.Gamertag, Next: d.NextIndex,
+			ActiveTitleID: m.TitleID, DeviceToken: m.Token(), Gamertag: m.Gamertag, Next: d.NextIndex,
 			Reserved: m.Reserved, Turn: slices.Contains(d.Turn, m.Index), Extra: m.Extra,
 		}
 		if i+1 < len(members) {

@@ -26,6 +26,14 @@ func checkXSAPIParse(body []byte) ([]map[string]any, error) {
 	if err := typed(doc, "contractVersion", "int"); err != nil {
 		return nil, err
 	}
+	// changeNumber: a uint64 number, which Multiplayer Manager compares
+	// with a tap's; this service always sends it.
+	if _, ok := doc["changeNumber"]; !ok {
+		return nil, fmt.Errorf("changeNumber is missing (Multiplayer Manager compares it)")
+	}
+	if err := typed(doc, "changeNumber", "uint"); err != nil {
+		return nil, err
+	}
 	for _, f := range []string{"correlationId", "searchHandle", "branch"} {
 		if err := typed(doc, f, "string?"); err != nil {
 			return nil, err
@@ -56,6 +64,14 @@ func checkXSAPIParse(body []byte) ([]map[string]any, error) {
 		return nil, err
 	}
 	if err := typed(props, "keywords", "[]string"); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"closed", "locked"} {
+		if err := typed(props, f, "bool"); err != nil {
+			return nil, err
+		}
+	}
+	if err := typed(props, "host", "string?"); err != nil {
 		return nil, err
 	}
 	if err := typed(props, "turn", "[]int"); err != nil {
@@ -118,6 +134,13 @@ func checkXSAPIParse(body []byte) ([]map[string]any, error) {
 			if err := typed(psys, f, "[]string"); err != nil {
 				return nil, fmt.Errorf("member %d: %v", cur, err)
 			}
+		}
+		// deviceToken (member root, a string copied into a 40-byte
+		// buffer): Multiplayer Manager knows the host as the member whose
+		// token equals properties.system.host, and counts a member with
+		// an empty one as host when host is empty: always non-empty here.
+		if tok, ok := m["deviceToken"].(string); !ok || tok == "" || len(tok) >= 40 {
+			return nil, fmt.Errorf("member %d: deviceToken is %v, not a non-empty string under 40 bytes", cur, m["deviceToken"])
 		}
 		for f, kind := range map[string]string{"gamertag": "string?", "activeTitleId": "decimal", "joinTime": "time", "turn": "bool", "next": "int"} {
 			if err := typed(m, f, kind); err != nil {

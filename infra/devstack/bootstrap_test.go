@@ -138,7 +138,7 @@ func TestBootstrapServesInvocations(t *testing.T) {
 				if err := json.Unmarshal(payload, &ev); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				want := SampleEventStatus(ev.RequestContext.HTTP.Method, ev.Headers)
+				want := SampleEventStatus(ev.RouteKey, ev.Headers)
 				if resp.StatusCode != want || resp.Headers["X-Request-Id"] != id {
 					t.Errorf("%s: %d (want %d), request id %q (want %q): %s", name, resp.StatusCode, want, resp.Headers["X-Request-Id"], id, resp.Body)
 				}

@@ -123,7 +123,7 @@ var Functions = []Function{
 		},
 	},
 	{
-		Name: "sessionswrite", LogicalID: "SessionsWriteFunction", Routes: sessionswriteapi.Routes,
+		Name: "sessionswrite", LogicalID: "SessionsWriteFunction", Routes: slices.Concat(sessionswriteapi.Routes, sessionswriteapi.HandleRoutes),
 		New: func(e *app.Env) http.Handler {
 			return sessionswriteapi.New(e.API("sessionswrite", ratelimit.SessionDirectory), e.Configs, sessionstore.New(e.Table))
 		},
@@ -139,11 +139,17 @@ var Functions = []Function{
 // SampleEventStatus is the status a function answers one of its sample
 // events (functions/*/events) with, on the demo fixture, the events of a
 // function sent in the order of their file names: 201 for a session
-// created (PUT with If-None-Match: *), 200 otherwise (the sample leaves
-// leave sessions that keep other members).
-func SampleEventStatus(method string, headers map[string]string) int {
-	if method == http.MethodPut && headers["if-none-match"] == "*" {
+// created (PUT with If-None-Match: *) and for a handle posted, 404 for the
+// calls by handle id (a handle's id is made when it is posted: the
+// samples' id names none), 200 otherwise (the sample leaves leave
+// sessions that keep other members).
+func SampleEventStatus(routeKey string, headers map[string]string) int {
+	method, route, _ := strings.Cut(routeKey, " ")
+	switch {
+	case method == http.MethodPut && headers["if-none-match"] == "*", routeKey == "POST /handles":
 		return http.StatusCreated
+	case strings.HasPrefix(route, "/handles/{id}"):
+		return http.StatusNotFound
 	}
 	return http.StatusOK
 }

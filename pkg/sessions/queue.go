@@ -207,8 +207,10 @@ func (s *Service) combine(ref Ref) func(*Doc, []*Queued) (*Doc, []Reply) {
 			case !w.Until.IsZero() && !now.Before(w.Until):
 				// Its writer stopped waiting (and answered 503).
 				r.Refused, r.Kind, r.Message = true, derrors.Unavailable, publicOf(errBusy)
-			case cur != nil && !mayRead(cur, &w.Caller, now):
+			case cur != nil && !mayRead(cur, &w.Caller, now) && !w.Change.Invited:
 				r.Refused, r.Kind, r.Message = true, derrors.Forbidden, publicOf(errPrivate)
+			case !w.Change.sameSession(cur):
+				r.Refused, r.Kind, r.Message = true, derrors.NotFound, publicOf(errHandleGone)
 			case !w.Cond.holds(cur):
 				r.Outcome = ConditionFailed
 			default:

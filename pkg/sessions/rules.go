@@ -211,6 +211,8 @@ func mayWrite(prev *Doc, ch *Change, caller *xbl.Caller, now time.Time) error {
 	me, hasMe := ch.Members["me"]
 	leaves := ch.leavesOnly()
 	switch {
+	case m == nil && ch.Invited:
+		return nil // joining by an invite
 	case m == nil && prev.Visibility == xbl.Private:
 		return errPrivate
 	case m == nil && prev.Visibility != xbl.OpenVis && !leaves:
@@ -388,7 +390,7 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 		// added and that now joins as such.
 		prevMe := d.Member(caller.XUID)
 		joined := prevMe == nil || prevMe.Reserved || prevMe.Added
-		m, err := join(d, caller, create, now)
+		m, err := join(d, caller, create, ch.Invited, now)
 		if err != nil {
 			return err
 		}
@@ -400,7 +402,7 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 			m.DeviceToken = DeviceToken(caller)
 		}
 	case !caller.Server && d.Member(caller.XUID) == nil:
-		m, err := join(d, caller, create, now)
+		m, err := join(d, caller, create, ch.Invited, now)
 		if err != nil {
 			return err
 		}
@@ -450,8 +452,9 @@ func applyMembers(d *Doc, ch *Change, caller *xbl.Caller, create bool, now time.
 }
 
 // join returns the caller's member, adding it (or taking up its
-// reservation) when it has none.
-func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, error) {
+// reservation) when it has none; an invited caller may join a session of
+// any visibility.
+func join(d *Doc, caller *xbl.Caller, create, invited bool, now time.Time) (*Member, error) {
 	if m := d.Member(caller.XUID); m != nil {
 		if m.Reserved {
 			m.Reserved, m.ReservedUntil, m.JoinTime = false, time.Time{}, now
@@ -462,7 +465,7 @@ func join(d *Doc, caller *xbl.Caller, create bool, now time.Time) (*Member, erro
 	if caller.Server && caller.XUID == 0 {
 		return nil, invalid("$.members.me: a server caller has no xuid to join with")
 	}
-	if !create && d.Visibility != xbl.OpenVis && !caller.Server {
+	if !create && d.Visibility != xbl.OpenVis && !caller.Server && !invited {
 		return nil, derrors.New(derrors.Forbidden, "the session is %s: joining it needs a reservation", d.Visibility)
 	}
 	if !create && !caller.Server && d.Closed() {

@@ -15,6 +15,7 @@ type Service struct {
 	Reader  Reader           // queries; nil where the service only writes
 	Store   Store            // session documents; nil where it only queries
 	Queue   Queue            // where writes that lost a race wait to be combined; nil: they retry
+	Handles HandleStore      // handles; nil where the service serves none
 	Now     func() time.Time // time.Now when nil
 }
 

@@ -60,6 +60,22 @@ type Change struct {
 	// nil), which a create applies with Constants (see withTemplate). Put
 	// sets it from the SCID's configuration; it is not part of a body.
 	Template *ConstantsChange `json:",omitempty"`
+	// Session, when set, is the start time of the only session the write
+	// may change (a handle's): another of the same name, or none, is
+	// NotFound. Invited lets the caller join whatever the session's
+	// visibility (an invite's invitee). Neither is part of a body.
+	Session time.Time `json:",omitzero"`
+	Invited bool      `json:",omitempty"`
+}
+
+// errHandleGone is the answer to a write by a handle whose session is
+// gone.
+var errHandleGone = derrors.New(derrors.NotFound, "the handle's session is gone")
+
+// sameSession reports whether prev is the session ch may change (see
+// Change.Session).
+func (ch *Change) sameSession(prev *Doc) bool {
+	return ch.Session.IsZero() || prev != nil && prev.StartTime.Equal(ch.Session)
 }
 
 // ConstantsChange is constants.system and constants.custom of a PUT.
@@ -192,11 +208,14 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		// A session of expired reservations only is gone: the write sees
 		// none (and replaces the stored one).
 		prev := live(stored, now)
-		if prev != nil && !mayRead(prev, caller, now) {
+		if prev != nil && !mayRead(prev, caller, now) && !ch.Invited {
 			// A stranger to a private session learns nothing of it, not
 			// even whether an ETag it guesses is current: one 403 before
 			// the condition or any content is looked at.
 			return nil, errPrivate
+		}
+		if !ch.sameSession(prev) {
+			return nil, errHandleGone
 		}
 		if !cond.holds(prev) {
 			return failed(prev, caller, now)
@@ -341,6 +360,12 @@ func live(d *Doc, now time.Time) *Doc {
 // session is readable only by its members and by servers. Expired
 // reservations are left out.
 func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, error) {
+	return s.get(ctx, caller, ref, false)
+}
+
+// get is Get; an invited caller (an invite's invitee) may read a private
+// session.
+func (s *Service) get(ctx context.Context, caller *xbl.Caller, ref Ref, invited bool) (*Doc, error) {
 	if _, err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
@@ -349,7 +374,7 @@ func (s *Service) Get(ctx context.Context, caller *xbl.Caller, ref Ref) (*Doc, e
 	if d = live(d, now); err != nil || d == nil {
 		return nil, err // none, or only expired reservations (the next write deletes it)
 	}
-	if !mayRead(d, caller, now) {
+	if !mayRead(d, caller, now) && !invited {
 		return nil, derrors.New(derrors.Forbidden, "the session is private: only its members and servers may read it")
 	}
 	d.dropExpired(now)

@@ -60,6 +60,7 @@ type handler struct {
 func New(api httpapi.API, configs xbl.ConfigReader, st sessions.Store) http.Handler {
 	svc := &sessions.Service{Configs: configs, Store: st, Now: time.Now}
 	svc.Queue, _ = st.(sessions.Queue)
+	svc.Handles, _ = st.(sessions.HandleStore)
 	return newHandler(api, svc)
 }
 
@@ -72,6 +73,9 @@ func newHandler(api httpapi.API, svc *sessions.Service) http.Handler {
 	mux := http.NewServeMux()
 	for _, route := range Routes {
 		mux.Handle(route, api.Handle(h.serve))
+	}
+	for _, route := range HandleRoutes {
+		mux.Handle(route, api.Handle(h.serveHandles))
 	}
 	mux.Handle("/", api.NotFound())
 	return api.Wrap(mux)
@@ -134,6 +138,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return h.writeResult(w, res, ref)
+}
+
+// writeResult answers a write's result: 201 with the session created, 200
+// with the session updated, 204 for a session deleted, 412 with the
+// current session (without a body when there is none the caller may read).
+func (h *handler) writeResult(w http.ResponseWriter, res *sessions.WriteResult, ref sessions.Ref) error {
 	switch res.Outcome {
 	case sessions.Created:
 		return h.writeDoc(w, http.StatusCreated, res.Doc, ref)

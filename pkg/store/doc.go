@@ -31,6 +31,8 @@
 //	ClaimKey           session#{scid}#{template}#{name}  claim                         the write that holds the version of the document it read (claim, etag, claimUntil), deleted by that write's commit
 //	QueuedKey          session#{scid}#{template}#{name}  wait#{id}                     a write that lost a race for the session, waiting for a commit to apply it (w), then its reply (replied, outcome, refused, kind, message); ttl
 //	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
+//	HandleKey          handle#{id}                       handle                        a handle (activity, invite or transfer): its session, owner, title, invitee, times; ttl
+//	ActivityKey        {xuid}#{scid}                     activity#{title}              a player's activity for one title: a copy of its activity handle, what the activities query reads; ttl
 //
 // The leaderboards' items, under lbe#{scid}#{stat} (entries in order)
 // and lbc#{scid}#{stat} (counters), are rankstore's: its package doc has

@@ -28,6 +28,11 @@ const (
 	prefixKeyword = "keyword#"
 	prefixSession = "session#"
 	prefixRate    = "rate#"
+	prefixHandle  = "handle#"
+	// SKHandle is the sort key of a handle item; PrefixActivity that of a
+	// player's activity (one per title) in its {xuid}#{scid} partition.
+	SKHandle       = "handle"
+	PrefixActivity = "activity#"
 	// Membership and keyword entries are written twice: under every
 	// template, newest first ("m#", "k#"), and per template, newest first
 	// ("mt#", "kt#"), so that a query of either kind reads its rows in
@@ -134,6 +139,15 @@ func ClaimKey(scid, template, name string) Key {
 // (sessions.Queue).
 func QueuedKey(scid, template, name, id string) Key {
 	return Key{prefixSession + scid + "#" + template + "#" + name, PrefixQueued + id}
+}
+
+// HandleKey is the key of handle id (sessions.Handle).
+func HandleKey(id string) Key { return Key{prefixHandle + id, SKHandle} }
+
+// ActivityKey is the key of player x's activity in scid for one title:
+// the copy of its activity handle that the activities query reads.
+func ActivityKey(x xbl.XUID, scid, titleID string) Key {
+	return Key{UserSCID(x, scid), PrefixActivity + titleID}
 }
 
 // HeadKey is the key of a session's head item.

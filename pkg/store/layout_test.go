@@ -132,6 +132,8 @@ func TestLayout(t *testing.T) {
 		"HeadKey":           HeadKey(scid, template, name),
 		"ClaimKey":          ClaimKey(scid, template, name),
 		"QueuedKey":         QueuedKey(scid, template, name, "0000018a2b3c4d5e-1a2b3c4d"),
+		"HandleKey":         HandleKey("0000018a2b3c4d5e-1a2b3c4d"),
+		"ActivityKey":       ActivityKey(x, scid, title),
 		"RateKey":           RateKey(service, title, x, window),
 	}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)

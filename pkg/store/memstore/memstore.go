@@ -49,10 +49,14 @@ type Store struct {
 	// (Doc.Encoded); only SaveSession and Load replace them.
 	sessions map[sessionKey]*sessions.Doc
 	queues   map[sessionKey][]*queued // writes waiting on each session
-	etags    int
-	counts   map[rateKey]int // the rate limiter's
-	docs     map[userSCID]document
-	reads    int
+	// handles by id, and the id of each player's activity by SCID and
+	// title.
+	handles    map[string]*sessions.Handle
+	activities map[activityKey]string
+	etags      int
+	counts     map[rateKey]int // the rate limiter's
+	docs       map[userSCID]document
+	reads      int
 
 	// Err, when set, is returned by every read (to test failures).
 	Err error
@@ -61,13 +65,15 @@ type Store struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		configs:   map[string]xbl.ServiceConfig{},
-		profiles:  map[xbl.XUID]string{},
-		stats:     map[userSCID]map[string]xbl.StatValue{},
-		gamertags: map[userSCID]string{},
-		docs:      map[userSCID]document{},
-		sessions:  map[sessionKey]*sessions.Doc{},
-		queues:    map[sessionKey][]*queued{},
+		configs:    map[string]xbl.ServiceConfig{},
+		profiles:   map[xbl.XUID]string{},
+		stats:      map[userSCID]map[string]xbl.StatValue{},
+		gamertags:  map[userSCID]string{},
+		docs:       map[userSCID]document{},
+		sessions:   map[sessionKey]*sessions.Doc{},
+		queues:     map[sessionKey][]*queued{},
+		handles:    map[string]*sessions.Handle{},
+		activities: map[activityKey]string{},
 	}
 }
 

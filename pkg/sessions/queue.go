@@ -90,7 +90,20 @@ type queuedWire struct {
 
 // EncodeQueued returns w's stored form (its ID is the store's key).
 func EncodeQueued(w *Queued) ([]byte, error) {
-	return json.Marshal(queuedWire{Caller: w.Caller, Cond: w.Cond, Change: w.Change, Until: w.Until})
+	return marshalKept(queuedWire{Caller: w.Caller, Cond: w.Cond, Change: w.Change, Until: w.Until})
+}
+
+// marshalKept encodes v with its kept values as they are: HTML characters
+// not escaped (encoding/json would write "&" as "\u0026", and a kept
+// value is stored with the fewest escapes).
+func marshalKept(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // DecodeQueued reads a write stored by EncodeQueued under id.

@@ -18,7 +18,7 @@ import (
 
 // EncodeTemplate returns the stored form of a template's constants (what
 // xbl.SessionTemplate.Constants holds).
-func EncodeTemplate(c *ConstantsChange) ([]byte, error) { return json.Marshal(c) }
+func EncodeTemplate(c *ConstantsChange) ([]byte, error) { return marshalKept(c) }
 
 // DecodeTemplate reads constants stored by EncodeTemplate.
 func DecodeTemplate(b []byte) (*ConstantsChange, error) {

@@ -2,6 +2,7 @@ package sessionswriteapi
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -39,6 +40,16 @@ func FuzzParseChange(f *testing.F) {
 			}
 			return
 		}
+		// A change that waits in a session's queue reads back as it was.
+		w := &sessions.Queued{ID: "q", Caller: *caller, Change: ch}
+		b, err := sessions.EncodeQueued(w)
+		if err != nil {
+			t.Fatalf("encode queued: %v", err)
+		}
+		back, err := sessions.DecodeQueued("q", b)
+		if err != nil || !reflect.DeepEqual(back.Change, ch) {
+			t.Fatalf("queued round trip: %v\n%s\n%+v\n%+v", err, b, back.Change, ch)
+		}
 		for _, prev := range []*sessions.Doc{nil, existing} {
 			d, err := svc.Apply(prev, ch, caller, ref)
 			if err != nil {
@@ -54,6 +65,46 @@ func FuzzParseChange(f *testing.F) {
 			if _, err := checkXSAPIParse(out); err != nil {
 				t.Fatalf("XSAPI would not parse %s: %v", out, err)
 			}
+		}
+	})
+}
+
+// FuzzParseHandle: any body is either refused as Invalid, or parses into
+// a handle request of a known type naming a valid session (and, for an
+// invite, an invitee; for a transfer, an origin).
+func FuzzParseHandle(f *testing.F) {
+	ref := `{"scid":"` + scidA + `","templateName":"lobby","name":"l1"}`
+	for _, s := range []string{
+		`{"type":"activity","sessionRef":` + ref + `,"version":1}`,
+		`{"type":"invite","sessionRef":` + ref + `,"version":1,"invitedXuid":"1003","inviteAttributes":{"titleId":"1297287135","contextString":"c","context":"x"}}`,
+		`{"type":"transfer","sessionRef":` + ref + `,"version":1,"originSessionRef":` + ref + `}`,
+		`{"type":"activity","scid":"` + scidA + `","owners":{"xuids":["1"]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseHandle(body)
+		if err != nil {
+			if derrors.KindOf(err) != derrors.Invalid {
+				t.Fatalf("refused as %v: %v", derrors.KindOf(err), err)
+			}
+			return
+		}
+		if req.Ref.SCID == "" || req.Ref.Template == "" || req.Ref.Name == "" {
+			t.Fatalf("a session ref with an empty part: %+v", req.Ref)
+		}
+		switch req.Type {
+		case sessions.Activity:
+		case sessions.Invite:
+			if req.Invited == 0 {
+				t.Fatalf("an invite without an invitee: %+v", req)
+			}
+		case sessions.Transfer:
+			if req.Origin == nil {
+				t.Fatalf("a transfer without an origin: %+v", req)
+			}
+		default:
+			t.Fatalf("type %q", req.Type)
 		}
 	})
 }

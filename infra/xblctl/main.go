@@ -46,6 +46,7 @@ func init() {
 		{"stats", "write|get --xuid X --scid S [--patch | --revision N] [NAME=VALUE...]", "write a player's statistics through the local API as a game does (POST, or --patch), or get the stored document. VALUE: a JSON number is sent as written (70 an Integer, 1.5 or 3.0 a Double), a quoted JSON string is that string, null (with --patch) deletes the stat, anything else is a string", runStats},
 		{"leaderboard", "--scid S --stat NAME [--max N] [--rank R | --user X | --token T]", "read a leaderboard page through the local API as XSAPI does (contract 4.1): the top page, from a rank, around a player, or after a continuation token", runLeaderboard},
 		{"session", "put|get|leave --scid S --template T --name N --xuid X [--create] [--join] [--keywords a,b] [--reserve X,...]", "create, join, change, read or leave a session through the local API as a game does (MPSD, contract 107)", runSession},
+		{"handle", "activity|invite|transfer|query|delete|get|join [ID] [flags]", "post, find or delete MPSD handles (activity, invite, transfer), or read or join the session a handle names, through the local API as Multiplayer Manager does (contract 107)", runHandle},
 		{"dynamodb", "", "run DynamoDB Local in the foreground until Ctrl-C", runDynamoDB},
 	}
 }

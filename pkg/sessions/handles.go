@@ -158,7 +158,9 @@ func (s *Service) PostHandle(ctx context.Context, caller *xbl.Caller, req *Handl
 }
 
 // handle reads handle id for caller: NotFound when there is none, or it
-// expired; an invite is the invitee's (and servers') only.
+// expired; the caller must have access to its session's SCID (as for a
+// session call), and an invite is its invitee's, its sender's and
+// servers' only.
 func (s *Service) handle(ctx context.Context, caller *xbl.Caller, id string) (*Handle, error) {
 	h, err := s.Handles.Handle(ctx, id)
 	if err != nil {
@@ -167,7 +169,10 @@ func (s *Service) handle(ctx context.Context, caller *xbl.Caller, id string) (*H
 	if h == nil || !s.now().Before(h.Expires) {
 		return nil, errNoHandle
 	}
-	if h.Type == Invite && !caller.Server && caller.XUID != h.Invited {
+	if _, err := s.checkAccess(ctx, caller, h.Ref); err != nil {
+		return nil, err
+	}
+	if h.Type == Invite && !caller.Server && caller.XUID != h.Invited && caller.XUID != h.Owner {
 		return nil, derrors.New(derrors.Forbidden, "the invite is for another player")
 	}
 	return h, nil
@@ -231,6 +236,9 @@ func (s *Service) QueryActivities(ctx context.Context, caller *xbl.Caller, scidR
 	if _, err := s.checkAccess(ctx, caller, ref); err != nil {
 		return nil, err
 	}
+	owners = slices.Clone(owners) // each owner once, as the session query reads a repeated xuid once
+	slices.Sort(owners)
+	owners = slices.Compact(owners)
 	hs, err := s.Handles.Activities(ctx, scid, owners)
 	if err != nil {
 		return nil, err

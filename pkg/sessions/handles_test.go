@@ -109,8 +109,19 @@ func TestHandles(t *testing.T) {
 	if _, err := post(friend, &sessions.HandleRequest{Type: sessions.Activity, Ref: lobby}); err != nil {
 		t.Fatalf("the friend's activity: %v", err)
 	}
-	if rows := query(friend, host.XUID, friend.XUID); len(rows) != 2 {
-		t.Errorf("both activities: %+v", rows)
+	if rows := query(friend, host.XUID, friend.XUID, host.XUID); len(rows) != 2 {
+		t.Errorf("both activities (the host named twice, answered once): %+v", rows)
+	}
+	// The sender reads and deletes its own invite; the invitee could too.
+	inv2, err := post(host, &sessions.HandleRequest{Type: sessions.Invite, Ref: lobby, Invited: stranger.XUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, d, err := svc.SessionByHandle(ctx, host, inv2.ID); err != nil || d == nil {
+		t.Errorf("the sender reads its invite: %v", err)
+	}
+	if err := svc.DeleteHandle(ctx, host, inv2.ID); err != nil {
+		t.Errorf("the sender deletes its invite: %v", err)
 	}
 	// Invites end.
 	*now = now.Add(sessions.InviteLifetime)

@@ -236,15 +236,15 @@ func (h *handler) serveHandles(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case r.Method == http.MethodGet:
+		inm := r.Header.Values("If-None-Match")
+		if _, _, err := httpapi.ETags("If-None-Match", inm); err != nil {
+			return err
+		}
 		ref, d, err := h.svc.SessionByHandle(ctx, caller, id)
 		if err != nil {
 			return err
 		}
-		if d == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}
-		return h.writeDoc(w, http.StatusOK, d, ref)
+		return h.writeRead(w, d, ref, inm)
 	}
 	cond, err := condition(r)
 	if err != nil {

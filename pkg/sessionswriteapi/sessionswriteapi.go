@@ -108,16 +108,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if d == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}
-		if httpapi.ETagMatches(inm, d.ETag) {
-			w.Header().Set("ETag", quote(d.ETag))
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-		return h.writeDoc(w, http.StatusOK, d, ref)
+		return h.writeRead(w, d, ref, inm)
 	}
 	cond, err := condition(r)
 	if err != nil {
@@ -139,6 +130,21 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.writeResult(w, res, ref)
+}
+
+// writeRead answers a read of the session ref: 204 when there is none,
+// 304 when If-None-Match (inm) names its ETag, 200 with it otherwise.
+func (h *handler) writeRead(w http.ResponseWriter, d *sessions.Doc, ref sessions.Ref, inm []string) error {
+	if d == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if httpapi.ETagMatches(inm, d.ETag) {
+		w.Header().Set("ETag", quote(d.ETag))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return h.writeDoc(w, http.StatusOK, d, ref)
 }
 
 // writeResult answers a write's result: 201 with the session created, 200

@@ -216,7 +216,7 @@ func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
 		}
 		it.Leaderboards = append(it.Leaderboards, LeaderboardItem{Stat: lb.Stat, Sort: order, Type: string(cmp.Or(lb.Type, xbl.Integer))})
 	}
-	if c.SessionTemplates != nil {
+	if len(c.SessionTemplates) > 0 {
 		it.SessionTemplates = make(map[string]string, len(c.SessionTemplates))
 		for name, t := range c.SessionTemplates {
 			it.SessionTemplates[name] = string(t.Constants)
@@ -243,7 +243,7 @@ func (it *ConfigItem) Config(scid string) *xbl.ServiceConfig {
 			Type:      cmp.Or(xbl.StatType(lb.Type), xbl.Integer),
 		}
 	}
-	if it.SessionTemplates != nil {
+	if len(it.SessionTemplates) > 0 {
 		c.SessionTemplates = make(map[string]xbl.SessionTemplate, len(it.SessionTemplates))
 		for name, constants := range it.SessionTemplates {
 			c.SessionTemplates[name] = xbl.SessionTemplate{Constants: []byte(constants)}

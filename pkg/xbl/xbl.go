@@ -157,7 +157,7 @@ type ServiceConfig struct {
 	Leaderboards map[string]Leaderboard
 	// SessionTemplates are the SCID's session templates by name (matched
 	// exactly): a session created under one starts with its constants.
-	// Nil when the SCID names none: then any template name is accepted,
+	// Empty when the SCID names none: then any template name is accepted,
 	// and a session's constants are only what its create sends.
 	SessionTemplates map[string]SessionTemplate
 }
@@ -172,7 +172,7 @@ type SessionTemplate struct {
 // SessionTemplate returns the configuration's template name; ok is false
 // when the SCID names templates and name is not one of them.
 func (c *ServiceConfig) SessionTemplate(name string) (t *SessionTemplate, ok bool) {
-	if c.SessionTemplates == nil {
+	if len(c.SessionTemplates) == 0 {
 		return nil, true
 	}
 	tt, ok := c.SessionTemplates[name]

@@ -28,6 +28,11 @@ func TestRoutes(t *testing.T) {
 	}
 	want := []Route{
 		{"POST", "/batch", "StatsBatchFunction"},
+		{"POST", "/handles", "SessionsWriteFunction"},
+		{"POST", "/handles/query", "SessionsWriteFunction"},
+		{"DELETE", "/handles/{id}", "SessionsWriteFunction"},
+		{"GET", "/handles/{id}/session", "SessionsWriteFunction"},
+		{"PUT", "/handles/{id}/session", "SessionsWriteFunction"},
 		{"GET", "/scids/{scid}/leaderboards/{board}", "LeaderboardsFunction"},
 		{"POST", "/serviceconfigs/{scid}/batch", "SessionsBatchFunction"},
 		{"GET", "/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}", "SessionsWriteFunction"},

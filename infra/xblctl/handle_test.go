@@ -47,15 +47,7 @@ func TestHandleUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := xblctl(t, nil, tt.args...)
-			if r.code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tt.out) {
-				t.Errorf("stdout %q lacks %q", r.stdout, tt.out)
-			}
-			if tt.code == 2 && r.stderr == "" {
-				t.Error("usage error with nothing on stderr")
-			}
+			wantRun(t, r, tt.code, tt.out)
 			if len(tt.args) == 3 && tt.args[2] == "--help" {
 				for _, f := range append(regexp.MustCompile(`--([a-z-]+)`).FindAllStringSubmatch(tt.out, -1), []string{"", "api"}, []string{"", "server"}) {
 					if !strings.Contains(r.stdout, "\n  -"+f[1]+" ") && !strings.Contains(r.stdout, "\n  -"+f[1]+"\n") {

@@ -58,6 +58,21 @@ type result struct {
 }
 
 // xblctl runs the binary with env added to the test environment.
+// wantRun checks that a run of xblctl exited with code and printed out on
+// stdout, and that a usage error (2) said something on stderr.
+func wantRun(t *testing.T, r result, code int, out string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", r.code, code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, out) {
+		t.Errorf("stdout %q lacks %q", r.stdout, out)
+	}
+	if code == 2 && r.stderr == "" {
+		t.Error("usage error with nothing on stderr")
+	}
+}
+
 func xblctl(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -117,16 +132,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := xblctl(t, nil, tt.args...)
-			if r.code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tt.out) {
-				t.Errorf("stdout %q lacks %q", r.stdout, tt.out)
-			}
-			if tt.code == 2 && r.stderr == "" {
-				t.Error("usage error with nothing on stderr")
-			}
+			wantRun(t, xblctl(t, nil, tt.args...), tt.code, tt.out)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package sessions
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -172,13 +171,11 @@ func (d *Doc) NextTimer() time.Time {
 // returns it. Maps are written in key order, so that one state has one
 // encoding.
 func (d *Doc) Encode() ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(d); err != nil {
+	b, err := marshalKept(d)
+	if err != nil {
 		return nil, err
 	}
-	d.Encoded = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	d.Encoded = b
 	return d.Encoded, nil
 }
 

@@ -1,0 +1,324 @@
+package rta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/xblread/xblread/pkg/derrors"
+	"github.com/xblread/xblread/pkg/sessions"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// MaxLife is how long a connection lives: the service drops it after 2
+// hours (the client reconnects after about 90 minutes on its own).
+const MaxLife = 2 * time.Hour
+
+// Connection is one player's WebSocket connection and its subscriptions.
+type Connection struct {
+	ID      string
+	XUID    xbl.XUID
+	TitleID string
+	Opened  time.Time
+	Subs    map[int64]string // subscription id → resource
+	NextSub int64            // the id the next subscription takes (from 1)
+	Version int64            // grows on each change (the store's condition)
+}
+
+// Expires is when c ends.
+func (c *Connection) Expires() time.Time { return c.Opened.Add(MaxLife) }
+
+// Multiplayer returns the id of c's subscription to ConnectionsResource.
+func (c *Connection) Multiplayer() (int64, bool) {
+	for _, id := range slices.Sorted(maps.Keys(c.Subs)) {
+		if c.Subs[id] == ConnectionsResource {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// Store keeps connections.
+//
+// PutConnection stores c if the stored connection of its id is at version
+// prev (0: there is none), then at c.Version; otherwise ErrChanged.
+// Connections returns the live connections among ids, by id (a missing
+// one is left out). DeleteConnection deletes one (none is not an error).
+// Each fails with a derrors.Unavailable error when storage cannot answer.
+type Store interface {
+	PutConnection(ctx context.Context, c *Connection, prev int64) error
+	Connections(ctx context.Context, ids []string) (map[string]*Connection, error)
+	DeleteConnection(ctx context.Context, id string) error
+}
+
+// ErrChanged is PutConnection's answer when the connection changed since
+// it was read.
+var ErrChanged = errors.New("rta: the connection changed since it was read")
+
+// Poster sends a message on a connection: ErrGone when the connection is
+// gone (API Gateway's 410).
+type Poster interface {
+	Post(ctx context.Context, id string, msg []byte) error
+}
+
+// ErrGone is Poster's answer for a connection that is gone.
+var ErrGone = errors.New("rta: the connection is gone")
+
+// Service is real-time activity over the connections it keeps.
+type Service struct {
+	Store  Store
+	Poster Poster           // nil where the service sends no taps
+	Now    func() time.Time // time.Now when nil
+	NewID  func() string    // ids of taps (ncid); sessions.NewID when nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+func (s *Service) newID() string {
+	if s.NewID == nil {
+		return sessions.NewID()
+	}
+	return s.NewID()
+}
+
+// Connect records connection id of caller, a player (a server has no
+// sessions to hear of: Forbidden).
+func (s *Service) Connect(ctx context.Context, caller *xbl.Caller, id string) error {
+	if caller.Server || caller.XUID == 0 {
+		return derrors.New(derrors.Forbidden, "real-time activity is a player's: a server token has no sessions to hear of")
+	}
+	c := &Connection{ID: id, XUID: caller.XUID, TitleID: caller.TitleID, Opened: s.now().UTC(), Subs: map[int64]string{}, NextSub: 1, Version: 1}
+	return s.Store.PutConnection(ctx, c, 0)
+}
+
+// Disconnect forgets connection id.
+func (s *Service) Disconnect(ctx context.Context, id string) error {
+	return s.Store.DeleteConnection(ctx, id)
+}
+
+// Receive handles one client frame on connection id and returns the
+// answer to send back. A frame that cannot be read is a *FrameError: the
+// connection closes with its reason. A connection that is gone or past
+// its life is NotFound.
+func (s *Service) Receive(ctx context.Context, id string, frame []byte) ([]byte, error) {
+	f, err := ParseFrame(frame)
+	if err != nil {
+		return nil, err
+	}
+	for range 8 { // a few tries against concurrent frames of one connection
+		cs, err := s.Store.Connections(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		c := cs[id]
+		if c == nil || !s.now().Before(c.Expires()) {
+			return nil, derrors.New(derrors.NotFound, "the connection is gone")
+		}
+		prev := c.Version
+		answer, changed, err := apply(c, f)
+		if err != nil || !changed {
+			return answer, err
+		}
+		c.Version++
+		switch err := s.Store.PutConnection(ctx, c, prev); {
+		case errors.Is(err, ErrChanged):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		return answer, nil
+	}
+	return SubscribeOrUnsubscribe(f, Unavailable)
+}
+
+// SubscribeOrUnsubscribe is the answer to f with code (and no
+// subscription).
+func SubscribeOrUnsubscribe(f *Frame, code int) ([]byte, error) {
+	if f.Type == Unsubscribe {
+		return UnsubscribeAnswer(f.Seq, code)
+	}
+	return SubscribeAnswer(f.Seq, code, 0, nil)
+}
+
+// apply applies f to c: its answer, and whether c changed.
+func apply(c *Connection, f *Frame) ([]byte, bool, error) {
+	switch f.Type {
+	case Subscribe:
+		if f.URI != ConnectionsResource {
+			b, err := SubscribeAnswer(f.Seq, UnknownResource, 0, nil)
+			return b, false, err
+		}
+		if id, ok := c.Multiplayer(); ok {
+			// Subscribed already: the same subscription again.
+			b, err := SubscribeAnswer(f.Seq, Success, id, map[string]string{"ConnectionId": c.ID})
+			return b, false, err
+		}
+		if len(c.Subs) >= MaxSubscriptions {
+			b, err := SubscribeAnswer(f.Seq, SubscriptionsMax, 0, nil)
+			return b, false, err
+		}
+		id := c.NextSub
+		c.NextSub++
+		c.Subs[id] = f.URI
+		b, err := SubscribeAnswer(f.Seq, Success, id, map[string]string{"ConnectionId": c.ID})
+		return b, true, err
+	default: // Unsubscribe
+		if _, ok := c.Subs[f.SubID]; !ok {
+			b, err := UnsubscribeAnswer(f.Seq, UnknownResource)
+			return b, false, err
+		}
+		delete(c.Subs, f.SubID)
+		b, err := UnsubscribeAnswer(f.Seq, Success)
+		return b, true, err
+	}
+}
+
+// Change kinds: what a member's subscription may ask to hear of
+// (subscription.changeTypes).
+const (
+	Everything            = "everything"
+	Host                  = "host"
+	Initialization        = "initialization"
+	MatchmakingStatus     = "matchmakingStatus"
+	MembersList           = "membersList"
+	MembersStatus         = "membersStatus"
+	Joinability           = "joinability"
+	CustomProperty        = "customProperty"
+	MembersCustomProperty = "membersCustomProperty"
+)
+
+// Kinds returns the kinds of the change from before to after (nil before:
+// the session was created), in a fixed order.
+func Kinds(before, after *sessions.Doc) []string {
+	if after == nil {
+		return nil
+	}
+	if before == nil {
+		before = &sessions.Doc{}
+	}
+	var out []string
+	add := func(k string, changed bool) {
+		if changed {
+			out = append(out, k)
+		}
+	}
+	sys := func(d *sessions.Doc, name string) json.RawMessage { return d.PropertiesSystem[name] }
+	add(Host, !bytes.Equal(sys(before, "host"), sys(after, "host")))
+	add(Initialization, before.CorrelationID == "")
+	add(MatchmakingStatus, !bytes.Equal(sys(before, "matchmaking"), sys(after, "matchmaking")))
+	add(MembersList, !slices.Equal(xuids(before), xuids(after)))
+	add(MembersStatus, !slices.Equal(statuses(before), statuses(after)))
+	add(Joinability, before.JoinRestriction != after.JoinRestriction || before.Visibility != after.Visibility ||
+		before.MaxMembers != after.MaxMembers || before.Closed() != after.Closed() || !bytes.Equal(sys(before, "locked"), sys(after, "locked")))
+	add(CustomProperty, !maps.EqualFunc(before.PropertiesCustom, after.PropertiesCustom, rawEqual))
+	add(MembersCustomProperty, !slices.EqualFunc(before.Members, after.Members, func(a, b sessions.Member) bool {
+		return a.XUID == b.XUID && maps.EqualFunc(a.PropertiesCustom, b.PropertiesCustom, rawEqual)
+	}))
+	return out
+}
+
+func rawEqual(a, b json.RawMessage) bool { return bytes.Equal(a, b) }
+
+func xuids(d *sessions.Doc) []xbl.XUID {
+	var out []xbl.XUID
+	for _, m := range d.Members {
+		out = append(out, m.XUID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func statuses(d *sessions.Doc) []string {
+	var out []string
+	for _, m := range d.Members {
+		out = append(out, m.XUID.String()+"="+m.Status())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// subscription is a member's properties.system.subscription.
+type subscription struct {
+	ID          string   `json:"id"`
+	ChangeTypes []string `json:"changeTypes"`
+}
+
+// wants reports whether a member subscribed to hear of kinds.
+func (sub *subscription) wants(kinds []string) bool {
+	for _, t := range sub.ChangeTypes {
+		if t == Everything && len(kinds) > 0 || slices.Contains(kinds, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// Tap sends the shoulder tap of the change of a session from before (nil:
+// created) to after (nil: deleted, which taps nobody) to each member of
+// after whose properties.system.connection is a live connection of that
+// same player, subscribed to the multiplayer resource, and whose
+// subscription's changeTypes match the change. Nobody else hears of it. A
+// connection found gone is forgotten. It returns how many taps were sent.
+func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, error) {
+	kinds := Kinds(before, after)
+	if len(kinds) == 0 {
+		return 0, nil
+	}
+	want := map[string]xbl.XUID{} // connection id → its member
+	for _, m := range after.Members {
+		if m.Reserved {
+			continue
+		}
+		var conn string
+		var sub subscription
+		if json.Unmarshal(m.PropertiesSystem["connection"], &conn) != nil || conn == "" ||
+			json.Unmarshal(m.PropertiesSystem["subscription"], &sub) != nil || !sub.wants(kinds) {
+			continue
+		}
+		want[conn] = m.XUID
+	}
+	if len(want) == 0 {
+		return 0, nil
+	}
+	conns, err := s.Store.Connections(ctx, slices.Sorted(maps.Keys(want)))
+	if err != nil {
+		return 0, err
+	}
+	tap := Taps{NCID: s.newID(), ShoulderTaps: []ShoulderTap{{
+		Resource: after.SCID + "~" + after.Template + "~" + after.Name, ChangeNumber: after.ChangeNumber, Branch: after.CorrelationID,
+	}}}
+	now := s.now()
+	sent := 0
+	for _, id := range slices.Sorted(maps.Keys(want)) {
+		c := conns[id]
+		if c == nil || c.XUID != want[id] || !now.Before(c.Expires()) {
+			continue // not that player's, or gone: nothing to hear
+		}
+		subID, ok := c.Multiplayer()
+		if !ok {
+			continue
+		}
+		msg, err := EventMessage(subID, tap)
+		if err != nil {
+			return sent, err
+		}
+		switch err := s.Poster.Post(ctx, id, msg); {
+		case errors.Is(err, ErrGone):
+			s.Store.DeleteConnection(ctx, id)
+		case err != nil:
+			return sent, err
+		default:
+			sent++
+		}
+	}
+	return sent, nil
+}

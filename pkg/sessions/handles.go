@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -180,7 +181,8 @@ func (s *Service) handle(ctx context.Context, caller *xbl.Caller, id string) (*H
 
 // SessionByHandle reads the session handle id names, with the session's
 // own rules (Get; an invite's invitee may read a private session): nil
-// when it is gone, or is another session of the same name.
+// when it is gone, or is another session of the same name. An activity
+// whose owner left the session is gone (NotFound), and deleted.
 func (s *Service) SessionByHandle(ctx context.Context, caller *xbl.Caller, id string) (Ref, *Doc, error) {
 	h, err := s.handle(ctx, caller, id)
 	if err != nil {
@@ -190,14 +192,19 @@ func (s *Service) SessionByHandle(ctx context.Context, caller *xbl.Caller, id st
 	if err != nil || d == nil || !d.StartTime.Equal(h.SessionStart) {
 		return h.Ref, nil, err
 	}
+	if h.Type == Activity && !joined(d, h.Owner) {
+		// The owner left: its activity ended with it.
+		s.Handles.DeleteHandle(context.WithoutCancel(ctx), h)
+		return Ref{}, nil, errNoHandle
+	}
 	return h.Ref, d, nil
 }
 
 // PutByHandle writes ch to the session handle id names, with the
 // session's own rules (Put); the invitee of an invite may join it
 // whatever its visibility (not when it is closed or full). A session that
-// is gone, or is another of the same name, is NotFound: Multiplayer
-// Manager then makes a new one.
+// is gone, or is another of the same name, or (for an activity) that its
+// owner left, is NotFound: Multiplayer Manager then makes a new one.
 func (s *Service) PutByHandle(ctx context.Context, caller *xbl.Caller, id string, cond Condition, ch *Change) (Ref, *WriteResult, error) {
 	h, err := s.handle(ctx, caller, id)
 	if err != nil {
@@ -206,7 +213,13 @@ func (s *Service) PutByHandle(ctx context.Context, caller *xbl.Caller, id string
 	c := *ch
 	c.Session = h.SessionStart
 	c.Invited = h.Type == Invite && caller.XUID == h.Invited
+	if h.Type == Activity {
+		c.Owner = h.Owner
+	}
 	res, err := s.Put(ctx, caller, h.Ref, cond, &c)
+	if errors.Is(err, errHandleGone) && h.Type == Activity {
+		s.Handles.DeleteHandle(context.WithoutCancel(ctx), h) // best effort
+	}
 	return h.Ref, res, err
 }
 

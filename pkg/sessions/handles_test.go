@@ -106,7 +106,8 @@ func TestHandles(t *testing.T) {
 	if err != nil || ref != lobby || wr.Doc.Member(friend.XUID) == nil {
 		t.Fatalf("the invitee joins by the invite: %+v %v", wr, err)
 	}
-	if _, err := post(friend, &sessions.HandleRequest{Type: sessions.Activity, Ref: lobby}); err != nil {
+	friendAct, err := post(friend, &sessions.HandleRequest{Type: sessions.Activity, Ref: lobby})
+	if err != nil {
 		t.Fatalf("the friend's activity: %v", err)
 	}
 	if rows := query(friend, host.XUID, friend.XUID, host.XUID); len(rows) != 2 {
@@ -147,6 +148,12 @@ func TestHandles(t *testing.T) {
 	// The friend leaves lobby-1: its activity is never answered again.
 	if _, err := svc.Put(ctx, friend, lobby, sessions.Condition{}, &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}); err != nil {
 		t.Fatal(err)
+	}
+	if _, _, err := svc.SessionByHandle(ctx, host, friendAct.ID); derrors.KindOf(err) != derrors.NotFound {
+		t.Errorf("reading by the activity of a player who left: %v", err)
+	}
+	if _, _, err := svc.PutByHandle(ctx, host, friendAct.ID, sessions.Condition{}, joinMe()); derrors.KindOf(err) != derrors.NotFound {
+		t.Errorf("joining by the activity of a player who left: %v", err)
 	}
 	if rows := query(host, friend.XUID); len(rows) != 0 {
 		t.Errorf("the activity of a player who left: %+v", rows)

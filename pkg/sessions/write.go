@@ -66,6 +66,10 @@ type Change struct {
 	// visibility (an invite's invitee). Neither is part of a body.
 	Session time.Time `json:",omitzero"`
 	Invited bool      `json:",omitempty"`
+	// Owner, when set, must still be a member (not merely reserved) of
+	// the session for the write to apply (an activity's owner): an
+	// activity ends when its owner leaves.
+	Owner xbl.XUID `json:",omitempty"`
 }
 
 // errHandleGone is the answer to a write by a handle whose session is
@@ -75,7 +79,17 @@ var errHandleGone = derrors.New(derrors.NotFound, "the handle's session is gone"
 // sameSession reports whether prev is the session ch may change (see
 // Change.Session).
 func (ch *Change) sameSession(prev *Doc) bool {
-	return ch.Session.IsZero() || prev != nil && prev.StartTime.Equal(ch.Session)
+	if ch.Session.IsZero() {
+		return true
+	}
+	return prev != nil && prev.StartTime.Equal(ch.Session) && (ch.Owner == 0 || joined(prev, ch.Owner))
+}
+
+// joined reports whether x is a member of d who joined (not a
+// reservation).
+func joined(d *Doc, x xbl.XUID) bool {
+	m := d.Member(x)
+	return m != nil && !m.Reserved
 }
 
 // ConstantsChange is constants.system and constants.custom of a PUT.

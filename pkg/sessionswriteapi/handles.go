@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -158,31 +159,40 @@ func ParseHandle(body []byte) (*sessions.HandleRequest, error) {
 // sessions.MaxOpaqueBytes, whose titleId, contextString and context are
 // strings (titleId decimal), as XSAPI writes and reads them.
 func inviteAttributes(v jsontext.Value) (json.RawMessage, error) {
-	var a struct {
-		TitleID       *string        `json:"titleId"`
-		ContextString *string        `json:"contextString"`
-		Context       *string        `json:"context"`
-		Other         map[string]any `json:",unknown"`
-	}
 	if v.Kind() != '{' {
 		return nil, badRequest("$.inviteAttributes must be an object")
 	}
-	if err := jsonv2.Unmarshal(v, &a); err != nil {
-		return nil, badRequest("$.inviteAttributes: titleId, contextString and context must be strings")
+	// Every member read as a kept value is: numbers that fit a double,
+	// nesting bounded, strings with the fewest escapes.
+	var a map[string]kept
+	if err := httpapi.Decode(v, &a); err != nil {
+		_, msg := derrors.Of(err)
+		return nil, badRequest("$.inviteAttributes%s", strings.TrimPrefix(msg, "$"))
 	}
-	if a.TitleID != nil {
-		if _, err := xbl.ParseXUID(*a.TitleID); err != nil {
-			return nil, badRequest("$.inviteAttributes.titleId must be a title id (a decimal string)")
+	for _, name := range []string{"titleId", "contextString", "context"} {
+		if f, ok := a[name]; ok && jsontext.Value(f).Kind() != '"' {
+			return nil, badRequest("$.inviteAttributes.%s must be a string", name)
 		}
 	}
-	if len(v) > sessions.MaxOpaqueBytes {
-		return nil, badRequest("$.inviteAttributes is %d bytes; the limit is %d", len(v), sessions.MaxOpaqueBytes)
+	if f, ok := a["titleId"]; ok {
+		var title string
+		jsonv2.Unmarshal(f, &title)
+		if n, err := strconv.ParseUint(title, 10, 32); err != nil || n == 0 {
+			return nil, badRequest("$.inviteAttributes.titleId must be a title id (a decimal string of a 32-bit number)")
+		}
 	}
-	c := v.Clone()
-	if err := c.Compact(); err != nil {
-		return nil, badRequest("$.inviteAttributes: %v", err)
+	out := make(map[string]json.RawMessage, len(a))
+	for k, f := range a {
+		out[k] = json.RawMessage(f)
 	}
-	return json.RawMessage(c), nil
+	if n := sessions.ObjectSize(out); n > sessions.MaxOpaqueBytes {
+		return nil, badRequest("$.inviteAttributes is %d bytes; the limit is %d", n, sessions.MaxOpaqueBytes)
+	}
+	b, err := httpapi.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
 }
 
 func (h *handler) handleOut(hd *sessions.Handle) *handleOut {

@@ -146,6 +146,9 @@ func (k *kept) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 				fault = badRequest("the number %s does not fit a double", jsonpath.Clip(n))
 			}
 		}
+		if d := dec.StackDepth() - depth; d > MaxKeptDepth && fault == nil {
+			fault = badRequest("nests %d levels deep; a kept value nests at most %d", d, MaxKeptDepth)
+		}
 		if err := enc.WriteToken(tok); err != nil {
 			return err
 		}
@@ -163,6 +166,11 @@ func (k *kept) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*k = kept(v)
 	return nil
 }
+
+// MaxKeptDepth bounds the nesting of a kept value: every client parses
+// the session, and one that recurses (RapidJSON's default reader does)
+// must not be given a value that exhausts its stack.
+const MaxKeptDepth = 32
 
 func fitsDouble(n string) bool { _, ok := httpapi.Double(n); return ok }
 
@@ -319,6 +327,13 @@ func (p *propertiesBody) change(path string) (*sessions.PropertiesChange, error)
 	path += ".system"
 	if out.System, err = object(path, s.Other, true); err != nil {
 		return nil, err
+	}
+	if v, ok := out.System["host"]; ok && !isNull(v) {
+		// XSAPI reads host as a string into a 40-byte device token.
+		var host string
+		if err := jsonv2.Unmarshal(v, &host); err != nil || len(host) >= 40 {
+			return nil, badRequest("%s.host must be a device token: a string under 40 bytes, or null", path)
+		}
 	}
 	if f := s.Keywords; f.Set {
 		kws := append([]string{}, f.V...) // null: none

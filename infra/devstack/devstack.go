@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,18 +32,24 @@ import (
 	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/infra/samtemplate"
 	"github.com/xblread/xblread/infra/streams"
+	"github.com/xblread/xblread/infra/wsapi"
+	"github.com/xblread/xblread/pkg/apigw"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/leaderboardsapi"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/rankstream"
 	"github.com/xblread/xblread/pkg/ratelimit"
+	"github.com/xblread/xblread/pkg/rta"
+	"github.com/xblread/xblread/pkg/rtaapi"
+	"github.com/xblread/xblread/pkg/rtastream"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/sessionswriteapi"
 	"github.com/xblread/xblread/pkg/statsapi"
 	"github.com/xblread/xblread/pkg/statswriteapi"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/rankstore"
+	"github.com/xblread/xblread/pkg/store/rtastore"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 	"github.com/xblread/xblread/pkg/store/statstore"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -171,6 +178,9 @@ type StreamFunction struct {
 	// Name is the function's directory under functions/; LogicalID its
 	// resource id in template.yaml.
 	Name, LogicalID string
+	// Keep is the event source mapping's filter, as the template's
+	// FilterCriteria write it (TestStreamFilterMatchesTemplate).
+	Keep func(*events.DynamoDBEventRecord) bool
 	// New builds the function's handler, as its main does.
 	New func(*app.Env) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
 }
@@ -178,12 +188,77 @@ type StreamFunction struct {
 // StreamFunctions are the stack's stream functions.
 var StreamFunctions = []StreamFunction{
 	{
-		Name: "leaderboardindex", LogicalID: "LeaderboardIndexFunction",
+		Name: "leaderboardindex", LogicalID: "LeaderboardIndexFunction", Keep: keepStatistics,
 		New: func(e *app.Env) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			h := &rankstream.Handler{Index: &leaderboards.Index{Configs: e.Configs, Store: rankstore.New(e.Table)}, Log: e.Log}
 			return h.Handle
 		},
 	},
+	{
+		Name: "rtanotify", LogicalID: "RtaNotifyFunction", Keep: rtastream.IsDocument,
+		New: func(e *app.Env) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			h := &rtastream.Handler{Svc: &rta.Service{Store: rtastore.New(e.Table), Poster: localPoster()}, Log: e.Log}
+			return h.Handle
+		},
+	},
+}
+
+// WebSocketFunction is a function of the stack behind the WebSocket API
+// (real-time activity): make run serves it at /connect (see WithWebSocket).
+type WebSocketFunction struct {
+	Name, LogicalID string
+	// New builds the function's handler, as its main does.
+	New func(*app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+}
+
+// WebSocketFunctions are the stack's WebSocket functions.
+var WebSocketFunctions = []WebSocketFunction{
+	{
+		Name: "rta", LogicalID: "RtaFunction",
+		New: func(e *app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			p := localPoster()
+			h := &rtaapi.Handler{Svc: &rta.Service{Store: rtastore.New(e.Table)}, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
+			return h.Handle
+		},
+	},
+}
+
+// RTAEndpointEnv names the management endpoint of the WebSocket API the
+// real-time activity functions post to: make run's own
+// (http://127.0.0.1:$PORT, where WithWebSocket serves /@connections).
+const RTAEndpointEnv = "RTA_ENDPOINT"
+
+// localPoster posts to make run's management endpoint (RTAEndpointEnv,
+// read when the post is made), unsigned.
+func localPoster() *apigw.Poster {
+	return &apigw.Poster{Endpoint: os.Getenv(RTAEndpointEnv)}
+}
+
+// lookupWebSocket finds a WebSocket function by directory name or
+// logical id.
+func lookupWebSocket(name string) (WebSocketFunction, bool) {
+	for _, f := range WebSocketFunctions {
+		if f.Name == name || f.LogicalID == name {
+			return f, true
+		}
+	}
+	return WebSocketFunction{}, false
+}
+
+// WithWebSocket serves the local API srv with the WebSocket API's
+// stand-in beside it: GET /connect (the upgrade, then every frame) runs
+// RtaFunction, and /@connections/{id} is the management endpoint the
+// functions post to. Closing srv closes every connection.
+func WithWebSocket(srv *localapi.Server, log io.Writer) http.Handler {
+	ws := wsapi.New(func(ctx context.Context, payload []byte) ([]byte, error) {
+		return srv.InvokeFunction(ctx, WebSocketFunctions[0].LogicalID, payload)
+	}, log)
+	srv.AddCloser(ws.Close)
+	mux := http.NewServeMux()
+	mux.Handle("/connect", ws)
+	mux.Handle("/@connections/", ws)
+	mux.Handle("/", srv)
+	return mux
 }
 
 // lookupStream finds a stream function by directory name or logical id.
@@ -203,6 +278,9 @@ func dirOf(id string) (string, bool) {
 		return f.Name, true
 	}
 	if f, ok := lookupStream(id); ok {
+		return f.Name, true
+	}
+	if f, ok := lookupWebSocket(id); ok {
 		return f.Name, true
 	}
 	return "", false
@@ -228,7 +306,7 @@ func startPollers(srv *localapi.Server, client *dynamodb.Client, table string, l
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		p := &streams.Poller{
-			Table: client, Streams: streams.ClientFor(client), Name: table, Keep: keepStatistics,
+			Table: client, Streams: streams.ClientFor(client), Name: table, Keep: f.Keep,
 			Invoke: func(ctx context.Context, payload []byte) ([]byte, error) {
 				return srv.InvokeFunction(ctx, f.LogicalID, payload)
 			},
@@ -271,6 +349,11 @@ func handlers(ctx context.Context, t *samtemplate.Template, table, endpoint stri
 		}
 		if sf, ok := lookupStream(id); ok {
 			h := sf.New(env)
+			fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(h) }, Timeout: timeout}
+			continue
+		}
+		if wf, ok := lookupWebSocket(id); ok {
+			h := wf.New(env)
 			fns[id] = localapi.Function{New: func() lambda.Handler { return lambda.NewHandler(h) }, Timeout: timeout}
 			continue
 		}
@@ -335,6 +418,7 @@ type Stack struct {
 	URL, Table string
 	client     *dynamodb.Client
 	server     *http.Server
+	listener   net.Listener
 	api        *localapi.Server
 	env        *app.Env // the functions'
 }
@@ -355,18 +439,19 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writ
 		s.Close()
 		return nil, res, err
 	}
+	if s.listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		s.Close()
+		return nil, res, err
+	}
+	os.Setenv(RTAEndpointEnv, "http://"+s.listener.Addr().String()) // see WithWebSocket
 	srv, env, err := newServer(ctx, "", s.Table, endpoint, logOut)
 	if err != nil {
 		s.Close()
 		return nil, res, err
 	}
 	s.api, s.env = srv, env
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		s.Close()
-		return nil, res, err
-	}
-	s.server = NewHTTPServer(srv)
+	l := s.listener
+	s.server = NewHTTPServer(WithWebSocket(srv, logOut))
 	go s.server.Serve(l)
 	s.URL = "http://" + l.Addr().String()
 	return s, res, nil
@@ -385,8 +470,11 @@ func (s *Stack) CloseIdle() {
 
 // Close stops serving and deletes the table.
 func (s *Stack) Close() {
-	if s.server != nil {
+	switch {
+	case s.server != nil:
 		s.server.Close()
+	case s.listener != nil:
+		s.listener.Close()
 	}
 	s.client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)})
 }
@@ -455,6 +543,9 @@ func EmulatedFunctions(ctx context.Context, t *samtemplate.Template, table, endp
 		return nil, err
 	}
 	fixed := map[string]string{"TABLE_NAME": table, store.EndpointEnv: endpoint}
+	if v := os.Getenv(RTAEndpointEnv); v != "" {
+		fixed[RTAEndpointEnv] = v // this API's own (WithWebSocket)
+	}
 	maps.Copy(fixed, e.Fixed)
 	envs := map[string][]string{}
 	for id, p := range props {

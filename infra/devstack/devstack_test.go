@@ -614,6 +614,10 @@ func TestEachMainLinksOnlyItsAPI(t *testing.T) {
 		// The index links the statistics item (its stream's images) and
 		// the ranking's store, and no HTTP API.
 		"leaderboardindex": {"pkg/leaderboards", "pkg/rankstream", "pkg/store/rankstore", "pkg/stats", "pkg/store/statstore"},
+		// Real-time activity reads session documents (the notifier's
+		// images, the change kinds): both link pkg/sessions, no API of it.
+		"rta":       {"pkg/rta", "pkg/rtaapi", "pkg/store/rtastore", "pkg/sessions", "pkg/apigw"},
+		"rtanotify": {"pkg/rta", "pkg/rtastream", "pkg/store/rtastore", "pkg/sessions", "pkg/apigw"},
 	}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	var names []string
@@ -621,6 +625,9 @@ func TestEachMainLinksOnlyItsAPI(t *testing.T) {
 		names = append(names, f.Name)
 	}
 	for _, f := range StreamFunctions {
+		names = append(names, f.Name)
+	}
+	for _, f := range WebSocketFunctions {
 		names = append(names, f.Name)
 	}
 	if len(dirs) != len(names) || len(own) != len(names) {

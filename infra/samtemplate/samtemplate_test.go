@@ -99,8 +99,8 @@ func TestFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 6 {
-		t.Fatalf("template has %d functions, want 6", len(fns))
+	if len(fns) != 8 {
+		t.Fatalf("template has %d functions, want 8", len(fns))
 	}
 	for id, f := range fns {
 		if f.Runtime != "provided.al2023" || f.Handler != "bootstrap" || len(f.Architectures) != 1 || tmpl.Resolve(f.Architectures[0]) != "arm64" {
@@ -148,7 +148,8 @@ Resources:
 
 // TestDashboard: the dashboard body is JSON once !Sub has run, and it
 // charts every function: its Lambda invocations and duration, and the
-// service's own metrics under the function's name.
+// service's own metrics under the function's name (a stream function's
+// iterator age; the WebSocket function's connections and messages).
 func TestDashboard(t *testing.T) {
 	tmpl := load(t)
 	var props struct {
@@ -183,6 +184,16 @@ func TestDashboard(t *testing.T) {
 			// to chart.
 			if !strings.Contains(body, `"IteratorAge", "FunctionName", "REF_`+id+`"`) {
 				t.Errorf("%s: its iterator age is not charted", id)
+			}
+			continue
+		}
+		if len(f.Events) == 0 {
+			// The WebSocket API's function (its routes are ApiGatewayV2
+			// resources): the API's connections and messages.
+			for _, m := range []string{`"ConnectCount", "ApiId"`, `"MessageCount"`} {
+				if !strings.Contains(body, m) {
+					t.Errorf("%s: the WebSocket API's %s is not charted", id, m)
+				}
 			}
 			continue
 		}

@@ -50,13 +50,14 @@ func runServe(args []string) error {
 		return err
 	}
 	defer l.Close()
+	os.Setenv(devstack.RTAEndpointEnv, "http://"+l.Addr().String()) // see devstack.WithWebSocket
 	srv, err := newAPI(ctx, *tmpl, table, endpoint)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(os.Stdout, "serving the local API on http://%s (table %s at %s)\n", l.Addr(), table, cmp.Or(endpoint, "AWS"))
-	return serveUntilDone(ctx, l, srv)
+	fmt.Fprintf(os.Stdout, "serving the local API on http://%s (table %s at %s), real-time activity on ws://%s/connect\n", l.Addr(), table, cmp.Or(endpoint, "AWS"), l.Addr())
+	return serveUntilDone(ctx, l, devstack.WithWebSocket(srv, os.Stderr))
 }
 
 // apiFlags adds the flags that choose how the local API runs the

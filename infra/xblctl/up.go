@@ -18,6 +18,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
+	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -69,6 +70,9 @@ func runUp(args []string) error {
 		return fmt.Errorf("API address %s: %w (set PORT to use another port)", *addr, err)
 	}
 	defer l.Close()
+	// The real-time activity functions post to the WebSocket API's
+	// management endpoint, which this API serves (devstack.WithWebSocket).
+	os.Setenv(devstack.RTAEndpointEnv, "http://"+l.Addr().String())
 
 	endpoint := os.Getenv(store.EndpointEnv)
 	where := "from " + store.EndpointEnv
@@ -122,7 +126,8 @@ func runUp(args []string) error {
 			}
 		}()
 	}
-	return serveUntilDone(ctx, l, api)
+	fmt.Fprintf(os.Stdout, "real-time activity: ws://%s/connect (subprotocol rta.xboxlive.com.V2)\n", l.Addr())
+	return serveUntilDone(ctx, l, devstack.WithWebSocket(api, os.Stderr))
 }
 
 // tryCommands returns copy-paste curl commands against the loaded data,

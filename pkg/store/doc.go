@@ -33,6 +33,7 @@
 //	RateKey            rate#{service}#{title}#{xuid}     {window}                      one caller's request counts in one sustain window: t (total), b0…b19 (burst slots), ttl
 //	HandleKey          handle#{id}                       handle                        a handle (activity, invite or transfer): its session, owner, title, invitee, times; ttl
 //	ActivityKey        {xuid}#{scid}                     activity#{title}              a player's activity for one title: a copy of its activity handle, what the activities query reads; ttl
+//	ConnectionKey      rta#{id}                          conn                          a real-time activity connection: its player, title, opening time, subscriptions (map subs: id → resource), next subscription id and version; ttl
 //
 // The leaderboards' items, under lbe#{scid}#{stat} (entries in order)
 // and lbc#{scid}#{stat} (counters), are rankstore's: its package doc has

@@ -29,10 +29,13 @@ const (
 	prefixSession = "session#"
 	prefixRate    = "rate#"
 	prefixHandle  = "handle#"
+	prefixConn    = "rta#"
 	// SKHandle is the sort key of a handle item; PrefixActivity that of a
 	// player's activity (one per title) in its {xuid}#{scid} partition.
 	SKHandle       = "handle"
 	PrefixActivity = "activity#"
+	// SKConn is the sort key of a real-time activity connection's item.
+	SKConn = "conn"
 	// Membership and keyword entries are written twice: under every
 	// template, newest first ("m#", "k#"), and per template, newest first
 	// ("mt#", "kt#"), so that a query of either kind reads its rows in
@@ -143,6 +146,10 @@ func QueuedKey(scid, template, name, id string) Key {
 
 // HandleKey is the key of handle id (sessions.Handle).
 func HandleKey(id string) Key { return Key{prefixHandle + id, SKHandle} }
+
+// ConnectionKey is the key of real-time activity connection id
+// (rta.Connection).
+func ConnectionKey(id string) Key { return Key{prefixConn + id, SKConn} }
 
 // ActivityKey is the key of player x's activity in scid for one title:
 // the copy of its activity handle that the activities query reads.

@@ -134,6 +134,7 @@ func TestLayout(t *testing.T) {
 		"QueuedKey":         QueuedKey(scid, template, name, "0000018a2b3c4d5e-1a2b3c4d"),
 		"HandleKey":         HandleKey("0000018a2b3c4d5e-1a2b3c4d"),
 		"ActivityKey":       ActivityKey(x, scid, title),
+		"ConnectionKey":     ConnectionKey("0000018a2b3c4d5e-1a2b3c4d"),
 		"RateKey":           RateKey(service, title, x, window),
 	}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)

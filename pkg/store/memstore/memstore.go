@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/pkg/ratelimit"
+	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -53,6 +54,7 @@ type Store struct {
 	// title.
 	handles    map[string]*sessions.Handle
 	activities map[activityKey]string
+	conns      map[string]*rta.Connection // real-time activity's connections
 	etags      int
 	counts     map[rateKey]int // the rate limiter's
 	docs       map[userSCID]document
@@ -74,6 +76,7 @@ func New() *Store {
 		queues:     map[sessionKey][]*queued{},
 		handles:    map[string]*sessions.Handle{},
 		activities: map[activityKey]string{},
+		conns:      map[string]*rta.Connection{},
 	}
 }
 

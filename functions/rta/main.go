@@ -3,12 +3,15 @@
 // (rta.xboxlive.com.V2: connections and their subscriptions), from its
 // WebSocket events. It answers each frame as the route's response, and
 // ends a connection that breaks the protocol through the API's management
-// endpoint (RTA_ENDPOINT, or the event's domain and stage).
+// endpoint (RTA_ENDPOINT, or the event's domain and stage). When a
+// connection closes, its player becomes inactive in its sessions
+// (connection-based presence): the one session write it makes.
 package main
 
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,7 +20,9 @@ import (
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/rtaapi"
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store/rtastore"
+	"github.com/xblread/xblread/pkg/store/sessionstore"
 )
 
 func main() {
@@ -29,8 +34,10 @@ func main() {
 	}
 	opts := env.Table.Client.Options()
 	poster := &apigw.Poster{Endpoint: os.Getenv("RTA_ENDPOINT"), Region: opts.Region, Credentials: opts.Credentials}
+	// A closed connection makes its player inactive in its sessions.
+	presence := &sessions.Service{Store: sessionstore.New(env.Table), Now: time.Now}
 	h := &rtaapi.Handler{
-		Svc:      &rta.Service{Store: rtastore.New(env.Table)},
+		Svc:      &rta.Service{Store: rtastore.New(env.Table), Presence: presence},
 		Verifier: env.Verifier, Closer: poster, Poster: poster, Log: log,
 	}
 	lambda.Start(func(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {

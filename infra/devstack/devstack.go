@@ -43,6 +43,7 @@ import (
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/rtaapi"
 	"github.com/xblread/xblread/pkg/rtastream"
+	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/sessionswriteapi"
 	"github.com/xblread/xblread/pkg/statsapi"
@@ -217,7 +218,8 @@ var WebSocketFunctions = []WebSocketFunction{
 		Name: "rta", LogicalID: "RtaFunction",
 		New: func(e *app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			p := localPoster()
-			h := &rtaapi.Handler{Svc: &rta.Service{Store: rtastore.New(e.Table)}, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
+			presence := &sessions.Service{Store: sessionstore.New(e.Table), Now: time.Now}
+			h := &rtaapi.Handler{Svc: &rta.Service{Store: rtastore.New(e.Table), Presence: presence}, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
 			return h.Handle
 		},
 	},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/derrors"
@@ -27,6 +28,10 @@ type Connection struct {
 	Subs    map[int64]string // subscription id → resource
 	NextSub int64            // the id the next subscription takes (from 1)
 	Version int64            // grows on each change (the store's condition)
+	// Sessions are the sessions whose members named this connection
+	// (resources, "<scid>~<template>~<name>"): when it closes, its player
+	// becomes inactive in each (Presence).
+	Sessions []string
 }
 
 // Expires is when c ends.
@@ -49,10 +54,20 @@ func (c *Connection) Multiplayer() (int64, bool) {
 // Connections returns the live connections among ids, by id (a missing
 // one is left out). DeleteConnection deletes one (none is not an error).
 // Each fails with a derrors.Unavailable error when storage cannot answer.
+//
+// AddSession adds resource to connection id's Sessions and moves its
+// version on (a connection that is gone is not an error).
 type Store interface {
 	PutConnection(ctx context.Context, c *Connection, prev int64) error
 	Connections(ctx context.Context, ids []string) (map[string]*Connection, error)
 	DeleteConnection(ctx context.Context, id string) error
+	AddSession(ctx context.Context, id, resource string) error
+}
+
+// Presence is told when a connection closes: its player becomes inactive
+// in a session whose member names it (sessions.Service.Disconnected).
+type Presence interface {
+	Disconnected(ctx context.Context, ref sessions.Ref, x xbl.XUID, conn string) error
 }
 
 // ErrChanged is PutConnection's answer when the connection changed since
@@ -70,8 +85,9 @@ var ErrGone = errors.New("rta: the connection is gone")
 
 // Service is real-time activity over the connections it keeps.
 type Service struct {
-	Store  Store
-	Poster Poster           // nil where the service sends no taps
+	Store    Store
+	Poster   Poster           // nil where the service sends no taps
+	Presence Presence         // nil where a closed connection changes no session
 	Now    func() time.Time // time.Now when nil
 	NewID  func() string    // ids of taps (ncid); sessions.NewID when nil
 }
@@ -100,10 +116,36 @@ func (s *Service) Connect(ctx context.Context, caller *xbl.Caller, id string) er
 	return s.Store.PutConnection(ctx, c, 0)
 }
 
-// Disconnect forgets connection id.
+// Disconnect forgets connection id, and makes its player inactive in
+// every session whose member still names it (Presence).
 func (s *Service) Disconnect(ctx context.Context, id string) error {
-	return s.Store.DeleteConnection(ctx, id)
+	cs, err := s.Store.Connections(ctx, []string{id})
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteConnection(ctx, id); err != nil {
+		return err
+	}
+	c := cs[id]
+	if c == nil || s.Presence == nil {
+		return nil
+	}
+	var first error
+	for _, res := range c.Sessions {
+		parts := strings.Split(res, "~")
+		if len(parts) != 3 {
+			continue
+		}
+		ref := sessions.Ref{SCIDRaw: parts[0], SCID: parts[0], Template: parts[1], Name: parts[2]}
+		if err := s.Presence.Disconnected(ctx, ref, c.XUID, id); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
+
+// Resource is the tap resource of a session: "<scid>~<template>~<name>".
+func Resource(d *sessions.Doc) string { return d.SCID + "~" + d.Template + "~" + d.Name }
 
 // Receive handles one client frame on connection id and returns the
 // answer to send back. A frame that cannot be read is a *FrameError: the
@@ -228,6 +270,14 @@ func Kinds(before, after *sessions.Doc) []string {
 
 func rawEqual(a, b json.RawMessage) bool { return bytes.Equal(a, b) }
 
+// memberOf is x's member of d; nil when d is nil or x is not in it.
+func memberOf(d *sessions.Doc, x xbl.XUID) *sessions.Member {
+	if d == nil {
+		return nil
+	}
+	return d.Member(x)
+}
+
 func xuids(d *sessions.Doc) []xbl.XUID {
 	var out []xbl.XUID
 	for _, m := range d.Members {
@@ -273,34 +323,47 @@ func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, er
 	if len(kinds) == 0 {
 		return 0, nil
 	}
-	want := map[string]xbl.XUID{} // connection id → its member
+	owner := map[string]xbl.XUID{} // connection id → the member naming it
+	added := map[string]bool{}     // connections a member names since this change
+	want := map[string]bool{}      // connections to tap
 	for _, m := range after.Members {
-		if m.Reserved {
+		conn := sessions.ConnectionOf(&m)
+		if m.Reserved || conn == "" {
 			continue
 		}
-		var conn string
+		owner[conn] = m.XUID
+		if b := memberOf(before, m.XUID); b == nil || sessions.ConnectionOf(b) != conn {
+			added[conn] = true
+		}
 		var sub subscription
-		if json.Unmarshal(m.PropertiesSystem["connection"], &conn) != nil || conn == "" ||
-			json.Unmarshal(m.PropertiesSystem["subscription"], &sub) != nil || !sub.wants(kinds) {
-			continue
+		if json.Unmarshal(m.PropertiesSystem["subscription"], &sub) == nil && sub.wants(kinds) {
+			want[conn] = true
 		}
-		want[conn] = m.XUID
 	}
-	if len(want) == 0 {
+	if len(owner) == 0 {
 		return 0, nil
 	}
-	conns, err := s.Store.Connections(ctx, slices.Sorted(maps.Keys(want)))
+	conns, err := s.Store.Connections(ctx, slices.Sorted(maps.Keys(owner)))
 	if err != nil {
 		return 0, err
 	}
-	tap := Taps{NCID: s.newID(), ShoulderTaps: []ShoulderTap{{
-		Resource: after.SCID + "~" + after.Template + "~" + after.Name, ChangeNumber: after.ChangeNumber, Branch: after.CorrelationID,
-	}}}
 	now := s.now()
+	// A connection a member names since this change learns of the
+	// session, so that closing it makes its player inactive there.
+	for _, id := range slices.Sorted(maps.Keys(added)) {
+		if c := conns[id]; c != nil && c.XUID == owner[id] && now.Before(c.Expires()) {
+			if err := s.Store.AddSession(ctx, id, Resource(after)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	tap := Taps{NCID: s.newID(), ShoulderTaps: []ShoulderTap{{
+		Resource: Resource(after), ChangeNumber: after.ChangeNumber, Branch: after.CorrelationID,
+	}}}
 	sent := 0
 	for _, id := range slices.Sorted(maps.Keys(want)) {
 		c := conns[id]
-		if c == nil || c.XUID != want[id] || !now.Before(c.Expires()) {
+		if c == nil || c.XUID != owner[id] || !now.Before(c.Expires()) {
 			continue // not that player's, or gone: nothing to hear
 		}
 		subID, ok := c.Multiplayer()

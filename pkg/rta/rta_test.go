@@ -118,6 +118,27 @@ func (m *memStore) DeleteConnection(_ context.Context, id string) error {
 	return nil
 }
 
+func (m *memStore) AddSession(_ context.Context, id, resource string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.conns[id]
+	if !ok {
+		return nil
+	}
+	c.Sessions = append(c.Sessions, resource)
+	c.Version++
+	m.conns[id] = c
+	return nil
+}
+
+// presence records the Disconnected calls.
+type presence struct{ got []string }
+
+func (p *presence) Disconnected(_ context.Context, ref sessions.Ref, x xbl.XUID, conn string) error {
+	p.got = append(p.got, ref.SCID+"~"+ref.Template+"~"+ref.Name+" "+x.String()+" "+conn)
+	return nil
+}
+
 type poster struct {
 	got  map[string][]string
 	gone map[string]bool
@@ -285,5 +306,40 @@ func TestKinds(t *testing.T) {
 	}
 	if got := Kinds(nil, base()); !strings.Contains(strings.Join(got, ","), Initialization) {
 		t.Errorf("a create: %v", got)
+	}
+}
+
+// TestPresence: a connection a member names since a change learns of that
+// session (once), and closing it tells Presence of each such session for
+// its own player; a connection another player names learns nothing.
+func TestPresence(t *testing.T) {
+	s, st, _, _ := newService()
+	ctx := context.Background()
+	pr := &presence{}
+	s.Presence = pr
+	for _, x := range []xbl.XUID{1, 2} {
+		s.Connect(ctx, &xbl.Caller{XUID: x, TitleID: "1"}, "c"+x.String())
+	}
+	doc := func(n int64, members ...sessions.Member) *sessions.Doc {
+		return &sessions.Doc{SCID: "scid", Template: "lobby", Name: "n", CorrelationID: "b", ChangeNumber: n, Members: members}
+	}
+	one := doc(1, member(1, 0, "c1", "everything"))
+	s.Tap(ctx, nil, one)
+	two := doc(2, member(1, 0, "c1", "everything"), member(3, 1, "c2", "everything")) // 3 names 2's connection
+	s.Tap(ctx, one, two)
+	if got := st.conns["c1"].Sessions; len(got) != 1 || got[0] != "scid~lobby~n" {
+		t.Errorf("c1's sessions: %v", got)
+	}
+	if got := st.conns["c2"].Sessions; len(got) != 0 {
+		t.Errorf("c2 learned of a session another player's member names: %v", got)
+	}
+	if err := s.Disconnect(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.got) != 1 || pr.got[0] != "scid~lobby~n 1 c1" {
+		t.Errorf("presence told %v", pr.got)
+	}
+	if _, ok := st.conns["c1"]; ok {
+		t.Error("the closed connection is kept")
 	}
 }

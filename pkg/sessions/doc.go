@@ -108,6 +108,11 @@ type Member struct {
 	// DeviceToken names the device the member last wrote from (see
 	// DeviceToken); "" until it writes as itself.
 	DeviceToken string `json:"deviceToken,omitempty"`
+	// InactiveUntil is when a member whose real-time activity connection
+	// closed (Disconnected) is removed: its session's inactive timeout
+	// later. Zero while it is connected, or when the session has no such
+	// timeout.
+	InactiveUntil time.Time `json:"inactiveUntil,omitzero"`
 }
 
 // DeviceToken is the device token of a member who writes as caller: 32 hex
@@ -144,9 +149,21 @@ func (m *Member) Status() string {
 	return "inactive"
 }
 
-// Expired reports whether m is a reservation that expired before now.
+// Expired reports whether m is a reservation that expired before now,
+// or a member whose connection closed and whose inactive time ran out
+// (see InactiveUntil): either is no longer in the session.
 func (m *Member) Expired(now time.Time) bool {
-	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil)
+	return m.Reserved && !m.ReservedUntil.IsZero() && !now.Before(m.ReservedUntil) ||
+		!m.InactiveUntil.IsZero() && !now.Before(m.InactiveUntil)
+}
+
+// Ends is when m leaves the session by itself: its reservation's expiry,
+// or the end of its inactive time; zero for never.
+func (m *Member) Ends() time.Time {
+	if m.Reserved {
+		return m.ReservedUntil
+	}
+	return m.InactiveUntil
 }
 
 // dropExpired removes from d the reservations expired at now.
@@ -154,12 +171,12 @@ func (d *Doc) dropExpired(now time.Time) {
 	d.Members = slices.DeleteFunc(d.Members, func(m Member) bool { return m.Expired(now) })
 }
 
-// NextTimer is d's next timer: the earliest expiry of a reservation in
-// it (zero for none).
+// NextTimer is d's next timer: the earliest expiry of a reservation or
+// end of an inactive member's time in it (zero for none).
 func (d *Doc) NextTimer() time.Time {
 	var next time.Time
 	for i := range d.Members {
-		if u := d.Members[i].ReservedUntil; d.Members[i].Reserved && !u.IsZero() && (next.IsZero() || u.Before(next)) {
+		if u := d.Members[i].Ends(); !u.IsZero() && (next.IsZero() || u.Before(next)) {
 			next = u
 		}
 	}
@@ -255,7 +272,7 @@ func (d *Doc) Head() *Head {
 	}
 	for i := range d.Members {
 		m := &d.Members[i]
-		h.Members[i] = Member{XUID: m.XUID, Index: m.Index, Active: m.Active, Ready: m.Ready, Reserved: m.Reserved, ReservedUntil: m.ReservedUntil}
+		h.Members[i] = Member{XUID: m.XUID, Index: m.Index, Active: m.Active, Ready: m.Ready, Reserved: m.Reserved, ReservedUntil: m.ReservedUntil, InactiveUntil: m.InactiveUntil}
 	}
 	return h
 }

@@ -106,12 +106,20 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if v, ok := d.PropertiesSystem["locked"]; ok && !isBool(v) {
 		return nil, invalid("$.properties.system.locked must be true or false")
 	}
-	// The one encoding of the write: measured here, compared with the
-	// stored one by Put, stored by the Store. A document that changed
-	// takes the next change number (and is encoded again with it).
+	if err := seal(prev, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// seal encodes d, the document that a write makes of prev (nil: none):
+// the one encoding of the write, measured here, compared with the stored
+// one by Put, stored by the Store. A document that changed takes the
+// next change number (and is encoded again with it).
+func seal(prev, d *Doc) error {
 	b, err := d.Encode()
 	if err != nil {
-		return nil, derrors.Wrap(derrors.Internal, "encode session", err)
+		return derrors.Wrap(derrors.Internal, "encode session", err)
 	}
 	if prev == nil || !bytes.Equal(prev.Encoded, b) {
 		if prev != nil {
@@ -119,13 +127,13 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 		}
 		d.ChangeNumber++
 		if b, err = d.Encode(); err != nil {
-			return nil, derrors.Wrap(derrors.Internal, "encode session", err)
+			return derrors.Wrap(derrors.Internal, "encode session", err)
 		}
 	}
 	if len(b) > MaxDocBytes {
-		return nil, invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
+		return invalid("the session would be %d bytes; the limit is %d", len(b), MaxDocBytes)
 	}
-	return d, nil
+	return nil
 }
 
 // merge applies change to m by key: a JSON null deletes the key.
@@ -490,6 +498,9 @@ func updateMember(m *Member, c *MemberChange, path string, joins bool) error {
 		if m.Active {
 			m.Ready = false
 		}
+	}
+	if c.Active != nil && *c.Active || c.Ready != nil && *c.Ready {
+		m.InactiveUntil = time.Time{} // back: it stays
 	}
 	if c.Ready != nil {
 		m.Ready = *c.Ready

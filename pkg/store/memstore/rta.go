@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"maps"
+	"slices"
 
 	"github.com/xblread/xblread/pkg/rta"
 )
@@ -25,6 +26,7 @@ func (s *Store) PutConnection(ctx context.Context, c *rta.Connection, prev int64
 	}
 	cc := *c
 	cc.Subs = maps.Clone(c.Subs)
+	cc.Sessions = slices.Clone(c.Sessions)
 	s.conns[c.ID] = &cc
 	return nil
 }
@@ -58,5 +60,23 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 		return err
 	}
 	delete(s.conns, id)
+	return nil
+}
+
+// AddSession implements rta.Store.
+func (s *Store) AddSession(ctx context.Context, id, resource string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	c, ok := s.conns[id]
+	if !ok {
+		return nil
+	}
+	if !slices.Contains(c.Sessions, resource) {
+		c.Sessions = append(slices.Clone(c.Sessions), resource)
+	}
+	c.Version++
 	return nil
 }

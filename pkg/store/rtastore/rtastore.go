@@ -49,6 +49,9 @@ type ConnectionItem struct {
 	Subs    map[string]string `dynamodbav:"subs,omitempty"`
 	NextSub int64             `dynamodbav:"next"`
 	Version int64             `dynamodbav:"version"`
+	// Sessions are the sessions whose members named the connection (a
+	// string set: AddSession adds one without reading the item).
+	Sessions []string `dynamodbav:"sessions,stringset,omitempty"`
 	TTL     int64             `dynamodbav:"ttl"` // Unix seconds: TTLAfter past the connection's end
 }
 
@@ -65,7 +68,7 @@ func NewConnectionItem(c *rta.Connection) ConnectionItem {
 	it := ConnectionItem{
 		Key: store.ConnectionKey(c.ID), ID: c.ID, XUID: c.XUID.String(), TitleID: c.TitleID,
 		Opened:  c.Opened.UTC().Format(store.TimeLayout),
-		NextSub: c.NextSub, Version: c.Version,
+		NextSub: c.NextSub, Version: c.Version, Sessions: c.Sessions,
 		TTL: c.Expires().Add(TTLAfter).Unix(),
 	}
 	if len(c.Subs) > 0 {
@@ -79,7 +82,7 @@ func NewConnectionItem(c *rta.Connection) ConnectionItem {
 
 // Connection returns the connection the item holds (Subs never nil).
 func (it *ConnectionItem) Connection() (*rta.Connection, error) {
-	c := &rta.Connection{ID: it.ID, TitleID: it.TitleID, Subs: make(map[int64]string, len(it.Subs)), NextSub: it.NextSub, Version: it.Version}
+	c := &rta.Connection{ID: it.ID, TitleID: it.TitleID, Subs: make(map[int64]string, len(it.Subs)), NextSub: it.NextSub, Version: it.Version, Sessions: it.Sessions}
 	var err error
 	if c.XUID, err = xbl.ParseXUID(it.XUID); err != nil {
 		return nil, fmt.Errorf("connection %s: %w", it.ID, err)
@@ -219,6 +222,31 @@ const unavailableMessage = "the service is temporarily unavailable; retry later"
 func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	if _, err := s.table.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table.Name), Key: store.ConnectionKey(id).AV()}); err != nil {
 		return store.CallError(ctx, "delete connection from "+s.table.Name, err)
+	}
+	return nil
+}
+
+// AddSession implements rta.Store: one UpdateItem that adds resource to
+// the connection's sessions (a string set) and moves its version on, on
+// condition that the connection is there.
+func (s *Store) AddSession(ctx context.Context, id, resource string) error {
+	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table.Name),
+		Key:                      store.ConnectionKey(id).AV(),
+		UpdateExpression:         aws.String("ADD #s :s, #v :one"),
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#s": "sessions", "#v": attrVersion, "#pk": store.AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s":   &types.AttributeValueMemberSS{Value: []string{resource}},
+			":one": &types.AttributeValueMemberN{Value: "1"},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return nil // the connection is gone
+	case err != nil:
+		return store.CallError(ctx, "add a session to connection in "+s.table.Name, err)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ type HeadMember struct {
 	XUID   string `dynamodbav:"x"`
 	Index  int    `dynamodbav:"i"`
 	Status string `dynamodbav:"s"`           // active, ready, inactive or reserved
-	Until  int64  `dynamodbav:"u,omitempty"` // a reservation's expiry, Unix ms; 0 for never
+	Until  int64  `dynamodbav:"u,omitempty"` // when the member ends by itself (sessions.Member.Ends), Unix ms; 0 for never
 }
 
 // Item is a session's head item (store.HeadKey), or one of its membership

@@ -58,17 +58,18 @@ func ItemsOf(d *sessions.Doc, copies bool) (*Items, error) {
 }
 
 // endOf is when the session d ends by itself, in Unix seconds (the items'
-// time to live): the latest expiry of its reservations when it holds
-// nothing else; 0 while a member has joined (it lasts until they leave).
+// time to live): the latest end of its members when each ends by itself
+// (a reservation, or a member whose connection closed); 0 while a member
+// lasts until it leaves.
 func endOf(d *sessions.Doc) int64 {
 	var end time.Time
 	for i := range d.Members {
-		m := &d.Members[i]
-		if !m.Reserved || m.ReservedUntil.IsZero() {
+		u := d.Members[i].Ends()
+		if u.IsZero() {
 			return 0
 		}
-		if m.ReservedUntil.After(end) {
-			end = m.ReservedUntil
+		if u.After(end) {
+			end = u
 		}
 	}
 	if end.IsZero() {
@@ -181,8 +182,8 @@ func headFieldsOf(d *sessions.Doc) HeadFields {
 	for i := range d.Members {
 		m := &d.Members[i]
 		f.Members[i] = HeadMember{XUID: m.XUID.String(), Index: m.Index, Status: m.Status()}
-		if !m.ReservedUntil.IsZero() {
-			f.Members[i].Until = m.ReservedUntil.UnixMilli()
+		if u := m.Ends(); !u.IsZero() {
+			f.Members[i].Until = u.UnixMilli()
 		}
 	}
 	return f
@@ -209,7 +210,11 @@ func headOf(it *HeadFields) (*sessions.Head, error) {
 			return nil, fmt.Errorf("member %d: status %q", i, m.Status)
 		}
 		if m.Until != 0 {
-			h.Members[i].ReservedUntil = time.UnixMilli(m.Until)
+			if h.Members[i].Reserved {
+				h.Members[i].ReservedUntil = time.UnixMilli(m.Until)
+			} else {
+				h.Members[i].InactiveUntil = time.UnixMilli(m.Until)
+			}
 		}
 	}
 	return h, nil

@@ -88,8 +88,8 @@ type Service struct {
 	Store    Store
 	Poster   Poster           // nil where the service sends no taps
 	Presence Presence         // nil where a closed connection changes no session
-	Now    func() time.Time // time.Now when nil
-	NewID  func() string    // ids of taps (ncid); sessions.NewID when nil
+	Now      func() time.Time // time.Now when nil
+	NewID    func() string    // ids of taps (ncid); sessions.NewID when nil
 }
 
 func (s *Service) now() time.Time {

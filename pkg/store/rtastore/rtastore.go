@@ -52,7 +52,7 @@ type ConnectionItem struct {
 	// Sessions are the sessions whose members named the connection (a
 	// string set: AddSession adds one without reading the item).
 	Sessions []string `dynamodbav:"sessions,stringset,omitempty"`
-	TTL     int64             `dynamodbav:"ttl"` // Unix seconds: TTLAfter past the connection's end
+	TTL      int64    `dynamodbav:"ttl"` // Unix seconds: TTLAfter past the connection's end
 }
 
 // TTLAfter is how long past its end (rta.Connection.Expires) a

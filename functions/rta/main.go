@@ -37,7 +37,7 @@ func main() {
 	// A closed connection makes its player inactive in its sessions.
 	presence := &sessions.Service{Store: sessionstore.New(env.Table), Now: time.Now}
 	h := &rtaapi.Handler{
-		Svc:      &rta.Service{Store: rtastore.New(env.Table), Presence: presence},
+		Svc:      &rta.Service{Store: rtastore.New(env.Table), Presence: presence, Limiter: limiter(env)},
 		Verifier: env.Verifier, Closer: poster, Poster: poster, Log: log,
 	}
 	lambda.Start(func(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -46,4 +46,13 @@ func main() {
 		}
 		return h.Handle(ctx, e)
 	})
+}
+
+// limiter is env's rate limiter as rta counts with it; nil when limits
+// are off.
+func limiter(env *app.Env) rta.Limiter {
+	if env.Limiter == nil {
+		return nil
+	}
+	return env.Limiter
 }

@@ -219,7 +219,11 @@ var WebSocketFunctions = []WebSocketFunction{
 		New: func(e *app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			p := localPoster()
 			presence := &sessions.Service{Store: sessionstore.New(e.Table), Now: time.Now}
-			h := &rtaapi.Handler{Svc: &rta.Service{Store: rtastore.New(e.Table), Presence: presence}, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
+			svc := &rta.Service{Store: rtastore.New(e.Table), Presence: presence}
+			if e.Limiter != nil {
+				svc.Limiter = e.Limiter
+			}
+			h := &rtaapi.Handler{Svc: svc, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
 			return h.Handle
 		},
 	},

@@ -723,6 +723,7 @@ func TestRateLimitDefaultsAgree(t *testing.T) {
 		ratelimit.SessionDirectory: "RateLimitSessionDirectory",
 		ratelimit.StatsWrite:       "RateLimitStatsWrite",
 		ratelimit.Leaderboards:     "RateLimitLeaderboards",
+		ratelimit.RTA:              "RateLimitRta",
 	}
 	if len(params) != len(ratelimit.Defaults) {
 		t.Fatalf("%d services have defaults, %d template parameters here", len(ratelimit.Defaults), len(params))

@@ -47,6 +47,7 @@ func init() {
 		{"leaderboard", "--scid S --stat NAME [--max N] [--rank R | --user X | --token T]", "read a leaderboard page through the local API as XSAPI does (contract 4.1): the top page, from a rank, around a player, or after a continuation token", runLeaderboard},
 		{"session", "put|get|leave --scid S --template T --name N --xuid X [--create] [--join] [--keywords a,b] [--reserve X,...]", "create, join, change, read or leave a session through the local API as a game does (MPSD, contract 107)", runSession},
 		{"handle", "activity|invite|transfer|query|delete|get|join [ID] [flags]", "post, find or delete MPSD handles (activity, invite, transfer), or read or join the session a handle names, through the local API as Multiplayer Manager does (contract 107)", runHandle},
+		{"rta", "watch [--xuid X] [--api URL] [--subscribe=true] [--for DURATION]", "connect to real-time activity as a player (the API's /connect, as XSAPI does), subscribe to the multiplayer resource, print the connection id a session write names, then every message heard (shoulder taps) until Ctrl-C or --for", runRTA},
 		{"dynamodb", "", "run DynamoDB Local in the foreground until Ctrl-C", runDynamoDB},
 	}
 }

@@ -16,6 +16,7 @@ var Defaults = map[string]Limit{
 	SessionDirectory: {Burst: 30, Sustain: 300},
 	StatsWrite:       {Burst: 10, Sustain: 10},
 	Leaderboards:     {Burst: 100, Sustain: 300},
+	RTA:              {Burst: 30, Sustain: 300},
 }
 
 // Config is the limits of a deployment.
@@ -34,7 +35,8 @@ type Config struct {
 
 // ConfigFromEnv reads the limits: RATE_LIMITS (on or off),
 // RATE_LIMIT_USERSTATS, RATE_LIMIT_SESSIONDIRECTORY, RATE_LIMIT_STATSWRITE,
-// RATE_LIMIT_LEADERBOARDS (burst/sustain, such as 100/300; off for none),
+// RATE_LIMIT_LEADERBOARDS, RATE_LIMIT_RTA (burst/sustain, such as 100/300;
+// off for none),
 // RATE_LIMIT_SERVER, and RATE_LIMIT_TITLES, overrides for single titles:
 // "1297287135:userstats=200/600,1297287135:sessiondirectory=60/600".
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -80,7 +82,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-func services() []string { return []string{UserStats, SessionDirectory, StatsWrite, Leaderboards} }
+func services() []string { return []string{UserStats, SessionDirectory, StatsWrite, Leaderboards, RTA} }
 
 // Limits returns the limit of each request under c.
 func (c Config) Limits(k Key, caller *xbl.Caller) Limit {

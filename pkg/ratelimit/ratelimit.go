@@ -35,6 +35,9 @@ const (
 	// limit for them that we know of: they get the user statistics
 	// reads' 100/300.
 	Leaderboards = "leaderboards"
+	// RTA is a player's real-time activity messages (subscribes and
+	// unsubscribes on its connections): the session directory's 30/300.
+	RTA = "rta"
 )
 
 // Limit is a service's limit: requests per burst window and per sustain

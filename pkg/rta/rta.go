@@ -70,6 +70,15 @@ type Presence interface {
 	Disconnected(ctx context.Context, ref sessions.Ref, x xbl.XUID, conn string) error
 }
 
+// Limiter counts a caller's requests of a service: an error of kind
+// derrors.Throttled when it is over its limit (ratelimit.Limiter).
+type Limiter interface {
+	Check(ctx context.Context, service string, c *xbl.Caller) error
+}
+
+// LimitService is the service a player's messages are counted as.
+const LimitService = "rta"
+
 // ErrChanged is PutConnection's answer when the connection changed since
 // it was read.
 var ErrChanged = errors.New("rta: the connection changed since it was read")
@@ -86,10 +95,14 @@ var ErrGone = errors.New("rta: the connection is gone")
 // Service is real-time activity over the connections it keeps.
 type Service struct {
 	Store    Store
-	Poster   Poster           // nil where the service sends no taps
-	Presence Presence         // nil where a closed connection changes no session
-	Now      func() time.Time // time.Now when nil
-	NewID    func() string    // ids of taps (ncid); sessions.NewID when nil
+	Poster   Poster   // nil where the service sends no taps
+	Presence Presence // nil where a closed connection changes no session
+	// Limiter counts a player's messages (ratelimit.RTA): one over its
+	// limit is answered code 1001 (throttled), which XSAPI retries. Nil
+	// limits nothing.
+	Limiter Limiter
+	Now     func() time.Time // time.Now when nil
+	NewID   func() string    // ids of taps (ncid); sessions.NewID when nil
 }
 
 func (s *Service) now() time.Time {
@@ -156,6 +169,7 @@ func (s *Service) Receive(ctx context.Context, id string, frame []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	counted := false
 	for range 8 { // a few tries against concurrent frames of one connection
 		cs, err := s.Store.Connections(ctx, []string{id})
 		if err != nil {
@@ -164,6 +178,15 @@ func (s *Service) Receive(ctx context.Context, id string, frame []byte) ([]byte,
 		c := cs[id]
 		if c == nil || !s.now().Before(c.Expires()) {
 			return nil, derrors.New(derrors.NotFound, "the connection is gone")
+		}
+		if s.Limiter != nil && !counted {
+			counted = true
+			err := s.Limiter.Check(ctx, LimitService, &xbl.Caller{XUID: c.XUID, TitleID: c.TitleID})
+			if derrors.KindOf(err) == derrors.Throttled {
+				return SubscribeOrUnsubscribe(f, Throttled)
+			}
+			// A count that failed (storage) lets the message through, as
+			// the HTTP APIs do.
 		}
 		prev := c.Version
 		answer, changed, err := apply(c, f)

@@ -343,3 +343,35 @@ func TestPresence(t *testing.T) {
 		t.Error("the closed connection is kept")
 	}
 }
+
+// limiter refuses every count after the first n.
+type limiter struct{ n int }
+
+func (l *limiter) Check(_ context.Context, service string, c *xbl.Caller) error {
+	if service != LimitService || c.XUID == 0 {
+		return errors.New("counted as another service or caller")
+	}
+	if l.n == 0 {
+		return derrors.New(derrors.Throttled, "too many")
+	}
+	l.n--
+	return nil
+}
+
+// TestMessagesLimited: a player over its message limit is answered code
+// 1001 (throttled, which XSAPI retries), its subscriptions unchanged.
+func TestMessagesLimited(t *testing.T) {
+	s, st, _, _ := newService()
+	s.Limiter = &limiter{n: 1}
+	ctx := context.Background()
+	s.Connect(ctx, &xbl.Caller{XUID: 1, TitleID: "1"}, "c1")
+	if got, _ := s.Receive(ctx, "c1", []byte(`[1,1,"`+ConnectionsResource+`"]`)); string(got) != `[1,1,0,1,{"ConnectionId":"c1"}]` {
+		t.Errorf("within the limit: %s", got)
+	}
+	if got, _ := s.Receive(ctx, "c1", []byte(`[2,2,1]`)); string(got) != `[2,2,1001]` {
+		t.Errorf("over the limit: %s", got)
+	}
+	if len(st.conns["c1"].Subs) != 1 {
+		t.Errorf("a refused message changed the subscriptions: %v", st.conns["c1"].Subs)
+	}
+}

@@ -71,7 +71,7 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd, leaderboards or init cases")
+	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd, rta (real-time activity, under the emulator), leaderboards or init cases")
 	boards := flag.String("boards", "10000,100000", "comma-separated leaderboard sizes (players), one leaderboard case each")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	emulated := flag.Bool("emulator", true, "measure the read cases also under the Runtime Interface Emulator (make run's functions)")
@@ -98,6 +98,9 @@ func run() error {
 	defer stopDB()
 	if *only == "crowd" { // writers at once on one session: its own table
 		return runCrowd(ctx, endpoint, *emulated)
+	}
+	if *only == "rta" { // real-time activity under the emulator: its own table, with its stream
+		return runRTA(ctx, endpoint)
 	}
 	var boardSizes []int
 	for _, s := range strings.Split(*boards, ",") {
@@ -265,6 +268,12 @@ func run() error {
 		fmt.Println()
 		if err := runCrowd(ctx, endpoint, *emulated); err != nil {
 			return err
+		}
+		if *emulated {
+			fmt.Println()
+			if err := runRTA(ctx, endpoint); err != nil {
+				return err
+			}
 		}
 		fmt.Println()
 		if err := runLeaderboards(ctx, endpoint, boardSizes, 100); err != nil {

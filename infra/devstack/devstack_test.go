@@ -591,6 +591,12 @@ func TestTemplateNeverDrifts(t *testing.T) {
 			t.Errorf("env.json lacks %s", f.LogicalID)
 		}
 	}
+	for _, f := range WebSocketFunctions {
+		// $connect checks tokens: without the keys, every connect is a 500.
+		if _, ok := env[f.LogicalID]; !ok {
+			t.Errorf("env.json lacks %s", f.LogicalID)
+		}
+	}
 }
 
 // TestEachMainLinksOnlyItsAPI checks what the split into functions is for:

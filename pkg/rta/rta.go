@@ -8,7 +8,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/sessions"
@@ -340,7 +343,8 @@ func (sub *subscription) wants(kinds []string) bool {
 // after whose properties.system.connection is a live connection of that
 // same player, subscribed to the multiplayer resource, and whose
 // subscription's changeTypes match the change. Nobody else hears of it. A
-// connection found gone is forgotten. It returns how many taps were sent.
+// connection found gone is passed over (its $disconnect forgets it). It
+// returns how many taps were sent.
 func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, error) {
 	kinds := Kinds(before, after)
 	if len(kinds) == 0 {
@@ -383,7 +387,12 @@ func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, er
 	tap := Taps{NCID: s.newID(), ShoulderTaps: []ShoulderTap{{
 		Resource: Resource(after), ChangeNumber: after.ChangeNumber, Branch: after.CorrelationID,
 	}}}
+	// Each connection's tap is posted at once (16 at a time): a change of
+	// a 100-member session must not take 100 round trips.
+	var mu sync.Mutex
 	sent := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(postConcurrency)
 	for _, id := range slices.Sorted(maps.Keys(want)) {
 		c := conns[id]
 		if c == nil || c.XUID != owner[id] || !now.Before(c.Expires()) {
@@ -397,14 +406,25 @@ func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, er
 		if err != nil {
 			return sent, err
 		}
-		switch err := s.Poster.Post(ctx, id, msg); {
-		case errors.Is(err, ErrGone):
-			s.Store.DeleteConnection(ctx, id)
-		case err != nil:
-			return sent, err
-		default:
+		g.Go(func() error {
+			switch err := s.Poster.Post(gctx, id, msg); {
+			case errors.Is(err, ErrGone):
+				// Closed: its $disconnect forgets it (and makes its player
+				// inactive); deleting it here would leave $disconnect
+				// nothing to go by.
+				return nil
+			case err != nil:
+				return err
+			}
+			mu.Lock()
 			sent++
-		}
+			mu.Unlock()
+			return nil
+		})
 	}
-	return sent, nil
+	err = g.Wait()
+	return sent, err
 }
+
+// postConcurrency bounds the taps of one change in flight.
+const postConcurrency = 16

@@ -3,10 +3,10 @@ package sessions
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
+	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -43,41 +43,25 @@ func ConnectionOf(m *Member) string {
 // once the session's inactive timeout has passed. Nothing changes when x
 // is not a member, or its member names another connection (it
 // reconnected). It is the service's own write, not a caller's: no access
-// rule applies. It retries a write that lost a race, a few times.
+// rule applies. It is written as any write is: a crowd of disconnects on
+// one session waits in its queue and is combined (a session write), so
+// none is lost to the others.
 func (s *Service) Disconnected(ctx context.Context, ref Ref, x xbl.XUID, conn string) error {
-	for range 8 {
-		stored, err := s.Store.Session(ctx, ref.SCID, ref.Template, ref.Name)
-		if err != nil {
-			return err
-		}
-		now := s.now().UTC().Truncate(time.Millisecond)
-		prev := live(stored, now)
-		if prev == nil {
-			return nil
-		}
-		m := prev.Member(x)
-		if m == nil || m.Reserved || ConnectionOf(m) != conn || !m.Active && !m.Ready && !m.InactiveUntil.IsZero() {
-			return nil
-		}
-		next := prev.Clone()
-		next.dropExpired(now)
-		nm := next.Member(x)
-		nm.Active, nm.Ready = false, false
-		if t := inactiveTimeout(next); t > 0 {
-			nm.InactiveUntil = now.Add(t)
-		}
-		if err := seal(prev, next); err != nil {
-			return err
-		}
-		next.ETag = NewID()
-		switch err := s.Store.SaveSession(ctx, stored, next); {
-		case errors.Is(err, ErrChanged), errors.Is(err, ErrContended):
-			pause(ctx, backoff(retryWait))
-			continue
-		case err != nil:
-			return err
-		}
-		return nil
+	_, err := s.write(ctx, &xbl.Caller{XUID: x}, ref, Condition{IfMatchAny: true}, &Change{Disconnected: conn})
+	if derrors.KindOf(err) == derrors.Forbidden {
+		return nil // x left a private session since: nothing to change
 	}
-	return errBusy
+	return err
+}
+
+// disconnect applies ch.Disconnected for caller to d, at now.
+func disconnect(d *Doc, caller *xbl.Caller, conn string, now time.Time) {
+	m := d.Member(caller.XUID)
+	if m == nil || m.Reserved || ConnectionOf(m) != conn || !m.Active && !m.Ready && !m.InactiveUntil.IsZero() {
+		return
+	}
+	m.Active, m.Ready = false, false
+	if t := inactiveTimeout(d); t > 0 {
+		m.InactiveUntil = now.Add(t)
+	}
 }

@@ -59,6 +59,14 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 			m.ReservedUntil = reservationEnd(d, now)
 		}
 	}
+	if ch.Disconnected != "" {
+		// The service's own write: the caller's connection closed.
+		disconnect(d, caller, ch.Disconnected, now)
+		if err := seal(prev, d); err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
 	constants := ch.Constants
 	if prev == nil {
 		var err error

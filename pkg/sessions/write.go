@@ -70,6 +70,9 @@ type Change struct {
 	// the session for the write to apply (an activity's owner): an
 	// activity ends when its owner leaves.
 	Owner xbl.XUID `json:",omitempty"`
+	// Disconnected, when set, is the only change: the caller's connection
+	// of that id closed (see Service.Disconnected).
+	Disconnected string `json:",omitempty"`
 }
 
 // errHandleGone is the answer to a write by a handle whose session is
@@ -181,6 +184,11 @@ func (s *Service) Put(ctx context.Context, caller *xbl.Caller, ref Ref, cond Con
 		withTmpl.Template = tmpl
 		ch = &withTmpl
 	}
+	return s.write(ctx, caller, ref, cond, ch)
+}
+
+// write is Put once access is decided.
+func (s *Service) write(ctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (res *WriteResult, errOut error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, maxWriteTime)

@@ -2,6 +2,7 @@ package sessionstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -224,5 +225,48 @@ func TestReservedOnlySessionsEnd(t *testing.T) {
 	mustPut(t, st, mem, player(2), sessions.Condition{}, joinAs(true), wt0)
 	if got := ttls(); len(got) != 0 {
 		t.Errorf("after a reserved player joined: %v", got)
+	}
+}
+
+// TestDisconnectCrowd: 24 members' connections close at once (a server
+// restart, a network cut): through the queue, every one of them ends up
+// inactive, none lost to the others' writes.
+func TestDisconnectCrowd(t *testing.T) {
+	_, st, _ := writeTable(t)
+	mem := configs()
+	vis, seats := xbl.OpenVis, 32
+	on := true
+	withConn := func(x xbl.XUID) *sessions.Change {
+		return &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: &on,
+			PropertiesSystem: map[string]json.RawMessage{"connection": json.RawMessage(fmt.Sprintf(`"c%d"`, x))}}}}
+	}
+	create := withConn(100)
+	create.Constants = &sessions.ConstantsChange{Visibility: &vis, MaxMembers: &seats}
+	mustPut(t, st, mem, player(100), sessions.Condition{}, create, wt0)
+	for i := range 23 {
+		mustPut(t, st, mem, player(xbl.XUID(101+i)), sessions.Condition{}, withConn(xbl.XUID(101+i)), wt0)
+	}
+	var wg sync.WaitGroup
+	for i := range 24 {
+		x := xbl.XUID(100 + i)
+		wg.Go(func() {
+			s := service(mem, st, wt0)
+			s.Queue = st
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.Disconnected(ctx, wref, x, fmt.Sprintf("c%d", x)); err != nil {
+				t.Errorf("disconnect of %d: %v", x, err)
+			}
+		})
+	}
+	wg.Wait()
+	d, err := st.Session(context.Background(), scidA, "lobby", "game-1")
+	if err != nil || len(d.Members) != 24 {
+		t.Fatalf("after the disconnects: %+v %v", d, err)
+	}
+	for _, m := range d.Members {
+		if m.Active {
+			t.Errorf("member %d is still active", m.XUID)
+		}
 	}
 }

@@ -15,22 +15,16 @@ import (
 	"github.com/xblread/xblread/pkg/configcache"
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/rankstream"
-	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/rankstore"
 )
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	c, err := app.ConfigFromEnv()
-	var client = c.Client
-	if err == nil && client == nil {
-		client, err = store.NewClient(context.Background(), c.Endpoint)
-	}
+	t, c, err := app.TableFromEnvironment(context.Background())
 	if err != nil {
 		log.Error("init failed", "function", "leaderboardindex", "error", err.Error())
 		os.Exit(1)
 	}
-	t := store.Table{Client: client, Name: c.Table}
 	h := &rankstream.Handler{
 		Index: &leaderboards.Index{Configs: configcache.New(t, c.ConfigCacheTTL, c.ConfigCacheSize), Store: rankstore.New(t)},
 		Log:   log,

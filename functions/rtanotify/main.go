@@ -15,23 +15,17 @@ import (
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/rtastream"
-	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/rtastore"
 )
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	c, err := app.ConfigFromEnv()
-	var client = c.Client
-	if err == nil && client == nil {
-		client, err = store.NewClient(context.Background(), c.Endpoint)
-	}
+	t, _, err := app.TableFromEnvironment(context.Background())
 	if err != nil {
 		log.Error("init failed", "function", "rtanotify", "error", err.Error())
 		os.Exit(1)
 	}
-	opts := client.Options()
-	t := store.Table{Client: client, Name: c.Table}
+	opts := t.Client.Options()
 	poster := &apigw.Poster{Endpoint: os.Getenv("RTA_ENDPOINT"), Region: opts.Region, Credentials: opts.Credentials}
 	h := &rtastream.Handler{Svc: &rta.Service{Store: rtastore.New(t), Poster: poster}, Log: log}
 	lambda.Start(h.Handle)

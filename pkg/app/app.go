@@ -178,6 +178,23 @@ func FromEnvironment(ctx context.Context, log *slog.Logger) (*Env, error) {
 	return e, nil
 }
 
+// TableFromEnvironment is the set-up of a function that answers no
+// caller (a stream's): the configuration from the environment and its
+// table's client, created once. It needs no token keys.
+func TableFromEnvironment(ctx context.Context) (store.Table, Config, error) {
+	c, err := ConfigFromEnv()
+	if err != nil {
+		return store.Table{}, c, err
+	}
+	client := c.Client
+	if client == nil {
+		if client, err = store.NewClient(ctx, c.Endpoint); err != nil {
+			return store.Table{}, c, err
+		}
+	}
+	return store.Table{Client: client, Name: c.Table}, c, nil
+}
+
 // NewVerifier builds the token verifier from c's key sources. Skipped
 // keys and refetches of AUTH_JWKS_URL are logged to log (nil: discarded).
 // Unless c.Local, the keys must not include the development key.

@@ -35,7 +35,8 @@ func main() {
 	opts := env.Table.Client.Options()
 	poster := &apigw.Poster{Endpoint: os.Getenv("RTA_ENDPOINT"), Region: opts.Region, Credentials: opts.Credentials}
 	// A closed connection makes its player inactive in its sessions.
-	presence := &sessions.Service{Store: sessionstore.New(env.Table), Now: time.Now}
+	st := sessionstore.New(env.Table)
+	presence := &sessions.Service{Store: st, Queue: st, Now: time.Now}
 	h := &rtaapi.Handler{
 		Svc:      &rta.Service{Store: rtastore.New(env.Table), Presence: presence, Limiter: limiter(env)},
 		Verifier: env.Verifier, Closer: poster, Poster: poster, Log: log,

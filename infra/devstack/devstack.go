@@ -218,7 +218,8 @@ var WebSocketFunctions = []WebSocketFunction{
 		Name: "rta", LogicalID: "RtaFunction",
 		New: func(e *app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			p := localPoster()
-			presence := &sessions.Service{Store: sessionstore.New(e.Table), Now: time.Now}
+			st := sessionstore.New(e.Table)
+			presence := &sessions.Service{Store: st, Queue: st, Now: time.Now}
 			svc := &rta.Service{Store: rtastore.New(e.Table), Presence: presence}
 			if e.Limiter != nil {
 				svc.Limiter = e.Limiter

@@ -60,6 +60,7 @@ const (
 	MaxSubscriptions = 32      // subscriptions at once (code 2 past it)
 	MaxFrameBytes    = 4 << 10 // a client frame (the connection closes past it)
 	MaxURIBytes      = 1 << 10 // a resource uri
+	MaxSessions      = 100     // sessions noted on a connection for presence
 )
 
 // Frame is a client message, parsed.

@@ -32,8 +32,8 @@ type Connection struct {
 	NextSub int64            // the id the next subscription takes (from 1)
 	Version int64            // grows on each change (the store's condition)
 	// Sessions are the sessions whose members named this connection
-	// (resources, "<scid>~<template>~<name>"): when it closes, its player
-	// becomes inactive in each (Presence).
+	// (SessionOf): when it closes, its player becomes inactive in each
+	// (Presence). At most MaxSessions are noted.
 	Sessions []string
 }
 
@@ -59,7 +59,8 @@ func (c *Connection) Multiplayer() (int64, bool) {
 // Each fails with a derrors.Unavailable error when storage cannot answer.
 //
 // AddSession adds resource to connection id's Sessions and moves its
-// version on (a connection that is gone is not an error).
+// version on (a connection that is gone, or that notes MaxSessions
+// already, is not an error: it changes nothing).
 type Store interface {
 	PutConnection(ctx context.Context, c *Connection, prev int64) error
 	Connections(ctx context.Context, ids []string) (map[string]*Connection, error)
@@ -132,33 +133,52 @@ func (s *Service) Connect(ctx context.Context, caller *xbl.Caller, id string) er
 	return s.Store.PutConnection(ctx, c, 0)
 }
 
-// Disconnect forgets connection id, and makes its player inactive in
-// every session whose member still names it (Presence).
+// Disconnect forgets connection id, and first makes its player inactive
+// in every session whose member still names it (Presence). Sessions the
+// connection learns of meanwhile (a join just before the close) are
+// handled too: the connection is read again until it names none left.
 func (s *Service) Disconnect(ctx context.Context, id string) error {
-	cs, err := s.Store.Connections(ctx, []string{id})
-	if err != nil {
-		return err
+	done := map[string]bool{}
+	var first error
+	for range 4 {
+		cs, err := s.Store.Connections(ctx, []string{id})
+		if err != nil {
+			return err
+		}
+		c := cs[id]
+		if c == nil || s.Presence == nil {
+			break
+		}
+		var todo []string
+		for _, ses := range c.Sessions {
+			if !done[ses] {
+				todo = append(todo, ses)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		for _, ses := range todo {
+			done[ses] = true
+			parts := strings.SplitN(ses, "/", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			ref := sessions.Ref{SCIDRaw: parts[0], SCID: parts[0], Template: parts[1], Name: parts[2]}
+			if err := s.Presence.Disconnected(ctx, ref, c.XUID, id); err != nil && first == nil {
+				first = err
+			}
+		}
 	}
 	if err := s.Store.DeleteConnection(ctx, id); err != nil {
 		return err
 	}
-	c := cs[id]
-	if c == nil || s.Presence == nil {
-		return nil
-	}
-	var first error
-	for _, res := range c.Sessions {
-		parts := strings.Split(res, "~")
-		if len(parts) != 3 {
-			continue
-		}
-		ref := sessions.Ref{SCIDRaw: parts[0], SCID: parts[0], Template: parts[1], Name: parts[2]}
-		if err := s.Presence.Disconnected(ctx, ref, c.XUID, id); err != nil && first == nil {
-			first = err
-		}
-	}
 	return first
 }
+
+// SessionOf names session d in a connection's Sessions:
+// "<scid>/<template>/<name>" ('/' is in no name).
+func SessionOf(d *sessions.Doc) string { return d.SCID + "/" + d.Template + "/" + d.Name }
 
 // Resource is the tap resource of a session: "<scid>~<template>~<name>".
 func Resource(d *sessions.Doc) string { return d.SCID + "~" + d.Template + "~" + d.Name }
@@ -346,41 +366,56 @@ func (sub *subscription) wants(kinds []string) bool {
 // connection found gone is passed over (its $disconnect forgets it). It
 // returns how many taps were sent.
 func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, error) {
-	kinds := Kinds(before, after)
-	if len(kinds) == 0 {
+	if after == nil {
 		return 0, nil
 	}
-	owner := map[string]xbl.XUID{} // connection id → the member naming it
-	added := map[string]bool{}     // connections a member names since this change
-	want := map[string]bool{}      // connections to tap
-	for _, m := range after.Members {
-		conn := sessions.ConnectionOf(&m)
+	kinds := Kinds(before, after)
+	// The members that name a connection, and whether each names it since
+	// this change (a join, a reconnect: the connection learns of the
+	// session even when nothing a tap is for changed).
+	named := map[string][]*sessions.Member{} // connection id → the members naming it
+	fresh := map[*sessions.Member]bool{}
+	for i := range after.Members {
+		m := &after.Members[i]
+		conn := sessions.ConnectionOf(m)
 		if m.Reserved || conn == "" {
 			continue
 		}
-		owner[conn] = m.XUID
+		named[conn] = append(named[conn], m)
 		if b := memberOf(before, m.XUID); b == nil || sessions.ConnectionOf(b) != conn {
-			added[conn] = true
-		}
-		var sub subscription
-		if json.Unmarshal(m.PropertiesSystem["subscription"], &sub) == nil && sub.wants(kinds) {
-			want[conn] = true
+			fresh[m] = true
 		}
 	}
-	if len(owner) == 0 {
+	if len(named) == 0 || len(kinds) == 0 && len(fresh) == 0 {
 		return 0, nil
 	}
-	conns, err := s.Store.Connections(ctx, slices.Sorted(maps.Keys(owner)))
+	conns, err := s.Store.Connections(ctx, slices.Sorted(maps.Keys(named)))
 	if err != nil {
 		return 0, err
 	}
 	now := s.now()
-	// A connection a member names since this change learns of the
-	// session, so that closing it makes its player inactive there.
-	for _, id := range slices.Sorted(maps.Keys(added)) {
-		if c := conns[id]; c != nil && c.XUID == owner[id] && now.Before(c.Expires()) {
-			if err := s.Store.AddSession(ctx, id, Resource(after)); err != nil {
-				return 0, err
+	// A connection counts for the member of its own player only: another
+	// member that copies its id neither hears through it nor changes what
+	// its owner hears.
+	want := map[string]bool{}
+	for id, ms := range named {
+		c := conns[id]
+		if c == nil || !now.Before(c.Expires()) {
+			continue
+		}
+		for _, m := range ms {
+			if m.XUID != c.XUID {
+				continue
+			}
+			if fresh[m] {
+				// So that closing it makes its player inactive here.
+				if err := s.Store.AddSession(ctx, id, SessionOf(after)); err != nil {
+					return 0, err
+				}
+			}
+			var sub subscription
+			if json.Unmarshal(m.PropertiesSystem["subscription"], &sub) == nil && sub.wants(kinds) {
+				want[id] = true
 			}
 		}
 	}
@@ -395,9 +430,6 @@ func (s *Service) Tap(ctx context.Context, before, after *sessions.Doc) (int, er
 	g.SetLimit(postConcurrency)
 	for _, id := range slices.Sorted(maps.Keys(want)) {
 		c := conns[id]
-		if c == nil || c.XUID != owner[id] || !now.Before(c.Expires()) {
-			continue // not that player's, or gone: nothing to hear
-		}
 		subID, ok := c.Multiplayer()
 		if !ok {
 			continue

@@ -331,8 +331,16 @@ func TestPresence(t *testing.T) {
 	s.Tap(ctx, nil, one)
 	two := doc(2, member(1, 0, "c1", "everything"), member(3, 1, "c2", "everything")) // 3 names 2's connection
 	s.Tap(ctx, one, two)
-	if got := st.conns["c1"].Sessions; len(got) != 1 || got[0] != "scid~lobby~n" {
+	if got := st.conns["c1"].Sessions; len(got) != 1 || got[0] != "scid/lobby/n" {
 		t.Errorf("c1's sessions: %v", got)
+	}
+	// A reconnect that changes nothing else: the new connection learns of
+	// the session all the same.
+	s.Connect(ctx, &xbl.Caller{XUID: 1, TitleID: "1"}, "c1b")
+	three := doc(2, member(1, 0, "c1b", "everything"), member(3, 1, "c2", "everything"))
+	s.Tap(ctx, two, three)
+	if got := st.conns["c1b"].Sessions; len(got) != 1 {
+		t.Errorf("the reconnected connection's sessions: %v", got)
 	}
 	if got := st.conns["c2"].Sessions; len(got) != 0 {
 		t.Errorf("c2 learned of a session another player's member names: %v", got)
@@ -342,6 +350,15 @@ func TestPresence(t *testing.T) {
 	}
 	if len(pr.got) != 1 || pr.got[0] != "scid~lobby~n 1 c1" {
 		t.Errorf("presence told %v", pr.got)
+	}
+	// A name with '~' in it is no trouble ('/' is in no name).
+	s.Connect(ctx, &xbl.Caller{XUID: 4, TitleID: "1"}, "c4")
+	odd := &sessions.Doc{SCID: "scid", Template: "lob~by", Name: "a~b", CorrelationID: "b", ChangeNumber: 1, Members: []sessions.Member{member(4, 0, "c4", "everything")}}
+	s.Tap(ctx, nil, odd)
+	pr.got = nil
+	s.Disconnect(ctx, "c4")
+	if len(pr.got) != 1 || pr.got[0] != "scid~lob~by~a~b 4 c4" {
+		t.Errorf("presence of a session named with '~': %v", pr.got)
 	}
 	if _, ok := st.conns["c1"]; ok {
 		t.Error("the closed connection is kept")
@@ -377,5 +394,36 @@ func TestMessagesLimited(t *testing.T) {
 	}
 	if len(st.conns["c1"].Subs) != 1 {
 		t.Errorf("a refused message changed the subscriptions: %v", st.conns["c1"].Subs)
+	}
+}
+
+// TestCopiedConnection: a member that names another player's connection
+// (the id is readable in the session) neither hears through it nor stops
+// its owner hearing, whatever the order of the members.
+func TestCopiedConnection(t *testing.T) {
+	s, _, p, _ := newService()
+	ctx := context.Background()
+	s.Connect(ctx, &xbl.Caller{XUID: 1, TitleID: "1"}, "c1")
+	s.Receive(ctx, "c1", []byte(`[1,1,"`+ConnectionsResource+`"]`))
+	for _, order := range [][]sessions.Member{
+		{member(1, 0, "c1", "host"), member(9, 1, "c1", "everything")},
+		{member(9, 1, "c1", "everything"), member(1, 0, "c1", "host")},
+	} {
+		p.got = map[string][]string{}
+		before := &sessions.Doc{SCID: "s", Template: "t", Name: "n", CorrelationID: "b", ChangeNumber: 1, Members: order}
+		after := *before
+		after.ChangeNumber = 2
+		after.PropertiesSystem = map[string]json.RawMessage{"host": json.RawMessage(`"x"`)}
+		if n, err := s.Tap(ctx, before, &after); err != nil || n != 1 || len(p.got["c1"]) != 1 {
+			t.Errorf("a host change: %d taps, %v; c1 heard %v", n, err, p.got["c1"])
+		}
+		// A change the owner did not ask for (member 9's everything) is
+		// not heard.
+		after2 := after
+		after2.ChangeNumber = 3
+		after2.PropertiesCustom = map[string]json.RawMessage{"k": json.RawMessage(`1`)}
+		if n, _ := s.Tap(ctx, &after, &after2); n != 0 {
+			t.Errorf("a custom property change the owner did not ask for: %d taps", n)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/sync/errgroup"
@@ -58,12 +59,24 @@ func (h *Handler) Handle(ctx context.Context, e events.DynamoDBEvent) (events.Dy
 		taps   int
 		failed = -1 // the first failed record's index
 	)
+	// A record is not started within a second of the deadline: it and
+	// its session's later ones are left for the retry, rather than the
+	// whole batch timing out and coming back unchanged.
+	rctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithDeadline(ctx, d.Add(-time.Second))
+		defer cancel()
+	}
 	var g errgroup.Group
 	g.SetLimit(sessionConcurrency)
 	for _, pk := range order {
 		g.Go(func() error {
 			for _, i := range bySession[pk] {
-				n, err := h.one(ctx, &e.Records[i])
+				n, err := 0, rctx.Err()
+				if err == nil {
+					n, err = h.one(rctx, &e.Records[i])
+				}
 				mu.Lock()
 				taps += n
 				if err != nil && (failed < 0 || i < failed) {

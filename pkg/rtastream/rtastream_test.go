@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -99,5 +100,25 @@ func TestHandle(t *testing.T) {
 	}
 	if !strings.HasPrefix(e.Records[2].Change.Keys["pk"].String(), "session#scid#lobby#b") {
 		t.Fatal("the test's records are not where it thinks")
+	}
+}
+
+// TestNearTheDeadline: a record is not started within a second of the
+// invocation's deadline: the batch reports its first such record for the
+// retry instead of running out of time.
+func TestNearTheDeadline(t *testing.T) {
+	st := memstore.New()
+	ws := &sockets{got: map[string][]int64{}}
+	svc := &rta.Service{Store: st, Poster: ws}
+	ctx := context.Background()
+	svc.Connect(ctx, &xbl.Caller{XUID: 1, TitleID: "1"}, "ca")
+	svc.Receive(ctx, "ca", []byte(`[1,1,"`+rta.ConnectionsResource+`"]`))
+	h := &Handler{Svc: svc, Log: testkit.Discard()}
+	e := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{record(t, "a", 1, "ca", 0), record(t, "a", 2, "ca", 1)}}
+	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	resp, _ := h.Handle(dctx, e)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "000" || len(ws.got["ca"]) != 0 {
+		t.Errorf("failures %+v, heard %v: want the first record left for the retry, nothing sent", resp.BatchItemFailures, ws.got)
 	}
 }

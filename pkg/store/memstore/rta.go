@@ -74,6 +74,9 @@ func (s *Store) AddSession(ctx context.Context, id, resource string) error {
 	if !ok {
 		return nil
 	}
+	if len(c.Sessions) >= rta.MaxSessions {
+		return nil
+	}
 	if !slices.Contains(c.Sessions, resource) {
 		c.Sessions = append(slices.Clone(c.Sessions), resource)
 	}

@@ -228,23 +228,25 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 
 // AddSession implements rta.Store: one UpdateItem that adds resource to
 // the connection's sessions (a string set) and moves its version on, on
-// condition that the connection is there.
+// condition that the connection is there and notes fewer than
+// rta.MaxSessions (so that its item stays small).
 func (s *Store) AddSession(ctx context.Context, id, resource string) error {
 	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table.Name),
 		Key:                      store.ConnectionKey(id).AV(),
 		UpdateExpression:         aws.String("ADD #s :s, #v :one"),
-		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND (attribute_not_exists(#s) OR size(#s) < :max)"),
 		ExpressionAttributeNames: map[string]string{"#s": "sessions", "#v": attrVersion, "#pk": store.AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s":   &types.AttributeValueMemberSS{Value: []string{resource}},
 			":one": &types.AttributeValueMemberN{Value: "1"},
+			":max": &types.AttributeValueMemberN{Value: strconv.Itoa(rta.MaxSessions)},
 		},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		return nil // the connection is gone
+		return nil // the connection is gone, or notes rta.MaxSessions already
 	case err != nil:
 		return store.CallError(ctx, "add a session to connection in "+s.table.Name, err)
 	}

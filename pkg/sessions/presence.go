@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 
@@ -21,7 +22,9 @@ func inactiveTimeout(d *Doc) time.Duration {
 	for _, name := range []string{"inactiveRemovalTimeout", "memberInactiveTimeout"} {
 		if v, ok := d.ConstantsSystem[name]; ok {
 			if ms, err := strconv.ParseInt(string(v), 10, 64); err == nil && ms > 0 {
-				return time.Duration(ms) * time.Millisecond
+				// The parser bounds it to 32 bits of ms (about 24 days);
+				// a stored value past that is held to it.
+				return time.Duration(min(ms, math.MaxInt32)) * time.Millisecond
 			}
 		}
 	}

@@ -60,6 +60,10 @@ type Reply struct {
 	Refused bool    // the rules refused the write: Kind and Message say why
 	Kind    derrors.Kind
 	Message string
+	// Start is the start time of the session the write changed (zero
+	// when it changed none): its answer is that session, not a later
+	// one of the same name.
+	Start time.Time
 }
 
 // CombineLimit is the most queued writes one commit applies: their
@@ -135,12 +139,6 @@ const (
 func (s *Service) queue(ctx, sctx context.Context, caller *xbl.Caller, ref Ref, cond Condition, ch *Change) (*WriteResult, error) {
 	until, _ := sctx.Deadline()
 	w := &Queued{ID: QueueID(s.now()), Caller: *caller, Cond: cond, Change: ch, Until: until}
-	if err := s.Queue.Enqueue(sctx, ref, w); err != nil {
-		if derrors.KindOf(err) == derrors.Invalid {
-			return nil, errNotQueued
-		}
-		return nil, errBusy // nothing is queued: nothing was applied
-	}
 	withdraw := func() (*WriteResult, error) {
 		// The write's time is up: it leaves the queue, unless a commit
 		// took it first. Storage that fails is asked again in the time
@@ -157,15 +155,26 @@ func (s *Service) queue(ctx, sctx context.Context, caller *xbl.Caller, ref Ref, 
 		}
 		return s.replied(ctx, caller, ref, r)
 	}
+	if err := s.Queue.Enqueue(sctx, ref, w); err != nil {
+		if derrors.KindOf(err) == derrors.Invalid {
+			return nil, errNotQueued
+		}
+		// Its answer may have been lost with the item stored: withdraw
+		// it, so that nothing applies it after a 503.
+		return withdraw()
+	}
 	wait := pollWait
 	for {
 		if pause(sctx, wait) != nil {
 			return withdraw()
 		}
 		wait = min(wait+wait/2, maxPollWait)
+		// A read or a combine that fails (storage throttled under the
+		// crowd, say) is tried again while there is time: only the
+		// deadline withdraws the write.
 		r, err := s.Queue.Reply(sctx, ref, w.ID)
 		if err != nil {
-			return withdraw()
+			continue
 		}
 		if r == nil {
 			n, err := s.Queue.Combine(sctx, ref, CombineLimit, s.combine(ref))
@@ -173,13 +182,14 @@ func (s *Service) queue(ctx, sctx context.Context, caller *xbl.Caller, ref Ref, 
 			case errors.Is(err, ErrContended), errors.Is(err, ErrChanged):
 				continue // another writer holds the session, or won it
 			case err != nil:
-				return withdraw()
+				continue
 			case n == 0:
 				continue
 			}
 			wait = 0 // this write's batch may have been later than the one taken
 			if r, err = s.Queue.Reply(sctx, ref, w.ID); err != nil {
-				return withdraw()
+				wait = pollWait
+				continue
 			}
 			if r == nil {
 				wait = pollWait
@@ -257,6 +267,11 @@ func (s *Service) combine(ref Ref) func(*Doc, []*Queued) (*Doc, []Reply) {
 			return stored, replies
 		case cur != nil:
 			cur.ETag = NewID()
+			for i := range replies {
+				if !replies[i].Refused && replies[i].Outcome != ConditionFailed && replies[i].Outcome != Deleted {
+					replies[i].Start = cur.StartTime
+				}
+			}
 		}
 		return cur, replies
 	}
@@ -286,8 +301,10 @@ func (s *Service) replied(ctx context.Context, caller *xbl.Caller, ref Ref, r *R
 	if r.Outcome == ConditionFailed {
 		return failed(cur, caller, now)
 	}
-	if cur == nil {
-		// Applied, then ended by later writes before it could be read.
+	if cur == nil || !r.Start.IsZero() && !cur.StartTime.Equal(r.Start) || !mayRead(cur, caller, now) {
+		// Applied, then ended by later writes (or replaced by another
+		// session of the name, or one the caller may not read) before it
+		// could be read: no session to answer with.
 		return &WriteResult{Outcome: Deleted}, nil
 	}
 	cur.dropExpired(now)

@@ -62,6 +62,9 @@ func apply(prev *Doc, ch *Change, caller *xbl.Caller, ref Ref, now time.Time) (*
 	if ch.Disconnected != "" {
 		// The service's own write: the caller's connection closed.
 		disconnect(d, caller, ch.Disconnected, now)
+		d.Turn = slices.DeleteFunc(d.Turn, func(i int) bool {
+			return !slices.ContainsFunc(d.Members, func(m Member) bool { return m.Index == i })
+		})
 		if err := seal(prev, d); err != nil {
 			return nil, err
 		}

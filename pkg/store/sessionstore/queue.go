@@ -31,13 +31,14 @@ type QueuedItem struct {
 	Refused bool   `dynamodbav:"refused,omitempty"`
 	Kind    int    `dynamodbav:"kind,omitempty"`
 	Message string `dynamodbav:"message,omitempty"`
+	Start   string `dynamodbav:"start,omitempty"` // store.TimeLayout; "" for none
 }
 
 // replyNames are the names of a reply's attributes (and of the write), as
 // QueuedItem's tags spell them.
 var (
-	replyNames  = map[string]string{"#rp": "replied", "#o": "outcome", "#rf": "refused", "#k": "kind", "#m": "message"}
-	updateNames = map[string]string{"#rp": "replied", "#o": "outcome", "#rf": "refused", "#k": "kind", "#m": "message", "#w": "w"}
+	replyNames  = map[string]string{"#rp": "replied", "#o": "outcome", "#rf": "refused", "#k": "kind", "#m": "message", "#st": "start"}
+	updateNames = map[string]string{"#rp": "replied", "#o": "outcome", "#rf": "refused", "#k": "kind", "#m": "message", "#st": "start", "#w": "w"}
 )
 
 // queuedTTL is how long a queued write's item outlives its writer's wait.
@@ -48,7 +49,11 @@ func (it *QueuedItem) reply(id string) *sessions.Reply {
 	if !it.Replied {
 		return nil
 	}
-	return &sessions.Reply{ID: id, Outcome: sessions.Outcome(it.Outcome), Refused: it.Refused, Kind: derrors.Kind(it.Kind), Message: it.Message}
+	r := &sessions.Reply{ID: id, Outcome: sessions.Outcome(it.Outcome), Refused: it.Refused, Kind: derrors.Kind(it.Kind), Message: it.Message}
+	if t, err := time.Parse(time.RFC3339Nano, it.Start); err == nil {
+		r.Start = t
+	}
+	return r
 }
 
 func queuedKey(ref sessions.Ref, id string) store.Key {
@@ -79,7 +84,7 @@ func (s *Store) Enqueue(ctx context.Context, ref sessions.Ref, w *sessions.Queue
 func (s *Store) Reply(ctx context.Context, ref sessions.Ref, id string) (*sessions.Reply, error) {
 	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table.Name), Key: queuedKey(ref, id).AV(), ConsistentRead: aws.Bool(true),
-		ProjectionExpression:     aws.String("#rp, #o, #rf, #k, #m"),
+		ProjectionExpression:     aws.String("#rp, #o, #rf, #k, #m, #st"),
 		ExpressionAttributeNames: replyNames,
 	})
 	if err != nil {
@@ -214,15 +219,24 @@ func (s *Store) replyAction(ref sessions.Ref, r *sessions.Reply) types.TransactW
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                aws.String(s.table.Name),
 		Key:                      queuedKey(ref, r.ID).AV(),
-		UpdateExpression:         aws.String("SET #rp = :t, #o = :o, #rf = :r, #k = :k, #m = :m"),
+		UpdateExpression:         aws.String("SET #rp = :t, #o = :o, #rf = :r, #k = :k, #m = :m, #st = :st"),
 		ConditionExpression:      aws.String("attribute_exists(#w) AND attribute_not_exists(#rp)"),
 		ExpressionAttributeNames: updateNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberBOOL{Value: true},
-			":o": &types.AttributeValueMemberN{Value: fmt.Sprint(int(r.Outcome))},
-			":r": &types.AttributeValueMemberBOOL{Value: r.Refused},
-			":k": &types.AttributeValueMemberN{Value: fmt.Sprint(int(r.Kind))},
-			":m": &types.AttributeValueMemberS{Value: r.Message},
+			":t":  &types.AttributeValueMemberBOOL{Value: true},
+			":o":  &types.AttributeValueMemberN{Value: fmt.Sprint(int(r.Outcome))},
+			":r":  &types.AttributeValueMemberBOOL{Value: r.Refused},
+			":k":  &types.AttributeValueMemberN{Value: fmt.Sprint(int(r.Kind))},
+			":m":  &types.AttributeValueMemberS{Value: r.Message},
+			":st": &types.AttributeValueMemberS{Value: startOf(r.Start)},
 		},
 	}}
+}
+
+// startOf is a reply's session start as stored: "" for none.
+func startOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(store.TimeLayout)
 }

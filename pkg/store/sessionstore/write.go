@@ -487,8 +487,9 @@ func refused(err error) error {
 				return sessions.ErrChanged
 			case code == "ConditionalCheckFailed":
 				// The claim (the commit's second action) ended and another
-				// write took it.
-				return sessions.ErrContended
+				// write took it, or a queued write's reply found it gone:
+				// final for this commit.
+				return errOtherCondition
 			case code == "TransactionConflict":
 				// Another transaction on the same items was in flight.
 				return sessions.ErrContended
@@ -502,6 +503,11 @@ func refused(err error) error {
 	}
 	return nil
 }
+
+// errOtherCondition is a commit refused by a condition other than the
+// document's (the claim's, a reply's): it was not applied, and sending it
+// again changes nothing. It is ErrContended to the service.
+var errOtherCondition = fmt.Errorf("%w (a condition of the commit failed)", sessions.ErrContended)
 
 // settle finds out whether the transaction in, whose answer was lost
 // (first), was applied: it sends in again with its token, which DynamoDB
@@ -529,6 +535,10 @@ func (s *Store) settle(ctx context.Context, in *dynamodb.TransactWriteItemsInput
 			if rerr == nil {
 				return sessions.ErrChanged
 			}
+		case errors.Is(known, errOtherCondition):
+			// Sent again with its token, a commit that was applied
+			// answers success; a refused condition means it was not.
+			return known
 		case errors.As(err, &inProgress), errors.Is(known, sessions.ErrContended), known == nil:
 		default:
 			return known
@@ -670,11 +680,16 @@ func (s *Store) claim(ctx context.Context, key store.Key, etag, id string) error
 		ExpressionAttributeValues: values,
 	})
 	var ccf *types.ConditionalCheckFailedException
+	var conflict *types.TransactionConflictException
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &ccf):
 		return sessions.ErrContended // the version is claimed by another write
+	case errors.As(err, &conflict):
+		// A commit that deletes the claim item is in flight (DynamoDB
+		// refuses a write of an item a running transaction holds).
+		return sessions.ErrContended
 	}
 	return store.CallError(ctx, "claim session in "+s.table.Name, err)
 }

@@ -14,11 +14,11 @@ XBLCTL   := $(BIN)/xblctl
 NODE_DEPS := infra/node_modules/.package-lock.json
 # Go flags of the Lambda binaries: no RPC mode, stripped, reproducible, static.
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
-FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite leaderboards leaderboardindex
+FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite leaderboards leaderboardindex rta rtanotify
 
 .PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
 	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction build-SessionsWriteFunction \
-	build-LeaderboardsFunction build-LeaderboardIndexFunction
+	build-LeaderboardsFunction build-LeaderboardIndexFunction build-RtaFunction build-RtaNotifyFunction
 
 all: test
 
@@ -149,6 +149,12 @@ build-LeaderboardsFunction:
 
 build-LeaderboardIndexFunction:
 	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/leaderboardindex
+
+build-RtaFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rta
+
+build-RtaNotifyFunction:
+	GOOS=linux GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rtanotify
 
 clean:
 	rm -rf .local .aws-sam

@@ -784,3 +784,37 @@ func TestStreamFilterMatchesTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestMakefileBuildsEveryFunction: sam build (BuildMethod: makefile)
+// calls build-<LogicalID> for every function of the template, and make
+// build builds (and measures) every function: the Makefile has each.
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := string(raw)
+	fns, err := template(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var functions string
+	for _, line := range strings.Split(mk, "\n") {
+		if v, ok := strings.CutPrefix(line, "FUNCTIONS := "); ok {
+			functions = " " + v + " "
+		}
+	}
+	for id := range fns {
+		name, ok := dirOf(id)
+		if !ok {
+			t.Errorf("%s is in no table of devstack", id)
+			continue
+		}
+		if !strings.Contains(mk, "\nbuild-"+id+":\n") || !strings.Contains(mk, "./functions/"+name+"\n") {
+			t.Errorf("the Makefile has no build-%s target building ./functions/%s", id, name)
+		}
+		if !strings.Contains(functions, " "+name+" ") {
+			t.Errorf("make build does not build %s (FUNCTIONS)", name)
+		}
+	}
+}

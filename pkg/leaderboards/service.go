@@ -1,13 +1,16 @@
 package leaderboards
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"slices"
 
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/jsonpath"
+	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -30,6 +33,9 @@ type Request struct {
 	SkipToRank   uint32
 	SkipToUser   xbl.XUID
 	Continuation string
+	// ValueMetadata asks for each row's other statistics (XSAPI's
+	// include=valuemetadata, for extra columns).
+	ValueMetadata bool
 }
 
 // Row is one row of a page.
@@ -37,6 +43,10 @@ type Row struct {
 	Entry
 	Rank       uint32
 	Percentile float64
+	// Metadata, when asked for, are the player's statistics of the SCID
+	// that the caller may read, by name as the game wrote them (empty for
+	// a player with none).
+	Metadata map[string]xbl.StatValue
 }
 
 // Page is the answer to a Request.
@@ -55,6 +65,9 @@ type Page struct {
 type Service struct {
 	Configs xbl.ConfigReader
 	Ranking Ranking
+	// Stats reads the rows' players' other statistics, for
+	// Request.ValueMetadata (nil: it is refused as Unsupported).
+	Stats stats.Reader
 }
 
 // Read answers req for caller. Access is decided first, from the SCID's
@@ -157,6 +170,11 @@ func (s *Service) Read(ctx context.Context, caller *xbl.Caller, req *Request) (*
 	if k := len(page.Rows); k > 0 && sl.More {
 		page.Next = b.encodeToken(CursorOf(&page.Rows[k-1].Entry))
 	}
+	if req.ValueMetadata {
+		if err := s.metadata(ctx, caller, cfg, page); err != nil {
+			return page, err
+		}
+	}
 	return page, nil
 }
 
@@ -250,4 +268,46 @@ func byteType(b byte) (xbl.StatType, bool) {
 		return xbl.Integer, true
 	}
 	return "", false
+}
+
+// metadata reads the other statistics of page's players (XSAPI's
+// include=valuemetadata): every statistic of the SCID the caller may read
+// (open ones, and restricted ones for an owning title), with one batch
+// read of the rows' statistics items.
+func (s *Service) metadata(ctx context.Context, caller *xbl.Caller, cfg *xbl.ServiceConfig, page *Page) error {
+	if s.Stats == nil {
+		return derrors.New(derrors.Unsupported, "include=valuemetadata (extra columns) is not served here")
+	}
+	owner := cfg.Owns(caller)
+	var names []string
+	for key, access := range cfg.Stats {
+		if access == xbl.Open || owner {
+			names = append(names, key)
+		}
+	}
+	slices.Sort(names)
+	q := stats.Query{SCIDs: []string{page.Board.SCID}, Names: names}
+	for _, r := range page.Rows {
+		q.Users = append(q.Users, r.XUID)
+	}
+	if len(q.Users) == 0 || len(names) == 0 {
+		for i := range page.Rows {
+			page.Rows[i].Metadata = map[string]xbl.StatValue{}
+		}
+		return nil
+	}
+	found, err := s.Stats.ReadStats(ctx, q)
+	if err != nil {
+		return err
+	}
+	page.Usage.Add(found.Usage)
+	for i := range page.Rows {
+		k := stats.UserSCID{XUID: page.Rows[i].XUID, SCID: page.Board.SCID}
+		md := map[string]xbl.StatValue{}
+		for key, v := range found.Stats[k] {
+			md[cmp.Or(found.Names[k][key], key)] = v
+		}
+		page.Rows[i].Metadata = md
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package leaderboardsapi
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"path/filepath"
@@ -38,6 +39,8 @@ func TestGolden(t *testing.T) {
 		{"score_skip_to_tied_user", "Score", "maxItems=3&skipToUser=2533274792693505", 5, 3},
 		{"time_ascending", "Time", "maxItems=100", 1, 100},
 		{"secret_by_owner", "Secret", "", 1, 10},
+		// Extra columns: each row's statistics the caller may read.
+		{"score_valuemetadata", "Score", "include=valuemetadata&maxItems=3", 1, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,7 +205,6 @@ func TestRefusals(t *testing.T) {
 		{"token made up", caller{}, boardPath(scidBoards, "Score") + "?continuationToken=6", nil, 400, "not one this leaderboard gave"},
 		{"contract 3.1", caller{}, boardPath(scidBoards, "Score"), []string{"x-xbl-contract-version", "3.1"}, 406, `x-xbl-contract-version "3.1" is not supported; use 4.1`},
 		{"view=People", caller{}, boardPath(scidBoards, "Score") + "?xuid=2814613569642996&maxItems=20&view=People&viewTarget=People", v41, 404, "no people graph"},
-		{"include=valuemetadata", caller{}, boardPath(scidBoards, "Score") + "?include=valuemetadata&maxItems=10", v41, 406, "include=valuemetadata (extra columns) is not served"},
 		{"social", caller{}, social, []string{"x-xbl-contract-version", "2.1"}, 404, "no people graph"},
 		{"social, Favorites", caller{}, strings.Replace(social, "/all", "/Favorites", 1), []string{"x-xbl-contract-version", "2.1"}, 404, "no people graph"},
 		{"social, malformed xuid", caller{}, strings.Replace(social, "xuid(1)", "xuid(abc)", 1), []string{"x-xbl-contract-version", "2.1"}, 400, ""},
@@ -284,4 +286,52 @@ func FuzzAnswerParses(f *testing.F) {
 			checkPage(t, p2, b, start+len(p.Rows), n)
 		}
 	})
+}
+
+// TestValueMetadata: with include=valuemetadata each row carries, as a
+// string of JSON, the player's statistics of the SCID the caller may
+// read, by the names the game wrote (numbers for Integer and Double,
+// strings for String): a restricted one only for an owning title; a
+// caller of another title sees the open ones.
+func TestValueMetadata(t *testing.T) {
+	h := newHandler(t)
+	for _, tt := range []struct {
+		name   string
+		c      caller
+		secret bool
+	}{{"owning title", caller{}, true}, {"another title", caller{title: titleB}, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, p := get(t, h, token(t, tt.c), boardPath(scidBoards, "Score")+"?include=valuemetadata&maxItems=100", v41...)
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			var row *parsedRow
+			for i := range p.Rows {
+				if p.Rows[i].XUID == 2533274792693501 {
+					row = &p.Rows[i]
+				}
+				if p.Rows[i].Metadata == "" {
+					t.Errorf("row %d has no valuemetadata", i)
+				}
+			}
+			if row == nil {
+				t.Fatal("WarriorSaint is not on the board")
+			}
+			var md map[string]any
+			if err := json.Unmarshal([]byte(row.Metadata), &md); err != nil {
+				t.Fatalf("valuemetadata %q: %v", row.Metadata, err)
+			}
+			if md["Score"] != 900.0 || md["Kills"] != 40.0 || md["Time"] != 61.5 || md["Motto"] != "gg" {
+				t.Errorf("valuemetadata %v", md)
+			}
+			if _, ok := md["Secret"]; ok != tt.secret {
+				t.Errorf("the restricted stat in valuemetadata: %v, want %v", ok, tt.secret)
+			}
+		})
+	}
+	// Without include, no valuemetadata.
+	w, _ := get(t, h, token(t, caller{}), boardPath(scidBoards, "Score")+"?maxItems=1", v41...)
+	if strings.Contains(w.Body.String(), "valuemetadata") {
+		t.Errorf("valuemetadata without include: %s", w.Body)
+	}
 }

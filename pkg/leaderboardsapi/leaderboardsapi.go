@@ -16,6 +16,7 @@ import (
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/leaderboards"
+	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/metrics"
 	"github.com/xblread/xblread/pkg/xbl"
 )
@@ -36,12 +37,16 @@ type handler struct {
 }
 
 // New returns the API's handler, reading SCID configurations from configs
-// (usually a configcache.Cache) and the ranking from r. Errors are JSON
+// (usually a configcache.Cache) and the ranking from r; when r also reads
+// statistics (a stats.Reader, as rankstore and memstore are), rows carry
+// the players' other statistics on include=valuemetadata. Errors are JSON
 // bodies {"errorCode": <status>, "errorMessage": "<text>"}.
 func New(api httpapi.API, configs xbl.ConfigReader, r leaderboards.Ranking) http.Handler {
 	api.Name = Name
 	api.Format = httpapi.JSON
-	h := &handler{api: &api, boards: &leaderboards.Service{Configs: configs, Ranking: r}}
+	svc := &leaderboards.Service{Configs: configs, Ranking: r}
+	svc.Stats, _ = r.(stats.Reader)
+	h := &handler{api: &api, boards: svc}
 	mux := http.NewServeMux()
 	mux.Handle(Routes[0], api.Handle(h.global))
 	mux.Handle(Routes[1], api.Handle(h.social))

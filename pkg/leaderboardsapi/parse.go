@@ -87,7 +87,7 @@ func parseGlobal(scid, board, rawQuery string) (*leaderboards.Request, error) {
 			if v != "valuemetadata" {
 				return nil, badRequest("include %q is not supported; only valuemetadata is", jsonpath.Clip(v))
 			}
-			return nil, derrors.New(derrors.Unsupported, "include=valuemetadata (extra columns) is not served yet")
+			req.ValueMetadata = true
 		case "view":
 			if strings.EqualFold(v, "People") {
 				return nil, errNoPeople

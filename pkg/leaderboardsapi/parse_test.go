@@ -54,7 +54,6 @@ func TestParseGlobal(t *testing.T) {
 		{scid, "stat(Jumps)", "continuationToken=", derrors.Invalid, "continuationToken is empty"},
 		{scid, "stat(Jumps)", "xuid=abc", derrors.Invalid, "xuid"},
 		{scid, "stat(Jumps)", "include=everything", derrors.Invalid, "include"},
-		{scid, "stat(Jumps)", "include=valuemetadata", derrors.Unsupported, "extra columns"},
 		{scid, "stat(Jumps)", "xuid=2814613569642996&maxItems=20&view=People&viewTarget=People", derrors.NotFound, "no people graph"},
 		{scid, "stat(Jumps)", "view=people&viewTarget=Favorites", derrors.NotFound, "no people graph"},
 		{scid, "stat(Jumps)", "view=Everyone", derrors.Invalid, "view"},

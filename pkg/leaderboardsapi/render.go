@@ -1,6 +1,9 @@
 package leaderboardsapi
 
 import (
+	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -42,6 +45,10 @@ type (
 		Rank                 uint32   `json:"rank"`
 		GlobalRank           uint32   `json:"globalrank"`
 		Value                string   `json:"value"`
+		// ValueMetadata is a string holding a JSON object of the player's
+		// other statistics (include=valuemetadata): numbers for Integer
+		// and Double, strings for String, as XSAPI types its columns.
+		ValueMetadata *string `json:"valuemetadata,omitempty"`
 	}
 )
 
@@ -71,8 +78,36 @@ func render(p *leaderboards.Page) pageJSON {
 			Gamertag: clip(r.Gamertag, 47), ModernGamertag: clip(r.Gamertag, 96), UniqueModernGamertag: clip(r.Gamertag, 100),
 			XUID: r.XUID, Percentile: double(r.Percentile), Rank: r.Rank, GlobalRank: r.Rank, Value: r.Value.Value,
 		}
+		if r.Metadata != nil {
+			md := metadataJSON(r.Metadata)
+			out.UserList[i].ValueMetadata = &md
+		}
 	}
 	return out
+}
+
+// metadataJSON writes a row's statistics as the JSON object XSAPI reads
+// from valuemetadata, names in order.
+func metadataJSON(m map[string]xbl.StatValue) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, name := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, _ := json.Marshal(name)
+		b.Write(key)
+		b.WriteByte(':')
+		v := m[name]
+		if v.Type == xbl.String {
+			s, _ := json.Marshal(v.Value)
+			b.Write(s)
+		} else {
+			b.WriteString(v.Value) // Integer and Double values are JSON numbers as stored
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // clip cuts s to at most n bytes, at a character's boundary: XSAPI copies

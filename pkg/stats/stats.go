@@ -61,6 +61,9 @@ type Found struct {
 	Gamertags map[xbl.XUID]string
 	// Stats holds the queried statistics that have a value, by StatKey.
 	Stats map[UserSCID]map[string]xbl.StatValue
+	// Names are those statistics' names as the game wrote them, by
+	// StatKey (the key itself when the store does not know it).
+	Names map[UserSCID]map[string]string
 	Usage xbl.Usage
 }
 

@@ -28,6 +28,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	f := &stats.Found{
 		Gamertags: map[xbl.XUID]string{},
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
+		Names:     map[stats.UserSCID]map[string]string{},
 		Usage:     xbl.Usage{Calls: 1},
 	}
 	for _, x := range q.Users {
@@ -38,12 +39,15 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 			}
 			f.Usage.Items++
 			got := map[string]xbl.StatValue{}
+			names := map[string]string{}
 			for _, n := range q.Names {
 				if v, ok := values[n]; ok {
 					got[n] = v
+					names[n] = s.statName(x, scid, n)
 				}
 			}
 			f.Stats[stats.UserSCID{XUID: x, SCID: scid}] = got
+			f.Names[stats.UserSCID{XUID: x, SCID: scid}] = names
 			if g := s.gamertags[userSCID{x, scid}]; g != "" && f.Gamertags[x] == "" {
 				f.Gamertags[x] = g // the first requested SCID's, as the table's adapter does
 			}
@@ -125,4 +129,13 @@ func (s *Store) Document(ctx context.Context, t stats.Target) (*stats.Document, 
 		doc.Stats[cmp.Or(d.names[key], key)] = v
 	}
 	return doc, nil
+}
+
+// statName is stat key's name as the game wrote it for (x, scid): the key
+// when no document says.
+func (s *Store) statName(x xbl.XUID, scid, key string) string {
+	if n := s.docs[userSCID{x, scid}].names[key]; n != "" {
+		return n
+	}
+	return key
 }

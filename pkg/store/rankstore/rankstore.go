@@ -59,6 +59,12 @@ type Store struct {
 // New returns the ranking kept in t.
 func New(t store.Table) *Store { return &Store{table: t, stats: statstore.New(t)} }
 
+// ReadStats implements stats.Reader over the same table (statstore): the
+// rows' players' other statistics, for a page's extra columns.
+func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, error) {
+	return s.stats.ReadStats(ctx, q)
+}
+
 // Partition keys of a board's entries and counters.
 func entriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 func countsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }

@@ -43,6 +43,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	res := &stats.Found{
 		Gamertags: map[xbl.XUID]string{},
 		Stats:     map[stats.UserSCID]map[string]xbl.StatValue{},
+		Names:     map[stats.UserSCID]map[string]string{},
 	}
 	var mu sync.Mutex
 	tags := map[stats.UserSCID]string{}
@@ -57,6 +58,7 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 				continue // an item that does not decode reads as no data
 			}
 			res.Stats[stats.UserSCID{XUID: x, SCID: scid}] = it.Values()
+			res.Names[stats.UserSCID{XUID: x, SCID: scid}] = it.Names()
 			if it.Gamertag != "" {
 				tags[stats.UserSCID{XUID: x, SCID: scid}] = it.Gamertag
 			}

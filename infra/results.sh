@@ -35,7 +35,26 @@ echo '```'
 go test -run '^$' -bench . -benchmem ${BENCH_PKGS:-./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack} 2>&1 | grep -E '^(Benchmark|pkg:)'
 echo '```'
 echo
-RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench 2>/dev/null
+# The bench writes each case's per-request latencies for the charts when it
+# has -samples (infra/plots reads them); an older bench runs without.
+samples=$(mktemp)
+trap 'rm -f "$samples"' EXIT
+bench_flags=()
+bench_help=$(go run ./infra/bench -h 2>&1 || true)
+if grep -q -- '^ *-samples' <<<"$bench_help"; then
+  bench_flags=(-samples "$samples")
+fi
+RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"} 2>/dev/null
+echo
+echo "### Charts"
+echo
+echo "Command: \`go run ./infra/plots -in FILE -out docs\` (FILE written by \`go run ./infra/bench -samples FILE\`: the latency of each request above); the cost chart draws the \"Per route\" table of [COST.md](COST.md)."
+echo
+# infra/plots prints a Markdown link to each chart it wrote; a chart of an
+# earlier run is removed first, so that none is linked that these numbers
+# did not draw.
+rm -f docs/results-latency.svg docs/results-cost.svg
+go run ./infra/plots -in "$samples" -cost docs/COST.md -out docs || echo "(the charts failed: see make's output)"
 echo
 echo "## Lambda bootstraps"
 echo

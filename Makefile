@@ -29,7 +29,7 @@ help:
 	@echo "make lint   gofmt, staticcheck and deadcode"
 	@echo "make build  arm64 bootstrap binaries of every function under .local/build"
 	@echo "make bench  handler benchmarks, then the local API against the fewest DynamoDB calls, and start-up against hello-world"
-	@echo "make xblctl build the development tool as .local/bin/xblctl (or: go run ./infra/xblctl)"
+	@echo "make xblctl build the development tool as .local/bin/xblctl (use the binary: go run turns its exit codes into 1)"
 	@echo "make load   a bounded loopback load test (LOAD_FLAGS=-duration=15s -rate=50 for a short one)"
 	@echo "make fuzz   every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make results  run the suites, load and bench, and write docs/RESULTS.md"
@@ -79,9 +79,11 @@ test-unit:
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 ## (make test and make test-unit run each Go benchmark once, so that none rots.)
 BENCH_PKGS := ./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack
+## BENCH_FLAGS go to infra/bench: BENCH_FLAGS='-only stats,join' for a subset.
+BENCH_FLAGS ?=
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
-	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench
+	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench $(BENCH_FLAGS)
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s

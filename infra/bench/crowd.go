@@ -17,6 +17,7 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -78,15 +79,14 @@ func runCrowd(ctx context.Context, endpoint string, emulated bool) error {
 	if err != nil {
 		return err
 	}
-	rounds, err := crowdRounds(ctx, stk.URL)
+	rounds, err := crowdRounds(ctx, "crowd", stk.URL)
 	stk.Close()
-	if err != nil {
-		return err
+	if len(rounds) > 0 {
+		fmt.Printf("DynamoDB Local on this machine, through the local API (functions in process); every writer a different player, all released at once; rate limits off; a lobby of %d seats\n\n", crowdSeats)
+		printCrowd(rounds)
 	}
-	fmt.Printf("DynamoDB Local on this machine, through the local API (functions in process); every writer a different player, all released at once; rate limits off; a lobby of %d seats\n\n", crowdSeats)
-	printCrowd(rounds)
-	if !emulated {
-		return nil
+	if err != nil || !emulated {
+		return err
 	}
 	start := time.Now()
 	url, stop, err := makeRunStack(ctx, endpoint, ds)
@@ -94,14 +94,13 @@ func runCrowd(ctx context.Context, endpoint string, emulated bool) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "crowd: the stack as make run serves it built and started in %s\n", time.Since(start).Round(time.Millisecond))
-	rounds, err = crowdRounds(ctx, url)
+	rounds, err = crowdRounds(ctx, "crowd under the emulator", url)
 	stop()
-	if err != nil {
-		return err
+	if len(rounds) > 0 {
+		fmt.Printf("\nThe same, as `make run` serves it: every function its real bootstrap under the Runtime Interface Emulator (up to %d instances each), the table with its stream and the stream pollers reading it\n\n", rie.DefaultMaxInstances)
+		printCrowd(rounds)
 	}
-	fmt.Printf("\nThe same, as `make run` serves it: every function its real bootstrap under the Runtime Interface Emulator (up to %d instances each), the table with its stream and the stream pollers reading it\n\n", rie.DefaultMaxInstances)
-	printCrowd(rounds)
-	return nil
+	return err
 }
 
 // makeRunStack serves ds as `make run` does, on a table of its own with
@@ -138,9 +137,16 @@ func makeRunStack(ctx context.Context, endpoint string, ds *xbl.Dataset) (string
 }
 
 // crowdRounds runs the rounds against the local API at url: a warm-up
-// lobby, then each crowd of joiners, then the mixed writers.
-func crowdRounds(ctx context.Context, url string) ([]*crowdRound, error) {
-	c := &crowd{base: url + "/serviceconfigs/" + sessionSCID + "/sessionTemplates/lobby/sessions/"}
+// lobby, then each crowd of joiners, then the mixed writers; the writers
+// answered count on a progress line named what. Interrupted (ctx done), it
+// returns the rounds complete, and ctx's error.
+func crowdRounds(ctx context.Context, what, url string) ([]*crowdRound, error) {
+	total := crowdJoiners[len(crowdJoiners)-1] + crowdMixed
+	for _, n := range crowdJoiners {
+		total += n
+	}
+	c := &crowd{base: url + "/serviceconfigs/" + sessionSCID + "/sessionTemplates/lobby/sessions/", prog: progress.New(os.Stderr, what, int64(total))}
+	defer c.prog.Done()
 	// Every player's token, minted before any round.
 	c.tokens = make(map[xbl.XUID]string)
 	for i := range 1000 {
@@ -168,14 +174,21 @@ func crowdRounds(ctx context.Context, url string) ([]*crowdRound, error) {
 	for _, n := range crowdJoiners {
 		r, err := c.joins(ctx, fmt.Sprintf("joins-%d", n), take(1)[0], take(n))
 		if err != nil {
+			if ctx.Err() != nil {
+				return rounds, ctx.Err()
+			}
 			return nil, err
 		}
 		rounds = append(rounds, r)
 	}
 	r, err := c.mixed(ctx, "mixed", take(1)[0], take(crowdMixedMembers-1), take(crowdMixed/3))
 	if err != nil {
+		if ctx.Err() != nil {
+			return rounds, ctx.Err()
+		}
 		return nil, err
 	}
+	c.prog.Done()
 	return append(rounds, r), nil
 }
 
@@ -206,6 +219,7 @@ func statusList(m map[int]int) string {
 type crowd struct {
 	base   string
 	tokens map[xbl.XUID]string
+	prog   *progress.Reporter // counts the writers answered
 }
 
 // write is one request of player x; it returns the status.
@@ -268,8 +282,9 @@ func (c *crowd) members(ctx context.Context, name string, host xbl.XUID) (int, e
 	return strings.Count(string(b), `"gamertag"`), nil
 }
 
-// at runs each of fns at once (after one gate) and collects the round.
-func at(ctx context.Context, what string, fns []func(context.Context) (int, error)) (*crowdRound, error) {
+// at runs each of fns at once (after one gate) and collects the round;
+// each writer answered counts on prog.
+func at(ctx context.Context, what string, fns []func(context.Context) (int, error), prog *progress.Reporter) (*crowdRound, error) {
 	r := &crowdRound{what: what, writers: len(fns), statuses: map[int]int{}, took: make([]time.Duration, len(fns))}
 	gate := make(chan struct{})
 	var (
@@ -282,6 +297,7 @@ func at(ctx context.Context, what string, fns []func(context.Context) (int, erro
 			t0 := time.Now()
 			st, err := f(ctx)
 			r.took[i] = time.Since(t0)
+			prog.Add(1)
 			mu.Lock()
 			defer mu.Unlock()
 			r.statuses[st]++
@@ -298,9 +314,14 @@ func at(ctx context.Context, what string, fns []func(context.Context) (int, erro
 	close(gate)
 	wg.Wait()
 	r.wall = time.Since(t0)
-	for _, err := range r.errs {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
+	prog.Above(func() {
+		for _, err := range r.errs {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+		}
+	})
 	return r, nil
 }
 
@@ -313,8 +334,10 @@ func (c *crowd) joins(ctx context.Context, name string, host xbl.XUID, joiners [
 	for _, x := range joiners {
 		fns = append(fns, func(ctx context.Context) (int, error) { return c.write(ctx, x, "PUT", name, "", joinBody(x)) })
 	}
-	r, _ := at(ctx, fmt.Sprintf("%d joins", len(joiners)), fns)
-	var err error
+	r, err := at(ctx, fmt.Sprintf("%d joins", len(joiners)), fns, c.prog)
+	if err != nil {
+		return nil, err
+	}
 	r.members, err = c.members(ctx, name, host)
 	return r, err
 }
@@ -342,8 +365,10 @@ func (c *crowd) mixed(ctx context.Context, name string, host xbl.XUID, members, 
 		}
 		fns = append(fns, func(ctx context.Context) (int, error) { return c.write(ctx, x, "PUT", name, "", body) })
 	}
-	r, _ := at(ctx, fmt.Sprintf("mixed: %d joins, %d leaves, %d property changes", len(joiners), len(leavers), crowdMixed-len(joiners)-len(leavers)), fns)
-	var err error
+	r, err := at(ctx, fmt.Sprintf("mixed: %d joins, %d leaves, %d property changes", len(joiners), len(leavers), crowdMixed-len(joiners)-len(leavers)), fns, c.prog)
+	if err != nil {
+		return nil, err
+	}
 	r.members, err = c.members(ctx, name, host)
 	return r, err
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/pkg/store"
 )
@@ -31,9 +32,9 @@ import (
 // interleaved: a cold start each, under a new emulator (rie.Pool), its
 // first invocation's init as the emulator reports it (the REPORT line's
 // Init Duration: from the bootstrap's start to its first Runtime API
-// next, Lambda's init phase).
-func measureInit(runs int) error {
-	ctx := context.Background()
+// next, Lambda's init phase). Interrupted (ctx done), it prints the
+// start-ups of the rounds complete and returns ctx's error.
+func measureInit(ctx context.Context, runs int) error {
 	root, err := ddblocal.RepoRoot(".")
 	if err != nil {
 		return err
@@ -59,18 +60,44 @@ func measureInit(runs int) error {
 	if err != nil {
 		return err
 	}
+	// Cold starts, warm invocations of hello (measureHop: n/10 unmeasured
+	// first) and inittrace starts.
+	prog := progress.New(os.Stderr, "init", int64(2*runs*len(names)+55*runs))
+	defer prog.Done()
 	times := map[string][]time.Duration{}
+	done := 0 // rounds complete
 	for range runs {
+		if ctx.Err() != nil {
+			break
+		}
 		for _, name := range names {
-			d, err := coldStart(fns[name])
+			d, err := coldStart(ctx, fns[name])
 			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			times[name] = append(times[name], d)
+			prog.Add(1)
+		}
+		if ctx.Err() == nil {
+			done++
 		}
 	}
+	if done == 0 {
+		return ctx.Err()
+	}
+	for _, name := range names {
+		times[name] = times[name][:done]
+	}
 	hello := pct(times["hello"], 50)
-	fmt.Printf("Start-up (init as the emulator reports it: the bootstrap's start to its first Runtime API next), a cold start under a new emulator each, %d runs each, interleaved, this machine's architecture\n\n", runs)
+	note := ""
+	if done < runs {
+		note = fmt.Sprintf(" (interrupted: %d of %d runs)", done, runs)
+	}
+	prog.Done()
+	fmt.Printf("Start-up (init as the emulator reports it: the bootstrap's start to its first Runtime API next), a cold start under a new emulator each, %d runs each, interleaved, this machine's architecture%s\n\n", done, note)
 	fmt.Println("| bootstrap | size bytes | init p50 / p90 ms | p50 vs hello-world |")
 	fmt.Println("| --- | ---: | ---: | ---: |")
 	for _, name := range names {
@@ -81,27 +108,37 @@ func measureInit(runs int) error {
 		t := times[name]
 		fmt.Printf("| %s | %d | %.2f / %.2f | %.2f× |\n", name, fi.Size(), ms(pct(t, 50)), ms(pct(t, 90)), float64(pct(t, 50))/float64(hello))
 	}
-	if err := measureHop(fns["hello"], 50*runs); err != nil {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	prog = progress.New(os.Stderr, "init: warm invocations and inittrace", int64(runs*len(names)+55*runs))
+	defer prog.Done()
+	if err := measureHop(ctx, fns["hello"], 50*runs, prog); err != nil {
 		return err
 	}
-	return heavyInits(bins.Bootstrap, names, runs)
+	return heavyInits(ctx, bins.Bootstrap, names, runs, prog)
 }
 
 // measureHop times n warm invocations of the hello-world bootstrap under
 // the emulator (rie.Pool) against its handler in this process
 // (lambda.Handler.Invoke), interleaved: what the emulator itself adds to
 // every request of make run.
-func measureHop(fn func(io.Writer) *rie.Function, n int) error {
+func measureHop(ctx context.Context, fn func(io.Writer) *rie.Function, n int, prog *progress.Reporter) error {
 	log := &reportLog{report: make(chan string, 1)}
 	p := rie.NewPool(fn(log))
 	defer p.Close()
 	h := lambda.NewHandler(func(context.Context) (string, error) { return "hello", nil })
-	ctx := context.Background()
 	warmup := n / 10
 	var emu, local []time.Duration
 	for i := range warmup + n {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		t0 := time.Now()
 		if _, err := p.Invoke(ctx, fmt.Sprintf("bench-hop-%d", i), []byte(initEvent)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("hello under the emulator: %w\n%s", err, log.String())
 		}
 		t1 := time.Now()
@@ -111,9 +148,12 @@ func measureHop(fn func(io.Writer) *rie.Function, n int) error {
 		if i >= warmup {
 			emu, local = append(emu, t1.Sub(t0)), append(local, time.Since(t1))
 		}
+		prog.Add(1)
 	}
-	fmt.Printf("\nA warm invocation of hello under the emulator (rie.Pool.Invoke), %d after %d unmeasured: p50 / p99 %.3f / %.3f ms; its handler in this process: %.3f / %.3f ms\n",
-		n, warmup, ms(pct(emu, 50)), ms(pct(emu, 99)), ms(pct(local, 50)), ms(pct(local, 99)))
+	prog.Above(func() {
+		fmt.Printf("\nA warm invocation of hello under the emulator (rie.Pool.Invoke), %d after %d unmeasured: p50 / p99 %.3f / %.3f ms; its handler in this process: %.3f / %.3f ms\n",
+			n, warmup, ms(pct(emu, 50)), ms(pct(emu, 99)), ms(pct(local, 50)), ms(pct(local, 99)))
+	})
 	return nil
 }
 
@@ -171,11 +211,11 @@ var initDuration = regexp.MustCompile(`REPORT RequestId: .*\tInit Duration: ([0-
 // coldStart invokes the function fn makes once on a new pool (a new
 // emulator, the bootstrap started by the invocation) and returns the init
 // its REPORT line gives.
-func coldStart(fn func(io.Writer) *rie.Function) (time.Duration, error) {
+func coldStart(ctx context.Context, fn func(io.Writer) *rie.Function) (time.Duration, error) {
 	log := &reportLog{report: make(chan string, 1)}
 	p := rie.NewPool(fn(log))
 	defer p.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := p.Invoke(ctx, "bench-init", []byte(initEvent)); err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, log.String())
@@ -188,6 +228,8 @@ func coldStart(fn func(io.Writer) *rie.Function) (time.Duration, error) {
 		}
 		v, err := strconv.ParseFloat(m[1], 64)
 		return time.Duration(v * float64(time.Millisecond)), err
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	case <-time.After(5 * time.Second):
 		return 0, fmt.Errorf("no REPORT line within 5 s of the answer\n%s", log.String())
 	}
@@ -227,15 +269,21 @@ const heavyInitMillis = 0.05
 // runtime's GODEBUG=inittrace=1 report, the median of runs starts) takes
 // longer than heavyInitMillis: where a start-up regression comes from
 // (package-level regexp.MustCompile, tables built at init, ...).
-func heavyInits(bins map[string]string, names []string, runs int) error {
-	fmt.Printf("\nPackage inits over %.2f ms (GODEBUG=inittrace=1, median of %d starts)\n\n", heavyInitMillis, runs)
-	fmt.Println("| bootstrap | all package inits ms | heaviest |")
-	fmt.Println("| --- | ---: | --- |")
+func heavyInits(ctx context.Context, bins map[string]string, names []string, runs int, prog *progress.Reporter) error {
+	prog.Above(func() {
+		fmt.Printf("\nPackage inits over %.2f ms (GODEBUG=inittrace=1, median of %d starts)\n\n", heavyInitMillis, runs)
+		fmt.Println("| bootstrap | all package inits ms | heaviest |")
+		fmt.Println("| --- | ---: | --- |")
+	})
 	for _, name := range names {
 		byPkg := map[string][]time.Duration{}
 		var totals []time.Duration
 		for range runs {
-			trace, err := initTrace(bins[name])
+			trace, err := initTrace(ctx, bins[name])
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			prog.Add(1)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -261,15 +309,15 @@ func heavyInits(bins map[string]string, names []string, runs int) error {
 		for _, h := range hs {
 			list = append(list, fmt.Sprintf("%s %.2f", h.pkg, ms(h.d)))
 		}
-		fmt.Printf("| %s | %.2f | %s |\n", name, ms(pct(totals, 50)), strings.Join(list, ", "))
+		prog.Above(func() { fmt.Printf("| %s | %.2f | %s |\n", name, ms(pct(totals, 50)), strings.Join(list, ", ")) })
 	}
 	return nil
 }
 
 // initTrace runs bin with GODEBUG=inittrace=1 and no Runtime API (it exits
 // once main runs) and returns each package init's clock time.
-func initTrace(bin string) (map[string]time.Duration, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func initTrace(ctx context.Context, bin string) (map[string]time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = []string{"GODEBUG=inittrace=1"}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/store/rankstore"
@@ -32,6 +33,11 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 	fmt.Println("| players | distinct values | page | read units p50 / max | items p50 / max | calls | latency p50 / p99 ms |")
 	fmt.Println("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
 	var heat []string
+	defer func() {
+		if ctx.Err() != nil && len(heat) > 0 {
+			printHeat(heat)
+		}
+	}()
 	for _, n := range sizes {
 		name := fmt.Sprintf("bench-lb-%d-%d", n, time.Now().UnixNano())
 		if _, err := loader.CreateTableWithoutStream(ctx, client, name); err != nil {
@@ -73,6 +79,7 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 		}
 		kinds := []string{"top", "from a random rank", "around a random player", "next (continuation)"}
 		samples := map[string][]sample{}
+		prog := progress.New(os.Stderr, fmt.Sprintf("leaderboard of %d players", n), int64(4*pages))
 		measure := func(kind string, f func() (*leaderboards.Slice, error)) (*leaderboards.Slice, error) {
 			t0 := time.Now()
 			sl, err := f()
@@ -80,15 +87,22 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 				return nil, fmt.Errorf("%d players, %s page: %w", n, kind, err)
 			}
 			samples[kind] = append(samples[kind], sample{sl.Usage, time.Since(t0)})
+			prog.Add(1)
 			return sl, nil
 		}
 		for i := range pages {
+			if ctx.Err() != nil {
+				prog.Done()
+				return ctx.Err()
+			}
 			var sl *leaderboards.Slice
 			var err error
 			if _, err = measure(kinds[0], func() (*leaderboards.Slice, error) { return rank.At(ctx, b, 1, 10) }); err != nil {
+				prog.Done()
 				return err
 			}
 			if sl, err = measure(kinds[1], func() (*leaderboards.Slice, error) { return rank.At(ctx, b, uint32(1+r.IntN(n)), 10) }); err != nil {
+				prog.Done()
 				return err
 			}
 			if _, err = measure(kinds[2], func() (*leaderboards.Slice, error) {
@@ -98,15 +112,20 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 				}
 				return sl, err
 			}); err != nil {
+				prog.Done()
 				return err
 			}
 			if len(sl.Entries) > 0 {
 				c := leaderboards.CursorOf(&sl.Entries[len(sl.Entries)-1])
 				if _, err = measure(kinds[3], func() (*leaderboards.Slice, error) { return rank.After(ctx, b, c, 10) }); err != nil {
+					prog.Done()
 					return err
 				}
+			} else {
+				prog.Add(1)
 			}
 		}
+		prog.Done()
 		for _, kind := range kinds {
 			s := samples[kind]
 			rcu := make([]float64, len(s))
@@ -125,6 +144,12 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 		fmt.Fprintf(os.Stderr, "leaderboard of %d players built in %s\n", n, built.Round(time.Millisecond))
 		heat = append(heat, burstHeat(b, entries, r, n))
 	}
+	printHeat(heat)
+	return nil
+}
+
+// printHeat prints the write heat table of the sizes measured.
+func printHeat(heat []string) {
 	fmt.Println()
 	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board (as the index moves the players: 90 % raise their score by 1 to 50, 10 % are new), write units per second, a move's items written transactionally (2 units each)")
 	fmt.Println()
@@ -134,7 +159,6 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 		fmt.Println(h)
 	}
 	fmt.Println()
-	return nil
 }
 
 // burstHeat counts, for 10,000 moves on b, the write units each partition

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,17 +40,11 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/infra/rie"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
 )
-
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
 
 // options are the benchmark's settings.
 type options struct {
@@ -59,6 +54,44 @@ type options struct {
 	scids        int
 	statsPerSCID int
 	sessions     []int // session counts of the session cases
+}
+
+// caseNames are the cases -only names, in the order a run measures them.
+var caseNames = []string{"stats", "write", "sessions", "heavy", "join", "crowd", "rta", "leaderboards", "init"}
+
+// parseOnly returns the cases of -only's comma-separated list (every case
+// when it is empty).
+func parseOnly(s string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !slices.Contains(caseNames, name) {
+			return nil, fmt.Errorf("-only: no case %q; the cases are %s", name, strings.Join(caseNames, ", "))
+		}
+		want[name] = true
+	}
+	if len(want) == 0 {
+		for _, name := range caseNames {
+			want[name] = true
+		}
+	}
+	return want, nil
+}
+
+// errInterrupted ends a run stopped by Ctrl-C (or SIGTERM), after what was
+// measured is printed.
+var errInterrupted = errors.New("interrupted: the rows printed are what was measured")
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
 }
 
 func run() error {
@@ -71,11 +104,17 @@ func run() error {
 	flag.IntVar(&o.statsPerSCID, "stats", 2, "stats per SCID")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured part here")
 	sessions := flag.String("sessions", "2000,100000", "comma-separated session counts, one session case each (empty for none)")
-	only := flag.String("only", "", "run only the stats, write, sessions, heavy (the heavy session batch alone), join, crowd, rta (real-time activity, under the emulator), leaderboards or init cases")
+	only := flag.String("only", "", "run only these cases, comma-separated: "+strings.Join(caseNames, ", ")+
+		" (heavy: the heavy session batch alone, which sessions includes; rta: real-time activity, under the emulator; init: start-ups alone, without DynamoDB Local)")
 	boards := flag.String("boards", "10000,100000", "comma-separated leaderboard sizes (players), one leaderboard case each")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	emulated := flag.Bool("emulator", true, "measure the read cases also under the Runtime Interface Emulator (make run's functions)")
+	samplesPath := flag.String("samples", "", "write each table case's per-request latencies here, as JSON (infra/plots draws make results' charts from them)")
 	flag.Parse()
+	want, err := parseOnly(*only)
+	if err != nil {
+		return err
+	}
 	for _, s := range strings.Split(*sessions, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			n, err := strconv.Atoi(s)
@@ -84,23 +123,6 @@ func run() error {
 			}
 			o.sessions = append(o.sessions, n)
 		}
-	}
-
-	if *only == "init" { // start-ups alone: no DynamoDB Local (no JVM starting beside them)
-		return measureInit(*inits)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	endpoint, stopDB, err := ddblocal.StartOrEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopDB()
-	if *only == "crowd" { // writers at once on one session: its own table
-		return runCrowd(ctx, endpoint, *emulated)
-	}
-	if *only == "rta" { // real-time activity under the emulator: its own table, with its stream
-		return runRTA(ctx, endpoint)
 	}
 	var boardSizes []int
 	for _, s := range strings.Split(*boards, ",") {
@@ -112,129 +134,236 @@ func run() error {
 			boardSizes = append(boardSizes, n)
 		}
 	}
-	if *only == "leaderboards" {
-		return runLeaderboards(ctx, endpoint, boardSizes, 100)
+	// rta runs under the emulator: in a whole run only with -emulator, on
+	// its own whenever asked for.
+	if *only == "" && !*emulated {
+		delete(want, "rta")
 	}
-	client, err := store.NewClient(ctx, endpoint)
+	printEstimate(os.Stderr, want, o, boardSizes, *inits, *emulated)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { // the first Ctrl-C stops the run; a second one kills it
+		<-ctx.Done()
+		stop()
+	}()
+	err = runCases(ctx, want, o, boardSizes, *inits, *emulated, *cpuProfile, newSamplesFile(*samplesPath, o))
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	return err
+}
+
+// runCases runs the cases of want, each printing its rows as it measures
+// them.
+func runCases(ctx context.Context, want map[string]bool, o options, boardSizes []int, inits int, emulated bool, cpuProfile string, sf *samplesFile) error {
+	if len(want) == 1 && want["init"] { // start-ups alone: no DynamoDB Local (no JVM starting beside them)
+		return measureInit(ctx, inits)
+	}
+	endpoint, stopDB, err := ddblocal.StartOrEnv(ctx)
 	if err != nil {
 		return err
 	}
-	var cases []benchCase
-	if *only == "" || *only == "stats" {
-		cases = append(cases, &statsCase{o: o})
+	defer stopDB()
+	var cases []namedCase
+	if want["stats"] {
+		cases = append(cases, namedCase{"stats", &statsCase{o: o}})
 	}
-	if *only == "" || *only == "write" {
-		cases = append(cases, &writeCase{o: o}, &floorCase{writeCase: writeCase{o: o}})
+	if want["write"] {
+		cases = append(cases, namedCase{"write", &writeCase{o: o}}, namedCase{"write floor", &floorCase{writeCase: writeCase{o: o}}})
 	}
-	if *only == "" || *only == "sessions" {
+	if want["sessions"] {
 		for _, n := range o.sessions {
-			cases = append(cases, newSessionsCase(o, n))
+			cases = append(cases, namedCase{fmt.Sprintf("sessions %d", n), newSessionsCase(o, n)})
 		}
 	}
-	if *only == "" || *only == "sessions" || *only == "heavy" {
-		cases = append(cases, newHeavyCase(o))
+	if want["sessions"] || want["heavy"] {
+		cases = append(cases, namedCase{"heavy", newHeavyCase(o)})
 	}
-	if *only == "" || *only == "join" {
-		cases = append(cases, &joinCase{o: o})
+	if want["join"] {
+		cases = append(cases, namedCase{"join", &joinCase{o: o}})
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if len(cases) > 0 {
+		if err := runTable(ctx, endpoint, o, cases, emulated, sf); err != nil {
+			return err
+		}
+	}
+	sep := len(cases) > 0 // a blank line between the parts
+	part := func(f func() error) error {
+		if sep {
+			fmt.Println()
+		}
+		sep = true
+		return f()
+	}
+	if want["crowd"] { // writers at once on one session: its own table
+		if err := part(func() error { return runCrowd(ctx, endpoint, emulated) }); err != nil {
+			return err
+		}
+	}
+	if want["rta"] { // real-time activity under the emulator: its own table, with its stream
+		if err := part(func() error { return runRTA(ctx, endpoint) }); err != nil {
+			return err
+		}
+	}
+	if want["leaderboards"] {
+		if err := part(func() error { return runLeaderboards(ctx, endpoint, boardSizes, 100) }); err != nil {
+			return err
+		}
+	}
+	if want["init"] {
+		if err := part(func() error { return measureInit(ctx, inits) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namedCase is a table case and its short name, for the progress line.
+type namedCase struct {
+	key string
+	benchCase
+}
+
+// tableRow is one case's measurements.
+type tableRow struct {
+	c        benchCase
+	note     string // after the name: why the row is partial
+	api, raw []time.Duration
+	emu      []time.Duration // under the emulator; nil when not measured
+	apiUse   usage           // per request
+	rawUse   usage
+	emuUse   usage
+	inside   time.Duration // p50 in the function
+	emuIn    time.Duration // p50 in the function, under the emulator
+	emuInv   time.Duration // p50 of the invocation as the emulator times it
+}
+
+// runTable measures the cases through the local API and raw, printing the
+// table's header first and each case's rows as soon as it is measured, and
+// the notes on the rows at the end (also when interrupted).
+func runTable(ctx context.Context, endpoint string, o options, cases []namedCase, emulated bool, sf *samplesFile) error {
+	client, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
 	var emu *emulator
-	if *emulated && slices.ContainsFunc(cases, func(c benchCase) bool { _, ok := c.(emulatedCase); return ok }) {
+	if emulated && slices.ContainsFunc(cases, func(c namedCase) bool { _, ok := c.benchCase.(emulatedCase); return ok }) {
 		if emu, err = newEmulator(); err != nil {
 			return err
 		}
 		defer emu.close()
 	}
-	type row struct {
-		c        benchCase
-		api, raw []time.Duration
-		emu      []time.Duration // under the emulator; nil when not measured
-		apiUse   usage           // per request
-		rawUse   usage
-		emuUse   usage
-		inside   time.Duration // p50 in the function
-		emuIn    time.Duration // p50 in the function, under the emulator
-		emuInv   time.Duration // p50 of the invocation as the emulator times it
+	fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API, raw (and the API under the emulator) interleaved; raw: the fewest DynamoDB calls the answer needs (configurations cached, as on a warm instance); under the emulator: the local API of make run, each function's real bootstrap under the Runtime Interface Emulator, warm\n\n", o.n, o.warmup)
+	fmt.Println("| case | through the local API p50 / p99 ms | of which in the function p50 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 | items, read units per request: API / raw |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	var rows []tableRow
+	defer func() { printNotes(rows) }()
+	for _, nc := range cases {
+		r, err := measureCase(ctx, endpoint, client, o, nc, emu)
+		if r != nil {
+			printRow(*r)
+			rows = append(rows, *r)
+			if err := sf.add(*r); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return err
+		}
 	}
-	var rows []row
-	for _, c := range cases {
+	return nil
+}
+
+// measureCase loads a case's data, measures it and returns its row; when
+// interrupted, the row of the rounds measured, if any, with the error.
+func measureCase(ctx context.Context, endpoint string, client *dynamodb.Client, o options, nc namedCase, emu *emulator) (*tableRow, error) {
+	c := nc.benchCase
+	start := time.Now()
+	logs := &emfUsage{}
+	stk, res, err := devstack.Start(ctx, endpoint, c.dataset(), logs)
+	if err != nil {
+		return nil, err
+	}
+	defer stk.Close()
+	if cl, ok := c.(interface{ close() }); ok {
+		defer cl.close()
+	}
+	fmt.Fprintf(os.Stderr, "%s: loaded %d items in %s\n", c.name(), res.Items(), time.Since(start).Round(time.Millisecond))
+	if err := c.prepare(client, stk.Table, stk.URL); err != nil {
+		return nil, err
+	}
+	rawUse := &usage{}
+	paths := []func(context.Context, int) error{c.viaAPI, func(ctx context.Context, i int) error {
+		u, err := c.raw(ctx, i)
+		rawUse.add(u)
+		return err
+	}}
+	var emuLog *funcLog
+	if ec, ok := c.(emulatedCase); ok && emu != nil {
 		start := time.Now()
-		logs := &emfUsage{}
-		stk, res, err := devstack.Start(ctx, endpoint, c.dataset(), logs)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "%s: loaded %d items in %s\n", c.name(), res.Items(), time.Since(start).Round(time.Millisecond))
-		if err := c.prepare(client, stk.Table, stk.URL); err != nil {
-			stk.Close()
-			return err
-		}
-		rawUse := &usage{}
-		paths := []func(context.Context, int) error{c.viaAPI, func(ctx context.Context, i int) error {
-			u, err := c.raw(ctx, i)
-			rawUse.add(u)
-			return err
-		}}
-		var emuLog *funcLog
+		var url string
 		var stopEmu func()
-		if ec, ok := c.(emulatedCase); ok && emu != nil {
-			start := time.Now()
-			var url string
-			url, emuLog, stopEmu, err = emu.serve(ctx, stk.Table, endpoint)
-			if err != nil {
-				stk.Close()
-				return fmt.Errorf("%s: %w", c.name(), err)
-			}
-			via := ec.at(url)
-			// The cold start, and a check that the answers are right,
-			// before anything is measured.
-			if err := via(ctx, 0); err != nil {
-				stopEmu()
-				stk.Close()
-				return fmt.Errorf("%s under the emulator: %w\nthe functions' log:\n%s", c.name(), err, emuLog.tail())
-			}
-			fmt.Fprintf(os.Stderr, "%s: the emulated stack built and started in %s\n", c.name(), time.Since(start).Round(time.Millisecond))
-			paths = append(paths, func(ctx context.Context, i int) error {
-				if err := via(ctx, i); err != nil {
-					return fmt.Errorf("under the emulator: %w\nthe functions' log:\n%s", err, emuLog.tail())
-				}
-				return nil
-			})
-		}
-		logs.reset()
-		if emuLog != nil {
-			emuLog.emf.reset()
-		}
-		times, err := measureN(ctx, o, paths...)
-		if stopEmu != nil {
-			stopEmu()
-		}
-		stk.Close()
-		if cl, ok := c.(interface{ close() }); ok {
-			cl.close()
-		}
+		url, emuLog, stopEmu, err = emu.serve(ctx, stk.Table, endpoint)
 		if err != nil {
-			return fmt.Errorf("%s: %w", c.name(), err)
+			return nil, fmt.Errorf("%s: %w", c.name(), err)
 		}
-		n := float64(o.warmup + o.n)
-		r := row{c: c, api: times[0], raw: times[1], apiUse: logs.per(n), rawUse: rawUse.per(n), inside: logs.inFunction(o.n)}
-		if emuLog != nil {
-			r.emu, r.emuUse, r.emuIn, r.emuInv = times[2], emuLog.emf.per(n), emuLog.emf.inFunction(o.n), emuLog.invocation(o.n)
+		defer stopEmu()
+		via := ec.at(url)
+		// The cold start, and a check that the answers are right,
+		// before anything is measured.
+		if err := via(ctx, 0); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("%s under the emulator: %w\nthe functions' log:\n%s", c.name(), err, emuLog.tail())
 		}
-		rows = append(rows, r)
+		fmt.Fprintf(os.Stderr, "%s: the emulated stack built and started in %s\n", c.name(), time.Since(start).Round(time.Millisecond))
+		paths = append(paths, func(ctx context.Context, i int) error {
+			if err := via(ctx, i); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("under the emulator: %w\nthe functions' log:\n%s", err, emuLog.tail())
+			}
+			return nil
+		})
 	}
-	if len(rows) > 0 {
-		fmt.Printf("DynamoDB Local on this machine; %d measured requests per case after %d warm-up, API, raw (and the API under the emulator) interleaved; raw: the fewest DynamoDB calls the answer needs (configurations cached, as on a warm instance); under the emulator: the local API of make run, each function's real bootstrap under the Runtime Interface Emulator, warm\n\n", o.n, o.warmup)
-		fmt.Println("| case | through the local API p50 / p99 ms | of which in the function p50 ms | raw DynamoDB calls p50 / p99 ms | overhead p50 ms | ratio p50 / p99 | items, read units per request: API / raw |")
-		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	logs.reset()
+	if emuLog != nil {
+		emuLog.emf.reset()
 	}
+	prog := progress.New(os.Stderr, nc.key, int64((o.warmup+o.n)*len(paths)))
+	times, rounds, err := measureN(ctx, o, prog, paths...)
+	prog.Done()
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%s: %w", c.name(), err)
+	}
+	measured := rounds - o.warmup
+	if measured <= 0 {
+		return nil, err
+	}
+	r := &tableRow{c: c, api: times[0], raw: times[1], apiUse: logs.per(float64(rounds)), rawUse: rawUse.per(float64(rounds)), inside: logs.inFunction(measured)}
+	if measured < o.n {
+		r.note = fmt.Sprintf(" (interrupted: %d of %d measured)", measured, o.n)
+	}
+	if emuLog != nil && len(times) > 2 {
+		r.emu, r.emuUse, r.emuIn, r.emuInv = times[2], emuLog.emf.per(float64(rounds)), emuLog.emf.inFunction(measured), emuLog.invocation(measured)
+	}
+	return r, err
+}
+
+// printRow prints a case's rows of the table: through the local API and,
+// when measured, under the emulator.
+func printRow(r tableRow) {
 	line := func(name string, api []time.Duration, inside time.Duration, raw []time.Duration, apiUse, rawUse usage) {
 		a50, a99, r50, r99 := pct(api, 50), pct(api, 99), pct(raw, 50), pct(raw, 99)
 		in := "–"
@@ -245,12 +374,15 @@ func run() error {
 			ms(a50), ms(a99), in, ms(r50), ms(r99), ms(a50-r50), float64(a50)/float64(r50), float64(a99)/float64(r99),
 			apiUse.items, apiUse.rcu, rawUse.items, rawUse.rcu)
 	}
-	for _, r := range rows {
-		line(r.c.name()+"; raw: "+r.c.rawName(), r.api, r.inside, r.raw, r.apiUse, r.rawUse)
-		if r.emu != nil {
-			line(r.c.name()+", under the emulator (make run)", r.emu, r.emuIn, r.raw, r.emuUse, r.rawUse)
-		}
+	line(r.c.name()+"; raw: "+r.c.rawName()+r.note, r.api, r.inside, r.raw, r.apiUse, r.rawUse)
+	if r.emu != nil {
+		line(r.c.name()+", under the emulator (make run)"+r.note, r.emu, r.emuIn, r.raw, r.emuUse, r.rawUse)
 	}
+}
+
+// printNotes prints, after the table, each row's log bytes per request and
+// its emulator's comparison.
+func printNotes(rows []tableRow) {
 	for _, r := range rows {
 		fmt.Printf("\n%s: %.0f bytes of log per request (the function's request and dynamodb lines, its EMF record, the access log line)", r.c.name(), r.apiUse.logBytes)
 	}
@@ -261,28 +393,7 @@ func run() error {
 				float64(e50)/float64(pct(r.raw, 50)), float64(e50)/float64(a50), ms(e50-a50), ms(r.emuInv))
 		}
 	}
-	if len(rows) > 0 {
-		fmt.Println()
-	}
-	if *only == "" {
-		fmt.Println()
-		if err := runCrowd(ctx, endpoint, *emulated); err != nil {
-			return err
-		}
-		if *emulated {
-			fmt.Println()
-			if err := runRTA(ctx, endpoint); err != nil {
-				return err
-			}
-		}
-		fmt.Println()
-		if err := runLeaderboards(ctx, endpoint, boardSizes, 100); err != nil {
-			return err
-		}
-		fmt.Println()
-		return measureInit(*inits)
-	}
-	return nil
+	fmt.Println()
 }
 
 // usage is items and read units, and bytes of log, summed or per request.
@@ -410,22 +521,34 @@ func pct(d []time.Duration, p int) time.Duration {
 // measureN runs fs in turn, each round i their i-th request (the order
 // rotated every round, so that none always runs first, on the warmer
 // connection), the first o.warmup rounds unmeasured, and returns each
-// one's durations.
-func measureN(ctx context.Context, o options, fs ...func(context.Context, int) error) ([][]time.Duration, error) {
+// one's durations and the rounds run; each request done counts on prog.
+// Interrupted (ctx done), it returns what it measured so far, with the
+// rounds complete, and ctx's error.
+func measureN(ctx context.Context, o options, prog *progress.Reporter, fs ...func(context.Context, int) error) ([][]time.Duration, int, error) {
 	out := make([][]time.Duration, len(fs))
 	for i := range o.warmup + o.n {
+		if err := ctx.Err(); err != nil {
+			return out, i, err
+		}
 		for k := range fs {
 			j := (i + k) % len(fs)
 			t0 := time.Now()
 			if err := fs[j](ctx, i); err != nil {
-				return nil, err
+				if ctx.Err() != nil { // the round is incomplete: drop it
+					for j := range out {
+						out[j] = out[j][:max(0, min(len(out[j]), i-o.warmup))]
+					}
+					return out, i, ctx.Err()
+				}
+				return nil, i, err
 			}
 			if d := time.Since(t0); i >= o.warmup {
 				out[j] = append(out[j], d)
 			}
+			prog.Add(1)
 		}
 	}
-	return out, nil
+	return out, o.warmup + o.n, nil
 }
 
 // emulatedCase is a case whose request is measured under the emulator too

@@ -24,6 +24,7 @@ import (
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
 	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -79,10 +80,15 @@ func runRTA(ctx context.Context, endpoint string) error {
 	defer stop()
 	fmt.Fprintf(os.Stderr, "rta: the stack as make run serves it (with its WebSocket API) built and started in %s\n", time.Since(start).Round(time.Millisecond))
 	b := &rtaBench{base: url, stamp: time.Now().Unix(), tokens: map[xbl.XUID]string{},
-		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
+		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second},
+		prog: progress.New(os.Stderr, "rta", rtaRequests)}
+	defer b.prog.Done()
 	defer b.http.CloseIdleConnections()
 	defer b.closeAll()
 	fail := func(what string, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return fmt.Errorf("rta %s: %w\nthe functions' log:\n%s", what, err, log.tail())
 	}
 	if err := b.warmup(ctx); err != nil {
@@ -92,22 +98,27 @@ func runRTA(ctx context.Context, endpoint string) error {
 	if err != nil {
 		return fail("latency", err)
 	}
-	fmt.Fprintf(os.Stderr, "rta: latency done (%s)\n", time.Since(start).Round(time.Second))
+	b.prog.Above(func() {
+		fmt.Fprintf(os.Stderr, "rta: latency done (%s)\n", time.Since(start).Round(time.Second))
+	})
 	fan, err := b.fanout(ctx)
 	if err != nil {
 		return fail("fan-out", err)
 	}
-	fmt.Fprintf(os.Stderr, "rta: fan-out done (%s)\n", time.Since(start).Round(time.Second))
+	b.prog.Above(func() {
+		fmt.Fprintf(os.Stderr, "rta: fan-out done (%s)\n", time.Since(start).Round(time.Second))
+	})
 	burst, err := b.burst(ctx)
 	if err != nil {
 		return fail("burst", err)
 	}
+	b.prog.Done()
 	fmt.Fprintf(os.Stderr, "rta: burst done (%s)\n", time.Since(start).Round(time.Second))
 	failed, retries := log.failed.Load(), log.retries.Load()
 	// The end: every connection closes at once, and each $disconnect
 	// makes its member inactive in its session (presence).
 	conns := b.closeAll()
-	for t := time.Now(); log.disconnects.Load() < int64(conns) && time.Since(t) < rtaDrain; {
+	for t := time.Now(); log.disconnects.Load() < int64(conns) && time.Since(t) < rtaDrain && ctx.Err() == nil; {
 		time.Sleep(100 * time.Millisecond)
 	}
 	fmt.Fprintf(os.Stderr, "rta: the connections closed (%s)\n", time.Since(start).Round(time.Second))
@@ -321,10 +332,17 @@ type rtaBench struct {
 	http       *http.Client
 	mu         sync.Mutex
 	tokens     map[xbl.XUID]string
-	next       int          // the next unused player
-	all        []*rtaClient // every connection, closed at the end
-	unexpected atomic.Int64 // messages a client did not expect
+	next       int                // the next unused player
+	all        []*rtaClient       // every connection, closed at the end
+	unexpected atomic.Int64       // messages a client did not expect
+	prog       *progress.Reporter // counts the writes and the connections
 }
+
+// rtaRequests are the session writes and connections of the parts, for
+// the progress line: the warm-up's 2 and 2; the latency's 1 and 1 +
+// rtaRounds; the fan-out's rtaFanout and rtaFanout + 1; the burst's 2 per
+// session and 2 + rtaBurstChanges per session.
+const rtaRequests = 4 + 2 + rtaRounds + 2*rtaFanout + 1 + rtaBurstSessions*(4+rtaBurstChanges)
 
 // players returns n players not used before.
 func (b *rtaBench) players(n int) ([]xbl.XUID, error) {
@@ -366,6 +384,7 @@ func (b *rtaBench) put(ctx context.Context, x xbl.XUID, name, body string) (int,
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("x-xbl-contract-version", "107")
 	resp, err := b.http.Do(req)
+	b.prog.Add(1)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -469,6 +488,7 @@ func (b *rtaBench) connect(ctx context.Context, xs []xbl.XUID) ([]*rtaClient, er
 		g.Go(func() error {
 			c, err := b.dial(gctx, x)
 			out[i] = c
+			b.prog.Add(1)
 			return err
 		})
 	}
@@ -573,8 +593,8 @@ func (c *rtaClient) heard(resource string, cn int64) (time.Time, bool) {
 }
 
 // await waits until c heard of resource at change number cn, or until
-// deadline; it returns when the tap arrived.
-func (c *rtaClient) await(resource string, cn int64, deadline time.Time) (time.Time, bool) {
+// deadline or ctx is done; it returns when the tap arrived.
+func (c *rtaClient) await(ctx context.Context, resource string, cn int64, deadline time.Time) (time.Time, bool) {
 	for {
 		c.mu.Lock()
 		wake := c.wake
@@ -590,6 +610,9 @@ func (c *rtaClient) await(resource string, cn int64, deadline time.Time) (time.T
 		select {
 		case <-wake:
 		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return time.Time{}, false
 		}
 		t.Stop()
 	}
@@ -646,7 +669,7 @@ func (b *rtaBench) warmup(ctx context.Context) error {
 		return err
 	}
 	for _, c := range cs {
-		if _, ok := c.await(rtaResource(name), cn, time.Now().Add(rtaDrain)); !ok {
+		if _, ok := c.await(ctx, rtaResource(name), cn, time.Now().Add(rtaDrain)); !ok {
 			return fmt.Errorf("no tap of change %d of the warm-up lobby within %s", cn, rtaDrain)
 		}
 	}
@@ -683,7 +706,7 @@ func (b *rtaBench) latency(ctx context.Context) (*rtaLatency, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := host.await(res, cn, time.Now().Add(rtaDrain)); !ok {
+	if _, ok := host.await(ctx, res, cn, time.Now().Add(rtaDrain)); !ok {
 		return nil, fmt.Errorf("the host heard nothing of its create within %s", rtaDrain)
 	}
 	r := &rtaLatency{}
@@ -693,7 +716,7 @@ func (b *rtaBench) latency(ctx context.Context) (*rtaLatency, error) {
 			return nil, err
 		}
 		answered := time.Now()
-		at, ok := host.await(res, cn, answered.Add(rtaWithin))
+		at, ok := host.await(ctx, res, cn, answered.Add(rtaWithin))
 		if !ok {
 			r.lost++
 			continue
@@ -742,7 +765,7 @@ func (b *rtaBench) fanout(ctx context.Context) (*rtaFan, error) {
 	// change that is measured.
 	joined := time.Now()
 	for _, c := range cs {
-		if _, ok := c.await(res, cn, joined.Add(rtaDrain)); !ok {
+		if _, ok := c.await(ctx, res, cn, joined.Add(rtaDrain)); !ok {
 			return nil, fmt.Errorf("member %s heard nothing of the last join (change %d) within %s", c.x, cn, rtaDrain)
 		}
 	}
@@ -753,7 +776,7 @@ func (b *rtaBench) fanout(ctx context.Context) (*rtaFan, error) {
 	}
 	answered := time.Now()
 	for _, c := range cs {
-		if at, ok := c.await(res, cn, answered.Add(rtaWithin)); ok {
+		if at, ok := c.await(ctx, res, cn, answered.Add(rtaWithin)); ok {
 			r.took = append(r.took, max(0, at.Sub(answered)))
 		}
 	}
@@ -817,7 +840,7 @@ func (b *rtaBench) burst(ctx context.Context) (*rtaBurst, error) {
 	joined := time.Now()
 	for i, c := range cs {
 		s := i / 2
-		if _, ok := c.await(rtaResource(names[s]), joinCN[s], joined.Add(rtaDrain)); !ok {
+		if _, ok := c.await(ctx, rtaResource(names[s]), joinCN[s], joined.Add(rtaDrain)); !ok {
 			return nil, fmt.Errorf("a member of %s heard nothing of its join (change %d) within %s", names[s], joinCN[s], rtaDrain)
 		}
 	}
@@ -852,21 +875,29 @@ func (b *rtaBench) burst(ctx context.Context) (*rtaBurst, error) {
 					if _, ok := answered[change{j.s, cn}]; !ok {
 						answered[change{j.s, cn}] = now
 					}
-				} else {
+				} else if ctx.Err() == nil {
 					r.statuses[st]++
-					fmt.Fprintf(os.Stderr, "rta burst: %v\n", err)
+					b.prog.Above(func() { fmt.Fprintf(os.Stderr, "rta burst: %v\n", err) })
 				}
 				mu.Unlock()
 			}
 		})
 	}
+send:
 	for k := range rtaBurstChanges {
 		for s := range rtaBurstSessions {
-			jobs <- job{s, k}
+			select {
+			case jobs <- job{s, k}:
+			case <-ctx.Done():
+				break send
+			}
 		}
 	}
 	close(jobs)
 	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	r.writes = time.Since(start)
 
 	// Each connection must hear every change number of its session after
@@ -878,7 +909,7 @@ func (b *rtaBench) burst(ctx context.Context) (*rtaBurst, error) {
 		s := i / 2
 		for cn := joinCN[s] + 1; cn <= last[s]; cn++ {
 			r.expected++
-			if at, ok := c.await(rtaResource(names[s]), cn, deadline); ok {
+			if at, ok := c.await(ctx, rtaResource(names[s]), cn, deadline); ok {
 				lastAt = later(lastAt, at)
 				if a, ok := answered[change{s, cn}]; ok {
 					r.took = append(r.took, max(0, at.Sub(a)))

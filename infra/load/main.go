@@ -26,6 +26,7 @@ import (
 	"github.com/xblread/xblread/infra/ddblocal"
 	"github.com/xblread/xblread/infra/devkey"
 	"github.com/xblread/xblread/infra/devstack"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -98,6 +99,9 @@ func run() error {
 	defer tick.Stop()
 	end := time.After(*duration)
 	sent := 0
+	// Requests answered, of the rate × duration planned (on a terminal
+	// only: nothing in a pipe or CI).
+	prog := progress.New(os.Stderr, "load", int64(float64(*rate)*duration.Seconds()))
 loop:
 	for {
 		select {
@@ -131,9 +135,11 @@ loop:
 			rs.lat = append(rs.lat, d)
 			rs.status[status]++
 			mu.Unlock()
+			prog.Add(1)
 		}()
 	}
 	wg.Wait()
+	prog.Done()
 	after := sample(stk)
 
 	fmt.Printf("%d requests at %d/s for %s over %d users and %d sessions (%d dropped at %d in flight)\n\n",

@@ -53,7 +53,9 @@ func (r Result) Items() int {
 // items. Every item is encoded before anything is written. Writes go out in
 // BatchWriteItem calls of 25, a few at a time, and unprocessed items are
 // retried with backoff. progress, when not nil, is called (never
-// concurrently) with the items written so far and the total.
+// concurrently) with the items written so far and the total: first with
+// none written, before any write (so that a progress display can start
+// with the total), then after each BatchWriteItem call.
 func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done, total int)) (Result, error) {
 	var res Result
 	w := newWriteSet()
@@ -126,6 +128,9 @@ func Load(ctx context.Context, t store.Table, d *xbl.Dataset, progress func(done
 	// entries to delete.
 	entries, sessionItems := w.requests()
 	total := len(entries) + len(sessionItems)
+	if progress != nil {
+		progress(0, total)
+	}
 	calls, err := writeAll(ctx, t, entries, func(done, _ int) {
 		if progress != nil {
 			progress(done, total)

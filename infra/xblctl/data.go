@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/term"
 
 	"github.com/xblread/xblread/infra/fixture"
 	"github.com/xblread/xblread/infra/loader"
+	"github.com/xblread/xblread/infra/progress"
 	"github.com/xblread/xblread/pkg/app"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -73,7 +74,7 @@ func runCreateTable(args []string) error {
 	if err != nil {
 		return err
 	}
-	return createTable(ctx, st, os.Stdout, true)
+	return tableError(createTable(ctx, st, os.Stdout, true), table, endpoint)
 }
 
 func createTable(ctx context.Context, st store.Table, out io.Writer, stream bool) error {
@@ -106,118 +107,196 @@ func runLoad(args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("name at least one fixture file")
 	}
-	ds, err := readFixtures(fs.Args())
-	if err != nil {
-		return err
-	}
+	fx := readFixtures(fs.Args())
 	ctx := context.Background()
 	st, err := openStore(ctx, table, endpoint)
 	if err != nil {
 		return err
 	}
-	return loadData(ctx, st, ds, fs.Args(), os.Stdout, os.Stderr)
+	if err := fx.check(ctx, &st, endpoint); err != nil {
+		return err
+	}
+	return loadData(ctx, st, endpoint, fx, fs.Args(), os.Stdout, os.Stderr)
 }
 
-// readFixtures reads and validates every file before anything is written.
-// All problems of all files are reported together, as an invalidError.
-func readFixtures(paths []string) (*fixtures, error) {
-	all := &fixtures{}
-	var msgs []string
+// readFixtures reads and checks every file; nothing is written. Their
+// problems, and the SCIDs they use and configure (of an invalid file too),
+// are kept for check, which reports them all together.
+func readFixtures(paths []string) *fixtures {
+	fx := &fixtures{configured: map[string]bool{}}
 	for _, p := range paths {
+		f := fileProblems{path: p}
 		data, err := os.ReadFile(p)
 		if err != nil {
-			msgs = append(msgs, err.Error())
+			f.unreadable = err
+			fx.files = append(fx.files, f)
 			continue
 		}
-		f, err := fixture.Parse(data)
-		if err != nil {
-			msgs = append(msgs, p+": "+err.Error())
-			continue
+		parsed, err := fixture.Parse(data)
+		var fe *fixture.Error
+		switch {
+		case errors.As(err, &fe):
+			f.problems = fe.Problems
+			fx.uses = append(fx.uses, fileUses(len(fx.files), fe.Uses)...)
+			for _, scid := range fe.Configured {
+				fx.configured[scid] = true
+			}
+		case err != nil:
+			f.problems = []fixture.Problem{{Path: "$", Message: err.Error()}}
+		default:
+			fx.data.Merge(&parsed.Data)
+			fx.uses = append(fx.uses, fileUses(len(fx.files), parsed.Uses)...)
+			for _, c := range parsed.Data.Configs {
+				fx.configured[c.SCID] = true
+			}
 		}
-		all.data.Merge(&f.Data)
-		for _, u := range f.Uses {
-			all.uses = append(all.uses, fileUse{p, u})
-		}
+		fx.files = append(fx.files, f)
 	}
-	if len(msgs) > 0 {
-		return nil, invalidError{errors.New(strings.Join(msgs, "\n") + "\nnothing was written")}
-	}
-	return all, nil
+	return fx
 }
 
-// fixtures are the files of one load, merged, and where their data names
-// a SCID.
+// fixtures are the files of one load: their valid data, merged; their
+// problems; and what cross-references check follows.
 type fixtures struct {
-	data xbl.Dataset
-	uses []fileUse
+	data       xbl.Dataset
+	files      []fileProblems
+	uses       []fileUse       // where the files' data names a SCID
+	configured map[string]bool // the SCIDs the files configure
+}
+
+// fileProblems are the problems of one file.
+type fileProblems struct {
+	path       string
+	unreadable error // the file could not be read
+	problems   []fixture.Problem
 }
 
 type fileUse struct {
-	file string
+	file int // index in fixtures.files
 	fixture.Use
 }
 
-// checkConfigured refuses data for a SCID that has no configuration, in
-// these files or already in the table: nobody could read it.
-func checkConfigured(ctx context.Context, st store.Table, fx *fixtures) error {
-	configured := map[string]bool{}
-	for _, c := range fx.data.Configs {
-		configured[c.SCID] = true
+func fileUses(file int, uses []fixture.Use) []fileUse {
+	out := make([]fileUse, len(uses))
+	for i, u := range uses {
+		out[i] = fileUse{file, u}
 	}
-	var msgs []string
-	for _, u := range fx.uses {
-		ok, checked := configured[u.SCID]
-		if !checked {
-			cfg, _, err := st.ReadConfig(ctx, u.SCID)
-			if err != nil {
-				return err
-			}
-			ok = cfg != nil
-			configured[u.SCID] = ok
-		}
-		if !ok {
-			msgs = append(msgs, fmt.Sprintf("%s: %s: scid %s has no service configuration, in these files or in table %s", u.file, u.Path, u.SCID, st.Name))
-		}
-	}
-	if len(msgs) > 0 {
-		return invalidError{errors.New(strings.Join(msgs, "\n") + "\nnothing was written")}
-	}
-	return nil
+	return out
 }
 
-// loadData writes ds and prints what it loaded; on a terminal it shows
-// progress for large loads.
-func loadData(ctx context.Context, st store.Table, fx *fixtures, files []string, out io.Writer, progressTo *os.File) error {
+// maxUnconfigured bounds the unconfigured SCID uses reported for one file.
+const maxUnconfigured = 50
+
+// check reports every fault of the files in one invalidError, nil when
+// there is none: the problems of each file, and its data for a SCID that
+// has no configuration, in these files or already in the table (st; nil
+// when the table is new and empty). When the files have problems of their
+// own and the table cannot be read, the SCIDs left unchecked are named; a
+// table that cannot be read is otherwise the error.
+func (fx *fixtures) check(ctx context.Context, st *store.Table, endpoint string) error {
+	files := slices.Clone(fx.files) // check may run twice (see runUp)
+	bad := false
+	for i, f := range files {
+		files[i].problems = slices.Clone(f.problems)
+		bad = bad || f.unreadable != nil || len(f.problems) > 0
+	}
+	inTable := map[string]bool{}
+	var unchecked []string // SCIDs the table could not be asked about
+	var tableErr error
+	for _, u := range fx.uses {
+		if _, asked := inTable[u.SCID]; asked || fx.configured[u.SCID] || slices.Contains(unchecked, u.SCID) {
+			continue
+		}
+		switch {
+		case st == nil:
+			inTable[u.SCID] = false
+		case tableErr != nil:
+			unchecked = append(unchecked, u.SCID)
+		default:
+			cfg, _, err := st.ReadConfig(ctx, u.SCID)
+			if err != nil {
+				tableErr = tableError(err, st.Name, endpoint)
+				unchecked = append(unchecked, u.SCID)
+				continue
+			}
+			inTable[u.SCID] = cfg != nil
+		}
+	}
+	if tableErr != nil && !bad {
+		return tableErr
+	}
+	where := "in these files"
+	if st != nil {
+		where = "in these files or in table " + st.Name
+	}
+	over := make([]int, len(files)) // unconfigured uses past maxUnconfigured
+	added := make([]int, len(files))
+	for _, u := range fx.uses {
+		if ok, asked := inTable[u.SCID]; !asked || ok {
+			continue
+		}
+		if added[u.file] == maxUnconfigured {
+			over[u.file]++
+			continue
+		}
+		added[u.file]++
+		f := &files[u.file]
+		f.problems = append(f.problems, fixture.Problem{Path: u.Path, Message: fmt.Sprintf("scid %s has no service configuration, %s", u.SCID, where)})
+	}
+	var msgs []string
+	for i, f := range files {
+		if n := over[i]; n > 0 {
+			f.problems = append(f.problems, fixture.Problem{Path: "$", Message: fmt.Sprintf("and %d more places whose scid has no service configuration", n)})
+		}
+		switch {
+		case f.unreadable != nil:
+			msgs = append(msgs, f.unreadable.Error())
+		case len(f.problems) > 0:
+			msgs = append(msgs, f.path+": "+(&fixture.Error{Problems: f.problems}).Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if len(unchecked) > 0 {
+		msgs = append(msgs, fmt.Sprintf("not checked: whether table %s configures scid %s, which these files do not configure: %v", st.Name, strings.Join(unchecked, ", "), tableErr))
+	}
+	return invalidError{errors.New(strings.Join(msgs, "\n") + "\nnothing was written")}
+}
+
+// tableError words a failure to reach table name at endpoint: a table
+// that does not exist, or a DynamoDB that does not answer, says what to
+// run.
+func tableError(err error, name, endpoint string) error {
+	if err == nil {
+		return nil
+	}
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", name)
+	case refused(err):
+		return notRunning(fmt.Sprintf("DynamoDB at %s", endpoint), startDynamoDB, err)
+	}
+	return err
+}
+
+// loadData writes the files' data and prints what it loaded; on a
+// terminal it shows the items written as they go (infra/progress).
+func loadData(ctx context.Context, st store.Table, endpoint string, fx *fixtures, files []string, out io.Writer, progressTo *os.File) error {
 	start := time.Now()
-	if err := checkConfigured(ctx, st, fx); err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", st.Name)
+	var bar *progress.Reporter
+	var written int
+	res, err := loader.Load(ctx, st, &fx.data, func(done, total int) {
+		if bar == nil {
+			bar = progress.New(progressTo, "writing items", int64(total))
 		}
-		return err
-	}
-	ds := &fx.data
-	var progress func(done, total int)
-	if term.IsTerminal(int(progressTo.Fd())) {
-		last := time.Time{}
-		progress = func(done, total int) {
-			if total < 1000 || (time.Since(last) < 200*time.Millisecond && done < total) {
-				return
-			}
-			last = time.Now()
-			fmt.Fprintf(progressTo, "\rwriting items: %d/%d (%d%%)", done, total, done*100/total)
-			if done == total {
-				fmt.Fprintln(progressTo)
-			}
-		}
-	}
-	res, err := loader.Load(ctx, st, ds, progress)
+		bar.Add(int64(done - written))
+		written = done
+	})
+	bar.Done()
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return fmt.Errorf("table %s does not exist: run `xblctl create-table` first", st.Name)
-		}
-		return err
+		return tableError(err, st.Name, endpoint)
 	}
 	fmt.Fprintf(out, "loaded %s into table %s: %d service configs, %d profiles, %d stats items, %d sessions (%d membership items, %d keyword items), %d stale items removed; %d items in %d BatchWriteItem calls, %s\n",
 		strings.Join(files, ", "), st.Name, res.Configs, res.Profiles, res.StatItems, res.Sessions,

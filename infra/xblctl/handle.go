@@ -34,7 +34,9 @@ var handleVerbs = []handleVerb{
 // as XSAPI sends them, against the local API with a development token.
 func runHandle(args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		printUsage(newFlags("handle"), os.Stdout)
+		fs := newFlags("handle")
+		handleFlags(fs)
+		printUsage(fs, os.Stdout) // the flags every subcommand has
 		fmt.Fprintln(os.Stdout, "\nSubcommands:")
 		for _, v := range handleVerbs {
 			fmt.Fprintf(os.Stdout, "  xblctl handle %s %s\n", v.name, v.args)
@@ -54,12 +56,7 @@ func runHandle(args []string) error {
 
 func runHandleVerb(v handleVerb, args []string) error {
 	fs := newFlags("handle " + v.name)
-	api := fs.String("api", "http://127.0.0.1:"+envOr("PORT", "3000"), "the local API's base URL (env PORT sets the port)")
-	xuid := fs.String("xuid", "2533274792693551", "the caller")
-	server := fs.Bool("server", false, "call with server-level access (no player; not with --xuid)")
-	title := fs.String("title", "1297287135", "the caller's title id (it must own the SCID)")
-	sandbox := fs.String("sandbox", "RETAIL", "the sandbox")
-	gamertag := fs.String("gamertag", "", "the caller's gamertag")
+	api, xuid, server, title, sandbox, gamertag := handleFlags(fs)
 	var scid, template, name, invite, context, originSCID, originTemplate, originName, owners *string
 	active := new(bool)
 	switch v.name {
@@ -206,9 +203,20 @@ func runHandleVerb(v handleVerb, args []string) error {
 	}
 	fmt.Fprintf(os.Stdout, "%s\n%s\n", line, out)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
+		return answered("the "+method, resp.StatusCode)
 	}
 	return nil
+}
+
+// handleFlags adds the flags every `xblctl handle` subcommand has to fs.
+func handleFlags(fs *flag.FlagSet) (api, xuid *string, server *bool, title, sandbox, gamertag *string) {
+	api = fs.String("api", "http://127.0.0.1:"+envOr("PORT", "3000"), "the local API's base URL (env PORT sets the port)")
+	xuid = fs.String("xuid", "2533274792693551", "the caller")
+	server = fs.Bool("server", false, "call with server-level access (no player; not with --xuid)")
+	title = fs.String("title", "1297287135", "the caller's title id (it must own the SCID)")
+	sandbox = fs.String("sandbox", "RETAIL", "the sandbox")
+	gamertag = fs.String("gamertag", "", "the caller's gamertag")
+	return
 }
 
 // sessionRef is a sessionRef as XSAPI writes it.
@@ -217,27 +225,17 @@ func sessionRef(scid, template, name string) map[string]string {
 }
 
 // parseHandleVerb parses a subcommand's flags, which may come before or
-// after its arguments, and returns the arguments; --help prints the
-// subcommand's usage and flags to stdout.
+// after its arguments (see flagsFirst), and returns the arguments; --help
+// prints the subcommand's usage and flags to stdout.
 func parseHandleVerb(fs *flag.FlagSet, v handleVerb, args []string) ([]string, error) {
-	var pos []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stdout, "Usage: xblctl handle %s %s\n\n%s.\n", v.name, v.args, strings.ToUpper(v.summary[:1])+v.summary[1:])
-			printUsage(fs, os.Stdout) // the flags (no command is named "handle VERB")
-			return nil, flag.ErrHelp
-		}
-		if err != nil {
-			return nil, usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		if n := len(args) - fs.NArg(); n > 0 && args[n-1] == "--" {
-			return append(pos, fs.Args()...), nil // all arguments after --
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	err := fs.Parse(flagsFirst(fs, args))
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(os.Stdout, "Usage: xblctl handle %s %s\n\n%s.\n", v.name, v.args, strings.ToUpper(v.summary[:1])+v.summary[1:])
+		printUsage(fs, os.Stdout) // the flags (no command is named "handle VERB")
+		return nil, flag.ErrHelp
 	}
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return fs.Args(), nil
 }

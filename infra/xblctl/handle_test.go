@@ -142,7 +142,7 @@ func TestHandles(t *testing.T) {
 	}
 
 	// Without a running API the command says what to do.
-	if r := xblctl(t, []string{"PORT=1"}, "handle", "query", "--scid", scid, "--owners", host); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+	if r := xblctl(t, []string{"PORT=1"}, "handle", "query", "--scid", scid, "--owners", host); r.code != 1 || !strings.Contains(r.stderr, "nothing is running there") {
 		t.Errorf("query without an API: exit %d, %q", r.code, r.stderr)
 	}
 
@@ -159,12 +159,12 @@ func TestReadmeHandles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := regexp.MustCompile(`go run ./infra/xblctl (handle [^\n|)]*)`).FindAllSubmatch(readme, -1)
+	lines := regexp.MustCompile(`\.local/bin/xblctl (handle [^\n|)]*)`).FindAllSubmatch(readme, -1)
 	verbs := map[string]bool{}
 	for _, l := range lines {
 		args := strings.Fields(strings.NewReplacer(`"$HANDLE"`, "some-id", "$HANDLE", "some-id").Replace(string(l[1])))
 		verbs[args[1]] = true
-		if r := xblctl(t, []string{"PORT=1"}, args...); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+		if r := xblctl(t, []string{"PORT=1"}, args...); r.code != 1 || !strings.Contains(r.stderr, "nothing is running there") {
 			t.Errorf("README's xblctl %s: exit %d, want 1 for the missing API\n%s", l[1], r.code, r.stderr)
 		}
 	}

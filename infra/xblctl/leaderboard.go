@@ -64,7 +64,7 @@ func runLeaderboard(args []string) error {
 	}
 	fmt.Fprintf(os.Stdout, "GET %s: %d\n%s\n", resp.Request.URL.RequestURI(), resp.StatusCode, out)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the GET answered %d", resp.StatusCode)
+		return answered("the GET", resp.StatusCode)
 	}
 	return nil
 }

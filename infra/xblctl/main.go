@@ -12,8 +12,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Exit codes.
@@ -123,9 +128,10 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args; --help prints usage to stdout.
+// parse parses args, whose flags may come before, between or after the
+// positional arguments (see flagsFirst); --help prints usage to stdout.
 func parse(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
+	err := fs.Parse(flagsFirst(fs, args))
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(fs, os.Stdout)
 		return flag.ErrHelp
@@ -134,6 +140,43 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{err.Error()}
 	}
 	return nil
+}
+
+// flagsFirst reorders args so that every flag (with its value, for a flag
+// of fs that takes one as the next argument) comes before the positional
+// arguments, which keep their order behind a "--": `stats write A=1
+// --xuid X` parses as `--xuid X -- A=1`. Everything after a "--" of args
+// is positional, as is a lone "-". A flag fs does not define stays a flag,
+// for fs.Parse to refuse.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if hasValue || i+1 >= len(args) {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+			i++
+			flags = append(flags, args[i]) // the flag's value, whatever it looks like
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
 }
 
 func printUsage(fs *flag.FlagSet, w io.Writer) {
@@ -150,6 +193,57 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
+}
+
+// What to start when nothing answers where a command looked.
+const (
+	startAPI      = "start the local stack with `make run` (or `xblctl up`), or point --api at a running one"
+	startDynamoDB = "start it with `make run` (the whole local stack) or `xblctl dynamodb` (DynamoDB Local alone), or give --endpoint"
+)
+
+// refused reports whether err means that nothing listens where a command
+// connected (connection refused).
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// notRunning is the error of a command that found nothing running: what
+// does not answer, and what to start.
+func notRunning(what, start string, err error) error {
+	var op *net.OpError // "dial tcp 127.0.0.1:3000: connect: connection refused", without the SDK's wrapping
+	if errors.As(err, &op) {
+		err = op
+	}
+	return fmt.Errorf("%s does not answer, nothing is running there (%w): %s", what, err, start)
+}
+
+// answered is the error of an API call (what) answered with status, 300
+// or more. A 503 is the service unavailable: on the local stack, its
+// DynamoDB stopped.
+func answered(what string, status int) error {
+	if status == http.StatusServiceUnavailable {
+		return fmt.Errorf("%s answered 503, the service is unavailable: the local stack's DynamoDB may have stopped; restart the stack with `make run` (or `xblctl up`)", what)
+	}
+	return fmt.Errorf("%s answered %d", what, status)
+}
+
+// dialEndpoint connects to the host of endpoint, a URL, and hangs up: nil
+// when something listens there.
+func dialEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("endpoint %q is not a URL", endpoint)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), 2*time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // envOr returns the environment variable's value, or def when it is empty.

@@ -520,7 +520,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("session leave: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	// Without a running API the command says what to do.
-	if r := xblctl(t, []string{"PORT=1"}, "stats", "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+	if r := xblctl(t, []string{"PORT=1"}, "stats", "write", "--xuid", "42", "--scid", scid, "KD=1"); r.code != 1 || !strings.Contains(r.stderr, "nothing is running there") {
 		t.Errorf("write without an API: exit %d, %q", r.code, r.stderr)
 	}
 	// An EMF metrics record was written for the requests the functions saw.
@@ -653,7 +653,7 @@ func TestReadmeStatsWrite(t *testing.T) {
 	if curl == nil {
 		t.Fatal("README has no curl POST of a statistics write")
 	}
-	ctl := regexp.MustCompile(`go run ./infra/xblctl stats write ([^\n]*)`).FindSubmatch(readme)
+	ctl := regexp.MustCompile(`\.local/bin/xblctl stats write ([^\n]*)`).FindSubmatch(readme)
 	if ctl == nil {
 		t.Fatal("README has no xblctl stats write")
 	}

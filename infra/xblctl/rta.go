@@ -119,7 +119,10 @@ func watchRTA(ctx context.Context, w io.Writer, target, tok string, subscribe bo
 		if ctx.Err() != nil {
 			return nil // stopped while connecting
 		}
-		return fmt.Errorf("connect %s: %w (is `make run` up?)", target, err)
+		if refused(err) {
+			return notRunning("connect "+target+": the local API", startAPI, err)
+		}
+		return fmt.Errorf("connect %s: %w", target, err)
 	}
 	defer c.CloseNow()
 	if got := c.Subprotocol(); got != rta.Subprotocol {

@@ -50,7 +50,7 @@ func TestRTAUsage(t *testing.T) {
 		})
 	}
 	// Without a running API the command says what to do.
-	if r := xblctl(t, []string{"PORT=1"}, "rta", "watch", "--for", "1s"); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+	if r := xblctl(t, []string{"PORT=1"}, "rta", "watch", "--for", "1s"); r.code != 1 || !strings.Contains(r.stderr, "nothing is running there") {
 		t.Errorf("watch without an API: exit %d, %q", r.code, r.stderr)
 	}
 }
@@ -160,13 +160,13 @@ func TestReadmeRTA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := regexp.MustCompile(`go run ./infra/xblctl (rta [^\n|)&>]*)`).FindAllSubmatch(readme, -1)
+	lines := regexp.MustCompile(`\.local/bin/xblctl (rta [^\n|)&>]*)`).FindAllSubmatch(readme, -1)
 	if len(lines) == 0 {
 		t.Error("README shows no xblctl rta watch")
 	}
 	for _, l := range lines {
 		args := append(strings.Fields(string(l[1])), "--for", "1s")
-		if r := xblctl(t, []string{"PORT=1"}, args...); r.code != 1 || !strings.Contains(r.stderr, "is `make run` up?") {
+		if r := xblctl(t, []string{"PORT=1"}, args...); r.code != 1 || !strings.Contains(r.stderr, "nothing is running there") {
 			t.Errorf("README's xblctl %s: exit %d, want 1 for the missing API\n%s", l[1], r.code, r.stderr)
 		}
 	}

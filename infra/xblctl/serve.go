@@ -124,11 +124,6 @@ func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler) error {
 }
 
 func runInvoke(args []string) error {
-	// The function name may come before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
 	fs := newFlags("invoke")
 	eventPath := fs.String("event", "", "event file (payload 2.0 JSON), - for standard input (required)")
 	envVars := fs.String("env-vars", "", "a sam local --env-vars file: variables by function logical id, or under Parameters for all (default: "+devstack.EnvVarsFile+")")
@@ -137,10 +132,10 @@ func runInvoke(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	// The function name may come before, between or after the flags.
+	name := fs.Arg(0)
+	if fs.NArg() > 1 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args()[1:], " "))
 	}
 	if name == "" {
 		return usagef("name a function: %s", functionNames())
@@ -204,6 +199,11 @@ func runInvoke(args []string) error {
 		StatusCode int `json:"statusCode"`
 	}
 	if json.Unmarshal(out, &resp) == nil && resp.StatusCode >= 500 {
+		if resp.StatusCode == http.StatusServiceUnavailable && endpoint != "" {
+			if err := dialEndpoint(endpoint); refused(err) {
+				return notRunning(fmt.Sprintf("the function answered 503: DynamoDB at %s", endpoint), startDynamoDB, err)
+			}
+		}
 		return fmt.Errorf("the function answered %d", resp.StatusCode)
 	}
 	return nil

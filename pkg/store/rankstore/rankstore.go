@@ -65,9 +65,10 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	return s.stats.ReadStats(ctx, q)
 }
 
-// Partition keys of a board's entries and counters.
-func entriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
-func countsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+// EntriesPK and CountsPK are the partition keys of a board's entries and
+// of its counters (the scale simulator, infra/scale, counts their heat).
+func EntriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+func CountsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 
 // Counter sort keys of a value key vk (Board.Key's first 8 bytes).
 func coarseSK(vk []byte) string { return "1" + hex.EncodeToString(vk[:2]) }
@@ -150,8 +151,20 @@ func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string)
 // transaction, then the value counter it may delete. The benchmarks
 // count them to find the busiest partitions and items of a burst.
 func Writes(m leaderboards.Move) []store.Key {
+	tx, zero := WritePlan(m)
+	if zero != nil {
+		tx = append(tx, *zero)
+	}
+	return tx
+}
+
+// WritePlan returns what Apply writes for m: the keys of its
+// transaction's items (2 write units each per KB) and the value counter
+// it then deletes on condition that it is 0 (nil when none; 1 write unit,
+// charged whether or not it deletes). The scale simulator (infra/scale)
+// counts a burst's heat from it.
+func WritePlan(m leaderboards.Move) (tx []store.Key, zero *store.Key) {
 	items, zero, _ := (&Store{}).plan(m, "")
-	var out []store.Key
 	for _, it := range items {
 		var av map[string]types.AttributeValue
 		switch {
@@ -165,13 +178,10 @@ func Writes(m leaderboards.Move) []store.Key {
 		pk, _ := av["pk"].(*types.AttributeValueMemberS)
 		sk, _ := av["sk"].(*types.AttributeValueMemberS)
 		if pk != nil && sk != nil {
-			out = append(out, store.Key{PK: pk.Value, SK: sk.Value})
+			tx = append(tx, store.Key{PK: pk.Value, SK: sk.Value})
 		}
 	}
-	if zero != nil {
-		out = append(out, *zero)
-	}
-	return out
+	return tx, zero
 }
 
 // plan is the transaction of a move, and the value counter it may leave
@@ -179,7 +189,7 @@ func Writes(m leaderboards.Move) []store.Key {
 func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWriteItem, *store.Key, error) {
 	b := &m.Board
 	var items []types.TransactWriteItem
-	epk := entriesPK(b)
+	epk := EntriesPK(b)
 	var oldVK, newVK []byte
 	if m.From != nil {
 		k := b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID})
@@ -218,7 +228,7 @@ func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWrit
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	cpk := countsPK(b)
+	cpk := CountsPK(b)
 	for _, level := range []func([]byte) string{coarseSK, fineSK, valueSK} {
 		var from, to string
 		if oldVK != nil {
@@ -339,7 +349,7 @@ func counterOf(av map[string]types.AttributeValue) counter {
 // board order.
 func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string, u *xbl.Usage) ([]counter, error) {
 	var out []counter
-	err := s.query(ctx, countsPK(b), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
+	err := s.query(ctx, CountsPK(b), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
 		if c := counterOf(av); c.n > 0 {
 			out = append(out, c)
 		}
@@ -452,7 +462,7 @@ func (s *Store) entries(ctx context.Context, b *leaderboards.Board, from string,
 	var out []leaderboards.Entry
 	more := false
 	var derr error
-	err := s.query(ctx, entriesPK(b), "#sk "+op+" :from", map[string]types.AttributeValue{":from": strVal(from)}, int32(n+1), true, u, func(av map[string]types.AttributeValue) bool {
+	err := s.query(ctx, EntriesPK(b), "#sk "+op+" :from", map[string]types.AttributeValue{":from": strVal(from)}, int32(n+1), true, u, func(av map[string]types.AttributeValue) bool {
 		if len(out) == n {
 			more = true
 			return false
@@ -545,7 +555,7 @@ func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n
 	var prev []leaderboards.Entry
 	var derr error
 	if back := (n - 1) / 2; back > 0 {
-		err = s.query(ctx, entriesPK(b), "#sk < :at", map[string]types.AttributeValue{":at": strVal(at)}, int32(back), false, &c.u, func(av map[string]types.AttributeValue) bool {
+		err = s.query(ctx, EntriesPK(b), "#sk < :at", map[string]types.AttributeValue{":at": strVal(at)}, int32(back), false, &c.u, func(av map[string]types.AttributeValue) bool {
 			e, err := decode(av)
 			if err != nil {
 				derr = err

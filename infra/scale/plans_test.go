@@ -55,6 +55,13 @@ import (
 // out: a PATCH creating a document, a leaderboard page around a player, a
 // disconnect of a connection noted in sessions.
 //
+// Units are logged beside each request (go test -v), not compared:
+// DynamoDB Local reports them as AWS bills only for single-item calls
+// that succeed. It under-reports transactions (2 write units for a move
+// of 4 small items, which AWS bills 8) and batch reads (1.5 read units
+// for 10 eventually consistent items, which AWS bills 5), and reports
+// nothing for a write whose condition failed (billed by AWS).
+//
 // With -short (make test-unit) ddbtest starts no DynamoDB Local and these
 // tests skip.
 
@@ -105,7 +112,7 @@ func newPTEnv(t *testing.T) *ptEnv {
 	ddbtest.LoadText(t, plain, ptConfigs)
 	client, counter := ddbtest.CountingClient(t)
 	units := &ptUnits{}
-	return &ptEnv{t: t, table: store.Table{Client: withUnits(client, units), Name: plain.Name}, plain: plain, counter: counter, units: units}
+	return &ptEnv{t: t, table: store.Table{Client: ptWithUnits(client, units), Name: plain.Name}, plain: plain, counter: counter, units: units}
 }
 
 // check runs one request (do) and compares its calls with want.
@@ -332,7 +339,7 @@ func ptParse(op, body string) ([]ptCall, error) {
 }
 
 // ptUnits adds up the capacity DynamoDB Local reports for the calls of a
-// client made by withUnits, which asks for it on every call.
+// client made by ptWithUnits, which asks for it on every call.
 type ptUnits struct {
 	mu          sync.Mutex
 	read, write float64
@@ -363,10 +370,10 @@ func (u *ptUnits) add(write bool, cs ...types.ConsumedCapacity) {
 	}
 }
 
-// withUnits returns a client like c (the same HTTP client, so the same
+// ptWithUnits returns a client like c (the same HTTP client, so the same
 // counter) that asks DynamoDB for the capacity of every call and adds it
 // to u, leaving out the reads of configuration items.
-func withUnits(c *dynamodb.Client, u *ptUnits) *dynamodb.Client {
+func ptWithUnits(c *dynamodb.Client, u *ptUnits) *dynamodb.Client {
 	total := types.ReturnConsumedCapacityTotal
 	return dynamodb.New(c.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
@@ -660,6 +667,58 @@ func TestPlanSessions(t *testing.T) {
 	e.check("the last leave", sessionWrite(ptLobby(name, kws, 1), ptLobby(name, kws)), put(1, leave, sessions.Deleted))
 }
 
+// TestPlanLargeLobby: the writes of a lobby around
+// sessionstore.MaxCopyEntries index entries (a keyword and 15 members
+// make 32): a join to 15 members (entries with copies of the head, in the
+// transaction), the join to 16 (the entries lose their copies: every
+// entry is written again, without one, before the commit), a join to 17
+// and a property change (entries without copies: the new ones written
+// before the commit), a leave to 16 (the leaver's entries deleted after
+// it) and the leave to 15 (copies again) are sessionWrite. TestPlanQueue
+// holds combine to the same rule for a crowd of 40 joining a lobby of 3.
+func TestPlanLargeLobby(t *testing.T) {
+	e := newPTEnv(t)
+	ctx := context.Background()
+	st := sessionstore.New(e.table)
+	svc := &sessions.Service{Configs: e.table, Reader: st, Store: st, Now: func() time.Time { return ptNow }}
+	const name = "plan-large"
+	ref := sessions.Ref{SCIDRaw: ptSCID, SCID: ptSCID, Template: "lobby", Name: name}
+	kws := []string{"largekw"}
+	active := true
+	join := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": {Active: &active}}}
+	leave := &sessions.Change{Members: map[string]*sessions.MemberChange{"me": nil}}
+	create := &sessions.Change{Members: join.Members, Properties: &sessions.PropertiesChange{Keywords: &kws}}
+	put := func(x xbl.XUID, ch *sessions.Change) func() error {
+		return func() error {
+			_, err := svc.Put(ctx, ptPlayer(x), ref, sessions.Condition{}, ch)
+			return err
+		}
+	}
+	if err := put(1, create)(); err != nil {
+		t.Fatal(err)
+	}
+	members := []xbl.XUID{1}
+	for x := xbl.XUID(2); x <= 14; x++ {
+		if err := put(x, join)(); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, x)
+	}
+	for x := xbl.XUID(15); x <= 17; x++ {
+		prev := ptLobby(name, kws, members...)
+		members = append(slices.Clone(members), x)
+		e.check(fmt.Sprintf("join, %d members (%d entries)", len(members), 2*len(members)+2), sessionWrite(prev, ptLobby(name, kws, members...)), put(x, join))
+	}
+	l := ptLobby(name, kws, members...)
+	change := &sessions.Change{Properties: &sessions.PropertiesChange{Custom: map[string]json.RawMessage{"map": json.RawMessage(`"dust"`)}}}
+	e.check("property change, 17 members", sessionWrite(l, l), put(1, change))
+	for _, x := range []xbl.XUID{9, 4} {
+		prev := ptLobby(name, kws, members...)
+		members = slices.DeleteFunc(slices.Clone(members), func(m xbl.XUID) bool { return m == x })
+		e.check(fmt.Sprintf("leave, %d members left (%d entries)", len(members), 2*len(members)+2), sessionWrite(prev, ptLobby(name, kws, members...)), put(x, leave))
+	}
+}
+
 // TestPlanQueue: a write that lost a race waiting in the session's queue
 // (sessionstore's Queue) is enqueue; a look for its reply while another
 // write holds the session is poll; a combining commit of two waiting
@@ -716,36 +775,58 @@ func TestPlanQueue(t *testing.T) {
 	close(release)
 	holder.Wait()
 
-	ids := []string{waiting[0].ID, waiting[1].ID}
-	e.check("combine 2 joins", combine(one, ptLobby(name, kws, 1, 2, 3), ids), func() error {
-		n, err := st.Combine(ctx, ref, sessions.CombineLimit, func(stored *sessions.Doc, ws []*sessions.Queued) (*sessions.Doc, []sessions.Reply) {
-			cur := stored
-			var replies []sessions.Reply
-			for _, w := range ws {
-				next, err := svc.Apply(cur, w.Change, &w.Caller, ref)
-				if err != nil {
-					t.Errorf("apply %s: %v", w.ID, err)
-					return stored, nil
+	// The writes waiting are combined: one commit applies them all, then
+	// each writer withdraws its item and reads the session.
+	combined := func(want int) func() error {
+		return func() error {
+			var ids []string
+			n, err := st.Combine(ctx, ref, sessions.CombineLimit, func(stored *sessions.Doc, ws []*sessions.Queued) (*sessions.Doc, []sessions.Reply) {
+				cur := stored
+				var replies []sessions.Reply
+				for _, w := range ws {
+					next, err := svc.Apply(cur, w.Change, &w.Caller, ref)
+					if err != nil {
+						t.Errorf("apply %s: %v", w.ID, err)
+						return stored, nil
+					}
+					cur = next
+					ids = append(ids, w.ID)
+					replies = append(replies, sessions.Reply{ID: w.ID, Outcome: sessions.Updated, Start: next.StartTime})
 				}
-				cur = next
-				replies = append(replies, sessions.Reply{ID: w.ID, Outcome: sessions.Updated, Start: next.StartTime})
+				cur.ETag = sessions.NewID()
+				return cur, replies
+			})
+			if err != nil || n != want {
+				return fmt.Errorf("combined %d, %v; want %d", n, err, want)
 			}
-			cur.ETag = sessions.NewID()
-			return cur, replies
-		})
-		if err != nil || n != 2 {
-			return fmt.Errorf("combined %d, %v; want 2", n, err)
+			for _, id := range ids {
+				if r, err := st.Withdraw(ctx, ref, id); err != nil || r == nil {
+					return fmt.Errorf("withdraw %s: %v, %v; want its reply", id, r, err)
+				}
+				if _, err := st.Session(ctx, ptSCID, "lobby", name); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		for _, id := range ids {
-			if r, err := st.Withdraw(ctx, ref, id); err != nil || r == nil {
-				return fmt.Errorf("withdraw %s: %v, %v; want its reply", id, r, err)
-			}
-			if _, err := st.Session(ctx, ptSCID, "lobby", name); err != nil {
-				return err
-			}
+	}
+	three := ptLobby(name, kws, 1, 2, 3)
+	e.check("combine 2 joins", combine(one, three, []string{waiting[0].ID, waiting[1].ID}), combined(2))
+
+	// A crowd: 40 joins waiting on the lobby of 3 (8 index entries, with
+	// copies of the head) make it one of 43 (88 entries, without).
+	var ids []string
+	members := []xbl.XUID{1, 2, 3}
+	for i := range sessions.CombineLimit {
+		x := xbl.XUID(100 + i)
+		w := &sessions.Queued{ID: sessions.QueueID(ptNow.Add(time.Duration(x))), Caller: *ptPlayer(x), Change: join, Until: ptNow.Add(time.Minute)}
+		if err := st.Enqueue(ctx, ref, w); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
+		ids = append(ids, w.ID)
+		members = append(members, x)
+	}
+	e.check("combine 40 joins into a lobby of 3", combine(three, ptLobby(name, kws, members...), ids), combined(sessions.CombineLimit))
 }
 
 // ptPoster takes every tap.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/leaderboards"
@@ -273,28 +274,35 @@ func (s *sim) keepHottest() {
 	}
 }
 
-// topN returns the n keys of m with the most by, most first (ties by key).
+// topN returns the n keys of m with the most by, most first, ties by key
+// (so that a run is the same whatever the maps' order).
 func topN[K comparable](m map[K]*units, n int, by func(units) float64) []K {
 	type kv struct {
 		k K
+		s string
 		v float64
+	}
+	cmp := func(e kv, o kv) int {
+		switch {
+		case e.v > o.v:
+			return -1
+		case e.v < o.v:
+			return 1
+		}
+		return strings.Compare(e.s, o.s)
 	}
 	var top []kv
 	for k, u := range m {
 		v := by(*u)
-		if v <= 0 || len(top) == n && v <= top[n-1].v {
+		if v <= 0 || len(top) == n && v < top[n-1].v {
 			continue
 		}
-		i, _ := slices.BinarySearchFunc(top, v, func(e kv, v float64) int {
-			if e.v > v {
-				return -1
-			}
-			if e.v < v {
-				return 1
-			}
-			return 0
-		})
-		top = slices.Insert(top, i, kv{k, v})
+		e := kv{k, fmt.Sprint(k), v}
+		if len(top) == n && cmp(e, top[n-1]) > 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, e, cmp)
+		top = slices.Insert(top, i, e)
 		if len(top) > n {
 			top = top[:n]
 		}

@@ -60,7 +60,7 @@ func defaults() config {
 		lobbies: 2, lobbyMax: 100, lobbyZipf: 1.6, lobbyChanges: 4, fill: time.Minute,
 		keywords: 200, keywordZipf: 1.3, queries: 6, sessionBatch: 2, batchXUIDs: 20, activities: 4, owners: 50,
 		connected: 1, connLife: 90 * time.Minute, storm: 100,
-		limited: true, seconds: 3, seed: 1,
+		limited: true, seconds: 5, seed: 1,
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,22 @@ func TestRunFlags(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+}
+
+// TestScaleDoc: docs/SCALE.md's 100,000-player tables are the simulator's
+// output with the default flags (the run is the same for the same seed),
+// so that the page cannot drift from the code it reads.
+func TestScaleDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/SCALE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-players", "100000"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, out.Bytes()) {
+		t.Errorf("docs/SCALE.md does not hold `go run ./infra/scale -players 100000`'s output; run make scale and paste its tables:\n%s", out.String())
 	}
 }

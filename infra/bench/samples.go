@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/xblread/xblread/infra/benchsamples"
 )
 
 // samplesFile collects each table case's per-request latencies for
@@ -13,21 +15,7 @@ import (
 // it measured.
 type samplesFile struct {
 	path string
-	data struct {
-		N      int          `json:"n"`
-		Warmup int          `json:"warmup"`
-		Cases  []caseSample `json:"cases"`
-	}
-}
-
-// caseSample is one case's latencies in milliseconds: through the local
-// API, as the raw DynamoDB calls and, when measured, under the emulator.
-type caseSample struct {
-	Name    string    `json:"name"`
-	RawName string    `json:"raw_name"`
-	API     []float64 `json:"api_ms"`
-	Raw     []float64 `json:"raw_ms"`
-	Emu     []float64 `json:"emu_ms,omitempty"`
+	data benchsamples.File
 }
 
 // newSamplesFile returns the collector of path, or nil when path is empty
@@ -38,7 +26,7 @@ func newSamplesFile(path string, o options) *samplesFile {
 	}
 	s := &samplesFile{path: path}
 	s.data.N, s.data.Warmup = o.n, o.warmup
-	s.data.Cases = []caseSample{}
+	s.data.Cases = []benchsamples.Case{}
 	return s
 }
 
@@ -47,7 +35,7 @@ func (s *samplesFile) add(r tableRow) error {
 	if s == nil {
 		return nil
 	}
-	s.data.Cases = append(s.data.Cases, caseSample{
+	s.data.Cases = append(s.data.Cases, benchsamples.Case{
 		Name: r.c.name(), RawName: r.c.rawName(),
 		API: millis(r.api), Raw: millis(r.raw), Emu: millis(r.emu),
 	})

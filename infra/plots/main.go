@@ -8,16 +8,9 @@
 // paragraph each.
 // infra/results.sh runs it.
 //
-// The samples file is JSON:
-//
-//	{"n": 400, "warmup": 200, "cases": [
-//	  {"name": "POST /batch, 100 users × 2 SCIDs × 2 stats",
-//	   "raw_name": "2 BatchGetItem, concurrent",
-//	   "api_ms": [11.2, ...], "raw_ms": [9.9, ...], "emu_ms": [12.5, ...]}]}
-//
-// one entry per case in the bench's order; api_ms and raw_ms are the
-// measured requests' durations in milliseconds, emu_ms (optional) those
-// under the emulator.
+// The samples file is package benchsamples' JSON: one entry per case in
+// the bench's order; api_ms and raw_ms are the measured requests'
+// durations in milliseconds, emu_ms (optional) those under the emulator.
 package main
 
 import (
@@ -41,6 +34,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/xblread/xblread/infra/benchsamples"
 )
 
 // The files written in the output directory.
@@ -83,7 +78,7 @@ func run(args []string, stdout io.Writer) error {
 				return err
 			}
 			alt := "through the local API and as the raw DynamoDB calls"
-			if s.hasEmu() {
+			if hasEmu(s) {
 				alt = "through the local API, as the raw DynamoDB calls and under the emulator"
 			}
 			links = append(links, fmt.Sprintf("![Per-request latency of each case, %s (CDFs, to the p99)](%s)", alt, latencyFile))
@@ -137,22 +132,14 @@ func saveSVG(path string, chart func() (w, h vg.Length, draw func(draw.Canvas) e
 	return os.Rename(tmp, path)
 }
 
-// samples is the bench's samples file.
-type samples struct {
-	N      int          `json:"n"`
-	Warmup int          `json:"warmup"`
-	Cases  []caseSample `json:"cases"`
-}
+// samples is the bench's samples file (package benchsamples).
+type (
+	samples    = benchsamples.File
+	caseSample = benchsamples.Case
+)
 
-type caseSample struct {
-	Name    string    `json:"name"`
-	RawName string    `json:"raw_name"`
-	API     []float64 `json:"api_ms"`
-	Raw     []float64 `json:"raw_ms"`
-	Emu     []float64 `json:"emu_ms,omitempty"`
-}
-
-func (s *samples) hasEmu() bool {
+// hasEmu reports whether any case was measured under the emulator.
+func hasEmu(s *samples) bool {
 	return slices.ContainsFunc(s.Cases, func(c caseSample) bool { return len(c.Emu) > 0 })
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -53,14 +54,21 @@ const (
 	priceWSMsg      = 1.00 / 1e6 // the first billion a month
 	priceWSMsgAfter = 0.80 / 1e6
 	priceConnMin    = 0.25 / 1e6
-	priceLogGB      = 0.50
-	logKBPerRequest = 2.5 // docs/COST.md: the function's lines, the access log, Lambda's own
+	priceLogGB      = 0.50 // API Gateway's access logs (and Lambda's first 10 TB a month)
+	// docs/COST.md: 2.5 KB of log a request: the function's lines and
+	// Lambda's own (2.1 KB), API Gateway's access log line (0.4 KB); an
+	// invocation without an access log (real-time activity, the stream
+	// functions) about 0.9 KB.
+	lambdaLogKB = 2.1
+	accessLogKB = 0.4
+	otherLogKB  = 0.9
 )
 
 // totals are the run's figures per second.
 type totals struct {
 	perRoute    map[*route]routeTotal // per second
 	httpReq     float64
+	apigw       float64 // requests counted by API Gateway's account quota: HTTP, WebSocket messages in, posts to connections
 	wsMessages  float64
 	wsConnects  float64
 	connMinutes float64 // per second: connection minutes accrued
@@ -94,6 +102,7 @@ func (s *sim) totalsPerSecond() totals {
 		t.concurrency[r.function] += rt.requests * ms[r] / 1000
 	}
 	t.wsConnects = t.perRoute[rConnect].requests
+	t.apigw = t.httpReq + t.perRoute[rConnect].requests + s.taps/n // each connection's subscribe frame; each tap a PostToConnection
 	t.connMinutes = float64(s.cfg.players) * s.cfg.connected / 60
 	for _, u := range s.perSec {
 		t.peak.r = max(t.peak.r, u.r)
@@ -125,7 +134,16 @@ func (t *totals) bill() []billLine {
 	}
 	http := t.httpReq * month
 	msgs := t.wsMessages * month
-	logs := (t.httpReq + t.invocations["RtaFunction"] + t.invocations["RtaNotifyFunction"]) * month * logKBPerRequest / (1 << 20)
+	var other float64
+	for f, inv := range t.invocations {
+		if f == "RtaFunction" || f == "RtaNotifyFunction" || f == "LeaderboardIndexFunction" {
+			other += inv
+		}
+	}
+	lambdaLogs := (t.httpReq*lambdaLogKB + other*otherLogKB) * month / (1 << 20)
+	accessLogs := t.httpReq * accessLogKB * month / (1 << 20)
+	logs := lambdaLogs + accessLogs
+	logsUSD := lambdaLogTiers(lambdaLogs) + accessLogs*priceLogGB
 	return []billLine{
 		{"DynamoDB read units", t.r * month * priceRRU, fmt.Sprintf("%.3g a month", t.r*month)},
 		{"DynamoDB write units", t.w * month * priceWRU, fmt.Sprintf("%.3g a month", t.w*month)},
@@ -134,8 +152,24 @@ func (t *totals) bill() []billLine {
 		{"API Gateway HTTP requests", tiered(http, 300e6, priceHTTP, priceHTTPAfter), fmt.Sprintf("%.3g requests", http)},
 		{"API Gateway WebSocket messages", tiered(msgs, 1e9, priceWSMsg, priceWSMsgAfter), fmt.Sprintf("%.3g messages", msgs)},
 		{"API Gateway WebSocket connection minutes", t.connMinutes * month * priceConnMin, fmt.Sprintf("%.3g minutes", t.connMinutes*month)},
-		{"CloudWatch Logs ingestion", logs * priceLogGB, fmt.Sprintf("%.3g GB", logs)},
+		{"CloudWatch Logs ingestion", logsUSD, fmt.Sprintf("%.3g GB (Lambda's %.3g GB priced in tiers)", logs, lambdaLogs)},
 	}
+}
+
+// lambdaLogTiers is the month's price of gb of Lambda's logs: since May
+// 2025 they are priced in tiers, per GB a month: $0.50 for the first
+// 10 TB, $0.25 for the next 20, $0.10 for the next 20, $0.05 after.
+func lambdaLogTiers(gb float64) float64 {
+	var usd float64
+	for _, tier := range []struct{ width, price float64 }{{10 << 10, 0.50}, {20 << 10, 0.25}, {20 << 10, 0.10}, {math.Inf(1), 0.05}} {
+		in := min(gb, tier.width)
+		usd += in * tier.price
+		gb -= in
+		if gb <= 0 {
+			break
+		}
+	}
+	return usd
 }
 
 // report writes the run's tables as Markdown.
@@ -156,6 +190,10 @@ func report(w io.Writer, s *sim) {
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f |\n", r.name, r.function, group(rt.requests), group(rt.r), group(rt.w), rt.requests*ms[r]/1000)
+	}
+	if s.stormRequests > 0 {
+		fmt.Fprintf(w, "| the storm, in second 0 (in the keys' heat and the busiest second; not in these means nor the bill) | SessionsWriteFunction | %s in all | %s in all | %s in all | |\n",
+			group(s.stormRequests), group(s.storm.r), group(s.storm.w))
 	}
 	fmt.Fprintf(w, "| **the table** | | | **%s** (busiest second %s; quota %s) | **%s** (busiest second %s; quota %s) | |\n\n",
 		group(t.r), group(t.peak.r), group(quotaTableRead), group(t.w), group(t.peak.w), group(quotaTableWrite))
@@ -190,7 +228,7 @@ func report(w io.Writer, s *sim) {
 		fmt.Fprintf(w, "| Lambda concurrency, %s | %.1f | | |\n", f, t.concurrency[f])
 	}
 	fmt.Fprintf(w, "| **Lambda concurrency, all functions** | **%.1f** | %d | %s |\n", conc, quotaLambda, pct(conc/quotaLambda))
-	fmt.Fprintf(w, "| API Gateway requests (HTTP, and WebSocket messages in) | %s | %s | %s |\n", group(t.httpReq+t.wsMessages/2), group(quotaHTTP), pct((t.httpReq+t.wsMessages/2)/quotaHTTP))
+	fmt.Fprintf(w, "| API Gateway requests (HTTP, WebSocket messages in, posts to connections) | %s | %s | %s |\n", group(t.apigw), group(quotaHTTP), pct(t.apigw/quotaHTTP))
 	fmt.Fprintf(w, "| WebSocket new connections | %s | %d | %s |\n", group(t.wsConnects), quotaWSConnects, pct(t.wsConnects/quotaWSConnects))
 	fmt.Fprintf(w, "| WebSocket messages (frames, answers, taps) | %s | | |\n", group(t.wsMessages))
 	fmt.Fprintf(w, "| shoulder taps | %s | | |\n", group(s.taps/float64(c.seconds)))
@@ -198,7 +236,7 @@ func report(w io.Writer, s *sim) {
 
 	fmt.Fprintln(w, "### What breaks first")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Each limit's use at this size, and the players at which it is reached if load grows with the players (a session's, a connection's or a player's keys carry one lobby's, connection's or player's load, which does not).")
+	fmt.Fprintln(w, "Each limit's use at this size (mean rates, without the storm), and the players at which it is reached if load grows with the players. A session's, a handle's, a connection's or a player's keys carry one lobby's, connection's or player's load, which does not grow: their busiest second is shown, not extrapolated.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| limit | use | reached at about |")
 	fmt.Fprintln(w, "| --- | ---: | ---: |")
@@ -255,19 +293,30 @@ func headroom(u units) string {
 	return s
 }
 
+// What a partition key holds.
+const (
+	kindCounters = "a leaderboard's counters"
+	kindEntries  = "a leaderboard's entries"
+	kindSession  = "a session (document, head, claim, queue)"
+	kindKeyword  = "a keyword's index entries"
+	kindRate     = "a caller's rate counts"
+	kindConn     = "a connection"
+	kindHandle   = "a handle"
+	kindPlayer   = "a player's items in a SCID"
+)
+
 // kinds names what a partition key holds, by its prefix: the prefixes
 // are taken from pkg/store's own key functions.
 var kinds = func() map[string]string {
 	b := board(0)
-	prefix := prefixOf
 	return map[string]string{
-		prefix(rankstore.CountsPK(&b)):                     "a leaderboard's counters",
-		prefix(rankstore.EntriesPK(&b)):                    "a leaderboard's entries",
-		prefix(store.SessionKey("s", "t", "n").PK):         "a session (document, head, claim, queue)",
-		prefix(store.KeywordPK("s", "k")):                  "a keyword's index entries",
-		prefix(store.RateKey("s", "t", 1, time.Time{}).PK): "a caller's rate counts",
-		prefix(store.ConnectionKey("c").PK):                "a connection",
-		prefix(store.HandleKey("h").PK):                    "a handle",
+		prefixOf(rankstore.CountsPK(&b)):                     kindCounters,
+		prefixOf(rankstore.EntriesPK(&b)):                    kindEntries,
+		prefixOf(store.SessionKey("s", "t", "n").PK):         kindSession,
+		prefixOf(store.KeywordPK("s", "k")):                  kindKeyword,
+		prefixOf(store.RateKey("s", "t", 1, time.Time{}).PK): kindRate,
+		prefixOf(store.ConnectionKey("c").PK):                kindConn,
+		prefixOf(store.HandleKey("h").PK):                    kindHandle,
 	}
 }()
 
@@ -280,7 +329,7 @@ func kindOf(pk string) string {
 		return k
 	}
 	if pk != "" && pk[0] >= '0' && pk[0] <= '9' { // store.UserSCID: xuid#scid
-		return "a player's items in a SCID"
+		return kindPlayer
 	}
 	return "other"
 }
@@ -345,47 +394,66 @@ func (s *sim) limits(t totals, conc float64) []limit {
 	players := float64(s.cfg.players)
 	var out []limit
 	add := func(what string, use float64, storm bool) {
+		if use < 0.01 && strings.HasPrefix(what, "one ") { // a key far from its limit says nothing
+			return
+		}
 		out = append(out, limit{what: what, use: use, at: players / max(use, 1e-12), storm: storm})
 	}
 	load := func(u units) float64 { return max(u.r/partitionRead, u.w/partitionWrite) }
-	stormKey := func(pk string) bool { return s.stormPK != "" && pk == s.stormPK }
-	// A session's, a handle's, a connection's or a player's keys carry
-	// what one lobby, one connection or one player asks: it does not grow
-	// with the players.
-	own := func(pk string) bool {
-		k := kindOf(pk)
-		return stormKey(pk) || k == kinds[prefixOf(store.SessionKey("s", "t", "n").PK)] || k == kinds[prefixOf(store.ConnectionKey("c").PK)] || k == kinds[prefixOf(store.HandleKey("h").PK)] || k == "a player's items in a SCID" || k == kinds[prefixOf(store.RateKey("s", "t", 1, time.Time{}).PK)]
+	n := float64(s.cfg.seconds)
+	mean := func(u units) units { return units{u.r / n, u.w / n} }
+	// Keys whose load grows with the players (boards, keywords): the
+	// busiest key of each kind by its mean over the run, extrapolated.
+	for _, part := range []bool{true, false} {
+		best := map[string]float64{}
+		if part {
+			for k, u := range s.sums {
+				best[kindOf(k)] = max(best[kindOf(k)], load(mean(u)))
+			}
+		} else {
+			for k, u := range s.itemSums {
+				best[kindOf(k.PK)] = max(best[kindOf(k.PK)], load(mean(u)))
+			}
+		}
+		for _, kind := range slices.Sorted(maps.Keys(best)) {
+			what := "one item: " + kind + ", the busiest (mean)"
+			if part {
+				what = "one partition: " + kind + ", the busiest (mean)"
+			}
+			add(what, best[kind], false)
+		}
 	}
+	// One lobby's, connection's or player's keys: their busiest second,
+	// not extrapolated (the storm's apart).
+	stormKey := func(pk string) bool { return s.stormPK != "" && pk == s.stormPK }
 	seen := map[string]bool{}
 	for _, k := range hottest(s.hotParts, len(s.hotParts)) {
-		kind := kindOf(k)
-		if seen[kind+fmt.Sprint(stormKey(k))] {
+		if grows(k) || seen[kindOf(k)+fmt.Sprint(stormKey(k))] {
 			continue
 		}
-		seen[kind+fmt.Sprint(stormKey(k))] = true
-		what := "one partition: " + kind
+		seen[kindOf(k)+fmt.Sprint(stormKey(k))] = true
+		what := "one partition: " + kindOf(k)
 		if stormKey(k) {
 			what += " (the storm's)"
 		}
-		add(what+", the busiest", load(s.hotParts[k]), own(k))
+		add(what+", the busiest second", load(s.hotParts[k]), true)
 	}
 	seen = map[string]bool{}
 	for _, k := range hottest(s.hotItems, len(s.hotItems)) {
-		kind := kindOf(k.PK)
-		if seen[kind+fmt.Sprint(stormKey(k.PK))] {
+		if grows(k.PK) || seen[kindOf(k.PK)+fmt.Sprint(stormKey(k.PK))] {
 			continue
 		}
-		seen[kind+fmt.Sprint(stormKey(k.PK))] = true
-		what := "one item: " + kind
+		seen[kindOf(k.PK)+fmt.Sprint(stormKey(k.PK))] = true
+		what := "one item: " + kindOf(k.PK)
 		if stormKey(k.PK) {
 			what += " (the storm's)"
 		}
-		add(what+", the busiest", load(s.hotItems[k]), own(k.PK))
+		add(what+", the busiest second", load(s.hotItems[k]), true)
 	}
-	add(fmt.Sprintf("the table's on-demand read units (%s/s)", group(quotaTableRead)), t.peak.r/quotaTableRead, false)
-	add(fmt.Sprintf("the table's on-demand write units (%s/s)", group(quotaTableWrite)), t.peak.w/quotaTableWrite, false)
+	add(fmt.Sprintf("the table's on-demand read units (%s/s)", group(quotaTableRead)), t.r/quotaTableRead, false)
+	add(fmt.Sprintf("the table's on-demand write units (%s/s)", group(quotaTableWrite)), t.w/quotaTableWrite, false)
 	add(fmt.Sprintf("Lambda concurrency (%s)", group(quotaLambda)), conc/quotaLambda, false)
-	add(fmt.Sprintf("API Gateway requests (%s/s)", group(quotaHTTP)), (t.httpReq+t.wsMessages/2)/quotaHTTP, false)
+	add(fmt.Sprintf("API Gateway requests (%s/s)", group(quotaHTTP)), t.apigw/quotaHTTP, false)
 	add(fmt.Sprintf("WebSocket new connections (%d/s)", quotaWSConnects), t.wsConnects/quotaWSConnects, false)
 	slices.SortStableFunc(out, func(a, b limit) int {
 		switch {

@@ -28,18 +28,19 @@ type config struct {
 	batchUsers    int           // users per batch read
 	pages         float64       // leaderboard pages per player and hour
 
-	lobbies      float64       // lobbies a player joins an hour (its own included)
-	lobbyMax     int           // the largest lobby
-	lobbyZipf    float64       // lobby sizes 1..lobbyMax: Zipf of this exponent
-	lobbyChanges int           // property changes per lobby (host, custom properties), besides joins and leaves
-	fill         time.Duration // the time a lobby takes to fill
-	keywords     int           // keywords of each SCID's vocabulary
-	keywordZipf  float64       // a lobby's keyword: Zipf of this exponent over the vocabulary
-	queries      float64       // keyword queries (session directory) per player and hour
-	sessionBatch float64       // session batch queries per player and hour
-	batchXUIDs   int           // xuids per session batch query
-	activities   float64       // activity queries (POST /handles/query) per player and hour
-	owners       int           // owners per activity query
+	lobbies      float64 // lobbies a player joins an hour (its own included)
+	lobbyMax     int     // the largest lobby
+	lobbyZipf    float64 // lobby sizes 1..lobbyMax: Zipf of this exponent
+	lobbyChanges int     // property changes per lobby (host, custom properties), besides joins and leaves
+	keywords     int     // keywords of each SCID's vocabulary
+	keywordZipf  float64 // a lobby's keyword: Zipf of this exponent over the vocabulary
+	queries      float64 // keyword queries (session directory) per player and hour
+	sessionBatch float64 // session batch queries per player and hour
+	batchXUIDs   int     // xuids per session batch query
+	activities   float64 // activity queries (POST /handles/query) per player and hour
+	owners       int     // owners per activity query
+
+	batchRecords float64 // stream records per invocation of a stream function (its BatchSize is 100)
 
 	connected float64       // share of players connected to real-time activity
 	connLife  time.Duration // a connection's life (XSAPI reconnects after about 90 minutes)
@@ -57,9 +58,9 @@ func defaults() config {
 	return config{
 		players: 1_000_000, titles: 2000, titleZipf: 1.1,
 		statsInterval: 5 * time.Minute, newPlayers: 0.1, batchReads: 6, batchUsers: 20, pages: 4,
-		lobbies: 2, lobbyMax: 100, lobbyZipf: 1.6, lobbyChanges: 4, fill: time.Minute,
+		lobbies: 2, lobbyMax: 100, lobbyZipf: 1.6, lobbyChanges: 4,
 		keywords: 200, keywordZipf: 1.3, queries: 6, sessionBatch: 2, batchXUIDs: 20, activities: 4, owners: 50,
-		connected: 1, connLife: 90 * time.Minute, storm: 100,
+		batchRecords: 10, connected: 1, connLife: 90 * time.Minute, storm: 100,
 		limited: true, seconds: 5, seed: 1,
 	}
 }
@@ -116,7 +117,6 @@ type sim struct {
 	cfg   config
 	rng   *rand.Rand
 	title *rand.Zipf
-	sizes *rand.Zipf
 	kw    *rand.Zipf
 	now   time.Time
 
@@ -132,7 +132,20 @@ type sim struct {
 	taps    float64 // shoulder taps posted
 	stormPK string  // the storm's session partition
 	seq     int     // names of sessions, handles and connections
-	sizeCDF []float64
+
+	// The lobby sizes' distributions, as cumulative weights: per lobby,
+	// per join (a lobby of n members has n−1 joins) and per leave (n).
+	perLobby, perJoin, perLeave []float64
+
+	// Sums over the run of the keys whose load grows with the players
+	// (boards, keywords), for the mean a limit is extrapolated from.
+	sums     map[string]units
+	itemSums map[store.Key]units
+	// inStorm is set while the storm runs: its units go to the keys and
+	// the second's total, not to the routes' totals (nor the bill).
+	inStorm       bool
+	storm         units   // the storm's units
+	stormRequests float64 // and requests
 }
 
 func newSim(cfg config) *sim {
@@ -141,17 +154,55 @@ func newSim(cfg config) *sim {
 		cfg:      cfg,
 		rng:      rng,
 		title:    rand.NewZipf(rng, cfg.titleZipf, 1, uint64(cfg.titles-1)),
-		sizes:    rand.NewZipf(rng, cfg.lobbyZipf, 1, uint64(cfg.lobbyMax-1)),
 		kw:       rand.NewZipf(rng, cfg.keywordZipf, 1, uint64(cfg.keywords-1)),
 		now:      time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC),
 		totals:   map[*route]*routeTotal{},
 		hotParts: map[string]units{},
 		hotItems: map[store.Key]units{},
+		sums:     map[string]units{},
+		itemSums: map[store.Key]units{},
+	}
+	for n := 1; n <= cfg.lobbyMax; n++ {
+		p := math.Pow(float64(n), -cfg.lobbyZipf)
+		s.perLobby = appendCum(s.perLobby, p)
+		s.perJoin = appendCum(s.perJoin, p*float64(n-1))
+		s.perLeave = appendCum(s.perLeave, p*float64(n))
 	}
 	for _, r := range routes {
 		s.totals[r] = &routeTotal{}
 	}
 	return s
+}
+
+// appendCum appends w to the cumulative weights c.
+func appendCum(c []float64, w float64) []float64 {
+	if len(c) > 0 {
+		w += c[len(c)-1]
+	}
+	return append(c, w)
+}
+
+// draw returns a lobby size (1 to lobbyMax) by the cumulative weights c.
+func (s *sim) draw(c []float64) int {
+	x := s.rng.Float64() * c[len(c)-1]
+	i, _ := slices.BinarySearch(c, x)
+	return min(i, len(c)-1) + 1
+}
+
+// ownPartition reports whether pk is one player's (its statistics and
+// memberships, xuid#scid) or one caller's rate counts.
+func ownPartition(pk string) bool {
+	return pk != "" && pk[0] >= '0' && pk[0] <= '9' || kindOf(pk) == kindRate
+}
+
+// grows reports whether a key's load grows with the players (a board's,
+// a keyword's), rather than being one lobby's, connection's or player's.
+func grows(pk string) bool {
+	switch kindOf(pk) {
+	case kindCounters, kindEntries, kindKeyword:
+		return true
+	}
+	return false
 }
 
 // scid is title t's SCID (t from 0, the most played first).
@@ -182,10 +233,18 @@ func (s *sim) name(prefix string) string {
 // another request).
 func (s *sim) count(r *route, requests float64, p plan) {
 	t := s.totals[r]
+	if s.inStorm {
+		t = &routeTotal{}
+		s.stormRequests += requests
+	}
 	t.requests += requests
 	for _, a := range p {
 		t.r += a.read
 		t.w += a.write
+		if s.inStorm {
+			s.storm.r += a.read
+			s.storm.w += a.write
+		}
 		pu := s.parts[a.key.PK]
 		if pu == nil {
 			pu = &units{}
@@ -193,7 +252,10 @@ func (s *sim) count(r *route, requests float64, p plan) {
 		}
 		pu.r += a.read
 		pu.w += a.write
-		if a.key.SK != "" {
+		// Items of a player's own partitions (memberships, statistics,
+		// rate counts) carry one player's load: not tracked, which keeps
+		// the second's map small.
+		if a.key.SK != "" && !ownPartition(a.key.PK) {
 			iu := s.items[a.key]
 			if iu == nil {
 				iu = &units{}
@@ -216,10 +278,11 @@ func (s *sim) request(r *route, t int, x xbl.XUID, p plan) {
 
 // poisson draws the number of events of a second at mean rate λ.
 func (s *sim) poisson(lambda float64) int {
-	if lambda <= 0 {
+	if !(lambda > 0) {
 		return 0
 	}
-	if lambda > 50 { // normal approximation
+	lambda = min(lambda, 1e8) // config.check bounds the rates; this bounds a second's work
+	if lambda > 50 {          // normal approximation
 		n := math.Round(lambda + math.Sqrt(lambda)*s.rng.NormFloat64())
 		return int(max(n, 0))
 	}
@@ -252,6 +315,18 @@ func (s *sim) run() {
 		}
 		s.perSec = append(s.perSec, all)
 		s.keepHottest()
+		for k, u := range s.parts {
+			if grows(k) {
+				v := s.sums[k]
+				s.sums[k] = units{v.r + u.r, v.w + u.w}
+			}
+		}
+		for k, u := range s.items {
+			if grows(k.PK) {
+				v := s.itemSums[k]
+				s.itemSums[k] = units{v.r + u.r, v.w + u.w}
+			}
+		}
 		s.now = s.now.Add(time.Second)
 	}
 }
@@ -323,6 +398,7 @@ func (s *sim) second(sec int) {
 		x := s.player(t)
 		s.request(rStatsWrite, t, x, statsWrite(x, scid(t)))
 		s.count(rMove, 1, move(s.rankedMove(t, x)))
+		s.totals[rMove].invocations += 1 / c.batchRecords
 	}
 	// Statistics batch reads of a title's players.
 	for range s.poisson(s.perSecond(c.batchReads)) {
@@ -364,7 +440,7 @@ func (s *sim) second(sec int) {
 		}
 		var found []*lobby
 		for range c.owners / 10 {
-			found = append(found, s.newLobby(t, s.size()))
+			found = append(found, s.newLobby(t, s.draw(s.perLobby)))
 		}
 		s.request(rActivities, t, s.player(t), activityQuery(scid(t), titleID(t), owners, found))
 	}
@@ -400,9 +476,6 @@ func (s *sim) rankedMove(t int, x xbl.XUID) leaderboards.Move {
 	m.From, m.To = &from, &to
 	return m
 }
-
-// size draws a lobby's size (1 to lobbyMax, most lobbies small).
-func (s *sim) size() int { return int(s.sizes.Uint64()) + 1 }
 
 // keyword draws a lobby's keyword from its SCID's vocabulary.
 func (s *sim) keyword() string { return "kw" + strconv.Itoa(int(s.kw.Uint64())) }
@@ -454,44 +527,43 @@ func (s *sim) lobbyWork() {
 	for _, k := range kinds {
 		for range s.poisson(k.rate) {
 			t := int(s.title.Uint64())
-			n := s.size()
 			switch k.r {
 			case rCreate:
 				l := s.newLobby(t, 1)
 				p := append(sessionWrite(nil, l), postActivity(l, l.members[0], titleID(t), s.name("h"))...)
 				s.request(rCreate, t, l.members[0], p)
-				s.changed(t, l, 0)
-			case rJoin:
-				if n < 2 {
-					n = 2
-				}
+				s.changed(t, l, 0, l.members[0])
+			case rJoin: // a lobby of n members has n−1 joins: drawn by that weight
+				n := s.draw(s.perJoin)
 				j := 1 + s.rng.IntN(n-1) // members before the join
 				prev := s.newLobby(t, j)
 				next := *prev
 				next.members = append(slices.Clone(prev.members), s.player(t))
 				s.request(rJoin, t, next.members[j], joinByHandle(s.name("h"), prev, &next))
-				s.changed(t, &next, 1)
+				s.changed(t, &next, 1, next.members[j])
 			case rChange:
-				l := s.newLobby(t, n)
+				l := s.newLobby(t, s.draw(s.perLobby))
 				s.request(rChange, t, l.members[0], sessionWrite(l, l))
-				s.changed(t, l, 0)
-			case rLeave:
+				s.changed(t, l, 0, l.members[0])
+			case rLeave: // and n leaves
+				n := s.draw(s.perLeave)
 				j := 1 + s.rng.IntN(n) // members before the leave
 				prev := s.newLobby(t, j)
 				next := *prev
 				next.members = prev.members[:j-1]
 				s.request(rLeave, t, prev.members[j-1], sessionWrite(prev, &next))
-				s.changed(t, &next, 0)
+				s.changed(t, &next, 0, prev.members[j-1])
 			}
 		}
 	}
 }
 
-// changed is the notifier's work for a change of l (fresh members that
-// start naming a connection), and the taps: each connected member is
-// tapped and reads the session (Multiplayer Manager GETs it on a newer
-// change number).
-func (s *sim) changed(t int, l *lobby, fresh int) {
+// changed is the notifier's work for a change of l by writer (fresh
+// members that start naming a connection), and the taps: each connected
+// member is tapped, and each but the writer reads the session
+// (Multiplayer Manager GETs it on a newer change number; the writer has
+// it from its write's answer).
+func (s *sim) changed(t int, l *lobby, fresh int, writer xbl.XUID) {
 	var conns, news []string
 	var tapped []xbl.XUID
 	for i, x := range l.members {
@@ -505,11 +577,15 @@ func (s *sim) changed(t int, l *lobby, fresh int) {
 		}
 	}
 	s.count(rNotify, 1, notify(conns, news))
-	s.totals[rNotify].invocations++
-	s.totals[rNotify].messages += float64(len(conns))
-	s.taps += float64(len(conns))
+	if !s.inStorm {
+		s.totals[rNotify].invocations += 1 / s.cfg.batchRecords
+		s.totals[rNotify].messages += float64(len(conns))
+		s.taps += float64(len(conns))
+	}
 	for _, x := range tapped {
-		s.request(rGet, t, x, sessionGet(l))
+		if x != writer {
+			s.request(rGet, t, x, sessionGet(l))
+		}
 	}
 }
 
@@ -519,12 +595,14 @@ func (s *sim) changed(t int, l *lobby, fresh int) {
 // combining commits of up to 40; each commit is one change, tapping every
 // member.
 func (s *sim) joinStorm(t, n int) {
+	s.inStorm = true
+	defer func() { s.inStorm = false }()
 	l := s.newLobby(t, 1)
 	s.stormPK = store.SessionKey(l.scid, l.template, l.name).PK
 	next := *l
 	next.members = append(slices.Clone(l.members), s.player(t))
 	s.request(rJoin, t, next.members[1], joinByHandle(s.name("h"), l, &next))
-	s.changed(t, &next, 1)
+	s.changed(t, &next, 1, next.members[1])
 	cur := &next
 	waiting := n - 1
 	for waiting > 0 {
@@ -544,7 +622,7 @@ func (s *sim) joinStorm(t, n int) {
 			s.request(rQueued, t, x, p)
 		}
 		s.count(rQueued, 0, combine(cur, &after, ids))
-		s.changed(t, &after, k)
+		s.changed(t, &after, k, 0)
 		cur = &after
 		waiting -= k
 	}

@@ -178,6 +178,7 @@ func TestLimits(t *testing.T) {
 	c.players, c.seconds = 1000, 1
 	s := newSim(c)
 	b := board(0)
+	s.sums = map[string]units{rankstoreCounts(&b): {w: 2000}}
 	s.hotParts = map[string]units{rankstoreCounts(&b): {w: 2000}, store.SessionKey("s", "t", "n").PK: {r: 6000}}
 	s.hotItems = map[store.Key]units{}
 	var got []limit
@@ -204,15 +205,15 @@ func TestTopN(t *testing.T) {
 // writes at ten times the players (the same seed), within Poisson noise,
 // and the run is the same for the same seed.
 func TestHeatGrowsWithPlayers(t *testing.T) {
-	heat := func(players int) float64 {
+	heat := func(players, seconds int) float64 { // write units a second, mean
 		c := defaults()
-		c.players, c.seconds, c.storm = players, 2, 0
+		c.players, c.seconds, c.storm = players, seconds, 0
 		s := newSim(c)
 		s.run()
 		b := board(0)
-		return s.hotParts[rankstoreCounts(&b)].w
+		return s.sums[rankstoreCounts(&b)].w / float64(seconds)
 	}
-	a, b, again := heat(20000), heat(200000), heat(20000)
+	a, b, again := heat(20000, 30), heat(200000, 3), heat(20000, 30)
 	if a != again {
 		t.Errorf("the same seed gave %g and %g", a, again)
 	}
@@ -255,5 +256,40 @@ func TestScaleDoc(t *testing.T) {
 	}
 	if !bytes.Contains(doc, out.Bytes()) {
 		t.Errorf("docs/SCALE.md does not hold `go run ./infra/scale -players 100000`'s output; run make scale and paste its tables:\n%s", out.String())
+	}
+}
+
+// TestLogTiers: Lambda's logs in tiers, worked by hand: 60 TB a month is
+// 10 TB at $0.50, 20 at $0.25, 20 at $0.10 and 10 at $0.05 a GB.
+func TestLogTiers(t *testing.T) {
+	for _, tt := range []struct{ gb, want float64 }{
+		{0, 0}, {100, 50}, {10 << 10, 5120}, {60 << 10, 5120 + 5120 + 2048 + 512},
+	} {
+		if got := lambdaLogTiers(tt.gb); !near(got, tt.want) {
+			t.Errorf("lambdaLogTiers(%g) = %g, want %g", tt.gb, got, tt.want)
+		}
+	}
+}
+
+// TestSizeDraws: joins land on lobbies by their joins (n−1 each), leaves
+// by their leaves (n each). With lobbies of 1 or 2 members, every join is
+// into a lobby of 2, and a leave is from a lobby of 2 with odds
+// 2·2^−s : 1.
+func TestSizeDraws(t *testing.T) {
+	c := defaults()
+	c.lobbyMax, c.lobbyZipf = 2, 2
+	s := newSim(c)
+	twos := 0
+	for range 10000 {
+		if n := s.draw(s.perJoin); n != 2 {
+			t.Fatalf("a join drew a lobby of %d", n)
+		}
+		if s.draw(s.perLeave) == 2 {
+			twos++
+		}
+	}
+	// 2·2^−2 = 0.5 against 1: a third of the leaves.
+	if twos < 3000 || twos > 3700 {
+		t.Errorf("%d of 10,000 leaves from lobbies of 2, want about 3,333", twos)
 	}
 }

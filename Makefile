@@ -80,11 +80,12 @@ test-unit:
 ## bench: Go benchmarks of the handlers, then the p50/p99 table against DynamoDB Local.
 ## (make test and make test-unit run each Go benchmark once, so that none rots.)
 BENCH_PKGS := ./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack
-## BENCH_FLAGS go to infra/bench: BENCH_FLAGS='-only stats,join' for a subset.
+## BENCH_FLAGS go to infra/bench: BENCH_FLAGS='-only stats,join' for a subset, which
+## skips the handler benchmarks (about 15 s); infra/bench prints its estimate first.
 BENCH_FLAGS ?=
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 	RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB $(GO) run ./infra/bench $(BENCH_FLAGS)
+	$(if $(BENCH_FLAGS),,$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS))
 
 ## scale: the scale simulator (infra/scale) at the three sizes docs/SCALE.md reads; no DynamoDB Local.
 SCALE_FLAGS ?=

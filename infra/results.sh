@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Progress goes to a terminal only: the stage being run, and the load's and
-# the bench's own progress lines (infra/progress). In a pipe or with CI=true
-# stderr stays quiet.
+# The stage being run is said on a terminal only. The load's and the
+# bench's stderr (their notes, and any error) always passes through; their
+# progress lines draw themselves on a terminal only (infra/progress), so a
+# pipe or CI=true stays free of them.
 progress=/dev/null
 if [[ -t 2 && "${CI:-}" != "true" ]]; then
   progress=/dev/stderr
@@ -35,7 +36,7 @@ echo
 echo 'Command: `make load` (60 s at 40 requests/s)'
 echo
 stage "the load test (60 s)"
-go run ./infra/load 2>"$progress" || echo "(the load test failed: see above)"
+go run ./infra/load || echo "(the load test failed: see make's output)"
 echo
 echo "## Benchmarks"
 echo
@@ -56,7 +57,7 @@ if grep -q -- '^ *-samples' <<<"$bench_help"; then
   bench_flags=(-samples "$samples")
 fi
 stage "the benchmarks (it prints its estimate first; Ctrl-C stops make results)"
-RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"} 2>"$progress"
+RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"}
 echo
 echo "### Charts"
 echo

@@ -290,7 +290,7 @@ func measureCase(ctx context.Context, endpoint string, client *dynamodb.Client, 
 	c := nc.benchCase
 	start := time.Now()
 	logs := &emfUsage{}
-	stk, res, err := startStack(ctx, endpoint, c.dataset(), logs)
+	stk, res, err := startStack(ctx, endpoint, c.dataset(), logs, nc.key)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +366,7 @@ func measureCase(ctx context.Context, endpoint string, client *dynamodb.Client, 
 // builds every item before it writes one (a million for 100,000 sessions,
 // half a minute on 2 cores) without looking at ctx, and an interrupted run
 // should not wait for it. A stack it starts after all is closed.
-func startStack(ctx context.Context, endpoint string, ds *xbl.Dataset, logs io.Writer) (*devstack.Stack, loader.Result, error) {
+func startStack(ctx context.Context, endpoint string, ds *xbl.Dataset, logs io.Writer, what string) (*devstack.Stack, loader.Result, error) {
 	type started struct {
 		stk *devstack.Stack
 		res loader.Result
@@ -374,7 +374,9 @@ func startStack(ctx context.Context, endpoint string, ds *xbl.Dataset, logs io.W
 	}
 	done := make(chan started, 1)
 	go func() {
-		stk, res, err := devstack.Start(ctx, endpoint, ds, logs)
+		hook, end := progress.Hook(os.Stderr, what+": loading")
+		stk, res, err := devstack.StartWithProgress(ctx, endpoint, ds, logs, hook)
+		end()
 		done <- started{stk, res, err}
 	}()
 	select {

@@ -101,6 +101,13 @@ func runRTA(ctx context.Context, endpoint string) error {
 	b.prog.Above(func() {
 		fmt.Fprintf(os.Stderr, "rta: latency done (%s)\n", time.Since(start).Round(time.Second))
 	})
+	b.prog.Above(func() {
+		fmt.Printf("Real-time activity, as `make run` serves it: every function its real bootstrap under the Runtime Interface Emulator, the WebSocket API beside the local API, the notifier (RtaNotifyFunction) driven from DynamoDB Local's stream (idle shards read every 100 ms); each player connected and subscribed (changeTypes [\"everything\"], its connection id in its member); rate limits off\n\n")
+		fmt.Println("| tap latency: a player joins, the host hears | rounds | tapped | lost | p50 ms | p99 ms | max ms |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Printf("| one join at a time, from the PUT's answer to the host's tap | %d | %d | %d | %.0f | %.0f | %.0f |\n\n",
+			rtaRounds, len(lat.took), lat.lost, ms(pctOr0(lat.took, 50)), ms(pctOr0(lat.took, 99)), ms(slices.Max(append([]time.Duration{0}, lat.took...))))
+	})
 	fan, err := b.fanout(ctx)
 	if err != nil {
 		return fail("fan-out", err)
@@ -108,12 +115,29 @@ func runRTA(ctx context.Context, endpoint string) error {
 	b.prog.Above(func() {
 		fmt.Fprintf(os.Stderr, "rta: fan-out done (%s)\n", time.Since(start).Round(time.Second))
 	})
+	b.prog.Above(func() {
+		fmt.Println("| fan-out: one property change by the host | members subscribed | tapped within 5 s | first / p50 / last ms | the joins' taps drained in s |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+		fmt.Printf("| a %d-member session | %d | %d | %.0f / %.0f / %.0f | %.1f |\n\n", rtaFanout, fan.members, len(fan.took),
+			ms(pctOr0(fan.took, 0)), ms(pctOr0(fan.took, 50)), ms(pctOr0(fan.took, 100)), fan.drained.Seconds())
+	})
 	burst, err := b.burst(ctx)
 	if err != nil {
 		return fail("burst", err)
 	}
 	b.prog.Done()
 	fmt.Fprintf(os.Stderr, "rta: burst done (%s)\n", time.Since(start).Round(time.Second))
+	fmt.Println("| burst | changes (2xx) | writes took s | taps per connection min / median / max | change numbers expected | lost | duplicates | out of order (of which repeats) | all arrived after s | tap after the answer p50 / p99 / max ms |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	arrived := "–"
+	if burst.lost == 0 {
+		arrived = fmt.Sprintf("%.1f", burst.all.Seconds())
+	}
+	fmt.Printf("| %d sessions × 2 members, %d changes each, %d writers | %d of %d%s | %.1f | %d / %d / %d | %d | %d | %d | %d (%d) | %s | %.0f / %.0f / %.0f |\n\n",
+		rtaBurstSessions, rtaBurstChanges, rtaBurstWriters, burst.ok, rtaBurstSessions*rtaBurstChanges, burst.statusNote(),
+		burst.writes.Seconds(), burst.perConn[0], burst.perConn[len(burst.perConn)/2], burst.perConn[len(burst.perConn)-1],
+		burst.expected, burst.lost, burst.dups, burst.outOfOrder, burst.outOfOrderRepeats, arrived,
+		ms(pctOr0(burst.took, 50)), ms(pctOr0(burst.took, 99)), ms(pctOr0(burst.took, 100)))
 	failed, retries := log.failed.Load(), log.retries.Load()
 	// The end: every connection closes at once, and each $disconnect
 	// makes its member inactive in its session (presence).
@@ -140,26 +164,6 @@ func runRTA(ctx context.Context, endpoint string) error {
 	}
 	log.mu.Unlock()
 
-	fmt.Printf("Real-time activity, as `make run` serves it: every function its real bootstrap under the Runtime Interface Emulator, the WebSocket API beside the local API, the notifier (RtaNotifyFunction) driven from DynamoDB Local's stream (idle shards read every 100 ms); each player connected and subscribed (changeTypes [\"everything\"], its connection id in its member); rate limits off\n\n")
-	fmt.Println("| tap latency: a player joins, the host hears | rounds | tapped | lost | p50 ms | p99 ms | max ms |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| one join at a time, from the PUT's answer to the host's tap | %d | %d | %d | %.0f | %.0f | %.0f |\n\n",
-		rtaRounds, len(lat.took), lat.lost, ms(pctOr0(lat.took, 50)), ms(pctOr0(lat.took, 99)), ms(slices.Max(append([]time.Duration{0}, lat.took...))))
-	fmt.Println("| fan-out: one property change by the host | members subscribed | tapped within 5 s | first / p50 / last ms | the joins' taps drained in s |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| a %d-member session | %d | %d | %.0f / %.0f / %.0f | %.1f |\n\n", rtaFanout, fan.members, len(fan.took),
-		ms(pctOr0(fan.took, 0)), ms(pctOr0(fan.took, 50)), ms(pctOr0(fan.took, 100)), fan.drained.Seconds())
-	fmt.Println("| burst | changes (2xx) | writes took s | taps per connection min / median / max | change numbers expected | lost | duplicates | out of order (of which repeats) | all arrived after s | tap after the answer p50 / p99 / max ms |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	arrived := "–"
-	if burst.lost == 0 {
-		arrived = fmt.Sprintf("%.1f", burst.all.Seconds())
-	}
-	fmt.Printf("| %d sessions × 2 members, %d changes each, %d writers | %d of %d%s | %.1f | %d / %d / %d | %d | %d | %d | %d (%d) | %s | %.0f / %.0f / %.0f |\n\n",
-		rtaBurstSessions, rtaBurstChanges, rtaBurstWriters, burst.ok, rtaBurstSessions*rtaBurstChanges, burst.statusNote(),
-		burst.writes.Seconds(), burst.perConn[0], burst.perConn[len(burst.perConn)/2], burst.perConn[len(burst.perConn)-1],
-		burst.expected, burst.lost, burst.dups, burst.outOfOrder, burst.outOfOrderRepeats, arrived,
-		ms(pctOr0(burst.took, 50)), ms(pctOr0(burst.took, 99)), ms(pctOr0(burst.took, 100)))
 	fmt.Println("| the end: every connection closes at once | connections | $disconnects answered | of them failed (warned) | members still active after: the fan-out session | the burst's sessions | the notifier's failed batches meanwhile |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Printf("| each member should become inactive | %d | %d | %d | %d of %d | %d of %d | %d |\n\n", conns, log.disconnects.Load(), log.disconnectsFailed.Load(),

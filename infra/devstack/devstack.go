@@ -433,6 +433,12 @@ type Stack struct {
 // Start creates a new table on endpoint, loads ds into it and serves the
 // local API for it, its logs and EMF records to logOut. Close undoes both.
 func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writer) (*Stack, loader.Result, error) {
+	return StartWithProgress(ctx, endpoint, ds, logOut, nil)
+}
+
+// StartWithProgress is Start, with loader.Load's progress hook (items
+// written of the total) while ds loads.
+func StartWithProgress(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writer, progress func(done, total int)) (*Stack, loader.Result, error) {
 	var res loader.Result
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
@@ -442,7 +448,7 @@ func Start(ctx context.Context, endpoint string, ds *xbl.Dataset, logOut io.Writ
 	if _, err := loader.CreateTableWithoutStream(ctx, client, s.Table); err != nil {
 		return nil, res, err
 	}
-	if res, err = loader.Load(ctx, store.Table{Client: client, Name: s.Table}, ds, nil); err != nil {
+	if res, err = loader.Load(ctx, store.Table{Client: client, Name: s.Table}, ds, progress); err != nil {
 		s.Close()
 		return nil, res, err
 	}

@@ -63,7 +63,9 @@ func run() error {
 	}
 	defer stopDB()
 	t0 := time.Now()
-	stk, res, err := devstack.Start(ctx, endpoint, dataset(*users, *sessions), io.Discard)
+	hook, loaded := progress.Hook(os.Stderr, "loading")
+	stk, res, err := devstack.StartWithProgress(ctx, endpoint, dataset(*users, *sessions), io.Discard, hook)
+	loaded()
 	if err != nil {
 		return err
 	}

@@ -231,3 +231,29 @@ func leftString(d time.Duration) string {
 	}
 	return d.Round(time.Second).String()
 }
+
+// Hook is a reporter for work that reports itself as (done, total) so far,
+// as infra/loader's progress hook does: the first call starts a Reporter
+// of what on w with its total, later calls add what was done since. Call
+// the returned end when the work ends (it is Done of the reporter, if any
+// call started one).
+func Hook(w *os.File, what string, opts ...Option) (hook func(done, total int), end func()) {
+	var r *Reporter
+	var last int
+	var mu sync.Mutex
+	hook = func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r == nil {
+			r = New(w, what, int64(total), opts...)
+		}
+		r.Add(int64(done - last))
+		last = done
+	}
+	end = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		r.Done()
+	}
+	return hook, end
+}

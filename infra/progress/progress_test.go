@@ -190,3 +190,29 @@ func TestAbove(t *testing.T) {
 		t.Error("a nil reporter's Above did not run f")
 	}
 }
+
+// TestHook: (done, total) calls, as infra/loader makes them, become one
+// report: started with the total at the first call, each later call adding
+// what was done since.
+func TestHook(t *testing.T) {
+	t.Setenv("CI", "")
+	w, output := pipe(t)
+	clock := &fakeClock{}
+	hook, end := Hook(w, "writing items", Terminal(true), Clock(clock.now))
+	hook(0, 60)
+	hook(25, 60)
+	hook(40, 60)
+	clock.t.Store(int64(4 * time.Second))
+	end()
+	end() // twice is fine
+	if out := output(); out != "\r\x1b[Kwriting items: 40 of 60 in 4s (10/s)\n" {
+		t.Errorf("got %q", out)
+	}
+	// A hook never called draws nothing, and end does not fail.
+	w, output = pipe(t)
+	_, end = Hook(w, "nothing", Terminal(true))
+	end()
+	if out := output(); out != "" {
+		t.Errorf("a hook never called drew %q", out)
+	}
+}

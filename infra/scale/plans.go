@@ -141,7 +141,6 @@ type lobby struct {
 	start                time.Time
 	members              []xbl.XUID
 	keywords             []string
-	next                 int // the next member index
 }
 
 // doc is l as the rules would hand it to the store.

@@ -106,12 +106,6 @@ type routeTotal struct {
 	messages    float64 // WebSocket messages (taps, frames and their answers)
 }
 
-// heat is a key's units in one second.
-type heat struct {
-	units
-	item bool // a single item (cannot be split), not a partition
-}
-
 // sim runs the population one second at a time.
 type sim struct {
 	cfg   config

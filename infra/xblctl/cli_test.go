@@ -344,3 +344,29 @@ func TestUpReportsEveryFaultBeforeStarting(t *testing.T) {
 		t.Errorf("up with a bad fixture: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestVerbAnywhere: a command's verb may come after its flags.
+func TestVerbAnywhere(t *testing.T) {
+	fs := newFlags("stats")
+	fs.String("xuid", "", "")
+	fs.Bool("patch", false, "")
+	for _, tt := range []struct{ in, want string }{
+		{"get --xuid 1", "get --xuid 1"},
+		{"--xuid 1 get", "get --xuid 1 --"},
+		{"--patch --xuid get write A=1", "write --patch --xuid get -- A=1"}, // "get" is the flag's value
+		{"--xuid 1", "--xuid 1"},
+	} {
+		if got := strings.Join(verbFirst(fs, strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("verbFirst(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"query --owners 1", "query --owners 1"},
+		{"--xuid 1 query --owners 1", "query --xuid 1 --owners 1"},
+		{"--xuid 1 -- query", "--xuid 1 -- query"},
+	} {
+		if got := strings.Join(verbByName(strings.Fields(tt.in), "query", "get"), " "); got != tt.want {
+			t.Errorf("verbByName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

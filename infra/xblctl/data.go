@@ -285,16 +285,9 @@ func tableError(err error, name, endpoint string) error {
 // terminal it shows the items written as they go (infra/progress).
 func loadData(ctx context.Context, st store.Table, endpoint string, fx *fixtures, files []string, out io.Writer, progressTo *os.File) error {
 	start := time.Now()
-	var bar *progress.Reporter
-	var written int
-	res, err := loader.Load(ctx, st, &fx.data, func(done, total int) {
-		if bar == nil {
-			bar = progress.New(progressTo, "writing items", int64(total))
-		}
-		bar.Add(int64(done - written))
-		written = done
-	})
-	bar.Done()
+	hook, end := progress.Hook(progressTo, "writing items")
+	res, err := loader.Load(ctx, st, &fx.data, hook)
+	end()
 	if err != nil {
 		return tableError(err, st.Name, endpoint)
 	}

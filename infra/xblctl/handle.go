@@ -47,6 +47,9 @@ func runHandle(args []string) error {
 	var names []string
 	for _, v := range handleVerbs {
 		names = append(names, v.name)
+	}
+	args = verbByName(args, names...)
+	for _, v := range handleVerbs {
 		if len(args) > 0 && args[0] == v.name {
 			return runHandleVerb(v, args[1:])
 		}

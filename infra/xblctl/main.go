@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -177,6 +178,39 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 		return flags
 	}
 	return append(append(flags, "--"), pos...)
+}
+
+// verbFirst moves a command's verb (its first positional argument, as
+// flagsFirst tells flags, their values and positionals apart) to the
+// front of args, so that flags may come before it too: `stats --xuid X
+// get` is `stats get --xuid X`. args without a positional are returned
+// as they are.
+func verbFirst(fs *flag.FlagSet, args []string) []string {
+	ordered := flagsFirst(fs, args)
+	i := slices.Index(ordered, "--")
+	if i < 0 || i+1 >= len(ordered) || len(args) > 0 && args[0] == ordered[i+1] {
+		return args
+	}
+	rest := append(slices.Clone(ordered[:i+1]), ordered[i+2:]...)
+	return append([]string{ordered[i+1]}, rest...)
+}
+
+// verbByName is verbFirst for a command whose flags depend on its verb
+// (handle, rta): the first argument that is one of verbs, and not a flag,
+// moves to the front.
+func verbByName(args []string, verbs ...string) []string {
+	if len(args) == 0 || slices.Contains(verbs, args[0]) {
+		return args
+	}
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if slices.Contains(verbs, a) {
+			return append([]string{a}, append(slices.Clone(args[:i]), args[i+1:]...)...)
+		}
+	}
+	return args
 }
 
 func printUsage(fs *flag.FlagSet, w io.Writer) {

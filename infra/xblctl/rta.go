@@ -34,6 +34,7 @@ func runRTA(args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		args = []string{"watch", "--help"}
 	}
+	args = verbByName(args, "watch")
 	if len(args) == 0 || args[0] != "watch" {
 		return usagef("give watch (xblctl rta watch [flags])")
 	}

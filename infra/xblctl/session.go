@@ -43,6 +43,7 @@ func runSession(args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		return parse(fs, []string{"--help"}) // the usage, with the flags
 	}
+	args = verbFirst(fs, args)
 	if len(args) == 0 || (args[0] != "put" && args[0] != "get" && args[0] != "leave") {
 		return usagef("give put, get or leave")
 	}

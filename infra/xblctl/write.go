@@ -34,6 +34,7 @@ func runStats(args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		return parse(fs, []string{"--help"}) // the usage, with the flags
 	}
+	args = verbFirst(fs, args)
 	if len(args) == 0 || (args[0] != "write" && args[0] != "get") {
 		return usagef("give write or get")
 	}

@@ -121,16 +121,18 @@ func move(m leaderboards.Move) plan {
 }
 
 // page is a leaderboard page of 10 rows (top, from a rank, or after a
-// token): three Query calls of the board's counters, one of its entries.
-func page(b *leaderboards.Board) plan {
-	c := rankstore.CountsPK(b)
+// token) located at c: three Query calls of the board's counters, one per
+// level in the partitions of c's buckets (rankstore.LevelPKs), and one of
+// its entries.
+func page(b *leaderboards.Board, c leaderboards.Cursor) plan {
+	pks := rankstore.LevelPKs(b, c)
 	return plan{
 		// Every coarse counter (a few hundred: 1 unit), the fine counters
 		// of one coarse bucket (1), the values of one fine bucket (0.5):
 		// multiples of 0.5, so that sums are exact in any order.
-		{call: "Query", key: store.Key{PK: c}, read: 1},
-		{call: "Query", key: store.Key{PK: c}, read: 1},
-		{call: "Query", key: store.Key{PK: c}, read: pageCountUnits - 2},
+		{call: "Query", key: store.Key{PK: pks[0]}, read: 1},
+		{call: "Query", key: store.Key{PK: pks[1]}, read: 1},
+		{call: "Query", key: store.Key{PK: pks[2]}, read: pageCountUnits - 2},
 		{call: "Query", key: store.Key{PK: rankstore.EntriesPK(b)}, read: pageEntryUnits},
 	}
 }

@@ -408,7 +408,7 @@ func (s *sim) second(sec int) {
 	for range s.poisson(s.perSecond(c.pages)) {
 		t := int(s.title.Uint64())
 		b := board(t)
-		s.request(rPage, t, s.player(t), page(&b))
+		s.request(rPage, t, s.player(t), page(&b, leaderboards.Cursor{Value: s.score()}))
 	}
 	s.lobbyWork()
 	// Session directory reads.
@@ -464,11 +464,17 @@ func (s *sim) rankedMove(t int, x xbl.XUID) leaderboards.Move {
 		m.To = &to
 		return m
 	}
-	old := int64(s.rng.ExpFloat64() * 2000)
-	from := xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(old, 10)}
+	from := s.score()
+	old, _ := strconv.ParseInt(from.Value, 10, 64)
 	to := xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(old+1+s.rng.Int64N(50), 10)}
 	m.From, m.To = &from, &to
 	return m
+}
+
+// score draws a player's score: skewed, most players low (exponential,
+// mean 2,000), a long tail.
+func (s *sim) score() xbl.StatValue {
+	return xbl.StatValue{Type: xbl.Integer, Value: strconv.FormatInt(int64(s.rng.ExpFloat64()*2000), 10)}
 }
 
 // keyword draws a lobby's keyword from its SCID's vocabulary.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/store/rankstore"
 	"github.com/xblread/xblread/pkg/xbl"
 )
 
@@ -95,7 +96,7 @@ func TestPlanUnits(t *testing.T) {
 		// 6 items and the value counter's delete (13).
 		{"enter a board", move(leaderboards.Move{Board: b, XUID: 1, To: &zero}), 0, 8, 4},
 		{"another fine bucket", move(leaderboards.Move{Board: b, XUID: 1, From: &v100, To: &v101}), 0, 13, 7},
-		{"page", page(&b), 3, 0, 4},
+		{"page", page(&b, leaderboards.Cursor{Value: v100}), 3, 0, 4},
 		// COST.md, handles: an activity is 1 read and 2 write units.
 		{"post activity", postActivity(four, 1, "1000000", "h1"), 1, 2, 3},
 		{"connect", append(rtaConnect("c1"), rtaSubscribe("c1")...), 1, 2, 3},
@@ -122,7 +123,7 @@ func TestCountAndBill(t *testing.T) {
 		s.request(rStatsWrite, 0, xbl.XUID(i+1), statsWrite(xbl.XUID(i+1), scid(0)))
 	}
 	for range 4 {
-		s.request(rPage, 0, 1, page(&b))
+		s.request(rPage, 0, 1, page(&b, leaderboards.Cursor{Value: xbl.StatValue{Type: xbl.Integer, Value: "5"}}))
 	}
 	s.perSec = append(s.perSec, units{r: 12, w: 10})
 	s.keepHottest()
@@ -133,9 +134,10 @@ func TestCountAndBill(t *testing.T) {
 	if !near(tot.r, 12) || tot.w != 10 || tot.httpReq != 14 {
 		t.Errorf("totals %g read, %g write, %g requests; want 12, 10, 14", tot.r, tot.w, tot.httpReq)
 	}
-	// The counters' partition: 4 pages × 2.5 units.
-	if u := s.hotParts[rankstoreCounts(&b)]; !near(u.r, 10) {
-		t.Errorf("counters partition: %+v, want 10 read units", u)
+	// The coarse counters' partition: 4 pages × 1 unit (the fine and
+	// value counters are in their buckets' partitions).
+	if u := s.hotParts[rankstoreCounts(&b)]; !near(u.r, 4) {
+		t.Errorf("counters partition: %+v, want 4 read units", u)
 	}
 	// Concurrency: 10 × 6 ms + 4 × 20 ms.
 	if got := tot.concurrency["StatsWriteFunction"] + tot.concurrency["LeaderboardsFunction"]; !near(got, 0.14) {
@@ -169,7 +171,7 @@ func TestCountAndBill(t *testing.T) {
 	}
 }
 
-func rankstoreCounts(b *leaderboards.Board) string { return page(b)[0].key.PK }
+func rankstoreCounts(b *leaderboards.Board) string { return rankstore.CountsPK(b) }
 
 // TestLimits: a partition at twice its write limit with 1,000 players is
 // reached at 500 players; one lobby's keys are not extrapolated.

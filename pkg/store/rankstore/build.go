@@ -22,7 +22,7 @@ import (
 func Build(ctx context.Context, t store.Table, b *leaderboards.Board, entries []leaderboards.Entry) error {
 	var reqs []types.WriteRequest
 	counts := map[string]int{}
-	epk, cpk := EntriesPK(b), CountsPK(b)
+	epk := EntriesPK(b)
 	for _, e := range entries {
 		k := b.Key(leaderboards.CursorOf(&e))
 		av, err := store.Marshal(entry{Key: store.Key{PK: epk, SK: entrySK(b, leaderboards.CursorOf(&e))}, Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
@@ -35,7 +35,7 @@ func Build(ctx context.Context, t store.Table, b *leaderboards.Board, entries []
 		}
 	}
 	for _, sk := range slices.Sorted(maps.Keys(counts)) {
-		av := store.Key{PK: cpk, SK: sk}.AV()
+		av := store.Key{PK: CounterPK(b, sk), SK: sk}.AV()
 		av["n"] = &types.AttributeValueMemberN{Value: strconv.Itoa(counts[sk])}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}

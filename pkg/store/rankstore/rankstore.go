@@ -2,14 +2,15 @@
 // table: Store implements leaderboards.Ranking (pages with exact ranks and
 // totals) and applies leaderboards.Move (Apply).
 //
-// Each board (a SCID's leaderboard over one statistic) has two
-// partitions:
+// Each board (a SCID's leaderboard over one statistic) has its entries in
+// one partition and its counters in a partition per level and parent
+// bucket (CounterPK):
 //
-//	pk                       sk                               attributes
-//	lbe#{scid}#{statkey}     hex(Board.Key): value, xuid      v (value text), t (i or d), g (gamertag)
-//	lbc#{scid}#{statkey}     1{hex(value key[0:2])}           n: players in a coarse value bucket
-//	                         2{hex(value key[0:3])}           n: players in a fine value bucket
-//	                         3{hex(value key[0:8])}           n: players with exactly that value
+//	pk                                      sk                          attributes
+//	lbe#{scid}#{statkey}                    hex(Board.Key): value, xuid v (value text), t (i or d), g (gamertag)
+//	lbc#{scid}#{statkey}                    1{hex(value key[0:2])}      n: players in a coarse value bucket
+//	lbc#{scid}#{statkey}#{hex(vk[0:2])}     2{hex(value key[0:3])}      n: players in a fine value bucket
+//	lbc#{scid}#{statkey}#{hex(vk[0:3])}     3{hex(value key[0:8])}      n: players with exactly that value
 //
 // where the value key is the first 8 bytes of Board.Key (the value's
 // bits, in the board's order). Entries are read in order by one Query.
@@ -65,10 +66,38 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	return s.stats.ReadStats(ctx, q)
 }
 
-// EntriesPK and CountsPK are the partition keys of a board's entries and
-// of its counters (the scale simulator, infra/scale, counts their heat).
+// EntriesPK is the partition key of a board's entries, and CountsPK of
+// its coarse counters (the scale simulator, infra/scale, counts their
+// heat).
 func EntriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 func CountsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+
+// CounterPK is the partition key of the counter with sort key sk (or of
+// the counters a level's prefix reads): a coarse counter is in the
+// board's CountsPK; the fine counters of a coarse bucket share a
+// partition of their own, and so do the value counters of a fine bucket
+// (CountsPK, "#" and the parent bucket's hex). A page reads one partition
+// per level, as before, and a move's counter writes spread over up to
+// five partitions instead of one: the board's writes no longer all meet
+// in one partition's 1,000 write units a second (docs/ARCHITECTURE.md).
+func CounterPK(b *leaderboards.Board, sk string) string {
+	switch {
+	case len(sk) >= 5 && sk[0] == '2':
+		return CountsPK(b) + "#" + sk[1:5]
+	case len(sk) >= 7 && sk[0] == '3':
+		return CountsPK(b) + "#" + sk[1:7]
+	}
+	return CountsPK(b)
+}
+
+// LevelPKs returns the partitions a page reads its three levels of
+// counters from when it locates c's value: the board's coarse counters,
+// the fine counters of c's coarse bucket and the value counters of c's
+// fine bucket (the scale simulator counts a page's heat with it).
+func LevelPKs(b *leaderboards.Board, c leaderboards.Cursor) [3]string {
+	k := b.Key(c)
+	return [3]string{CountsPK(b), CounterPK(b, fineSK(k[:8])), CounterPK(b, valueSK(k[:8]))}
+}
 
 // Counter sort keys of a value key vk (Board.Key's first 8 bytes).
 func coarseSK(vk []byte) string { return "1" + hex.EncodeToString(vk[:2]) }
@@ -228,7 +257,6 @@ func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWrit
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	cpk := CountsPK(b)
 	for _, level := range []func([]byte) string{coarseSK, fineSK, valueSK} {
 		var from, to string
 		if oldVK != nil {
@@ -241,15 +269,15 @@ func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWrit
 			continue
 		}
 		if from != "" {
-			items = append(items, add(s.table.Name, store.Key{PK: cpk, SK: from}, -1))
+			items = append(items, add(s.table.Name, store.Key{PK: CounterPK(b, from), SK: from}, -1))
 		}
 		if to != "" {
-			items = append(items, add(s.table.Name, store.Key{PK: cpk, SK: to}, 1))
+			items = append(items, add(s.table.Name, store.Key{PK: CounterPK(b, to), SK: to}, 1))
 		}
 	}
 	var zero *store.Key
 	if oldVK != nil && !sameKey {
-		zero = &store.Key{PK: cpk, SK: valueSK(oldVK)}
+		zero = &store.Key{PK: CounterPK(b, valueSK(oldVK)), SK: valueSK(oldVK)}
 	}
 	return items, zero, nil
 }
@@ -349,7 +377,7 @@ func counterOf(av map[string]types.AttributeValue) counter {
 // board order.
 func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string, u *xbl.Usage) ([]counter, error) {
 	var out []counter
-	err := s.query(ctx, CountsPK(b), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
+	err := s.query(ctx, CounterPK(b, prefix), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
 		if c := counterOf(av); c.n > 0 {
 			out = append(out, c)
 		}

@@ -96,7 +96,7 @@ func TestPlanUnits(t *testing.T) {
 		// 6 items and the value counter's delete (13).
 		{"enter a board", move(leaderboards.Move{Board: b, XUID: 1, To: &zero}), 0, 8, 4},
 		{"another fine bucket", move(leaderboards.Move{Board: b, XUID: 1, From: &v100, To: &v101}), 0, 13, 7},
-		{"page", page(&b, leaderboards.Cursor{Value: v100}), 3, 0, 4},
+		{"page", page(&b, leaderboards.Cursor{Value: v100}), 4.5, 0, 7},
 		// COST.md, handles: an activity is 1 read and 2 write units.
 		{"post activity", postActivity(four, 1, "1000000", "h1"), 1, 2, 3},
 		{"connect", append(rtaConnect("c1"), rtaSubscribe("c1")...), 1, 2, 3},
@@ -125,14 +125,14 @@ func TestCountAndBill(t *testing.T) {
 	for range 4 {
 		s.request(rPage, 0, 1, page(&b, leaderboards.Cursor{Value: xbl.StatValue{Type: xbl.Integer, Value: "5"}}))
 	}
-	s.perSec = append(s.perSec, units{r: 12, w: 10})
+	s.perSec = append(s.perSec, units{r: 18, w: 10})
 	s.keepHottest()
 	tot := s.totalsPerSecond()
 	if got := tot.perRoute[rStatsWrite]; got.requests != 10 || got.w != 10 || got.r != 0 {
 		t.Errorf("statistics writes: %+v", got)
 	}
-	if !near(tot.r, 12) || tot.w != 10 || tot.httpReq != 14 {
-		t.Errorf("totals %g read, %g write, %g requests; want 12, 10, 14", tot.r, tot.w, tot.httpReq)
+	if !near(tot.r, 18) || tot.w != 10 || tot.httpReq != 14 {
+		t.Errorf("totals %g read, %g write, %g requests; want 18, 10, 14", tot.r, tot.w, tot.httpReq)
 	}
 	// The coarse counters' partition: 4 pages × 1 unit (the fine and
 	// value counters are in their buckets' partitions).
@@ -145,7 +145,7 @@ func TestCountAndBill(t *testing.T) {
 	}
 	month := 730 * 3600.0
 	want := map[string]float64{
-		"DynamoDB read units":       12 * month * 0.125e-6,
+		"DynamoDB read units":       18 * month * 0.125e-6,
 		"DynamoDB write units":      10 * month * 0.625e-6,
 		"Lambda requests":           14 * month * 0.2e-6,
 		"API Gateway HTTP requests": 14 * month * 1e-6,

@@ -22,10 +22,9 @@ import (
 func Build(ctx context.Context, t store.Table, b *leaderboards.Board, entries []leaderboards.Entry) error {
 	var reqs []types.WriteRequest
 	counts := map[string]int{}
-	epk := EntriesPK(b)
 	for _, e := range entries {
 		k := b.Key(leaderboards.CursorOf(&e))
-		av, err := store.Marshal(entry{Key: store.Key{PK: epk, SK: entrySK(b, leaderboards.CursorOf(&e))}, Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
+		av, err := store.Marshal(entry{Key: store.Key{PK: EntryPK(b, e.XUID), SK: entrySK(b, leaderboards.CursorOf(&e))}, Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
 		if err != nil {
 			return err
 		}

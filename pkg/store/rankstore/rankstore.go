@@ -36,11 +36,14 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xblread/xblread/pkg/leaderboards"
 	"github.com/xblread/xblread/pkg/stats"
@@ -66,11 +69,32 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 	return s.stats.ReadStats(ctx, q)
 }
 
-// EntriesPK is the partition key of a board's entries, and CountsPK of
-// its coarse counters (the scale simulator, infra/scale, counts their
-// heat).
+// EntriesPK is the prefix of the partition keys of a board's entries
+// (EntryPK), and CountsPK the partition key of its coarse counters (the
+// scale simulator, infra/scale, counts their heat).
 func EntriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 func CountsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
+
+// EntryLanes is the number of partitions a board's entries are spread
+// over, by player: each takes a quarter of the board's moves, so that
+// the entries of a popular board do not meet in one partition's 1,000
+// write units a second. A page reads every lane (EntryLanes Query calls
+// of at least 0.5 read unit each) and merges them in board order.
+const EntryLanes = 4
+
+// EntryPK is the partition key of player x's entries on b: its lane.
+func EntryPK(b *leaderboards.Board, x xbl.XUID) string {
+	return EntriesPK(b) + "#" + strconv.Itoa(int((uint64(x)*0x9E3779B97F4A7C15)>>62)) // Fibonacci hashing: 4 lanes
+}
+
+// EntryLanePKs returns the partition keys of b's entry lanes.
+func EntryLanePKs(b *leaderboards.Board) []string {
+	out := make([]string, EntryLanes)
+	for i := range out {
+		out[i] = EntriesPK(b) + "#" + strconv.Itoa(i)
+	}
+	return out
+}
 
 // CounterPK is the partition key of the counter with sort key sk (or of
 // the counters a level's prefix reads): a coarse counter is in the
@@ -218,7 +242,7 @@ func WritePlan(m leaderboards.Move) (tx []store.Key, zero *store.Key) {
 func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWriteItem, *store.Key, error) {
 	b := &m.Board
 	var items []types.TransactWriteItem
-	epk := EntriesPK(b)
+	epk := EntryPK(b, m.XUID)
 	var oldVK, newVK []byte
 	if m.From != nil {
 		k := b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID})
@@ -481,29 +505,75 @@ func (s *Store) selectValue(ctx context.Context, b *leaderboards.Board, c *count
 }
 
 // entries reads up to n entries of b from sort key from (inclusive or
-// not), forward, and whether more follow.
+// not), forward, and whether more follow: up to n+1 from each lane, at
+// once, merged in board order.
 func (s *Store) entries(ctx context.Context, b *leaderboards.Board, from string, inclusive bool, n int, u *xbl.Usage) ([]leaderboards.Entry, bool, error) {
 	op := ">"
 	if inclusive {
 		op = ">="
 	}
-	var out []leaderboards.Entry
-	more := false
-	var derr error
-	err := s.query(ctx, EntriesPK(b), "#sk "+op+" :from", map[string]types.AttributeValue{":from": strVal(from)}, int32(n+1), true, u, func(av map[string]types.AttributeValue) bool {
-		if len(out) == n {
-			more = true
-			return false
+	all, err := s.lanes(ctx, b, "#sk "+op+" :at", from, n+1, true, u)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(all) > n {
+		return all[:n], true, nil
+	}
+	return all, false, nil
+}
+
+// lanes runs the Query cond (on #sk and :at) in every entry lane of b at
+// once, up to limit entries each, in board order (forward) or in reverse,
+// and returns their entries merged in that order. Each lane's items come
+// sorted by sort key, and the sort key is the board's order, so the merge
+// is a sort of at most EntryLanes × limit entries.
+func (s *Store) lanes(ctx context.Context, b *leaderboards.Board, cond, at string, limit int, forward bool, u *xbl.Usage) ([]leaderboards.Entry, error) {
+	type found struct {
+		sk string
+		e  leaderboards.Entry
+	}
+	pks := EntryLanePKs(b)
+	got := make([][]found, len(pks))
+	usage := make([]xbl.Usage, len(pks))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, pk := range pks {
+		g.Go(func() error {
+			var derr error
+			err := s.query(gctx, pk, cond, map[string]types.AttributeValue{":at": strVal(at)}, int32(limit), forward, &usage[i], func(av map[string]types.AttributeValue) bool {
+				e, err := decode(av)
+				if err != nil {
+					derr = err
+					return false
+				}
+				sk, _ := av["sk"].(*types.AttributeValueMemberS)
+				got[i] = append(got[i], found{sk.Value, e})
+				return len(got[i]) < limit
+			})
+			return errors.Join(err, derr)
+		})
+	}
+	err := g.Wait()
+	for i := range usage {
+		u.Add(usage[i])
+	}
+	if err != nil {
+		return nil, err
+	}
+	var merged []found
+	for _, l := range got {
+		merged = append(merged, l...)
+	}
+	slices.SortFunc(merged, func(a, c found) int {
+		if forward {
+			return strings.Compare(a.sk, c.sk)
 		}
-		e, err := decode(av)
-		if err != nil {
-			derr = err
-			return false
-		}
-		out = append(out, e)
-		return true
+		return strings.Compare(c.sk, a.sk)
 	})
-	return out, more, errors.Join(err, derr)
+	out := make([]leaderboards.Entry, min(len(merged), limit))
+	for i := range out {
+		out[i] = merged[i].e
+	}
+	return out, nil
 }
 
 // sliceFrom completes a slice whose first entry is es[0]: its rank and
@@ -581,18 +651,8 @@ func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n
 	at := entrySK(b, leaderboards.Cursor{Value: v, XUID: x})
 	// The (n-1)/2 entries before x, nearest first.
 	var prev []leaderboards.Entry
-	var derr error
 	if back := (n - 1) / 2; back > 0 {
-		err = s.query(ctx, EntriesPK(b), "#sk < :at", map[string]types.AttributeValue{":at": strVal(at)}, int32(back), false, &c.u, func(av map[string]types.AttributeValue) bool {
-			e, err := decode(av)
-			if err != nil {
-				derr = err
-				return false
-			}
-			prev = append(prev, e)
-			return len(prev) < back
-		})
-		if err = errors.Join(err, derr); err != nil {
+		if prev, err = s.lanes(ctx, b, "#sk < :at", at, back, false, &c.u); err != nil {
 			return &leaderboards.Slice{Usage: c.u}, false, err
 		}
 	}

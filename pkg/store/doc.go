@@ -35,9 +35,11 @@
 //	ActivityKey        {xuid}#{scid}                     activity#{title}              a player's activity for one title: a copy of its activity handle, what the activities query reads; ttl
 //	ConnectionKey      rta#{id}                          conn                          a real-time activity connection: its player, title, opening time, subscriptions (map subs: id → resource), next subscription id and version; ttl
 //
-// The leaderboards' items, under lbe#{scid}#{stat} (entries in order)
-// and lbc#{scid}#{stat} (counters), are rankstore's: its package doc has
-// their layout.
+// The leaderboards' items are rankstore's: a board's entries, in order,
+// under lbe#{scid}#{stat}#{lane} (4 lanes by player), and its counters
+// under lbc#{scid}#{stat} (the coarse counters) and
+// lbc#{scid}#{stat}#{bucket} (the fine or value counters of one parent
+// bucket). Its package doc has their layout.
 //
 // {order} is the session's start time as 19 digits that sort newest first
 // (Order); {keyword} is in lower case (keywords are case-insensitive);

@@ -3,33 +3,38 @@
 // totals) and applies leaderboards.Move (Apply).
 //
 // Each board (a SCID's leaderboard over one statistic) has its entries in
-// one partition and its counters in a partition per level and parent
-// bucket (CounterPK):
+// EntryLanes partitions by player (EntryPK) and its counters in a
+// partition per level and parent bucket (CounterPK):
 //
 //	pk                                      sk                          attributes
-//	lbe#{scid}#{statkey}                    hex(Board.Key): value, xuid v (value text), t (i or d), g (gamertag)
+//	lbe#{scid}#{statkey}#{lane}             hex(Board.Key): value, xuid v (value text), t (i or d), g (gamertag)
 //	lbc#{scid}#{statkey}                    1{hex(value key[0:2])}      n: players in a coarse value bucket
 //	lbc#{scid}#{statkey}#{hex(vk[0:2])}     2{hex(value key[0:3])}      n: players in a fine value bucket
 //	lbc#{scid}#{statkey}#{hex(vk[0:3])}     3{hex(value key[0:8])}      n: players with exactly that value
 //
 // where the value key is the first 8 bytes of Board.Key (the value's
-// bits, in the board's order). Entries are read in order by one Query.
+// bits, in the board's order), and the lane (0 to 3) the top 2 bits of
+// the 64-bit product xuid × 0x9E3779B97F4A7C15 (Fibonacci hashing). Each
+// lane's entries are in board order (the sort key is the board's order):
+// a page reads every lane at once, one Query each, and merges them
+// (entries, lanes).
 // A rank is 1 + the players strictly better than a value: the coarse
 // buckets before the value's (all of them are read, a few hundred at most
 // for the value ranges of games, since a coarse bucket spans a sixteenth
 // of a power of two), the fine buckets before it in its coarse bucket (at
 // most 256), and the values before it in its fine bucket (a 4096th of a
-// power of two: at most 256 distinct integers below 2^20). The total is
-// the sum of the coarse buckets. So a page reads its entries and three
-// ranges of small counter items, whatever the number of players.
+// power of two: at most 128 distinct integers below 2^20). The total is
+// the sum of the coarse buckets. So a page reads three ranges of small
+// counter items, one partition each, and its entries in every lane: seven
+// Query calls, whatever the number of players.
 //
 // A move is one TransactWriteItems of at most 8 items: the old entry's
 // delete (on condition that it exists) and the new entry's put (on
-// condition that it does not), and ±1 on the counters where the old and
-// new values' buckets differ. The conditions make a move applied twice
-// (a retried batch) change nothing the second time. A value's counter
-// that drops to 0 is deleted after the move, on condition that it is
-// still 0.
+// condition that it does not), both in the player's lane, and ±1 on the
+// counters where the old and new values' buckets differ. The conditions
+// make a move applied twice (a retried batch) change nothing the second
+// time. A value's counter that drops to 0 is deleted after the move, on
+// condition that it is still 0.
 package rankstore
 
 import (

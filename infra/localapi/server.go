@@ -253,7 +253,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
-	if err := writeResponse(rec, resp); err != nil {
+	if err := WriteResponse(rec, resp); err != nil {
 		s.log.Error("bad function response", "requestId", apigwID, "function", rt.Function, "error", err.Error())
 		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
 	}
@@ -458,7 +458,11 @@ func (in *instance) run(p *pool, h lambda.Handler) {
 	}
 }
 
-func writeResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse) error {
+// WriteResponse writes a function's response event as API Gateway
+// answers it: its status, its headers (single and multiple values, and
+// cookies) and its body, decoded when it is base64. A status outside
+// 100–599 is an error, and nothing is written.
+func WriteResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse) error {
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
 		return fmt.Errorf("status code %d", resp.StatusCode)
 	}

@@ -37,6 +37,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/xblread/xblread/infra/localapi"
 )
 
 // MaxMessageBytes is API Gateway's limit on a WebSocket message (128 KB);
@@ -490,32 +492,13 @@ func (s *Server) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocket
 	return &resp, nil
 }
 
-// refuse answers a refused upgrade with the $connect response.
+// refuse answers a refused upgrade with the $connect response, as the
+// local API writes any function's response.
 func refuse(w http.ResponseWriter, status int, resp *events.APIGatewayProxyResponse) error {
-	if status < 100 || status > 599 {
-		return fmt.Errorf("status code %d", status)
-	}
-	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(resp.Body)
-		if err != nil {
-			return fmt.Errorf("body is not base64: %w", err)
-		}
-		body = b
-	}
-	h := w.Header()
-	for k, v := range resp.Headers {
-		h.Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		h.Del(k)
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	w.WriteHeader(status)
-	w.Write(body)
-	return nil
+	return localapi.WriteResponse(w, &events.APIGatewayV2HTTPResponse{
+		StatusCode: status, Body: resp.Body, IsBase64Encoded: resp.IsBase64Encoded,
+		Headers: resp.Headers, MultiValueHeaders: resp.MultiValueHeaders,
+	})
 }
 
 // responseHeader returns header name of resp, whatever its case.

@@ -58,7 +58,7 @@ func run(args []string, out io.Writer) error {
 	fs.Float64Var(&c.batchRecords, "batch-records", c.batchRecords, "stream records per invocation of the index and the notifier (1 to their BatchSize, 100)")
 	fs.Float64Var(&c.connected, "connected", c.connected, "share of players connected to real-time activity")
 	fs.DurationVar(&c.connLife, "conn-life", c.connLife, "a real-time activity connection's life (XSAPI reconnects after about 90 minutes)")
-	fs.IntVar(&c.storm, "storm", c.storm, "players joining one lobby of the most played title within one second, at most -lobby-max (0: none)")
+	fs.IntVar(&c.storm, "storm", c.storm, "fill one lobby of the most played title to this many members within one second (its host and the others joining at once), at most -lobby-max (0: none)")
 	fs.BoolVar(&c.limited, "limited", c.limited, "players' requests are counted by the rate limiter (one write each)")
 	fs.IntVar(&c.seconds, "seconds", c.seconds, "seconds simulated per size")
 	fs.Uint64Var(&c.seed, "seed", c.seed, "seed of the random source")
@@ -126,8 +126,8 @@ func (c *config) check() error {
 	if c.titles < 2 || c.titles > 1_000_000 || c.keywords < 2 || c.keywords > 100_000 {
 		errs = append(errs, errors.New("-titles must be from 2 to 1,000,000 and -keywords from 2 to 100,000"))
 	}
-	if c.lobbyMax < 2 || c.lobbyMax > 100 || c.storm < 0 || c.storm > c.lobbyMax {
-		errs = append(errs, fmt.Errorf("-lobby-max must be from 2 to 100 (MPSD's most members) and -storm from 0 to -lobby-max (they are %d and %d)", c.lobbyMax, c.storm))
+	if c.lobbyMax < 2 || c.lobbyMax > 100 || c.storm < 0 || c.storm == 1 || c.storm > c.lobbyMax {
+		errs = append(errs, fmt.Errorf("-lobby-max must be from 2 to 100 (MPSD's most members) and -storm 0 (none) or from 2 to -lobby-max (they are %d and %d)", c.lobbyMax, c.storm))
 	}
 	if c.statsInterval < time.Second || c.connLife < time.Minute {
 		errs = append(errs, errors.New("-stats-interval must be at least 1s and -conn-life at least 1m"))

@@ -177,7 +177,7 @@ func report(w io.Writer, s *sim) {
 	t := s.totalsPerSecond()
 	c := &s.cfg
 	fmt.Fprintf(w, "## %s concurrent players\n\n", group(float64(c.players)))
-	fmt.Fprintf(w, "%d seconds simulated; %d titles (Zipf %.2f), lobbies of 1 to %d (Zipf %.2f, mean %.2f), a storm of %d joins in second 0.\n\n",
+	fmt.Fprintf(w, "%d seconds simulated; %d titles (Zipf %.2f), lobbies of 1 to %d (Zipf %.2f, mean %.2f), a lobby filled to %d members in second 0 (the storm).\n\n",
 		c.seconds, c.titles, c.titleZipf, c.lobbyMax, c.lobbyZipf, s.meanSize(), c.storm)
 
 	fmt.Fprintln(w, "### Routes, per second (mean)")

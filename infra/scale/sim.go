@@ -589,11 +589,11 @@ func (s *sim) changed(t int, l *lobby, fresh int, writer xbl.XUID) {
 	}
 }
 
-// joinStorm is c.storm players joining one lobby of title t in one second
-// (as the crowd bench does): the first write goes straight through, the
-// others lose the race, queue, poll about 6 times, and are applied by
-// combining commits of up to 40; each commit is one change, tapping every
-// member.
+// joinStorm fills one lobby of title t to n members in one second (as the
+// crowd bench does): its host and n−1 players joining at once. The first
+// join goes straight through, the others lose the race, queue, poll about
+// 6 times, and are applied by combining commits of up to 40; each commit
+// is one change, tapping every member.
 func (s *sim) joinStorm(t, n int) {
 	s.inStorm = true
 	defer func() { s.inStorm = false }()
@@ -604,7 +604,7 @@ func (s *sim) joinStorm(t, n int) {
 	s.request(rJoin, t, next.members[1], joinByHandle(s.name("h"), l, &next))
 	s.changed(t, &next, 1, next.members[1])
 	cur := &next
-	waiting := n - 1
+	waiting := n - 2 // the host and the first join are in
 	for waiting > 0 {
 		k := min(waiting, 40)
 		var ids []string

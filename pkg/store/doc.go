@@ -7,8 +7,9 @@
 // since DynamoDB Local does not enforce them). Its subpackages are the
 // adapters of the domain packages' ports: statstore (statistics, with
 // the statistics item struct), sessionstore (sessions, with the item structs of a session's document,
-// head and index entries), ratestore (the rate limiter's counts), rankstore
-// (the leaderboards' ranking), and
+// head and index entries), ratestore (the rate limiter's counts), rtastore
+// (real-time activity's connections), rankstore (the leaderboards'
+// ranking), and
 // memstore, every port in memory.
 //
 // # Item layout

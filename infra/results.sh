@@ -47,17 +47,12 @@ echo '```'
 go test -run '^$' -bench . -benchmem ${BENCH_PKGS:-./pkg/app ./pkg/statsapi ./pkg/sessionsapi ./pkg/statswriteapi ./infra/devstack} 2>&1 | grep -E '^(Benchmark|pkg:)'
 echo '```'
 echo
-# The bench writes each case's per-request latencies for the charts when it
-# has -samples (infra/plots reads them); an older bench runs without.
+# The bench writes each case's per-request latencies for the charts
+# (infra/plots reads them).
 samples=$(mktemp)
 trap 'rm -f "$samples"' EXIT
-bench_flags=()
-bench_help=$(go run ./infra/bench -h 2>&1 || true)
-if grep -q -- '^ *-samples' <<<"$bench_help"; then
-  bench_flags=(-samples "$samples")
-fi
 stage "the benchmarks (it prints its estimate first; Ctrl-C stops make results)"
-RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench ${bench_flags[@]+"${bench_flags[@]}"}
+RATE_LIMITS=off GOGC=400 GOMEMLIMIT=400MiB go run ./infra/bench -samples "$samples"
 echo
 echo "### Charts"
 echo

@@ -11,16 +11,13 @@ package main
 import (
 	"context"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/xblread/xblread/pkg/apigw"
 	"github.com/xblread/xblread/pkg/app"
-	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/rtaapi"
-	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/store/rtastore"
 	"github.com/xblread/xblread/pkg/store/sessionstore"
 )
@@ -34,26 +31,11 @@ func main() {
 	}
 	opts := env.Table.Client.Options()
 	poster := &apigw.Poster{Endpoint: os.Getenv("RTA_ENDPOINT"), Region: opts.Region, Credentials: opts.Credentials}
-	// A closed connection makes its player inactive in its sessions.
-	st := sessionstore.New(env.Table)
-	presence := &sessions.Service{Store: st, Queue: st, Now: time.Now}
-	h := &rtaapi.Handler{
-		Svc:      &rta.Service{Store: rtastore.New(env.Table), Presence: presence, Limiter: limiter(env)},
-		Verifier: env.Verifier, Closer: poster, Poster: poster, Log: log,
-	}
+	h := rtaapi.New(rtastore.New(env.Table), sessionstore.New(env.Table), env.Limiter, env.Verifier, poster, log)
 	lambda.Start(func(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 		if poster.Endpoint == "" {
 			poster.Endpoint = "https://" + e.RequestContext.DomainName + "/" + e.RequestContext.Stage
 		}
 		return h.Handle(ctx, e)
 	})
-}
-
-// limiter is env's rate limiter as rta counts with it; nil when limits
-// are off.
-func limiter(env *app.Env) rta.Limiter {
-	if env.Limiter == nil {
-		return nil
-	}
-	return env.Limiter
 }

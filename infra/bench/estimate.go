@@ -135,7 +135,7 @@ func estimate(want map[string]bool, o options, boards []int, inits int, emulated
 func printEstimate(w io.Writer, want map[string]bool, o options, boards []int, inits int, emulated bool) {
 	names, took := estimate(want, o, boards, inits, emulated)
 	var total time.Duration
-	if len(want) > 1 || !want["init"] {
+	if !initAlone(want) {
 		total = estDynamoDB
 	}
 	var b strings.Builder

@@ -81,6 +81,10 @@ func parseOnly(s string) (map[string]bool, error) {
 	return want, nil
 }
 
+// initAlone reports whether want is the start-ups alone, which run
+// without DynamoDB Local.
+func initAlone(want map[string]bool) bool { return len(want) == 1 && want["init"] }
+
 // errInterrupted ends a run stopped by Ctrl-C (or SIGTERM), after what was
 // measured is printed.
 var errInterrupted = errors.New("interrupted: the rows printed are what was measured")
@@ -158,7 +162,7 @@ func run() error {
 // runCases runs the cases of want, each printing its rows as it measures
 // them.
 func runCases(ctx context.Context, want map[string]bool, o options, boardSizes []int, inits int, emulated bool, cpuProfile string, sf *samplesFile) error {
-	if len(want) == 1 && want["init"] { // start-ups alone: no DynamoDB Local (no JVM starting beside them)
+	if initAlone(want) { // start-ups alone: no DynamoDB Local (no JVM starting beside them)
 		return measureInit(ctx, inits)
 	}
 	endpoint, stopDB, err := ddblocal.StartOrEnv(ctx)

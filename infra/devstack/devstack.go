@@ -43,7 +43,6 @@ import (
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/rtaapi"
 	"github.com/xblread/xblread/pkg/rtastream"
-	"github.com/xblread/xblread/pkg/sessions"
 	"github.com/xblread/xblread/pkg/sessionsapi"
 	"github.com/xblread/xblread/pkg/sessionswriteapi"
 	"github.com/xblread/xblread/pkg/statsapi"
@@ -217,15 +216,7 @@ var WebSocketFunctions = []WebSocketFunction{
 	{
 		Name: "rta", LogicalID: "RtaFunction",
 		New: func(e *app.Env) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-			p := localPoster()
-			st := sessionstore.New(e.Table)
-			presence := &sessions.Service{Store: st, Queue: st, Now: time.Now}
-			svc := &rta.Service{Store: rtastore.New(e.Table), Presence: presence}
-			if e.Limiter != nil {
-				svc.Limiter = e.Limiter
-			}
-			h := &rtaapi.Handler{Svc: svc, Verifier: e.Verifier, Closer: p, Poster: p, Log: e.Log}
-			return h.Handle
+			return rtaapi.New(rtastore.New(e.Table), sessionstore.New(e.Table), e.Limiter, e.Verifier, localPoster(), e.Log).Handle
 		},
 	},
 }
@@ -235,8 +226,9 @@ var WebSocketFunctions = []WebSocketFunction{
 // (http://127.0.0.1:$PORT, where WithWebSocket serves /@connections).
 const RTAEndpointEnv = "RTA_ENDPOINT"
 
-// localPoster posts to make run's management endpoint (RTAEndpointEnv,
-// read when the post is made), unsigned.
+// localPoster posts to make run's management endpoint, unsigned.
+// RTAEndpointEnv is read here, when the handler is built: it must be set
+// before (up, serve, Start and the benches set it first).
 func localPoster() *apigw.Poster {
 	return &apigw.Poster{Endpoint: os.Getenv(RTAEndpointEnv)}
 }

@@ -191,9 +191,14 @@ func unescape(s string) string {
 	return s
 }
 
-// gatewayError writes one of API Gateway's own error responses.
-func gatewayError(w http.ResponseWriter, status int, message string) {
+// GatewayError writes one of API Gateway's own error responses; errType,
+// when set, is the X-Amzn-ErrorType the AWS SDKs tell errors apart by
+// (GoneException: the WebSocket management API's 410).
+func GatewayError(w http.ResponseWriter, status int, errType, message string) {
 	w.Header().Set("Content-Type", "application/json")
+	if errType != "" {
+		w.Header().Set("X-Amzn-ErrorType", errType)
+	}
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"message":%q}`, message)
 }
@@ -209,7 +214,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var integration time.Duration
 	defer func() {
 		s.log.Info("access",
-			"requestId", apigwID, "lambdaRequestId", lambdaID, "ip", clientIP(r),
+			"requestId", apigwID, "lambdaRequestId", lambdaID, "ip", ClientIP(r),
 			"requestTime", start.UTC().Format(timeLayout), "httpMethod", r.Method,
 			"routeKey", routeKey, "path", r.URL.EscapedPath(), "protocol", r.Proto,
 			"status", rec.status, "responseLength", rec.bytes,
@@ -219,28 +224,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rt, params := s.match(r.Method, r.URL.EscapedPath())
 	if rt == nil {
-		gatewayError(rec, http.StatusNotFound, "Not Found")
+		GatewayError(rec, http.StatusNotFound, "", "Not Found")
 		return
 	}
 	routeKey = rt.Key()
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		gatewayError(rec, http.StatusBadRequest, "Bad Request")
+		GatewayError(rec, http.StatusBadRequest, "", "Bad Request")
 		return
 	}
 	if len(body) > MaxBodyBytes {
-		gatewayError(rec, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		GatewayError(rec, http.StatusRequestEntityTooLarge, "", "Request Entity Too Large")
 		return
 	}
 	event := NewEvent(r, body, routeKey, params, apigwID, start)
 	payload, err := json.Marshal(event)
 	if err != nil {
 		s.log.Error("marshal event", "requestId", apigwID, "error", err.Error())
-		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+		GatewayError(rec, http.StatusInternalServerError, "", "Internal Server Error")
 		return
 	}
 	if len(payload) > MaxEventBytes {
-		gatewayError(rec, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		GatewayError(rec, http.StatusRequestEntityTooLarge, "", "Request Entity Too Large")
 		return
 	}
 	fn := s.fns[rt.Function]
@@ -250,12 +255,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	integration = time.Since(t0)
 	if err != nil {
 		s.log.Error("invoke failed", "requestId", apigwID, "lambdaRequestId", lambdaID, "function", rt.Function, "error", err.Error())
-		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+		GatewayError(rec, http.StatusInternalServerError, "", "Internal Server Error")
 		return
 	}
 	if err := WriteResponse(rec, resp); err != nil {
 		s.log.Error("bad function response", "requestId", apigwID, "function", rt.Function, "error", err.Error())
-		gatewayError(rec, http.StatusInternalServerError, "Internal Server Error")
+		GatewayError(rec, http.StatusInternalServerError, "", "Internal Server Error")
 	}
 }
 
@@ -491,7 +496,9 @@ func WriteResponse(w http.ResponseWriter, resp *events.APIGatewayV2HTTPResponse)
 	return err
 }
 
-func clientIP(r *http.Request) string {
+// ClientIP is the caller's address without its port, as API Gateway's
+// sourceIp.
+func ClientIP(r *http.Request) string {
 	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
 		return strings.Trim(r.RemoteAddr[:i], "[]")
 	}

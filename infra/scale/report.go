@@ -191,9 +191,9 @@ func report(w io.Writer, s *sim) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f |\n", r.name, r.function, group(rt.requests), group(rt.r), group(rt.w), rt.requests*ms[r]/1000)
 	}
-	if s.stormRequests > 0 {
+	if s.storm.requests > 0 {
 		fmt.Fprintf(w, "| the storm, in second 0 (in the keys' heat and the busiest second; not in these means nor the bill) | SessionsWriteFunction | %s in all | %s in all | %s in all | |\n",
-			group(s.stormRequests), group(s.storm.r), group(s.storm.w))
+			group(s.storm.requests), group(s.storm.r), group(s.storm.w))
 	}
 	fmt.Fprintf(w, "| **the table** | | | **%s** (busiest second %s; quota %s) | **%s** (busiest second %s; quota %s) | |\n\n",
 		group(t.r), group(t.peak.r), group(quotaTableRead), group(t.w), group(t.peak.w), group(quotaTableWrite))
@@ -242,7 +242,7 @@ func report(w io.Writer, s *sim) {
 	fmt.Fprintln(w, "| --- | ---: | ---: |")
 	for _, l := range s.limits(t, conc) {
 		at := group(l.at) + " players"
-		if l.storm {
+		if l.fixed {
 			at = "(one lobby's, connection's or player's own load)"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s |\n", l.what, pct(l.use), at)
@@ -386,70 +386,58 @@ type limit struct {
 	what  string
 	use   float64 // of the limit
 	at    float64 // players at which use reaches 1, growing linearly
-	storm bool    // one lobby's, connection's or player's key: its load does not grow with the players
+	fixed bool    // one lobby's, connection's or player's key: its load does not grow with the players
+}
+
+// busiest returns, for each group of m's keys (group names it; "" leaves
+// the key out), the largest load of a key of the group.
+func busiest[K comparable](m map[K]units, group func(K) string, load func(units) float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, u := range m {
+		if g := group(k); g != "" {
+			out[g] = max(out[g], load(u))
+		}
+	}
+	return out
 }
 
 // limits returns each limit's use, the soonest reached first.
 func (s *sim) limits(t totals, conc float64) []limit {
 	players := float64(s.cfg.players)
 	var out []limit
-	add := func(what string, use float64, storm bool) {
+	add := func(what string, use float64, fixed bool) {
 		if use < 0.01 && strings.HasPrefix(what, "one ") { // a key far from its limit says nothing
 			return
 		}
-		out = append(out, limit{what: what, use: use, at: players / max(use, 1e-12), storm: storm})
+		out = append(out, limit{what: what, use: use, at: players / max(use, 1e-12), fixed: fixed})
 	}
 	load := func(u units) float64 { return max(u.r/partitionRead, u.w/partitionWrite) }
 	n := float64(s.cfg.seconds)
-	mean := func(u units) units { return units{u.r / n, u.w / n} }
+	meanLoad := func(u units) float64 { return load(units{u.r / n, u.w / n}) }
+	addAll := func(prefix, suffix string, best map[string]float64, fixed bool) {
+		for _, g := range slices.Sorted(maps.Keys(best)) {
+			add(prefix+g+suffix, best[g], fixed)
+		}
+	}
+	pkKind := func(pk string) string { return kindOf(pk) }
+	itemKind := func(k store.Key) string { return kindOf(k.PK) }
 	// Keys whose load grows with the players (boards, keywords): the
 	// busiest key of each kind by its mean over the run, extrapolated.
-	for _, part := range []bool{true, false} {
-		best := map[string]float64{}
-		if part {
-			for k, u := range s.sums {
-				best[kindOf(k)] = max(best[kindOf(k)], load(mean(u)))
-			}
-		} else {
-			for k, u := range s.itemSums {
-				best[kindOf(k.PK)] = max(best[kindOf(k.PK)], load(mean(u)))
-			}
-		}
-		for _, kind := range slices.Sorted(maps.Keys(best)) {
-			what := "one item: " + kind + ", the busiest (mean)"
-			if part {
-				what = "one partition: " + kind + ", the busiest (mean)"
-			}
-			add(what, best[kind], false)
-		}
-	}
+	addAll("one partition: ", ", the busiest (mean)", busiest(s.sums, pkKind, meanLoad), false)
+	addAll("one item: ", ", the busiest (mean)", busiest(s.itemSums, itemKind, meanLoad), false)
 	// One lobby's, connection's or player's keys: their busiest second,
 	// not extrapolated (the storm's apart).
-	stormKey := func(pk string) bool { return s.stormPK != "" && pk == s.stormPK }
-	seen := map[string]bool{}
-	for _, k := range hottest(s.hotParts, len(s.hotParts)) {
-		if grows(k) || seen[kindOf(k)+fmt.Sprint(stormKey(k))] {
-			continue
+	own := func(pk string) string {
+		switch {
+		case grows(pk):
+			return ""
+		case s.stormPK != "" && pk == s.stormPK:
+			return kindOf(pk) + " (the storm's)"
 		}
-		seen[kindOf(k)+fmt.Sprint(stormKey(k))] = true
-		what := "one partition: " + kindOf(k)
-		if stormKey(k) {
-			what += " (the storm's)"
-		}
-		add(what+", the busiest second", load(s.hotParts[k]), true)
+		return kindOf(pk)
 	}
-	seen = map[string]bool{}
-	for _, k := range hottest(s.hotItems, len(s.hotItems)) {
-		if grows(k.PK) || seen[kindOf(k.PK)+fmt.Sprint(stormKey(k.PK))] {
-			continue
-		}
-		seen[kindOf(k.PK)+fmt.Sprint(stormKey(k.PK))] = true
-		what := "one item: " + kindOf(k.PK)
-		if stormKey(k.PK) {
-			what += " (the storm's)"
-		}
-		add(what+", the busiest second", load(s.hotItems[k]), true)
-	}
+	addAll("one partition: ", ", the busiest second", busiest(s.hotParts, own, load), true)
+	addAll("one item: ", ", the busiest second", busiest(s.hotItems, func(k store.Key) string { return own(k.PK) }, load), true)
 	add(fmt.Sprintf("the table's on-demand read units (%s/s)", group(quotaTableRead)), t.r/quotaTableRead, false)
 	add(fmt.Sprintf("the table's on-demand write units (%s/s)", group(quotaTableWrite)), t.w/quotaTableWrite, false)
 	add(fmt.Sprintf("Lambda concurrency (%s)", group(quotaLambda)), conc/quotaLambda, false)
@@ -457,8 +445,8 @@ func (s *sim) limits(t totals, conc float64) []limit {
 	add(fmt.Sprintf("WebSocket new connections (%d/s)", quotaWSConnects), t.wsConnects/quotaWSConnects, false)
 	slices.SortStableFunc(out, func(a, b limit) int {
 		switch {
-		case a.storm != b.storm:
-			if a.storm {
+		case a.fixed != b.fixed:
+			if a.fixed {
 				return 1
 			}
 			return -1

@@ -137,9 +137,8 @@ type sim struct {
 	itemSums map[store.Key]units
 	// inStorm is set while the storm runs: its units go to the keys and
 	// the second's total, not to the routes' totals (nor the bill).
-	inStorm       bool
-	storm         units   // the storm's units
-	stormRequests float64 // and requests
+	inStorm bool
+	storm   routeTotal // the storm's requests and units
 }
 
 func newSim(cfg config) *sim {
@@ -186,7 +185,8 @@ func (s *sim) draw(c []float64) int {
 // ownPartition reports whether pk is one player's (its statistics and
 // memberships, xuid#scid) or one caller's rate counts.
 func ownPartition(pk string) bool {
-	return pk != "" && pk[0] >= '0' && pk[0] <= '9' || kindOf(pk) == kindRate
+	k := kindOf(pk)
+	return k == kindPlayer || k == kindRate
 }
 
 // grows reports whether a key's load grows with the players (a board's,
@@ -228,17 +228,12 @@ func (s *sim) name(prefix string) string {
 func (s *sim) count(r *route, requests float64, p plan) {
 	t := s.totals[r]
 	if s.inStorm {
-		t = &routeTotal{}
-		s.stormRequests += requests
+		t = &s.storm
 	}
 	t.requests += requests
 	for _, a := range p {
 		t.r += a.read
 		t.w += a.write
-		if s.inStorm {
-			s.storm.r += a.read
-			s.storm.w += a.write
-		}
 		pu := s.parts[a.key.PK]
 		if pu == nil {
 			pu = &units{}

@@ -189,7 +189,7 @@ func TestLimits(t *testing.T) {
 			got = append(got, l)
 		}
 	}
-	if len(got) != 2 || !near(got[0].at, 500) || got[0].storm || !got[1].storm || !near(got[1].use, 2) {
+	if len(got) != 2 || !near(got[0].at, 500) || got[0].fixed || !got[1].fixed || !near(got[1].use, 2) {
 		t.Errorf("limits: %+v", got)
 	}
 }

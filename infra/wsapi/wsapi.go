@@ -145,7 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveManagement(w, r, id)
 		return
 	}
-	gatewayError(w, http.StatusNotFound, "", "Not Found")
+	localapi.GatewayError(w, http.StatusNotFound, "", "Not Found")
 }
 
 // connectionID returns the connection id of a management API path:
@@ -167,18 +167,6 @@ func connectionID(escapedPath string) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// gatewayError writes one of API Gateway's own error responses; errType,
-// when set, is the X-Amzn-ErrorType the AWS SDKs tell errors apart by
-// (GoneException: the management API's 410).
-func gatewayError(w http.ResponseWriter, status int, errType, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	if errType != "" {
-		w.Header().Set("X-Amzn-ErrorType", errType)
-	}
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"message":%q}`, message)
 }
 
 // isUpgrade reports whether r asks for a WebSocket upgrade.
@@ -204,13 +192,13 @@ func headerHasToken(h http.Header, name, token string) bool {
 // and $disconnect.
 func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade(r) {
-		gatewayError(w, http.StatusUpgradeRequired, "", "Upgrade Required")
+		localapi.GatewayError(w, http.StatusUpgradeRequired, "", "Upgrade Required")
 		return
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		gatewayError(w, http.StatusServiceUnavailable, "", "Service Unavailable")
+		localapi.GatewayError(w, http.StatusServiceUnavailable, "", "Service Unavailable")
 		return
 	}
 	s.wg.Add(1)
@@ -225,7 +213,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 		lastActiveAt: now,
 		domainName:   domainName(r),
 		identity: events.APIGatewayRequestIdentity{
-			SourceIP:  sourceIP(r),
+			SourceIP:  localapi.ClientIP(r),
 			UserAgent: r.UserAgent(),
 		},
 	}
@@ -236,7 +224,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	// API Gateway goes on with an invocation whose client went away.
 	resp, err := s.call(context.WithoutCancel(r.Context()), c, &ev)
 	if err != nil {
-		gatewayError(w, http.StatusInternalServerError, "", "Internal Server Error")
+		localapi.GatewayError(w, http.StatusInternalServerError, "", "Internal Server Error")
 		return
 	}
 	status := resp.StatusCode
@@ -248,7 +236,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	if status < 200 || status > 299 {
 		if err := refuse(w, status, resp); err != nil {
 			s.log.Error("bad $connect response", "connectionId", c.id, "error", err.Error())
-			gatewayError(w, http.StatusInternalServerError, "", "Internal Server Error")
+			localapi.GatewayError(w, http.StatusInternalServerError, "", "Internal Server Error")
 		}
 		return
 	}
@@ -536,7 +524,7 @@ func (s *Server) serveManagement(w http.ResponseWriter, r *http.Request, id stri
 	}()
 	if r.Method != http.MethodPost && r.Method != http.MethodGet && r.Method != http.MethodDelete {
 		status = http.StatusMethodNotAllowed
-		gatewayError(w, status, "", "Method Not Allowed")
+		localapi.GatewayError(w, status, "", "Method Not Allowed")
 		return
 	}
 	var body []byte
@@ -545,26 +533,26 @@ func (s *Server) serveManagement(w http.ResponseWriter, r *http.Request, id stri
 		body, err = io.ReadAll(io.LimitReader(r.Body, MaxMessageBytes+1))
 		if err != nil {
 			status = http.StatusBadRequest
-			gatewayError(w, status, "BadRequestException", "Bad Request")
+			localapi.GatewayError(w, status, "BadRequestException", "Bad Request")
 			return
 		}
 		if len(body) > MaxMessageBytes {
 			status = http.StatusRequestEntityTooLarge
-			gatewayError(w, status, "PayloadTooLargeException", "Message too long")
+			localapi.GatewayError(w, status, "PayloadTooLargeException", "Message too long")
 			return
 		}
 	}
 	c := s.lookup(id)
 	if c == nil {
 		status = http.StatusGone
-		gatewayError(w, status, "GoneException", "Gone")
+		localapi.GatewayError(w, status, "GoneException", "Gone")
 		return
 	}
 	switch r.Method {
 	case http.MethodPost:
 		if err := c.send(body); err != nil {
 			status = http.StatusGone
-			gatewayError(w, status, "GoneException", "Gone")
+			localapi.GatewayError(w, status, "GoneException", "Gone")
 			return
 		}
 		status = http.StatusOK
@@ -572,7 +560,7 @@ func (s *Server) serveManagement(w http.ResponseWriter, r *http.Request, id stri
 	case http.MethodDelete:
 		if !s.remove(c) {
 			status = http.StatusGone
-			gatewayError(w, status, "GoneException", "Gone")
+			localapi.GatewayError(w, status, "GoneException", "Gone")
 			return
 		}
 		// The close handshake goes on after the answer; $disconnect
@@ -711,13 +699,6 @@ func domainName(r *http.Request) string {
 		return "localhost"
 	}
 	return r.Host
-}
-
-func sourceIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 // newID returns an id shaped like API Gateway's connection, message and

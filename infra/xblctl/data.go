@@ -194,7 +194,7 @@ const maxUnconfigured = 50
 // own and the table cannot be read, the SCIDs left unchecked are named; a
 // table that cannot be read is otherwise the error.
 func (fx *fixtures) check(ctx context.Context, st *store.Table, endpoint string) error {
-	files := slices.Clone(fx.files) // check may run twice (see runUp)
+	files := slices.Clone(fx.files) // check leaves fx as it was
 	bad := false
 	for i, f := range files {
 		files[i].problems = slices.Clone(f.problems)

@@ -105,8 +105,12 @@ func runUp(args []string) error {
 	if err := createTable(ctx, st, os.Stderr, *stream); err != nil {
 		return err
 	}
-	if err := ds.check(ctx, &st, endpoint); err != nil {
-		return err
+	if os.Getenv(store.EndpointEnv) != "" {
+		// A table of the caller's: its configurations count too (a new
+		// DynamoDB Local's table was checked empty above).
+		if err := ds.check(ctx, &st, endpoint); err != nil {
+			return err
+		}
 	}
 	if err := loadData(ctx, st, endpoint, ds, files, os.Stderr, os.Stderr); err != nil {
 		return err

@@ -186,17 +186,23 @@ func Resource(d *sessions.Doc) string { return d.SCID + "~" + d.Template + "~" +
 // Receive handles one client frame on connection id and returns the
 // answer to send back. A frame that cannot be read is a *FrameError: the
 // connection closes with its reason. A connection that is gone or past
-// its life is NotFound.
+// its life is NotFound. When storage fails, the error comes with the
+// frame's answer "unavailable" (code 1002, which XSAPI retries): the
+// connection stays.
 func (s *Service) Receive(ctx context.Context, id string, frame []byte) ([]byte, error) {
 	f, err := ParseFrame(frame)
 	if err != nil {
 		return nil, err
 	}
+	unavailable := func(err error) ([]byte, error) {
+		answer, _ := subscribeOrUnsubscribe(f, Unavailable)
+		return answer, err
+	}
 	counted := false
 	for range 8 { // a few tries against concurrent frames of one connection
 		cs, err := s.Store.Connections(ctx, []string{id})
 		if err != nil {
-			return nil, err
+			return unavailable(err)
 		}
 		c := cs[id]
 		if c == nil || !s.now().Before(c.Expires()) {
@@ -206,31 +212,34 @@ func (s *Service) Receive(ctx context.Context, id string, frame []byte) ([]byte,
 			counted = true
 			err := s.Limiter.Check(ctx, LimitService, &xbl.Caller{XUID: c.XUID, TitleID: c.TitleID})
 			if derrors.KindOf(err) == derrors.Throttled {
-				return SubscribeOrUnsubscribe(f, Throttled)
+				return subscribeOrUnsubscribe(f, Throttled)
 			}
 			// A count that failed (storage) lets the message through, as
 			// the HTTP APIs do.
 		}
 		prev := c.Version
 		answer, changed, err := apply(c, f)
-		if err != nil || !changed {
-			return answer, err
+		switch {
+		case err != nil:
+			return unavailable(err)
+		case !changed:
+			return answer, nil
 		}
 		c.Version++
 		switch err := s.Store.PutConnection(ctx, c, prev); {
 		case errors.Is(err, ErrChanged):
 			continue
 		case err != nil:
-			return nil, err
+			return unavailable(err)
 		}
 		return answer, nil
 	}
-	return SubscribeOrUnsubscribe(f, Unavailable)
+	return subscribeOrUnsubscribe(f, Unavailable)
 }
 
-// SubscribeOrUnsubscribe is the answer to f with code (and no
+// subscribeOrUnsubscribe is the answer to f with code (and no
 // subscription).
-func SubscribeOrUnsubscribe(f *Frame, code int) ([]byte, error) {
+func subscribeOrUnsubscribe(f *Frame, code int) ([]byte, error) {
 	if f.Type == Unsubscribe {
 		return UnsubscribeAnswer(f.Seq, code)
 	}

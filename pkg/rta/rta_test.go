@@ -427,3 +427,49 @@ func TestCopiedConnection(t *testing.T) {
 		}
 	}
 }
+
+// failingStore fails its reads, or its writes, with a storage error.
+type failingStore struct {
+	*memStore
+	reads, writes bool
+}
+
+func (f *failingStore) Connections(ctx context.Context, ids []string) (map[string]*Connection, error) {
+	if f.reads {
+		return nil, derrors.New(derrors.Unavailable, "storage down")
+	}
+	return f.memStore.Connections(ctx, ids)
+}
+
+func (f *failingStore) PutConnection(ctx context.Context, c *Connection, prev int64) error {
+	if f.writes {
+		return derrors.New(derrors.Unavailable, "storage down")
+	}
+	return f.memStore.PutConnection(ctx, c, prev)
+}
+
+// TestStorageFailureAnswers1002: when the connection's read or write
+// fails, the frame is answered "unavailable" (1002, which XSAPI retries)
+// with the error, subscribe and unsubscribe alike.
+func TestStorageFailureAnswers1002(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name          string
+		reads, writes bool
+		frame, want   string
+	}{
+		{"subscribe, the read fails", true, false, `[1,1,"` + ConnectionsResource + `"]`, `[1,1,1002,0,null]`},
+		{"subscribe, the write fails", false, true, `[1,2,"` + ConnectionsResource + `"]`, `[1,2,1002,0,null]`},
+		{"unsubscribe, the read fails", true, false, `[2,3,1]`, `[2,3,1002]`},
+	} {
+		s, st, _, _ := newService()
+		if err := s.Connect(ctx, &xbl.Caller{XUID: 1, TitleID: "1"}, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		s.Store = &failingStore{memStore: st, reads: tt.reads, writes: tt.writes}
+		answer, err := s.Receive(ctx, "c1", []byte(tt.frame))
+		if derrors.KindOf(err) != derrors.Unavailable || string(answer) != tt.want {
+			t.Errorf("%s: %s, %v; want %s with the storage error", tt.name, answer, err, tt.want)
+		}
+	}
+}

@@ -11,13 +11,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/xblread/xblread/pkg/auth"
 	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/httpapi"
+	"github.com/xblread/xblread/pkg/ratelimit"
 	"github.com/xblread/xblread/pkg/rta"
+	"github.com/xblread/xblread/pkg/sessions"
 )
 
 // Closer ends a connection (API Gateway's DELETE /@connections/{id}).
@@ -38,6 +41,28 @@ type Handler struct {
 
 // Routes are the WebSocket API's route keys, all served by Handle.
 var Routes = []string{"$connect", "$disconnect", "$default"}
+
+// ConnectionCloser is what ends a connection and tells it why: API
+// Gateway's management API (apigw.Poster), or make run's.
+type ConnectionCloser interface {
+	Closer
+	rta.Poster
+}
+
+// New returns the handler of the real-time activity function: conns keeps
+// the connections, sessions the sessions (a closed connection makes its
+// player inactive in them, written through the queue), lim counts each
+// player's messages (nil: no limits), and p ends broken connections.
+func New(conns rta.Store, st interface {
+	sessions.Store
+	sessions.Queue
+}, lim *ratelimit.Limiter, v *auth.Verifier, p ConnectionCloser, log *slog.Logger) *Handler {
+	svc := &rta.Service{Store: conns, Presence: &sessions.Service{Store: st, Queue: st, Now: time.Now}}
+	if lim != nil { // not a typed nil in the interface: no limits
+		svc.Limiter = lim
+	}
+	return &Handler{Svc: svc, Verifier: v, Closer: p, Poster: p, Log: log}
+}
 
 // Handle serves one WebSocket event.
 func (h *Handler) Handle(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -61,14 +86,9 @@ func (h *Handler) Handle(ctx context.Context, e events.APIGatewayWebsocketProxyR
 		h.close(ctx, id, "closing: the connection ended (reconnect)")
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 	case err != nil:
-		// Storage failed: the frame's answer is "unavailable" (code 1002,
-		// which XSAPI retries), never a dropped connection.
+		// Storage failed: answer is the frame's "unavailable" (Receive's),
+		// never a dropped connection.
 		h.Log.ErrorContext(ctx, "rta message", "connectionId", id, "error", err.Error())
-		f, perr := rta.ParseFrame([]byte(e.Body))
-		if perr != nil {
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
-		}
-		answer, _ = rta.SubscribeOrUnsubscribe(f, rta.Unavailable)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Body: string(answer)}, nil
 }

@@ -315,9 +315,7 @@ func (h *Head) View(x *xbl.XUID, now time.Time) (Session, bool) {
 	if !found || count == 0 {
 		return Session{}, false // not through x, or only expired reservations left
 	}
-	if h.Visibility != xbl.Private && h.MaxMembers > 0 && count >= h.MaxMembers {
-		s.Visibility = xbl.Full
-	}
+	s.Visibility = ShownVisibility(h.Visibility, h.MaxMembers, count)
 	s.JoinRestriction = h.JoinRestriction // shown for open and full sessions only, by the edge
 	return s, true
 }
@@ -354,4 +352,14 @@ func FromFixture(ss *xbl.Session, etag string) *Doc {
 	d.NextIndex = len(ss.Members)
 	d.Encode() // cannot fail: a fixture document holds no raw JSON
 	return d
+}
+
+// ShownVisibility is a session's visibility as the directory shows it: a
+// session that is not private and has no seat left (count members of max)
+// is full.
+func ShownVisibility(v xbl.Visibility, max, count int) xbl.Visibility {
+	if v != xbl.Private && max > 0 && count >= max {
+		return xbl.Full
+	}
+	return v
 }

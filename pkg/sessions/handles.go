@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -106,23 +107,19 @@ func (s *Service) PostHandle(ctx context.Context, caller *xbl.Caller, req *Handl
 	}
 	doc = live(doc, now)
 	h := &Handle{ID: NewID(), Type: req.Type, Ref: req.Ref, Owner: caller.XUID, TitleID: caller.TitleID, Created: now, Expires: now.Add(HandleLifetime)}
-	member := func(d *Doc) bool {
-		m := d.Member(caller.XUID)
-		return m != nil && !m.Reserved
-	}
 	switch req.Type {
 	case Activity:
 		switch {
 		case doc == nil:
 			return nil, derrors.New(derrors.NotFound, "no such session")
-		case caller.Server || !member(doc):
+		case caller.Server || !joined(doc, caller.XUID):
 			return nil, derrors.New(derrors.Forbidden, "only a member of the session may post its activity")
 		}
 	case Invite:
 		switch {
 		case doc == nil:
 			return nil, derrors.New(derrors.NotFound, "no such session")
-		case !caller.Server && !member(doc):
+		case !caller.Server && !joined(doc, caller.XUID):
 			return nil, derrors.New(derrors.Forbidden, "only a member of the session (or a server) may invite to it")
 		case req.Invited == 0:
 			return nil, derrors.New(derrors.Invalid, "$.invitedXuid is required")
@@ -143,7 +140,7 @@ func (s *Service) PostHandle(ctx context.Context, caller *xbl.Caller, req *Handl
 			if err != nil {
 				return nil, err
 			}
-			if origin = live(origin, now); origin == nil || !member(origin) {
+			if origin = live(origin, now); origin == nil || !joined(origin, caller.XUID) {
 				return nil, derrors.New(derrors.Forbidden, "only a member of the origin session (or a server) may transfer it")
 			}
 		}
@@ -261,13 +258,7 @@ func (s *Service) QueryActivities(ctx context.Context, caller *xbl.Caller, scidR
 	for _, h := range hs {
 		docs[h.Ref.key()] = nil
 	}
-	refs := slices.Collect(func(yield func(Ref) bool) {
-		for r := range docs {
-			if !yield(r) {
-				return
-			}
-		}
-	})
+	refs := slices.Collect(maps.Keys(docs))
 	read := make([]*Doc, len(refs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(QueryConcurrency)
@@ -287,11 +278,7 @@ func (s *Service) QueryActivities(ctx context.Context, caller *xbl.Caller, scidR
 	var out []ActivityRow
 	for _, h := range hs {
 		d := live(docs[h.Ref.key()], now)
-		m := (*Member)(nil)
-		if d != nil {
-			m = d.Member(h.Owner)
-		}
-		if d == nil || !d.StartTime.Equal(h.SessionStart) || m == nil || m.Reserved || !now.Before(h.Expires) {
+		if d == nil || !d.StartTime.Equal(h.SessionStart) || !joined(d, h.Owner) || !now.Before(h.Expires) {
 			s.Handles.DeleteHandle(context.WithoutCancel(ctx), h) // stale: best effort
 			continue
 		}

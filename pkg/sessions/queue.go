@@ -177,21 +177,14 @@ func (s *Service) queue(ctx, sctx context.Context, caller *xbl.Caller, ref Ref, 
 			continue
 		}
 		if r == nil {
-			n, err := s.Queue.Combine(sctx, ref, CombineLimit, s.combine(ref))
-			switch {
-			case errors.Is(err, ErrContended), errors.Is(err, ErrChanged):
-				continue // another writer holds the session, or won it
-			case err != nil:
-				continue
-			case n == 0:
+			// Another writer holding the session (ErrContended) or
+			// winning it (ErrChanged), a failure, or nothing combined:
+			// poll again.
+			if n, err := s.Queue.Combine(sctx, ref, CombineLimit, s.combine(ref)); err != nil || n == 0 {
 				continue
 			}
 			wait = 0 // this write's batch may have been later than the one taken
-			if r, err = s.Queue.Reply(sctx, ref, w.ID); err != nil {
-				wait = pollWait
-				continue
-			}
-			if r == nil {
+			if r, err = s.Queue.Reply(sctx, ref, w.ID); err != nil || r == nil {
 				wait = pollWait
 				continue
 			}

@@ -331,13 +331,10 @@ func (h *handler) query(w http.ResponseWriter, r *http.Request, caller *xbl.Call
 	for _, row := range rows {
 		o := h.handleOut(row.Handle)
 		d := row.Doc // its expired reservations left out
-		vis := d.Visibility
-		if vis != xbl.Private && len(d.Members) >= d.MaxMembers {
-			vis = xbl.Full // as the session directory query shows it
-		}
 		o.RelatedInfo = &relatedInfo{
 			JoinRestriction: cmp.Or(d.JoinRestriction, "none"), Closed: d.Closed(),
-			MaxMembersCount: d.MaxMembers, MembersCount: len(d.Members), Visibility: vis,
+			MaxMembersCount: d.MaxMembers, MembersCount: len(d.Members),
+			Visibility: sessions.ShownVisibility(d.Visibility, d.MaxMembers, len(d.Members)), // as the session directory query shows it
 		}
 		o.CustomProperties = d.PropertiesCustom
 		if o.CustomProperties == nil {

@@ -33,17 +33,31 @@ type Projection struct {
 // called concurrently). Unprocessed keys are retried with jittered
 // exponential backoff while the context's deadline allows.
 func (t Table) BatchGet(ctx context.Context, keys []Key, p Projection, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
+	return t.batchGet(ctx, keys, p, false, found)
+}
+
+// BatchGetConsistent is BatchGet with strongly consistent reads (twice
+// the read units), for a caller that writes back what it read on
+// condition of its version.
+func (t Table) BatchGetConsistent(ctx context.Context, keys []Key, p Projection, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
+	return t.batchGet(ctx, keys, p, true, found)
+}
+
+func (t Table) batchGet(ctx context.Context, keys []Key, p Projection, consistent bool, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(readConcurrency)
 	for start := 0; start < len(keys); start += MaxBatchGet {
 		chunk := keys[start:min(start+MaxBatchGet, len(keys))]
-		g.Go(func() error { return t.getChunk(ctx, chunk, p, found) })
+		g.Go(func() error { return t.getChunk(ctx, chunk, p, consistent, found) })
 	}
 	return g.Wait()
 }
 
-func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
+func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, consistent bool, found func([]map[string]types.AttributeValue, xbl.Usage)) error {
 	ka := types.KeysAndAttributes{Keys: make([]map[string]types.AttributeValue, len(chunk))}
+	if consistent {
+		ka.ConsistentRead = aws.Bool(true)
+	}
 	for i, k := range chunk {
 		ka.Keys[i] = k.AV()
 	}
@@ -76,7 +90,10 @@ func (t Table) getChunk(ctx context.Context, chunk []Key, p Projection, found fu
 		if d, ok := ctx.Deadline(); attempt+1 >= MaxAttempts || ok && time.Now().Add(wait).After(d) {
 			return incomplete("batch get from "+t.Name+": keys", len(left.Keys))
 		}
-		pending = out.UnprocessedKeys
+		// The keys left are asked again as these were (projection,
+		// consistency), whatever else the response says of them.
+		ka.Keys = left.Keys
+		pending = map[string]types.KeysAndAttributes{t.Name: ka}
 		if err := Sleep(ctx, wait); err != nil {
 			return err
 		}

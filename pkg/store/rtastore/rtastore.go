@@ -8,10 +8,10 @@
 package rtastore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -19,9 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/xblread/xblread/pkg/derrors"
 	"github.com/xblread/xblread/pkg/rta"
 	"github.com/xblread/xblread/pkg/store"
 	"github.com/xblread/xblread/pkg/xbl"
@@ -132,90 +130,43 @@ func (s *Store) PutConnection(ctx context.Context, c *rta.Connection, prev int64
 	return nil
 }
 
-// readConcurrency bounds the BatchGetItem calls of one Connections in
-// flight (as store.Table.BatchGet does).
-const readConcurrency = 8
-
 // Connections implements rta.Store: strongly consistent BatchGetItem
-// calls of at most store.MaxBatchGet keys (each distinct id asked once),
-// readConcurrency at a time; unprocessed keys are asked again, with
-// jittered exponential backoff, up to store.MaxAttempts calls a chunk and
-// while the context's deadline allows. The read must be strongly
-// consistent, since a caller puts what it read back on condition of its
-// version: store.Table.BatchGet reads eventually consistent, hence a loop
-// of its own.
+// calls (store.Table.BatchGetConsistent; each distinct id asked once),
+// since a caller puts what it read back on condition of its version.
 func (s *Store) Connections(ctx context.Context, ids []string) (map[string]*rta.Connection, error) {
 	seen := make(map[string]bool, len(ids))
-	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	keys := make([]store.Key, 0, len(ids))
 	for _, id := range ids {
 		if !seen[id] {
 			seen[id] = true
-			keys = append(keys, store.ConnectionKey(id).AV())
+			keys = append(keys, store.ConnectionKey(id))
 		}
 	}
 	out := make(map[string]*rta.Connection, len(keys))
 	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(readConcurrency)
-	for chunk := range slices.Chunk(keys, store.MaxBatchGet) {
-		g.Go(func() error {
-			return s.getChunk(gctx, chunk, func(items []map[string]types.AttributeValue) error {
-				for _, av := range items {
-					var it ConnectionItem
-					if err := store.Unmarshal(av, &it); err != nil {
-						return err
-					}
-					c, err := it.Connection()
-					if err != nil {
-						return err
-					}
-					mu.Lock()
-					out[c.ID] = c
-					mu.Unlock()
-				}
-				return nil
-			})
-		})
-	}
-	if err := g.Wait(); err != nil {
+	var decodeErr error
+	err := s.table.BatchGetConsistent(ctx, keys, store.Projection{}, func(items []map[string]types.AttributeValue, _ xbl.Usage) {
+		for _, av := range items {
+			var it ConnectionItem
+			err := store.Unmarshal(av, &it)
+			var c *rta.Connection
+			if err == nil {
+				c, err = it.Connection()
+			}
+			mu.Lock()
+			if err != nil {
+				decodeErr = cmp.Or(decodeErr, err)
+			} else {
+				out[c.ID] = c
+			}
+			mu.Unlock()
+		}
+	})
+	if err = cmp.Or(err, decodeErr); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
-
-// getChunk reads keys (at most store.MaxBatchGet, distinct), handing each
-// response's items to found.
-func (s *Store) getChunk(ctx context.Context, keys []map[string]types.AttributeValue, found func([]map[string]types.AttributeValue) error) error {
-	for attempt := 0; ; attempt++ {
-		res, err := s.table.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-			RequestItems: map[string]types.KeysAndAttributes{s.table.Name: {Keys: keys, ConsistentRead: aws.Bool(true)}},
-		})
-		if err != nil {
-			return store.CallError(ctx, "batch get connections from "+s.table.Name, err)
-		}
-		if err := found(res.Responses[s.table.Name]); err != nil {
-			return err
-		}
-		// The keys left are asked again as these were (strongly
-		// consistent), whatever else the response says of them.
-		keys = res.UnprocessedKeys[s.table.Name].Keys
-		if len(keys) == 0 {
-			return nil
-		}
-		wait := store.Backoff(attempt)
-		if d, ok := ctx.Deadline(); attempt+1 >= store.MaxAttempts || ok && time.Now().Add(wait).After(d) {
-			return derrors.Wrap(derrors.Unavailable, unavailableMessage,
-				fmt.Errorf("batch get connections from %s: %d keys left: %w", s.table.Name, len(keys), store.ErrIncomplete))
-		}
-		if err := store.Sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
-}
-
-// unavailableMessage is what a caller is told when DynamoDB left keys
-// unprocessed after every retry (store's own message).
-const unavailableMessage = "the service is temporarily unavailable; retry later"
 
 // DeleteConnection implements rta.Store: one DeleteItem (of nothing, when
 // the connection is gone already).

@@ -153,7 +153,7 @@ func (s *Store) Combine(ctx context.Context, ref sessions.Ref, limit int, apply 
 		actions[i] = s.replyAction(ref, &r)
 	}
 	switch {
-	case next == stored || next == nil && stored == nil:
+	case next == stored:
 		// The document stays as it is: the replies only.
 		actions = append(actions, s.unclaim(key, claim))
 		err = s.transact(ctx, actions, "")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/infra/loader"
@@ -45,7 +46,9 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 		}
 		t := store.Table{Client: client, Name: name}
 		const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
-		b := &leaderboards.Board{SCID: scid, Leaderboard: xbl.Leaderboard{Stat: "Score", Type: xbl.Integer}}
+		// The board is configured for the 10,000 writes a second the
+		// burst below puts on it: 64 lanes.
+		b := &leaderboards.Board{SCID: scid, Leaderboard: xbl.Leaderboard{Stat: "Score", Type: xbl.Integer, Lanes: xbl.MaxLanes}}
 		r := rand.New(rand.NewPCG(uint64(n), 1))
 		entries := make([]leaderboards.Entry, n)
 		distinct := map[int]bool{}
@@ -151,21 +154,21 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 // printHeat prints the write heat table of the sizes measured.
 func printHeat(heat []string) {
 	fmt.Println()
-	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board (as the index moves the players: 90 % raise their score by 1 to 50, 10 % are new), write units per second, a move's items written transactionally (2 units each)")
+	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board of 64 lanes (as the index writes them, rankstore.Plan: 90 % raise their score by 1 to 50, 10 % are new), in stream batches of 100 and of 10 writes, write units per second")
 	fmt.Println()
-	fmt.Println("| players | partitions written | busiest partition key | its units/s | busiest item | its units/s |")
-	fmt.Println("| ---: | ---: | --- | ---: | --- | ---: |")
+	fmt.Println("| players | batch | transactions | journals | folds | partitions written | busiest partition key | its units/s | busiest item | its units/s |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |")
 	for _, h := range heat {
 		fmt.Println(h)
 	}
 	fmt.Println()
 }
 
-// burstHeat counts, for 10,000 moves on b, the write units each partition
-// key and each item takes (rankstore.Writes), and returns the table row.
+// burstHeat plans 10,000 moves on b (rankstore.Plan) in stream batches of
+// 100 and of 10, and returns the table rows.
 func burstHeat(b *leaderboards.Board, entries []leaderboards.Entry, r *rand.Rand, n int) string {
-	byPK, byItem := map[string]int{}, map[store.Key]int{}
-	for i := range 10000 {
+	moves := make([]leaderboards.Move, 10000)
+	for i := range moves {
 		m := leaderboards.Move{Board: *b}
 		if i%10 == 0 {
 			m.XUID = xbl.XUID(3000000000000000 + i)
@@ -176,26 +179,33 @@ func burstHeat(b *leaderboards.Board, entries []leaderboards.Entry, r *rand.Rand
 			m.XUID, m.From = e.XUID, &e.Value
 			m.To = &xbl.StatValue{Type: xbl.Integer, Value: strconv.Itoa(old + 1 + r.IntN(50))}
 		}
-		keys := rankstore.Writes(m)
-		for j, k := range keys {
-			units := 2 // in the transaction
-			if j == len(keys)-1 && m.From != nil && k.SK[0] == '3' {
-				units = 1 // the conditional delete of a counter left at 0
+		moves[i] = m
+	}
+	var rows []string
+	for _, batch := range []int{100, 10} {
+		h := rankstore.Plan(moves, batch)
+		byPK := h.PartitionUnits()
+		hotPK, hotItem := "", store.Key{}
+		for k, v := range byPK {
+			if v > byPK[hotPK] || v == byPK[hotPK] && k < hotPK {
+				hotPK = k
 			}
-			byPK[k.PK] += units
-			byItem[k] += units
 		}
-	}
-	hotPK, hotItem := "", store.Key{}
-	for k, v := range byPK {
-		if v > byPK[hotPK] {
-			hotPK = k
+		for k, v := range h.Units {
+			if v > h.Units[hotItem] {
+				hotItem = k
+			}
 		}
+		rows = append(rows, fmt.Sprintf("| %d | %d | %d | %d | %d | %d | %s | %.0f | %s %s | %.0f |", n, batch, h.Transactions, h.Journals, h.Folds, len(byPK),
+			clip(hotPK), byPK[hotPK], clip(hotItem.PK), hotItem.SK, h.Units[hotItem]))
 	}
-	for k, v := range byItem {
-		if v > byItem[hotItem] {
-			hotItem = k
-		}
+	return strings.Join(rows, "\n")
+}
+
+// clip shortens a partition key for the table: its kind and lane.
+func clip(pk string) string {
+	if i := strings.LastIndexByte(pk, '#'); i > 4 && strings.HasPrefix(pk, "lbe#") || strings.HasPrefix(pk, "lbj#") {
+		return pk[:4] + "…" + pk[i:]
 	}
-	return fmt.Sprintf("| %d | %d | %s | %d | %s %s | %d |", n, len(byPK), hotPK[:4]+"…", byPK[hotPK], hotItem.PK[:4]+"…", hotItem.SK, byItem[hotItem])
+	return pk[:min(len(pk), 4)] + "…"
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/xblread/xblread/pkg/leaderboards"
@@ -18,7 +21,7 @@ import (
 // for a Query, per partition range read), with the units DynamoDB bills
 // for it. Plans are built from the service's own key functions
 // (pkg/store's StatsKey, SessionKey, KeywordPK, RateKey...) and write
-// plans (rankstore.WritePlan, sessionstore.ItemsOf), so that a change of
+// plans (rankstore.Plan, sessionstore.ItemsOf), so that a change of
 // the keys or of what a write touches changes the simulation; plans_test
 // holds each plan to the calls the real store makes for the same request
 // on DynamoDB Local.
@@ -43,12 +46,17 @@ const (
 	// 100 about 22 KB).
 	docBaseKB   = 0.2
 	docMemberKB = 0.2
-	// A leaderboard page of 10 rows at 1,000,000 players: 3 Query calls
-	// of the board's counters, 2.5 read units (docs/RESULTS.md, `go run
-	// ./infra/bench -only leaderboards`), and one of each of its entry
-	// lanes, 0.5 unit each (11 entries at most: under 4 KB).
-	pageCountUnits = 2.5
-	pageEntryUnits = 0.5
+	// A leaderboard page of 10 rows at 1,000,000 players: a Query of
+	// each of the board's coarse counter partitions (a few dozen counters
+	// each: 0.5 unit), of the fine counters of one coarse bucket (1) and
+	// of the value counters of one fine bucket (0.5), then one of each of
+	// its entry lanes, 0.5 unit each (a few entries each: under 4 KB);
+	// docs/RESULTS.md, `go run ./infra/bench -only leaderboards`.
+	pageCoarseUnits = 0.5
+	pageFineUnits   = 1
+	pageValueUnits  = 0.5
+	pageEntryUnits  = 0.5
+	pageTopUnits    = 1 // a full top item, about 7 KB
 	// A keyword query's rows (entries carrying copies of their session's
 	// head, about 0.35 KB) of a page of 25: 9 KB, 1.5 units.
 	keywordQueryUnits = 1.5
@@ -107,37 +115,56 @@ func statsBatch(users []xbl.XUID, scids []string) plan {
 	return p
 }
 
-// move is the index's move of one ranked write (rankstore.Apply): its
-// transaction, then the conditional delete of a value counter left at 0.
-func move(m leaderboards.Move) plan {
-	tx, zero := rankstore.WritePlan(m)
-	var p plan
-	for _, k := range tx {
-		p = append(p, access{call: "TransactWriteItems", key: k, write: writeUnits(0.1, true)})
-	}
-	if zero != nil {
-		p = append(p, access{call: "DeleteItem", key: *zero, write: 1})
+// moves is what the index writes for a second's ranked writes
+// (rankstore.Plan, the code rankstore.Apply and its folds run): the
+// moves in stream batches of batch records, each batch's transactions
+// (entries and a journal per board), then the folds of the journals
+// into the counters. One access per item, with its units.
+func moves(ms []leaderboards.Move, batch int) plan {
+	h := rankstore.Plan(ms, batch)
+	p := make(plan, 0, len(h.Units))
+	for _, k := range slices.SortedFunc(maps.Keys(h.Units), func(a, b store.Key) int {
+		return cmp.Or(strings.Compare(a.PK, b.PK), strings.Compare(a.SK, b.SK))
+	}) {
+		p = append(p, access{call: "TransactWriteItems", key: k, write: h.Units[k]})
 	}
 	return p
 }
 
-// page is a leaderboard page of 10 rows (top, from a rank, or after a
-// token) located at c: three Query calls of the board's counters, one per
-// level in the partitions of c's buckets (rankstore.LevelPKs), and one of
-// each lane of its entries (rankstore.EntryLanePKs), each at least half a
-// unit.
+// page is a leaderboard page of 10 rows (from a rank, or after a token)
+// located at c: a Query of each of the board's coarse counter partitions
+// and of the fine and value counters of c's buckets
+// (rankstore.LevelPKs), and one of each lane of its entries
+// (rankstore.EntryLanePKs), each at least half a unit. (The top page is
+// read from the board's top item and its coarse counters: cheaper; every
+// page is counted as this one.)
 func page(b *leaderboards.Board, c leaderboards.Cursor) plan {
+	var p plan
 	pks := rankstore.LevelPKs(b, c)
-	p := plan{
-		// Every coarse counter (a few hundred: 1 unit), the fine counters
-		// of one coarse bucket (1), the values of one fine bucket (0.5):
-		// multiples of 0.5, so that sums are exact in any order.
-		{call: "Query", key: store.Key{PK: pks[0]}, read: 1},
-		{call: "Query", key: store.Key{PK: pks[1]}, read: 1},
-		{call: "Query", key: store.Key{PK: pks[2]}, read: pageCountUnits - 2},
+	for i, pk := range pks {
+		u := pageCoarseUnits
+		switch i {
+		case len(pks) - 2:
+			u = pageFineUnits
+		case len(pks) - 1:
+			u = pageValueUnits
+		}
+		p = append(p, access{call: "Query", key: store.Key{PK: pk}, read: u})
 	}
 	for _, pk := range rankstore.EntryLanePKs(b) {
 		p = append(p, access{call: "Query", key: store.Key{PK: pk}, read: pageEntryUnits})
+	}
+	return p
+}
+
+// topPage is a leaderboard page of 10 rows within the board's top item
+// (rankstore.TopRows rows: a page from rank 1 to 91): the top item's
+// GetItem (about 7 KB: 1 unit) and a Query of each coarse counter
+// partition, for the total.
+func topPage(b *leaderboards.Board) plan {
+	p := plan{{call: "GetItem", key: rankstore.TopKey(b), read: pageTopUnits}}
+	for _, pk := range rankstore.CoarsePKs(b) {
+		p = append(p, access{call: "Query", key: store.Key{PK: pk}, read: pageCoarseUnits})
 	}
 	return p
 }

@@ -136,6 +136,38 @@ func (e *ptEnv) check(name string, want plan, do func() error) {
 	e.t.Logf("%-40s units: plan %5.2f read %5.2f write; DynamoDB Local %5.2f read %5.2f write (configuration reads left out)", name, wr, ww, r, w)
 }
 
+// checkWrites is check for the index's moves: the items the real calls
+// write (a failed condition included), as a set, are those p writes.
+// Journals and parts are named by their partition: their sort keys are
+// fresh ids.
+func (e *ptEnv) checkWrites(name string, want plan, do func() error) {
+	e.t.Helper()
+	e.counter.Reset()
+	if err := do(); err != nil {
+		e.t.Fatalf("%s: %v", name, err)
+	}
+	norm := func(c ptCall) ptCall {
+		if strings.HasPrefix(c.pk, "lbj#") {
+			c.sk = "*"
+		}
+		c.op = ""
+		return c
+	}
+	got, wanted := map[ptCall]bool{}, map[ptCall]bool{}
+	for _, c := range ptCallsOf(e.t, e.counter) {
+		switch c.op {
+		case "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem":
+			got[norm(c)] = true
+		}
+	}
+	for _, c := range ptPlanCalls(want) {
+		wanted[norm(c)] = true
+	}
+	if d := ptDiff(slices.Collect(maps.Keys(got)), slices.Collect(maps.Keys(wanted))); d != "" {
+		e.t.Errorf("%s: the plan's writes are not the real ones:%s", name, d)
+	}
+}
+
 // ptPlanCalls is p as ptCalls.
 func ptPlanCalls(p plan) []ptCall {
 	out := make([]ptCall, len(p))
@@ -494,18 +526,19 @@ func TestPlanStats(t *testing.T) {
 	}
 }
 
-// TestPlanLeaderboards: a move (rankstore.Apply) of a player entering a
-// board, raising a value (within its value's buckets and across them)
-// and leaving it is move; a page of 10 rows (the top, from a rank, after
-// a token) is page. (A page around a player also reads the player's
-// statistics item and the entries before it: page does not model it.)
+// TestPlanLeaderboards: the items a move (rankstore.Apply, with its
+// fold) of a player entering a board, raising a value (within its
+// value's buckets and across them) and leaving it writes are those moves
+// plans (rankstore.Plan); a page of 10 rows (from a rank, after a token)
+// is page. (A page around a player also reads the player's statistics
+// item: page does not model it; the top page reads the top item.)
 func TestPlanLeaderboards(t *testing.T) {
 	e := newPTEnv(t)
 	ctx := context.Background()
 	rank := rankstore.New(e.table)
-	b := leaderboards.Board{SCID: ptSCID, Leaderboard: xbl.Leaderboard{Stat: "score", Type: xbl.Integer}}
+	b := leaderboards.Board{SCID: ptSCID, Leaderboard: xbl.Leaderboard{Stat: "score", Type: xbl.Integer, Lanes: boardLanes}}
 	v := func(s string) *xbl.StatValue { return &xbl.StatValue{Type: xbl.Integer, Value: s} }
-	moves := []struct {
+	for _, tt := range []struct {
 		name     string
 		x        xbl.XUID
 		from, to *xbl.StatValue
@@ -516,12 +549,11 @@ func TestPlanLeaderboards(t *testing.T) {
 		{"raises 1500 to 1523", 102, v("1500"), v("1523")},
 		{"raises 1523 to 100000", 102, v("1523"), v("100000")},
 		{"leaves from 100000", 102, v("100000"), nil},
-	}
-	for _, tt := range moves {
-		m := leaderboards.Move{Board: b, XUID: tt.x, From: tt.from, To: tt.to}
-		e.check("move: "+tt.name, move(m), func() error {
-			applied, err := rank.Apply(ctx, m, "")
-			if err == nil && !applied {
+	} {
+		m := []leaderboards.Move{{Board: b, XUID: tt.x, From: tt.from, To: tt.to}}
+		e.checkWrites("move: "+tt.name, moves(m, 1), func() error {
+			applied, _, err := rank.Apply(ctx, m)
+			if err == nil && applied != 1 {
 				err = fmt.Errorf("not applied")
 			}
 			return err
@@ -531,7 +563,7 @@ func TestPlanLeaderboards(t *testing.T) {
 	// A board of 40 players over a few buckets.
 	for i := range 40 {
 		m := leaderboards.Move{Board: b, XUID: xbl.XUID(200 + i), To: v(fmt.Sprint((i * 7919) % 3000))}
-		if _, err := rank.Apply(ctx, m, ""); err != nil {
+		if _, _, err := rank.Apply(ctx, []leaderboards.Move{m}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -547,11 +579,51 @@ func TestPlanLeaderboards(t *testing.T) {
 		at   leaderboards.Cursor
 		read func() (*leaderboards.Slice, error)
 	}{
-		{"the top", at(0), func() (*leaderboards.Slice, error) { return rank.At(ctx, &b, 1, 10) }},
-		{"from rank 17", at(16), func() (*leaderboards.Slice, error) { return rank.At(ctx, &b, 17, 10) }},
 		// After a token, the ranks are counted from the page's first row.
 		{"after a token", at(10), func() (*leaderboards.Slice, error) { return rank.After(ctx, &b, at(9), 10) }},
 	}
+	for _, tt := range []struct {
+		name string
+		r    uint32
+	}{{"the top", 1}, {"from rank 17 (within the top item)", 17}} {
+		e.check("page: "+tt.name, topPage(&b), func() error {
+			sl, err := rank.At(ctx, &b, tt.r, 10)
+			if err == nil && len(sl.Entries) != 10 {
+				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
+			}
+			return err
+		})
+	}
+	for _, tt := range pages {
+		e.check("page: "+tt.name, page(&b, tt.at), func() error {
+			sl, err := tt.read()
+			if err == nil && len(sl.Entries) != 10 {
+				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
+			}
+			return err
+		})
+	}
+	// Past the top item (a board of 140 players), a page from a rank reads
+	// the counters and every lane.
+	for i := range 100 {
+		m := leaderboards.Move{Board: b, XUID: xbl.XUID(300 + i), To: v(fmt.Sprint((i * 104729) % 3000))}
+		if _, _, err := rank.Apply(ctx, []leaderboards.Move{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := rank.At(ctx, &b, 1, 100)
+	if err != nil || len(first.Entries) < 100 {
+		t.Fatalf("the board: %v", err)
+	}
+	more, err := rank.After(ctx, &b, leaderboards.CursorOf(&first.Entries[99]), 20)
+	if err != nil || len(more.Entries) < 20 {
+		t.Fatalf("the board: %v", err)
+	}
+	pages = []struct {
+		name string
+		at   leaderboards.Cursor
+		read func() (*leaderboards.Slice, error)
+	}{{"from rank 110", leaderboards.CursorOf(&more.Entries[9]), func() (*leaderboards.Slice, error) { return rank.At(ctx, &b, 110, 10) }}}
 	for _, tt := range pages {
 		e.check("page: "+tt.name, page(&b, tt.at), func() error {
 			sl, err := tt.read()

@@ -213,8 +213,14 @@ func (s *sim) player(t int) xbl.XUID {
 
 // board is title t's leaderboard (every SCID ranks its Score).
 func board(t int) leaderboards.Board {
-	return leaderboards.Board{SCID: scid(t), Leaderboard: xbl.Leaderboard{Stat: "Score"}}
+	return leaderboards.Board{SCID: scid(t), Leaderboard: xbl.Leaderboard{Stat: "Score", Lanes: boardLanes}}
 }
+
+// boardLanes is the lanes of the simulated boards: at this scale a
+// popular title's board takes thousands of ranked writes a second, and is
+// configured for them (xbl.Leaderboard.Lanes; a lane takes about 250 a
+// second).
+const boardLanes = xbl.MaxLanes
 
 // name returns a fresh name (sessions, handles, connections).
 func (s *sim) name(prefix string) string {
@@ -382,12 +388,16 @@ func topN[K comparable](m map[K]*units, n int, by func(units) float64) []K {
 func (s *sim) second(sec int) {
 	c := &s.cfg
 	// Statistics writes, and the index's move of each on the title's board.
+	var ranked []leaderboards.Move
 	for range s.poisson(float64(c.players) / c.statsInterval.Seconds()) {
 		t := int(s.title.Uint64())
 		x := s.player(t)
 		s.request(rStatsWrite, t, x, statsWrite(x, scid(t)))
-		s.count(rMove, 1, move(s.rankedMove(t, x)))
+		ranked = append(ranked, s.rankedMove(t, x))
 		s.totals[rMove].invocations += 1 / c.batchRecords
+	}
+	if len(ranked) > 0 {
+		s.count(rMove, float64(len(ranked)), moves(ranked, int(c.batchRecords)))
 	}
 	// Statistics batch reads of a title's players.
 	for range s.poisson(s.perSecond(c.batchReads)) {

@@ -64,7 +64,7 @@ func TestPlanUnits(t *testing.T) {
 	big, bigger := testLobby(40, 1), testLobby(41, 1)
 	zero := xbl.StatValue{Type: xbl.Integer, Value: "0"}
 	v100, v101 := xbl.StatValue{Type: xbl.Integer, Value: "100"}, xbl.StatValue{Type: xbl.Integer, Value: "101"}
-	b := leaderboards.Board{SCID: "00000000-0000-0000-0000-000000000001", Leaderboard: xbl.Leaderboard{Stat: "Score"}}
+	b := board(0)
 	users := []xbl.XUID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
 	for _, tt := range []struct {
 		name  string
@@ -90,13 +90,19 @@ func TestPlanUnits(t *testing.T) {
 		// units), the claim's delete, the head, in
 		// the transaction; the new member's 2 entries written apart.
 		{"join to a 41-member lobby", sessionWrite(big, bigger), 3, 1 + 18 + 2 + 2 + 2, 7},
-		// COST.md, the leaderboards' index: a player entering the board
-		// writes 4 items (8 units); a new value in another fine bucket of
-		// the same coarse bucket (every integer below 8,192 has its own)
-		// 6 items and the value counter's delete (13).
-		{"enter a board", move(leaderboards.Move{Board: b, XUID: 1, To: &zero}), 0, 8, 4},
-		{"another fine bucket", move(leaderboards.Move{Board: b, XUID: 1, From: &v100, To: &v101}), 0, 13, 7},
-		{"page", page(&b, leaderboards.Cursor{Value: v100}), 4.5, 0, 7},
+		// The leaderboards' index (COST.md), one move folded alone: a
+		// player entering the board writes its entry (2 units), a journal
+		// (2), deleted by the fold (2), its 3 counters (6), the lease (2)
+		// and the top item (7 KB: 7): 7 items, 21 units. A new value in
+		// another fine bucket of the same coarse bucket (every integer
+		// below 8,192 has its own): 2 entries (4), the journal (2 + 2), 4
+		// counters (8) and the old value counter's delete (1), the lease
+		// and the top: 9 items, 26 units.
+		{"enter a board", moves([]leaderboards.Move{{Board: b, XUID: 1, To: &zero}}, 1), 0, 21, 7},
+		{"another fine bucket", moves([]leaderboards.Move{{Board: b, XUID: 1, From: &v100, To: &v101}}, 1), 0, 26, 9},
+		// A page: 8 coarse partitions (0.5 each), the fine (1) and value
+		// (0.5) counters, 64 lanes (0.5 each): 74 Query calls, 37.5 units.
+		{"page", page(&b, leaderboards.Cursor{Value: v100}), 37.5, 0, 74},
 		// COST.md, handles: an activity is 1 read and 2 write units.
 		{"post activity", postActivity(four, 1, "1000000", "h1"), 1, 2, 3},
 		{"connect", append(rtaConnect("c1"), rtaSubscribe("c1")...), 1, 2, 3},
@@ -125,19 +131,19 @@ func TestCountAndBill(t *testing.T) {
 	for range 4 {
 		s.request(rPage, 0, 1, page(&b, leaderboards.Cursor{Value: xbl.StatValue{Type: xbl.Integer, Value: "5"}}))
 	}
-	s.perSec = append(s.perSec, units{r: 18, w: 10})
+	s.perSec = append(s.perSec, units{r: 150, w: 10})
 	s.keepHottest()
 	tot := s.totalsPerSecond()
 	if got := tot.perRoute[rStatsWrite]; got.requests != 10 || got.w != 10 || got.r != 0 {
 		t.Errorf("statistics writes: %+v", got)
 	}
-	if !near(tot.r, 18) || tot.w != 10 || tot.httpReq != 14 {
-		t.Errorf("totals %g read, %g write, %g requests; want 18, 10, 14", tot.r, tot.w, tot.httpReq)
+	if !near(tot.r, 150) || tot.w != 10 || tot.httpReq != 14 {
+		t.Errorf("totals %g read, %g write, %g requests; want 150, 10, 14", tot.r, tot.w, tot.httpReq)
 	}
-	// The coarse counters' partition: 4 pages × 1 unit (the fine and
+	// A coarse counters' partition: 4 pages × 0.5 unit (the fine and
 	// value counters are in their buckets' partitions).
-	if u := s.hotParts[rankstoreCounts(&b)]; !near(u.r, 4) {
-		t.Errorf("counters partition: %+v, want 4 read units", u)
+	if u := s.hotParts[rankstore.CoarsePKs(&b)[0]]; !near(u.r, 2) {
+		t.Errorf("counters partition: %+v, want 2 read units", u)
 	}
 	// Concurrency: 10 × 6 ms + 4 × 20 ms.
 	if got := tot.concurrency["StatsWriteFunction"] + tot.concurrency["LeaderboardsFunction"]; !near(got, 0.14) {
@@ -145,7 +151,7 @@ func TestCountAndBill(t *testing.T) {
 	}
 	month := 730 * 3600.0
 	want := map[string]float64{
-		"DynamoDB read units":       18 * month * 0.125e-6,
+		"DynamoDB read units":       150 * month * 0.125e-6,
 		"DynamoDB write units":      10 * month * 0.625e-6,
 		"Lambda requests":           14 * month * 0.2e-6,
 		"API Gateway HTTP requests": 14 * month * 1e-6,
@@ -203,9 +209,9 @@ func TestTopN(t *testing.T) {
 	}
 }
 
-// TestHeatGrowsWithPlayers: the top title's board takes ten times the
-// writes at ten times the players (the same seed), within Poisson noise,
-// and the run is the same for the same seed.
+// TestHeatGrowsWithPlayers: the top title's board's entry lanes take ten
+// times the writes at ten times the players (the same seed), within
+// Poisson noise, and the run is the same for the same seed.
 func TestHeatGrowsWithPlayers(t *testing.T) {
 	heat := func(players, seconds int) float64 { // write units a second, mean
 		c := defaults()
@@ -213,7 +219,11 @@ func TestHeatGrowsWithPlayers(t *testing.T) {
 		s := newSim(c)
 		s.run()
 		b := board(0)
-		return s.sums[rankstoreCounts(&b)].w / float64(seconds)
+		w := 0.0
+		for _, pk := range rankstore.EntryLanePKs(&b) {
+			w += s.sums[pk].w
+		}
+		return w / float64(seconds)
 	}
 	a, b, again := heat(20000, 30), heat(200000, 3), heat(20000, 30)
 	if a != again {

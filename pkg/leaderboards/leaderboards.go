@@ -66,11 +66,40 @@ type Ranking interface {
 	// After returns up to n entries of b that come after the place c in
 	// b's order (c need not be on the board any more).
 	After(ctx context.Context, b *Board, c Cursor, n int) (*Slice, error)
-	// Around returns up to n entries of b with player x at index (n-1)/2,
-	// or nearer the start when fewer players come before x; found is
-	// false (and the slice nil, but for its Usage) when x has no ranked
-	// value on b.
+	// Around returns up to n entries of b holding player x, from where
+	// AroundStart puts the page's start (about (n-1)/2 places before x's
+	// value, never inside another tie); found is false (and the slice nil,
+	// but for its Usage) when x has no ranked value on b.
 	Around(ctx context.Context, b *Board, x xbl.XUID, n int) (sl *Slice, found bool, err error)
+}
+
+// AroundStart returns where a page of n rows around a player starts: the
+// player's value has better players strictly better than it and ties
+// players (the player among them); first(p) returns the first position
+// of the tie that holds position p (from 1). The page starts at the first
+// player of the value (n-1)/2 places before the player's value, when the
+// page then holds every player of the player's value; else at the first
+// player of the player's value, when they fit on a page; else (a tie
+// longer than a page) at the player itself (atPlayer). So a page starts
+// inside a tie only at the player, and where it starts is known from the
+// counts before any entry is read: the player's place inside its tie,
+// which no count holds, is never needed.
+func AroundStart(better, ties uint32, n int, first func(p uint32) (uint32, error)) (start uint32, atPlayer bool, err error) {
+	back := uint32(max(n-1, 0) / 2)
+	p := better + 1 - min(back, better)
+	s := better + 1
+	if p < s {
+		if s, err = first(p); err != nil {
+			return 0, false, err
+		}
+	}
+	switch {
+	case uint64(s)+uint64(n) >= uint64(better)+uint64(ties)+1:
+		return s, false, nil
+	case ties <= uint32(n):
+		return better + 1, false, nil
+	}
+	return 0, true, nil
 }
 
 // Cursor is a place in a board's order: that of a player with a value.

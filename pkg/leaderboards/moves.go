@@ -15,6 +15,8 @@ type Move struct {
 	Board    Board
 	XUID     xbl.XUID
 	From, To *xbl.StatValue
+	// Gamertag is the player's, shown in the rows.
+	Gamertag string
 }
 
 // Moves returns the moves of a write that changed player x's statistics

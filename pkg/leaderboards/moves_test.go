@@ -51,16 +51,19 @@ func TestMoves(t *testing.T) {
 }
 
 type recorder struct {
-	moves []Move
-	fail  bool
+	moves  []Move
+	failAt int // the move Apply fails at; -1 for none
 }
 
-func (r *recorder) Apply(_ context.Context, m Move, gamertag string) (bool, error) {
-	if r.fail {
-		return false, errors.New("down")
+func (r *recorder) Apply(_ context.Context, moves []Move) (applied, done int, err error) {
+	for i, m := range moves {
+		if i == r.failAt {
+			return applied, i, errors.New("down")
+		}
+		r.moves = append(r.moves, m)
+		applied++
 	}
-	r.moves = append(r.moves, m)
-	return gamertag == "applied", nil
+	return applied, len(moves), nil
 }
 
 type configs map[string]*xbl.ServiceConfig
@@ -69,25 +72,34 @@ func (c configs) ReadConfig(_ context.Context, scid string) (*xbl.ServiceConfig,
 	return c[scid], xbl.Usage{}, nil
 }
 
-// TestIndexUpdate: the moves of a write reach the store; a SCID without
-// leaderboards, or without a configuration, moves nothing; a store
-// failure is the caller's to retry.
+// TestIndexUpdate: the moves of writes reach the store, with their
+// players' gamertags; a SCID without leaderboards, or without a
+// configuration, moves nothing; a store failure reports the write it
+// failed at, for the caller to retry from.
 func TestIndexUpdate(t *testing.T) {
-	cfg := &xbl.ServiceConfig{SCID: "s", Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score"}}}
-	r := &recorder{}
+	cfg := &xbl.ServiceConfig{SCID: "s", Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score"}, "time": {Stat: "Time"}}}
+	r := &recorder{failAt: -1}
 	ix := &Index{Configs: configs{"s": cfg, "plain": {SCID: "plain"}}, Store: r}
-	after := map[string]xbl.StatValue{"score": {Type: xbl.Integer, Value: "3"}}
-	n, err := ix.Update(context.Background(), 5, "s", nil, after, "applied")
-	if err != nil || n != 1 || len(r.moves) != 1 || r.moves[0].To.Value != "3" || r.moves[0].XUID != 5 {
-		t.Fatalf("%d %v %+v", n, err, r.moves)
+	after := map[string]xbl.StatValue{"score": {Type: xbl.Integer, Value: "3"}, "time": {Type: xbl.Integer, Value: "9"}}
+	writes := []Write{
+		{XUID: 5, SCID: "plain", After: after},
+		{XUID: 5, SCID: "s", After: after, Gamertag: "Five"},
+		{XUID: 6, SCID: "unknown", After: after},
+		{XUID: 7, SCID: "s", Before: after, Gamertag: "Seven"},
 	}
-	for _, scid := range []string{"plain", "unknown"} {
-		if n, err := ix.Update(context.Background(), 5, scid, nil, after, "applied"); n != 0 || err != nil || len(r.moves) != 1 {
-			t.Errorf("%s: %d %v %d moves", scid, n, err, len(r.moves))
-		}
+	moved, done, err := ix.Update(context.Background(), writes)
+	if err != nil || moved != 4 || done != 4 || len(r.moves) != 4 {
+		t.Fatalf("%d %d %v %+v", moved, done, err, r.moves)
 	}
-	r.fail = true
-	if _, err := ix.Update(context.Background(), 5, "s", after, nil, "x"); err == nil {
-		t.Error("a store failure was not reported")
+	if m := r.moves[0]; m.XUID != 5 || m.To.Value != "3" || m.Gamertag != "Five" || r.moves[3].XUID != 7 || r.moves[3].To != nil {
+		t.Errorf("moves %+v", r.moves)
+	}
+	// The third move (the first of write 3) fails: writes 0 to 2 are done.
+	r.moves, r.failAt = nil, 2
+	if _, done, err := ix.Update(context.Background(), writes); err == nil || done != 3 {
+		t.Errorf("a store failure: done %d, %v; want 3 and the error", done, err)
+	}
+	if _, done, err := ix.Update(context.Background(), nil); err != nil || done != 0 {
+		t.Errorf("no writes: %d %v", done, err)
 	}
 }

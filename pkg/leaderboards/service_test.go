@@ -158,9 +158,29 @@ func TestPaging(t *testing.T) {
 					t.Fatalf("skipToRank %d: %v", i+1, got)
 				}
 				u := read(t, s, player, leaderboards.Request{Stat: "Score", MaxItems: n, SkipToUser: walked[i].x})
-				start := max(0, i-(n-1)/2)
-				if got := rowsOf(u); !slices.Equal(got, walked[start:min(len(walked), start+n)]) {
+				// The page starts at the first player of the value (n-1)/2
+				// places before the player's value, when it then holds
+				// all of the player's tie; else at the tie's first player,
+				// when the tie fits; else at the player. It always holds
+				// the player.
+				tieEnd := i
+				for tieEnd+1 < len(walked) && walked[tieEnd+1].v == walked[i].v {
+					tieEnd++
+				}
+				start := groupStart[max(0, g-(n-1)/2)]
+				switch {
+				case start+n > tieEnd:
+				case tieEnd-g+1 <= n:
+					start = g
+				default:
+					start = i
+				}
+				got := rowsOf(u)
+				if !slices.Equal(got, walked[start:min(len(walked), start+n)]) {
 					t.Fatalf("skipToUser %d (rank %d), n %d: %v", walked[i].x, i+1, n, got)
+				}
+				if !slices.ContainsFunc(got, func(r row) bool { return r.x == walked[i].x }) {
+					t.Fatalf("skipToUser %d: not on its page %v", walked[i].x, got)
 				}
 			}
 		}

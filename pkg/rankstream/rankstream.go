@@ -1,16 +1,19 @@
 // Package rankstream is the edge of the leaderboards' index: the Lambda
 // handler of the table's stream (DynamoDB Streams, NEW_AND_OLD_IMAGES).
-// Each record of a statistics item becomes one leaderboards.Index.Update
-// with the values before and after the write; other items are skipped.
-// Records are applied in order; the first that fails is reported (with
-// every later one left for the retry) as a batch item failure, so that
-// Lambda retries from it and nothing is lost or applied out of order
-// (Index.Update's moves are idempotent: a record applied twice changes
-// nothing the second time).
+// Each record of a statistics item becomes one leaderboards.Write with
+// the values before and after the write; other items are skipped. A
+// batch's writes go to leaderboards.Index.Update together, in order, so
+// that the ranking's store can write them in few transactions and count
+// them once per board (rankstore's journals and folds); the first write
+// not done is reported (with every later one left for the retry) as a
+// batch item failure, so that Lambda retries from it and nothing is lost
+// or applied out of order (the moves are idempotent: a record applied
+// twice changes nothing the second time).
 package rankstream
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -31,7 +34,8 @@ type Handler struct {
 // Handle applies a batch of stream records.
 func (h *Handler) Handle(ctx context.Context, e events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
-	moved, skipped := 0, 0
+	var writes []leaderboards.Write
+	var of []int // of[i]: the record of writes[i]
 	for i, r := range e.Records {
 		w, ok, err := write(&r)
 		if err != nil {
@@ -39,20 +43,19 @@ func (h *Handler) Handle(ctx context.Context, e events.DynamoDBEvent) (events.Dy
 			// makes one, and retrying would stop the shard for good.
 			h.Log.ErrorContext(ctx, "a statistics record does not decode; skipped", "sequenceNumber", r.Change.SequenceNumber, "error", err.Error())
 		}
-		if !ok {
-			skipped++
-			continue
-		}
-		n, err := h.Index.Update(ctx, w.xuid, w.scid, w.before, w.after, w.gamertag)
-		moved += n
-		if err != nil {
-			h.Log.ErrorContext(ctx, "index update failed; the batch is retried from this record",
-				"sequenceNumber", r.Change.SequenceNumber, "xuid", w.xuid.String(), "scid", w.scid, "left", len(e.Records)-i, "error", err.Error())
-			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}
-			break
+		if ok {
+			writes = append(writes, leaderboards.Write{XUID: w.xuid, SCID: w.scid, Before: w.before, After: w.after, Gamertag: w.gamertag})
+			of = append(of, i)
 		}
 	}
-	h.Log.InfoContext(ctx, "index", "records", len(e.Records), "skipped", skipped, "moves", moved, "failed", len(resp.BatchItemFailures))
+	moved, done, err := h.Index.Update(ctx, writes)
+	if done < len(writes) {
+		r := &e.Records[of[done]]
+		h.Log.ErrorContext(ctx, "index update failed; the batch is retried from this record",
+			"sequenceNumber", r.Change.SequenceNumber, "xuid", writes[done].XUID.String(), "scid", writes[done].SCID, "left", len(e.Records)-of[done], "error", fmt.Sprint(err))
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}
+	}
+	h.Log.InfoContext(ctx, "index", "records", len(e.Records), "skipped", len(e.Records)-len(writes), "moves", moved, "failed", len(resp.BatchItemFailures))
 	return resp, nil
 }
 

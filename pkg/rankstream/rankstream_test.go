@@ -20,13 +20,16 @@ type recorder struct {
 	failOn string // the To value whose move fails
 }
 
-func (r *recorder) Apply(_ context.Context, m leaderboards.Move, gamertag string) (bool, error) {
-	if m.To != nil && m.To.Value == r.failOn {
-		return false, errors.New("down")
+func (r *recorder) Apply(_ context.Context, moves []leaderboards.Move) (applied, done int, err error) {
+	for i, m := range moves {
+		if m.To != nil && m.To.Value == r.failOn {
+			return applied, i, errors.New("down")
+		}
+		r.moves = append(r.moves, m)
+		r.tags = append(r.tags, m.Gamertag)
+		applied++
 	}
-	r.moves = append(r.moves, m)
-	r.tags = append(r.tags, gamertag)
-	return true, nil
+	return applied, len(moves), nil
 }
 
 type configs map[string]*xbl.ServiceConfig
@@ -76,6 +79,7 @@ func TestHandle(t *testing.T) {
 		{"other items skipped", []string{record("1", "doc", "", "5"), record("2", "profile", "", "5")}, "", nil, ""},
 		{"unchanged value moves nothing", []string{record("1", "stats", "5", "5")}, "", nil, ""},
 		{"a failure stops the batch there", []string{record("1", "stats", "", "5"), record("2", "stats", "5", "7"), record("3", "stats", "7", "8")}, "7", []string{"→5"}, "2"},
+		{"a failure after skipped records", []string{record("1", "doc", "", "5"), record("2", "stats", "", "7"), record("3", "stats", "7", "8")}, "7", nil, "2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var e events.DynamoDBEvent

@@ -201,6 +201,8 @@ type LeaderboardItem struct {
 	Stat string `dynamodbav:"stat"` // as configured
 	Sort string `dynamodbav:"sort"` // SortAscending or SortDescending
 	Type string `dynamodbav:"type"` // Integer or Double
+	// Lanes is xbl.Leaderboard.Lanes; left out when the default.
+	Lanes int `dynamodbav:"lanes,omitempty"`
 }
 
 // The sort orders a LeaderboardItem holds.
@@ -221,7 +223,7 @@ func NewConfigItem(c xbl.ServiceConfig) ConfigItem {
 		if lb.Ascending {
 			order = SortAscending
 		}
-		it.Leaderboards = append(it.Leaderboards, LeaderboardItem{Stat: lb.Stat, Sort: order, Type: string(cmp.Or(lb.Type, xbl.Integer))})
+		it.Leaderboards = append(it.Leaderboards, LeaderboardItem{Stat: lb.Stat, Sort: order, Type: string(cmp.Or(lb.Type, xbl.Integer)), Lanes: lb.Lanes})
 	}
 	if len(c.SessionTemplates) > 0 {
 		it.SessionTemplates = make(map[string]string, len(c.SessionTemplates))
@@ -248,6 +250,7 @@ func (it *ConfigItem) Config(scid string) *xbl.ServiceConfig {
 			Stat:      lb.Stat,
 			Ascending: lb.Sort == SortAscending,
 			Type:      cmp.Or(xbl.StatType(lb.Type), xbl.Integer),
+			Lanes:     lb.Lanes,
 		}
 	}
 	if len(it.SessionTemplates) > 0 {

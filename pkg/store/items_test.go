@@ -64,7 +64,7 @@ func TestConfigItemRoundTrip(t *testing.T) {
 	}
 	withBoards := base()
 	withBoards.Leaderboards = map[string]xbl.Leaderboard{
-		"score": {Stat: "Score", Type: xbl.Integer},
+		"score": {Stat: "Score", Type: xbl.Integer, Lanes: 64},
 		"time":  {Stat: "TIME", Ascending: true, Type: xbl.Integer},
 		"kd":    {Stat: "KD", Type: xbl.Double},
 	}

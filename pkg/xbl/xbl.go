@@ -194,6 +194,27 @@ type Leaderboard struct {
 	// values of either type are ranked by number; a String value is not
 	// ranked.
 	Type StatType
+	// Lanes is the number of partitions the board's entries are spread
+	// over, by player (0 for DefaultLanes): a board takes about 250
+	// ranked writes a second per lane before a lane reaches a partition's
+	// 1,000 write units, and a page that is not the top page reads every
+	// lane (half a read unit each at least). Fixed when the board is
+	// first written: the entries are where their lane put them.
+	Lanes int
+}
+
+// Lanes of a board: DefaultLanes unless configured, at most MaxLanes.
+const (
+	DefaultLanes = 4
+	MaxLanes     = 64
+)
+
+// LaneCount returns the board's lanes: Lanes, or DefaultLanes when unset.
+func (lb *Leaderboard) LaneCount() int {
+	if lb.Lanes <= 0 {
+		return DefaultLanes
+	}
+	return min(lb.Lanes, MaxLanes)
 }
 
 // Leaderboard returns the configuration's leaderboard of the named

@@ -95,5 +95,22 @@ func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n
 	if i < 0 {
 		return &leaderboards.Slice{Usage: xbl.Usage{Calls: 1}}, false, nil
 	}
-	return slice(all, max(0, i-(n-1)/2), n), true, nil
+	first := func(j int) int {
+		for j > 0 && leaderboards.CompareValues(all[j-1].Value, all[j].Value) == 0 {
+			j--
+		}
+		return j
+	}
+	better := first(i)
+	last := i
+	for last+1 < len(all) && leaderboards.CompareValues(all[last+1].Value, all[i].Value) == 0 {
+		last++
+	}
+	start, atPlayer, _ := leaderboards.AroundStart(uint32(better), uint32(last-better+1), n, func(p uint32) (uint32, error) {
+		return uint32(first(int(p)-1) + 1), nil
+	})
+	if atPlayer {
+		return slice(all, i, n), true, nil
+	}
+	return slice(all, int(start)-1, n), true, nil
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // Build writes board b whole, for the tools that load a board of many
-// players at once (the benchmarks): every entry, and every counter with
-// its count, in BatchWriteItem calls sent 8 at a time. b must have no
+// players at once (the benchmarks): every entry, every counter with its
+// count, and its top item, in BatchWriteItem calls sent 8 at a time. b must have no
 // items yet, and nothing may move a player on it meanwhile; the running
 // service only ever moves players (Apply). Every entry's value must be
 // ranked, and a player may appear once.
@@ -33,6 +33,19 @@ func Build(ctx context.Context, t store.Table, b *leaderboards.Board, entries []
 			counts[level(k[:8])]++
 		}
 	}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(x, y leaderboards.Entry) int {
+		return b.Compare(leaderboards.CursorOf(&x), leaderboards.CursorOf(&y))
+	})
+	tp := top{Key: TopKey(b), All: len(entries) < TopRows}
+	for _, e := range sorted[:min(len(sorted), TopRows)] {
+		tp.Rows = append(tp.Rows, topRow{SK: entrySK(b, leaderboards.CursorOf(&e)), Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
+	}
+	tav, err := store.Marshal(tp)
+	if err != nil {
+		return err
+	}
+	reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: tav}})
 	for _, sk := range slices.Sorted(maps.Keys(counts)) {
 		av := store.Key{PK: CounterPK(b, sk), SK: sk}.AV()
 		av["n"] = &types.AttributeValueMemberN{Value: strconv.Itoa(counts[sk])}

@@ -41,9 +41,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -63,10 +65,11 @@ var _ leaderboards.Ranking = (*Store)(nil)
 type Store struct {
 	table store.Table
 	stats *statstore.Store
+	now   func() time.Time
 }
 
 // New returns the ranking kept in t.
-func New(t store.Table) *Store { return &Store{table: t, stats: statstore.New(t)} }
+func New(t store.Table) *Store { return &Store{table: t, stats: statstore.New(t), now: time.Now} }
 
 // ReadStats implements stats.Reader over the same table (statstore): the
 // rows' players' other statistics, for a page's extra columns.
@@ -75,42 +78,50 @@ func (s *Store) ReadStats(ctx context.Context, q stats.Query) (*stats.Found, err
 }
 
 // EntriesPK is the prefix of the partition keys of a board's entries
-// (EntryPK), and CountsPK the partition key of its coarse counters (the
-// scale simulator, infra/scale, counts their heat).
+// (EntryPK), and CountsPK that of its counters (CounterPK).
 func EntriesPK(b *leaderboards.Board) string { return "lbe#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 func CountsPK(b *leaderboards.Board) string  { return "lbc#" + b.SCID + "#" + xbl.StatKey(b.Stat) }
 
-// EntryLanes is the number of partitions a board's entries are spread
-// over, by player: each takes a quarter of the board's moves, so that
-// the entries of a popular board do not meet in one partition's 1,000
-// write units a second. A page reads every lane (EntryLanes Query calls
-// of at least 0.5 read unit each) and merges them in board order.
-const EntryLanes = 4
-
-// EntryPK is the partition key of player x's entries on b: its lane.
+// EntryPK is the partition key of player x's entries on b: its lane, of
+// the board's b.LaneCount() (xbl.Leaderboard.Lanes). The lanes spread a
+// board's entries over partitions by player, so that the entries of a
+// popular board do not meet in one partition's 1,000 write units a
+// second; a page reads every lane (a Query each, at least 0.5 read unit)
+// and merges them in board order.
 func EntryPK(b *leaderboards.Board, x xbl.XUID) string {
-	return EntriesPK(b) + "#" + strconv.Itoa(int((uint64(x)*0x9E3779B97F4A7C15)>>62)) // Fibonacci hashing: 4 lanes
+	return EntriesPK(b) + "#" + strconv.Itoa(lane(x, b.LaneCount()))
 }
 
 // EntryLanePKs returns the partition keys of b's entry lanes.
 func EntryLanePKs(b *leaderboards.Board) []string {
-	out := make([]string, EntryLanes)
+	out := make([]string, b.LaneCount())
 	for i := range out {
 		out[i] = EntriesPK(b) + "#" + strconv.Itoa(i)
 	}
 	return out
 }
 
-// CounterPK is the partition key of the counter with sort key sk (or of
-// the counters a level's prefix reads): a coarse counter is in the
-// board's CountsPK; the fine counters of a coarse bucket share a
-// partition of their own, and so do the value counters of a fine bucket
-// (CountsPK, "#" and the parent bucket's hex). A page reads one partition
-// per level, as before, and a move's counter writes spread over up to
-// five partitions instead of one: the board's writes no longer all meet
-// in one partition's 1,000 write units a second (docs/ARCHITECTURE.md).
+// CoarseParts is the number of partitions a board's coarse counters are
+// spread over, by bucket: every fold writes the coarse counters its
+// moves changed (a hundred or more on a board of spread scores), so one
+// partition would take every fold's; a page reads them all, one Query
+// each.
+const CoarseParts = 8
+
+// CounterPK is the partition key of the counter with sort key sk: a
+// coarse counter is in one of the board's CoarseParts partitions
+// (CountsPK, "#k" and the part: Fibonacci hashing of the bucket); the
+// fine counters of a coarse bucket share a partition of their own, and so
+// do the value counters of a fine bucket (CountsPK, "#" and the parent
+// bucket's hex). A page reads the coarse partitions and one partition per
+// level below, and the folds' counter writes spread over many partitions
+// (docs/ARCHITECTURE.md).
 func CounterPK(b *leaderboards.Board, sk string) string {
 	switch {
+	case len(sk) >= 5 && sk[0] == '1':
+		v, _ := strconv.ParseUint(sk[1:5], 16, 64)
+		part, _ := bits.Mul64(v*0x9E3779B97F4A7C15, CoarseParts)
+		return CountsPK(b) + "#k" + strconv.Itoa(int(part))
 	case len(sk) >= 5 && sk[0] == '2':
 		return CountsPK(b) + "#" + sk[1:5]
 	case len(sk) >= 7 && sk[0] == '3':
@@ -119,13 +130,22 @@ func CounterPK(b *leaderboards.Board, sk string) string {
 	return CountsPK(b)
 }
 
-// LevelPKs returns the partitions a page reads its three levels of
-// counters from when it locates c's value: the board's coarse counters,
-// the fine counters of c's coarse bucket and the value counters of c's
-// fine bucket (the scale simulator counts a page's heat with it).
-func LevelPKs(b *leaderboards.Board, c leaderboards.Cursor) [3]string {
+// CoarsePKs returns the partition keys of b's coarse counters.
+func CoarsePKs(b *leaderboards.Board) []string {
+	out := make([]string, CoarseParts)
+	for i := range out {
+		out[i] = CountsPK(b) + "#k" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// LevelPKs returns the partitions a page reads its counters from when it
+// locates c's value: the board's coarse counters (CoarsePKs), then the
+// fine counters of c's coarse bucket and the value counters of c's fine
+// bucket (the scale simulator counts a page's heat with it).
+func LevelPKs(b *leaderboards.Board, c leaderboards.Cursor) []string {
 	k := b.Key(c)
-	return [3]string{CountsPK(b), CounterPK(b, fineSK(k[:8])), CounterPK(b, valueSK(k[:8]))}
+	return append(CoarsePKs(b), CounterPK(b, fineSK(k[:8])), CounterPK(b, valueSK(k[:8])))
 }
 
 // Counter sort keys of a value key vk (Board.Key's first 8 bytes).
@@ -176,167 +196,6 @@ func decode(av map[string]types.AttributeValue) (leaderboards.Entry, error) {
 	return leaderboards.Entry{XUID: xbl.XUID(x), Value: xbl.StatValue{Type: t, Value: it.Value}, Gamertag: it.Gamertag}, nil
 }
 
-// Apply applies move m, and reports whether it changed the ranking
-// (false for a move applied before). gamertag is the player's, shown in
-// the rows.
-func (s *Store) Apply(ctx context.Context, m leaderboards.Move, gamertag string) (bool, error) {
-	items, zero, err := s.plan(m, gamertag)
-	if err != nil {
-		return false, err
-	}
-	_, err = s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && conditionFailed(tce) {
-		return false, nil // applied before
-	}
-	if err != nil {
-		return false, store.CallError(ctx, "transact "+s.table.Name, err)
-	}
-	if zero != nil {
-		// Best effort: a counter left at 0 only costs a read.
-		s.table.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 aws.String(s.table.Name),
-			Key:                       zero.AV(),
-			ConditionExpression:       aws.String("#n = :zero"),
-			ExpressionAttributeNames:  map[string]string{"#n": "n"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"}},
-		})
-	}
-	return true, nil
-}
-
-// Writes returns the keys of the items a move of m writes: those of its
-// transaction, then the value counter it may delete. The benchmarks
-// count them to find the busiest partitions and items of a burst.
-func Writes(m leaderboards.Move) []store.Key {
-	tx, zero := WritePlan(m)
-	if zero != nil {
-		tx = append(tx, *zero)
-	}
-	return tx
-}
-
-// WritePlan returns what Apply writes for m: the keys of its
-// transaction's items (2 write units each per KB) and the value counter
-// it then deletes on condition that it is 0 (nil when none; 1 write unit,
-// charged whether or not it deletes). The scale simulator (infra/scale)
-// counts a burst's heat from it.
-func WritePlan(m leaderboards.Move) (tx []store.Key, zero *store.Key) {
-	items, zero, _ := (&Store{}).plan(m, "")
-	for _, it := range items {
-		var av map[string]types.AttributeValue
-		switch {
-		case it.Put != nil:
-			av = it.Put.Item
-		case it.Delete != nil:
-			av = it.Delete.Key
-		case it.Update != nil:
-			av = it.Update.Key
-		}
-		pk, _ := av["pk"].(*types.AttributeValueMemberS)
-		sk, _ := av["sk"].(*types.AttributeValueMemberS)
-		if pk != nil && sk != nil {
-			tx = append(tx, store.Key{PK: pk.Value, SK: sk.Value})
-		}
-	}
-	return tx, zero
-}
-
-// plan is the transaction of a move, and the value counter it may leave
-// at 0 (nil when none).
-func (s *Store) plan(m leaderboards.Move, gamertag string) ([]types.TransactWriteItem, *store.Key, error) {
-	b := &m.Board
-	var items []types.TransactWriteItem
-	epk := EntryPK(b, m.XUID)
-	var oldVK, newVK []byte
-	if m.From != nil {
-		k := b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID})
-		oldVK = k[:8]
-	}
-	if m.To != nil {
-		k := b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID})
-		newVK = k[:8]
-	}
-	sameKey := oldVK != nil && newVK != nil && string(oldVK) == string(newVK)
-	if m.From != nil && !sameKey {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-			TableName:           aws.String(s.table.Name),
-			Key:                 store.Key{PK: epk, SK: entrySK(b, leaderboards.Cursor{Value: *m.From, XUID: m.XUID})}.AV(),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
-		}})
-	}
-	if m.To != nil {
-		av, err := store.Marshal(entry{
-			Key:   store.Key{PK: epk, SK: entrySK(b, leaderboards.Cursor{Value: *m.To, XUID: m.XUID})},
-			Value: m.To.Value, Type: typeCode(m.To.Type), Gamertag: gamertag,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		put := &types.Put{TableName: aws.String(s.table.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
-		if sameKey {
-			// The same place, the value written anew: applied before
-			// when the entry already shows it.
-			put.ConditionExpression = aws.String("attribute_exists(pk) AND (#v <> :v OR #t <> :t)")
-			put.ExpressionAttributeNames = map[string]string{"#v": "v", "#t": "t"}
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{
-				":v": &types.AttributeValueMemberS{Value: m.To.Value},
-				":t": &types.AttributeValueMemberS{Value: typeCode(m.To.Type)},
-			}
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
-	}
-	for _, level := range []func([]byte) string{coarseSK, fineSK, valueSK} {
-		var from, to string
-		if oldVK != nil {
-			from = level(oldVK)
-		}
-		if newVK != nil {
-			to = level(newVK)
-		}
-		if from == to {
-			continue
-		}
-		if from != "" {
-			items = append(items, add(s.table.Name, store.Key{PK: CounterPK(b, from), SK: from}, -1))
-		}
-		if to != "" {
-			items = append(items, add(s.table.Name, store.Key{PK: CounterPK(b, to), SK: to}, 1))
-		}
-	}
-	var zero *store.Key
-	if oldVK != nil && !sameKey {
-		zero = &store.Key{PK: CounterPK(b, valueSK(oldVK)), SK: valueSK(oldVK)}
-	}
-	return items, zero, nil
-}
-
-func add(table string, k store.Key, n int) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(table),
-		Key:                       k.AV(),
-		UpdateExpression:          aws.String("ADD #n :n"),
-		ExpressionAttributeNames:  map[string]string{"#n": "n"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
-	}}
-}
-
-// conditionFailed reports whether a cancelled transaction failed only on
-// conditions (no conflict, no throttling).
-func conditionFailed(tce *types.TransactionCanceledException) bool {
-	failed := false
-	for _, r := range tce.CancellationReasons {
-		switch aws.ToString(r.Code) {
-		case "", "None":
-		case "ConditionalCheckFailed":
-			failed = true
-		default:
-			return false
-		}
-	}
-	return failed
-}
-
 // counts is what one reading of a board's counters found.
 type counts struct {
 	total  uint32
@@ -350,8 +209,10 @@ type counter struct {
 }
 
 // query runs one Query of pk with the key condition cond (on #sk, with
-// values vals) in board order, all pages, calling each for every item.
-func (s *Store) query(ctx context.Context, pk, cond string, vals map[string]types.AttributeValue, limit int32, forward bool, u *xbl.Usage, each func(map[string]types.AttributeValue) bool) error {
+// values vals) in board order (or reverse), all pages, calling each for
+// every item until it returns false; consistent makes it strongly
+// consistent (the folds read so).
+func (s *Store) query(ctx context.Context, pk, cond string, vals map[string]types.AttributeValue, limit int32, forward, consistent bool, u *xbl.Usage, each func(map[string]types.AttributeValue) bool) error {
 	vals[":pk"] = &types.AttributeValueMemberS{Value: pk}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table.Name),
@@ -359,6 +220,7 @@ func (s *Store) query(ctx context.Context, pk, cond string, vals map[string]type
 		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#sk": "sk"},
 		ExpressionAttributeValues: vals,
 		ScanIndexForward:          aws.Bool(forward),
+		ConsistentRead:            aws.Bool(consistent),
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	}
 	if limit > 0 {
@@ -404,9 +266,9 @@ func counterOf(av map[string]types.AttributeValue) counter {
 
 // level reads every counter of b whose sort key begins with prefix, in
 // board order.
-func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string, u *xbl.Usage) ([]counter, error) {
+func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string, consistent bool, u *xbl.Usage) ([]counter, error) {
 	var out []counter
-	err := s.query(ctx, CounterPK(b, prefix), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, u, func(av map[string]types.AttributeValue) bool {
+	err := s.query(ctx, CounterPK(b, prefix), "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal(prefix)}, 0, true, consistent, u, func(av map[string]types.AttributeValue) bool {
 		if c := counterOf(av); c.n > 0 {
 			out = append(out, c)
 		}
@@ -418,9 +280,37 @@ func (s *Store) level(ctx context.Context, b *leaderboards.Board, prefix string,
 // readCounts reads the coarse buckets: the total, and where each bucket
 // starts.
 func (s *Store) readCounts(ctx context.Context, b *leaderboards.Board) (*counts, error) {
+	return s.readCountsOf(ctx, b, false)
+}
+
+// readCountsConsistent is readCounts, strongly consistent (a fold's
+// total for the top item).
+func (s *Store) readCountsConsistent(ctx context.Context, b *leaderboards.Board) (*counts, error) {
+	return s.readCountsOf(ctx, b, true)
+}
+
+func (s *Store) readCountsOf(ctx context.Context, b *leaderboards.Board, consistent bool) (*counts, error) {
 	c := &counts{}
-	var err error
-	c.coarse, err = s.level(ctx, b, "1", &c.u)
+	pks := CoarsePKs(b)
+	got := make([][]counter, len(pks))
+	usage := make([]xbl.Usage, len(pks))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, pk := range pks {
+		g.Go(func() error {
+			return s.query(gctx, pk, "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal("1")}, 0, true, consistent, &usage[i], func(av map[string]types.AttributeValue) bool {
+				if k := counterOf(av); k.n > 0 {
+					got[i] = append(got[i], k)
+				}
+				return true
+			})
+		})
+	}
+	err := g.Wait()
+	for i := range usage {
+		c.u.Add(usage[i])
+	}
+	c.coarse = slices.Concat(got...)
+	slices.SortFunc(c.coarse, func(x, y counter) int { return strings.Compare(x.sk, y.sk) })
 	for _, k := range c.coarse {
 		c.total += k.n
 	}
@@ -436,7 +326,7 @@ func (s *Store) before(ctx context.Context, b *leaderboards.Board, c *counts, vk
 			better += k.n
 		}
 	}
-	fine, err := s.level(ctx, b, "2"+cs[1:], &c.u)
+	fine, err := s.level(ctx, b, "2"+cs[1:], false, &c.u)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -445,7 +335,7 @@ func (s *Store) before(ctx context.Context, b *leaderboards.Board, c *counts, vk
 			better += k.n
 		}
 	}
-	values, err := s.level(ctx, b, "3"+fs[1:], &c.u)
+	values, err := s.level(ctx, b, "3"+fs[1:], false, &c.u)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -487,7 +377,7 @@ func (s *Store) selectValue(ctx context.Context, b *leaderboards.Board, c *count
 	// the level's last counter (the page starts a little early, never
 	// fails).
 	down := func(prefix string) (counter, bool, error) {
-		list, err := s.level(ctx, b, prefix, &c.u)
+		list, err := s.level(ctx, b, prefix, false, &c.u)
 		if err != nil || len(list) == 0 {
 			return counter{}, false, err
 		}
@@ -517,7 +407,7 @@ func (s *Store) entries(ctx context.Context, b *leaderboards.Board, from string,
 	if inclusive {
 		op = ">="
 	}
-	all, err := s.lanes(ctx, b, "#sk "+op+" :at", from, n+1, true, u)
+	all, err := s.lanes(ctx, b, "#sk "+op+" :at", from, n+1, true, false, u)
 	if err != nil {
 		return nil, false, err
 	}
@@ -528,41 +418,88 @@ func (s *Store) entries(ctx context.Context, b *leaderboards.Board, from string,
 }
 
 // lanes runs the Query cond (on #sk and :at) in every entry lane of b at
-// once, up to limit entries each, in board order (forward) or in reverse,
-// and returns their entries merged in that order. Each lane's items come
-// sorted by sort key, and the sort key is the board's order, so the merge
-// is a sort of at most EntryLanes × limit entries.
-func (s *Store) lanes(ctx context.Context, b *leaderboards.Board, cond, at string, limit int, forward bool, u *xbl.Usage) ([]leaderboards.Entry, error) {
+// once, in board order (forward) or in reverse, and returns the first
+// limit entries of all lanes merged in that order. A lane is read a few
+// entries at a time (about twice its share of limit): a lane whose last
+// entry read still comes before the limit-th merged one may hold more of
+// them, and is read on from there, until no lane can. So a page of 10
+// rows over 64 lanes reads about 3 entries a lane, not 11.
+func (s *Store) lanes(ctx context.Context, b *leaderboards.Board, cond, at string, limit int, forward, consistent bool, u *xbl.Usage) ([]leaderboards.Entry, error) {
 	type found struct {
 		sk string
 		e  leaderboards.Entry
 	}
 	pks := EntryLanePKs(b)
 	got := make([][]found, len(pks))
+	open := make([]bool, len(pks)) // the lane's last read was full: more may follow
 	usage := make([]xbl.Usage, len(pks))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, pk := range pks {
-		g.Go(func() error {
-			var derr error
-			err := s.query(gctx, pk, cond, map[string]types.AttributeValue{":at": strVal(at)}, int32(limit), forward, &usage[i], func(av map[string]types.AttributeValue) bool {
-				e, err := decode(av)
-				if err != nil {
-					derr = err
-					return false
-				}
-				sk, _ := av["sk"].(*types.AttributeValueMemberS)
-				got[i] = append(got[i], found{sk.Value, e})
-				return len(got[i]) < limit
-			})
-			return errors.Join(err, derr)
-		})
+	chunk := min(limit, (2*limit+len(pks)-1)/len(pks)+2)
+	before := func(a, c string) bool {
+		if forward {
+			return a < c
+		}
+		return a > c
 	}
-	err := g.Wait()
+	next := cond
+	nextOp := map[bool]string{true: "#sk > :at", false: "#sk < :at"}[forward]
+	todo := make([]int, len(pks))
+	for i := range todo {
+		todo[i] = i
+	}
+	for round := 0; len(todo) > 0; round++ {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, i := range todo {
+			from, c := at, next
+			if round > 0 {
+				from, c = got[i][len(got[i])-1].sk, nextOp
+			}
+			g.Go(func() error {
+				var derr error
+				n := 0
+				err := s.query(gctx, pks[i], c, map[string]types.AttributeValue{":at": strVal(from)}, int32(chunk), forward, consistent, &usage[i], func(av map[string]types.AttributeValue) bool {
+					e, err := decode(av)
+					if err != nil {
+						derr = err
+						return false
+					}
+					sk, _ := av["sk"].(*types.AttributeValueMemberS)
+					got[i] = append(got[i], found{sk.Value, e})
+					n++
+					return n < chunk
+				})
+				open[i] = n == chunk
+				return errors.Join(err, derr)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			for i := range usage {
+				u.Add(usage[i])
+			}
+			return nil, err
+		}
+		// The limit-th entry of what is read so far: a lane whose last
+		// entry comes before it may hold more of the first limit.
+		var all []string
+		for _, l := range got {
+			for _, f := range l {
+				all = append(all, f.sk)
+			}
+		}
+		slices.SortFunc(all, func(a, c string) int {
+			if forward {
+				return strings.Compare(a, c)
+			}
+			return strings.Compare(c, a)
+		})
+		todo = todo[:0]
+		for i := range pks {
+			if open[i] && (len(all) < limit || before(got[i][len(got[i])-1].sk, all[limit-1])) {
+				todo = append(todo, i)
+			}
+		}
+	}
 	for i := range usage {
 		u.Add(usage[i])
-	}
-	if err != nil {
-		return nil, err
 	}
 	var merged []found
 	for _, l := range got {
@@ -596,9 +533,26 @@ func (s *Store) sliceFrom(ctx context.Context, b *leaderboards.Board, c *counts,
 	return sl, nil
 }
 
-// At implements leaderboards.Ranking.
+// At implements leaderboards.Ranking: from the board's top item when the
+// slice is within it (a page from rank 1, say), else from the counters
+// and the lanes.
 func (s *Store) At(ctx context.Context, b *leaderboards.Board, r uint32, n int) (*leaderboards.Slice, error) {
+	var tu xbl.Usage
+	if int(r)+n <= TopRows {
+		sl, ok, err := s.fromTop(ctx, b, r, n)
+		if err != nil {
+			return sl, err
+		}
+		if ok {
+			c, err := s.readCounts(ctx, b)
+			sl.Usage.Add(c.u)
+			sl.Total = c.total
+			return sl, err
+		}
+		tu = sl.Usage
+	}
 	c, err := s.readCounts(ctx, b)
+	c.u.Add(tu)
 	if err != nil {
 		return &leaderboards.Slice{Usage: c.u}, err
 	}
@@ -653,23 +607,36 @@ func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n
 	if err != nil {
 		return &leaderboards.Slice{Usage: c.u}, false, err
 	}
-	at := entrySK(b, leaderboards.Cursor{Value: v, XUID: x})
-	// The (n-1)/2 entries before x, nearest first.
-	var prev []leaderboards.Entry
-	if back := (n - 1) / 2; back > 0 {
-		if prev, err = s.lanes(ctx, b, "#sk < :at", at, back, false, &c.u); err != nil {
-			return &leaderboards.Slice{Usage: c.u}, false, err
-		}
-	}
-	rest, more, err := s.entries(ctx, b, at, true, n-len(prev), &c.u)
+	// Where the page starts is found from the counters
+	// (leaderboards.AroundStart), so that the lanes are read once.
+	k := b.Key(leaderboards.Cursor{Value: v, XUID: x})
+	better, ties, err := s.before(ctx, b, c, k[:8])
 	if err != nil {
 		return &leaderboards.Slice{Usage: c.u}, false, err
 	}
-	es := make([]leaderboards.Entry, 0, len(prev)+len(rest))
-	for i := len(prev) - 1; i >= 0; i-- {
-		es = append(es, prev[i])
+	at := hex.EncodeToString(k[:8]) // the first player of x's value
+	firstVK := ""
+	start, atPlayer, err := leaderboards.AroundStart(better, ties, n, func(p uint32) (uint32, error) {
+		vk, cum, _, ok, err := s.selectValue(ctx, b, c, p)
+		if err != nil || !ok {
+			return better + 1, err
+		}
+		firstVK = vk
+		return cum + 1, nil
+	})
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, false, err
 	}
-	es = append(es, rest...)
+	switch {
+	case atPlayer:
+		at = entrySK(b, leaderboards.Cursor{Value: v, XUID: x})
+	case start != better+1:
+		at = firstVK // the value at start, found by AroundStart's call
+	}
+	es, more, err := s.entries(ctx, b, at, true, n, &c.u)
+	if err != nil {
+		return &leaderboards.Slice{Usage: c.u}, false, err
+	}
 	sl, err := s.sliceFrom(ctx, b, c, es, more)
 	if err != nil {
 		return &leaderboards.Slice{Usage: c.u}, false, err

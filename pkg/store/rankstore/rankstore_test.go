@@ -3,6 +3,7 @@ package rankstore_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -68,15 +69,17 @@ func (w *world) set(x xbl.XUID, v *xbl.StatValue) {
 		delete(w.values, x)
 	}
 	w.load(&xbl.Dataset{Stats: []xbl.UserStats{{XUID: x, SCID: scid, Stats: after}}})
-	for _, m := range leaderboards.Moves(&w.cfg, x, before, after) {
-		for i := range 2 {
-			applied, err := w.rank.Apply(context.Background(), m, "P"+x.String())
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			if applied != (i == 0) {
-				w.t.Fatalf("move %+v applied %v on try %d", m, applied, i+1)
-			}
+	moves := leaderboards.Moves(&w.cfg, x, before, after)
+	for i := range moves {
+		moves[i].Gamertag = "P" + x.String()
+	}
+	for i := range 2 {
+		applied, done, err := w.rank.Apply(context.Background(), moves)
+		if err != nil || done != len(moves) {
+			w.t.Fatal(done, err)
+		}
+		if want := map[bool]int{true: len(moves), false: 0}[i == 0]; applied != want {
+			w.t.Fatalf("moves %+v: %d applied on try %d, want %d", moves, applied, i+1, want)
 		}
 	}
 }
@@ -135,7 +138,11 @@ func (w *world) check() {
 				}
 			}
 		}
-		for x := range w.values {
+		asked := 0
+		for _, x := range slices.Sorted(maps.Keys(w.values)) {
+			if asked++; asked > 12 {
+				break // Around reads the same ranking as At
+			}
 			want, wok, _ := w.mem.Around(ctx, b, x, n)
 			have, hok, err := w.rank.Around(ctx, b, x, n)
 			if err != nil {
@@ -144,7 +151,6 @@ func (w *world) check() {
 			if wok != hok || wok && !same(summary(have), summary(want)) {
 				w.t.Fatalf("Around(%d, %d): %v %+v\nwant %v %+v", x, n, hok, summary(have), wok, summary(want))
 			}
-			break // one player per n: Around reads the same ranking as At
 		}
 	}
 	if _, ok, err := w.rank.Around(ctx, b, 1, 3); ok || err != nil {

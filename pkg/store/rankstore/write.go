@@ -1,0 +1,575 @@
+package rankstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xblread/xblread/pkg/leaderboards"
+	"github.com/xblread/xblread/pkg/store"
+	"github.com/xblread/xblread/pkg/xbl"
+)
+
+// How the index writes a board (docs/ARCHITECTURE.md, "The write path").
+const (
+	// JournalLanes is the number of partitions a board's journals (and
+	// the parts of its folds) are spread over.
+	JournalLanes = 16
+	// maxTxItems is DynamoDB's limit of items in one transaction.
+	maxTxItems = 100
+	// FoldEvery is the shortest time between two folds of one board.
+	// A fold waits longer after one that wrote much to a partition: as
+	// long as partitionBudget takes to pay for its busiest partition's
+	// units, so that the folds of a board give no partition more than
+	// partitionBudget units a second (and no item, each being written at
+	// most once a fold).
+	FoldEvery = 10 * time.Millisecond
+	// partitionBudget is the write units a second the folds of a board
+	// may give one partition.
+	partitionBudget = 800
+	// leaseFor is how long a fold's lease holds unless renewed; holdFor
+	// how long one holder folds before it lets another take over.
+	leaseFor = 10 * time.Second
+	holdFor  = 3 * time.Second
+	// pollEvery is how often a writer waiting for its journals to be
+	// folded looks again.
+	pollEvery  = 100 * time.Millisecond
+	leaseEvery = 5
+	// TopRows is the number of rows a board's top item holds: a page of
+	// leaderboards.MaxItems rows from rank 1, and whether more follow.
+	TopRows = leaderboards.MaxItems + 1
+)
+
+// JournalPK is the partition key of lane i of b's journals.
+func JournalPK(b *leaderboards.Board, i int) string {
+	return "lbj#" + b.SCID + "#" + xbl.StatKey(b.Stat) + "#" + strconv.Itoa(i)
+}
+
+// JournalPKs returns the partition keys of b's journals.
+func JournalPKs(b *leaderboards.Board) []string {
+	out := make([]string, JournalLanes)
+	for i := range out {
+		out[i] = JournalPK(b, i)
+	}
+	return out
+}
+
+// LeaseKey is the key of b's fold lease, and TopKey that of its top item.
+func LeaseKey(b *leaderboards.Board) store.Key {
+	return store.Key{PK: "lbl#" + b.SCID + "#" + xbl.StatKey(b.Stat), SK: "lease"}
+}
+func TopKey(b *leaderboards.Board) store.Key {
+	return store.Key{PK: "lbt#" + b.SCID + "#" + xbl.StatKey(b.Stat), SK: "top"}
+}
+
+// delta is a journal (sort key "1" and a time-ordered id) or a part of a
+// fold (sort key "0", the fold's id, "#" and the part's number): changes
+// of counters by sort key (CounterPK gives each one's partition) and the
+// best value key a journal's moves touched (hex; empty for none), for the
+// top item.
+type delta struct {
+	store.Key
+	D    map[string]int `dynamodbav:"d"`
+	Best string         `dynamodbav:"b,omitempty"`
+	size int            // bytes, as read (for the units its delete costs)
+}
+
+// newID returns a new time-ordered id.
+func newID(now time.Time) string {
+	return fmt.Sprintf("%016x%08x", now.UnixNano(), rand.Uint32())
+}
+
+// entryWrite is one entry write of a move: the old entry's delete or the
+// new entry's put, each with its own condition, so that a replayed
+// move's writes that are already done are left out one by one.
+type entryWrite struct {
+	move  int    // the move's index in its transaction's moves
+	board string // EntriesPK of the move's board
+	vk    []byte // the value key of the entry's place (Board.Key's first 8 bytes)
+	delta int    // −1 for a delete, +1 for a put, 0 for a new text at the same place
+	item  types.TransactWriteItem
+}
+
+// entryWrites appends the entry writes of moves[i]: the old entry's
+// delete (on condition that it exists) and the new entry's put (on
+// condition that it does not; when both are at one place, on condition
+// that the entry exists and shows another text of the value). The board
+// counts what the writes do: −1 on the old place's counters for a
+// delete done, +1 on the new one's for a put done. A write whose
+// condition fails is already done (a retried batch) and is left out, the
+// move's other write still made: so a batch replayed from any record
+// leaves each player's entries as its last write left them (a player
+// that moved a→b→c has, replayed, a put of b and its delete on the way,
+// and c's put left out), and the counters count exactly the entries.
+func (s *Store) entryWrites(out []entryWrite, moves []leaderboards.Move, i int) ([]entryWrite, error) {
+	m := &moves[i]
+	b := &m.Board
+	epk := EntryPK(b, m.XUID)
+	bk := EntriesPK(b)
+	var oldK, newK [leaderboards.KeySize]byte
+	if m.From != nil {
+		oldK = b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID})
+	}
+	if m.To != nil {
+		newK = b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID})
+	}
+	same := m.From != nil && m.To != nil && oldK == newK
+	if m.From != nil && !same {
+		out = append(out, entryWrite{move: i, board: bk, vk: oldK[:8], delta: -1, item: types.TransactWriteItem{Delete: &types.Delete{
+			TableName:           aws.String(s.table.Name),
+			Key:                 store.Key{PK: epk, SK: hex.EncodeToString(oldK[:])}.AV(),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}}})
+	}
+	if m.To != nil {
+		av, err := store.Marshal(entry{Key: store.Key{PK: epk, SK: hex.EncodeToString(newK[:])}, Value: m.To.Value, Type: typeCode(m.To.Type), Gamertag: m.Gamertag})
+		if err != nil {
+			return nil, err
+		}
+		put := &types.Put{TableName: aws.String(s.table.Name), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		delta := 1
+		if same {
+			delta = 0
+			put.ConditionExpression = aws.String("attribute_exists(pk) AND (#v <> :v OR #t <> :t)")
+			put.ExpressionAttributeNames = map[string]string{"#v": "v", "#t": "t"}
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{
+				":v": &types.AttributeValueMemberS{Value: m.To.Value},
+				":t": &types.AttributeValueMemberS{Value: typeCode(m.To.Type)},
+			}
+		}
+		out = append(out, entryWrite{move: i, board: bk, vk: newK[:8], delta: delta, item: types.TransactWriteItem{Put: put}})
+	}
+	return out, nil
+}
+
+// entryCount is the number of entry writes of m (entryWrites).
+func entryCount(m *leaderboards.Move) int {
+	n := 0
+	if m.To != nil {
+		n++
+	}
+	if m.From != nil && (m.To == nil || *m.From != *m.To) {
+		b := &m.Board
+		if m.To == nil || b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID}) != b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID}) {
+			n++
+		}
+	}
+	return n
+}
+
+// group returns the end of the moves from moves[i] that one transaction
+// takes: as many as fit in maxTxItems with one journal per board, each
+// player at most once per board (an entry may be written once per
+// transaction).
+func group(moves []leaderboards.Move, i int) int {
+	boards := map[string]bool{}
+	players := map[string]bool{}
+	items := 0
+	j := i
+	for ; j < len(moves); j++ {
+		m := &moves[j]
+		bk := EntriesPK(&m.Board)
+		pk := bk + "#" + m.XUID.String()
+		n := entryCount(m)
+		if !boards[bk] {
+			n++
+		}
+		if j > i && (players[pk] || items+n > maxTxItems) {
+			break
+		}
+		boards[bk], players[pk] = true, true
+		items += n
+	}
+	return j
+}
+
+// txOf builds the transaction of the entry writes ws that are kept, and,
+// for each board, one journal of the counter changes they make (and the
+// best place they touch, for the top item). owner[i] is the index in ws
+// of the transaction's item i (−1 for a journal); journals are the
+// journals' keys by board (EntriesPK).
+func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, now time.Time) (items []types.TransactWriteItem, owner []int, journals map[string]store.Key, err error) {
+	type board struct {
+		b    *leaderboards.Board
+		d    map[string]int
+		best string
+		lane int
+	}
+	var order []string
+	boards := map[string]*board{}
+	for i, w := range ws {
+		if !keep[i] {
+			continue
+		}
+		items = append(items, w.item)
+		owner = append(owner, i)
+		jb := boards[w.board]
+		if jb == nil {
+			m := &moves[w.move]
+			jb = &board{b: &m.Board, d: map[string]int{}, lane: lane(m.XUID, JournalLanes)}
+			boards[w.board] = jb
+			order = append(order, w.board)
+		}
+		if w.delta != 0 {
+			for _, level := range []func([]byte) string{coarseSK, fineSK, valueSK} {
+				jb.d[level(w.vk)] += w.delta
+			}
+		}
+		if h := hex.EncodeToString(w.vk); jb.best == "" || h < jb.best {
+			jb.best = h
+		}
+	}
+	journals = map[string]store.Key{}
+	id := newID(now)
+	for _, bk := range order {
+		jb := boards[bk]
+		maps.DeleteFunc(jb.d, func(_ string, n int) bool { return n == 0 })
+		j := delta{Key: store.Key{PK: JournalPK(jb.b, jb.lane), SK: "1" + id}, D: jb.d, Best: jb.best}
+		av, err := store.Marshal(j)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
+		owner = append(owner, -1)
+		journals[bk] = j.Key
+	}
+	return items, owner, journals, nil
+}
+
+// lane returns x's lane of n: the top bits of the 64-bit product
+// x × 0x9E3779B97F4A7C15 (Fibonacci hashing), scaled to n.
+func lane(x xbl.XUID, n int) int {
+	hi, _ := bits.Mul64(uint64(x)*0x9E3779B97F4A7C15, uint64(n))
+	return int(hi)
+}
+
+
+// faults are the failures tests inject (export_test.go): a writer that
+// stops after its transactions, before folding, and a fold that stops
+// after writing its parts, before applying them.
+var faults struct {
+	skipFold   bool
+	afterParts error
+}
+
+// boardState is what Apply wrote to one board.
+type boardState struct {
+	b        *leaderboards.Board
+	first    int         // the first move on it
+	journals []store.Key // the journals written
+	replay   bool        // a move on it was applied before
+}
+
+// Apply implements leaderboards.Mover. Its moves are written in
+// transactions of at most maxTxItems items: each move's entry writes
+// (whose conditions make a move applied twice change nothing the second
+// time) and, per board, one journal of the transaction's counter changes.
+// It then folds each board's journals into its counters (fold) and
+// returns when its own journals are folded, by itself or by another
+// writer holding the board's lease.
+func (s *Store) Apply(ctx context.Context, moves []leaderboards.Move) (applied, done int, err error) {
+	boards := map[string]*boardState{}
+	var order []string
+	var werr error
+	for i := 0; i < len(moves); {
+		j := group(moves, i)
+		kept, journals, replayed, err := s.commit(ctx, moves[i:j])
+		if err != nil {
+			werr, done = err, i
+			break
+		}
+		for k := i; k < j; k++ {
+			bk := EntriesPK(&moves[k].Board)
+			st := boards[bk]
+			if st == nil {
+				st = &boardState{b: &moves[k].Board, first: k}
+				boards[bk] = st
+				order = append(order, bk)
+			}
+			if kept[k-i] {
+				applied++
+			}
+			st.replay = st.replay || replayed[bk]
+		}
+		for bk, key := range journals {
+			boards[bk].journals = append(boards[bk].journals, key)
+		}
+		i, done = j, j
+	}
+	if faults.skipFold {
+		return applied, done, werr
+	}
+	// Fold every board written, even when a later transaction failed:
+	// the retry may not come back to them.
+	ferr := make([]error, len(order))
+	g, gctx := errgroup.WithContext(ctx)
+	for k, bk := range order {
+		g.Go(func() error {
+			st := boards[bk]
+			ferr[k] = s.fold(gctx, st.b, st.journals, st.replay)
+			return nil
+		})
+	}
+	g.Wait()
+	for k, bk := range order {
+		if ferr[k] != nil && boards[bk].first < done {
+			done, werr = boards[bk].first, ferr[k]
+		}
+	}
+	return applied, done, werr
+}
+
+// commit writes moves in one transaction, leaving out each entry write
+// already done (a cancelled transaction says which items failed their
+// conditions; it is sent again without them). kept reports the moves of
+// which a write was made, journals the journal written on each board,
+// replayed the boards a write was left out of.
+func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []bool, journals map[string]store.Key, replayed map[string]bool, err error) {
+	var ws []entryWrite
+	for i := range moves {
+		if ws, err = s.entryWrites(ws, moves, i); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	keep := make([]bool, len(ws))
+	for i := range keep {
+		keep[i] = true
+	}
+	replayed = map[string]bool{}
+	for attempt := 0; ; attempt++ {
+		if !slices.Contains(keep, true) {
+			return make([]bool, len(moves)), nil, replayed, nil
+		}
+		items, owner, js, err := s.txOf(moves, ws, keep, s.now())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		_, err = s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			kept = make([]bool, len(moves))
+			for i, w := range ws {
+				kept[w.move] = kept[w.move] || keep[i]
+			}
+			return kept, js, replayed, nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) || attempt >= store.MaxAttempts {
+			return nil, nil, nil, store.CallError(ctx, "transact "+s.table.Name, err)
+		}
+		conditions := false
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(owner) && owner[i] >= 0 {
+				keep[owner[i]] = false
+				replayed[ws[owner[i]].board] = true
+				conditions = true
+			}
+		}
+		if !conditions {
+			// A conflict with another transaction, or throttling.
+			if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+}
+
+// fold returns once the journals mine are folded into b's counters: by
+// this call, when it takes the board's lease, or by another holder. When
+// replay is set (a move on b was applied before: a retried batch), the
+// journals pending on b are waited for as well, since the attempt that
+// wrote them may have ended before folding them.
+func (s *Store) fold(ctx context.Context, b *leaderboards.Board, mine []store.Key, replay bool) error {
+	if replay {
+		pending, err := s.pending(ctx, b)
+		if err != nil {
+			return err
+		}
+		for _, k := range pending {
+			if !slices.Contains(mine, k) {
+				mine = append(mine, k)
+			}
+		}
+	}
+	me := newID(s.now())
+	for poll := 0; len(mine) > 0; poll++ {
+		// The lease is read on the first poll and every leaseEvery polls
+		// after: a busy board has many writers waiting, and one lease
+		// item to read.
+		if poll%leaseEvery == 0 {
+			l, err := s.readLease(ctx, b)
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			free := l.Owner == "" || l.Until < now.UnixMilli()
+			if free && l.Next > now.UnixMilli() {
+				if err := store.Sleep(ctx, time.UnixMilli(l.Next).Sub(now)+time.Duration(rand.Int64N(int64(10*time.Millisecond)))); err != nil {
+					return err
+				}
+			}
+			if free {
+				got, err := s.acquire(ctx, b, me)
+				if err != nil {
+					return err
+				}
+				if got {
+					if err := s.hold(ctx, b, me); err != nil {
+						return err
+					}
+					poll = -1 // read the lease again on the next poll
+				}
+			}
+		}
+		var err error
+		if mine, err = s.left(ctx, mine); err != nil || len(mine) == 0 {
+			return err
+		}
+		if err := store.Sleep(ctx, pollEvery/2+time.Duration(rand.Int64N(int64(pollEvery)))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lease is a board's fold lease: its holder's id and until when it holds
+// (Unix milliseconds), and when the next fold may start.
+type lease struct {
+	store.Key
+	Owner string `dynamodbav:"o,omitempty"`
+	Until int64  `dynamodbav:"u,omitempty"`
+	Next  int64  `dynamodbav:"nx,omitempty"`
+}
+
+func (s *Store) readLease(ctx context.Context, b *leaderboards.Board) (lease, error) {
+	var l lease
+	out, err := s.table.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table.Name), Key: LeaseKey(b).AV()})
+	if err != nil {
+		return l, store.CallError(ctx, "get "+s.table.Name, err)
+	}
+	if out.Item != nil {
+		err = store.Unmarshal(out.Item, &l)
+	}
+	return l, err
+}
+
+// acquire takes b's lease for me if nobody holds it and its next fold is
+// due.
+func (s *Store) acquire(ctx context.Context, b *leaderboards.Board, me string) (bool, error) {
+	now := s.now()
+	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table.Name),
+		Key:                      LeaseKey(b).AV(),
+		UpdateExpression:         aws.String("SET #o = :me, #u = :until"),
+		ConditionExpression:      aws.String("(attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)"),
+		ExpressionAttributeNames: map[string]string{"#o": "o", "#u": "u", "#nx": "nx"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":me":    strVal(me),
+			":until": num(now.Add(leaseFor).UnixMilli()),
+			":now":   num(now.UnixMilli()),
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, store.CallError(ctx, "update "+s.table.Name, err)
+	}
+	return true, nil
+}
+
+// renew sets when b's next fold may start and, unless release, holds the
+// lease on; release lets it go. It reports whether me still held it.
+func (s *Store) renew(ctx context.Context, b *leaderboards.Board, me string, next time.Time, release bool) (bool, error) {
+	expr := "SET #nx = :nx, #u = :until"
+	vals := map[string]types.AttributeValue{":me": strVal(me), ":nx": num(next.UnixMilli()), ":until": num(s.now().Add(leaseFor).UnixMilli())}
+	if release {
+		expr = "SET #nx = :nx REMOVE #o, #u"
+		delete(vals, ":until")
+	}
+	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table.Name),
+		Key:                       LeaseKey(b).AV(),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("#o = :me"),
+		ExpressionAttributeNames:  map[string]string{"#o": "o", "#u": "u", "#nx": "nx"},
+		ExpressionAttributeValues: vals,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, store.CallError(ctx, "update "+s.table.Name, err)
+	}
+	return true, nil
+}
+
+// hold folds b while me holds its lease, each fold after the last's
+// interval (foldResult.interval), until a fold leaves nothing it saw
+// pending or holdFor has passed. The lease is let go on the way out, with the time the next fold
+// may start.
+func (s *Store) hold(ctx context.Context, b *leaderboards.Board, me string) error {
+	start := s.now()
+	next := start
+	for {
+		if wait := next.Sub(s.now()); wait > 0 {
+			if err := store.Sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		at := s.now()
+		r, err := s.foldOnce(ctx, b)
+		next = at.Add(r.interval())
+		if err != nil || !r.more || s.now().Sub(start) > holdFor {
+			// Let go even when the context ended: the lease times out
+			// otherwise.
+			_, rerr := s.renew(context.WithoutCancel(ctx), b, me, next, true)
+			return errors.Join(err, rerr)
+		}
+		if held, err := s.renew(ctx, b, me, next, false); err != nil || !held {
+			return err
+		}
+	}
+}
+
+// left returns the keys of ks whose items still exist, read strongly
+// consistently.
+func (s *Store) left(ctx context.Context, ks []store.Key) ([]store.Key, error) {
+	var out []store.Key
+	err := s.table.BatchGetConsistent(ctx, ks, store.ProjectionOf[store.Key](), func(items []map[string]types.AttributeValue, _ xbl.Usage) {
+		for _, av := range items {
+			var k store.Key
+			if store.Unmarshal(av, &k) == nil {
+				out = append(out, k)
+			}
+		}
+	})
+	return out, err
+}
+
+// pending returns the keys of the journals and parts pending on b.
+func (s *Store) pending(ctx context.Context, b *leaderboards.Board) ([]store.Key, error) {
+	ds, _, _, err := s.readDeltas(ctx, b)
+	keys := make([]store.Key, len(ds))
+	for i := range ds {
+		keys[i] = ds[i].Key
+	}
+	return keys, err
+}
+
+func num(n int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}

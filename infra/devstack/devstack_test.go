@@ -325,9 +325,39 @@ func TestWritesNeverReachConfigurations(t *testing.T) {
 		if !allows(policies, access{c.action, "2533274792693551#" + scid}) {
 			t.Errorf("%s may not %s a user's partition", c.fn, c.action)
 		}
-		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551", "lbe#" + scid + "#score", "lbc#" + scid + "#score"} {
+		for _, pk := range []string{"scid#" + scid, "profile#2533274792693551", "lbe#" + scid + "#score#0", "lbc#" + scid + "#score#k0",
+			"lbj#" + scid + "#score#0", "lbl#" + scid + "#score", "lbt#" + scid + "#score"} {
 			if allows(policies, access{c.action, pk}) {
 				t.Errorf("%s may %s %s", c.fn, c.action, pk)
+			}
+		}
+	}
+}
+
+// TestIndexWritesOnlyBoards: the leaderboards' index writes and reads a
+// board's items (entries, counters, journals, lease, top item) and reads
+// configurations, and nothing else: no statistics, session or profile.
+func TestIndexWritesOnlyBoards(t *testing.T) {
+	fns, err := template(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := fns["LeaderboardIndexFunction"].Policies
+	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
+	for _, pk := range []string{"lbe#" + scid + "#kd#3", "lbc#" + scid + "#kd#k1", "lbc#" + scid + "#kd#3f5e", "lbj#" + scid + "#kd#15", "lbl#" + scid + "#kd", "lbt#" + scid + "#kd"} {
+		for _, action := range []string{"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"} {
+			if !allows(policies, access{action, pk}) {
+				t.Errorf("may not %s %s", action, pk)
+			}
+		}
+	}
+	if !allows(policies, access{"dynamodb:GetItem", "scid#" + scid}) || allows(policies, access{"dynamodb:UpdateItem", "scid#" + scid}) {
+		t.Error("configurations: read only")
+	}
+	for _, pk := range []string{"2533274792693551#" + scid, "session#" + scid + "#lobby#x", "profile#2533274792693551", "rate#leaderboards#1#2"} {
+		for _, action := range []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"} {
+			if allows(policies, access{action, pk}) {
+				t.Errorf("may %s %s", action, pk)
 			}
 		}
 	}
@@ -345,8 +375,9 @@ func TestLeaderboardsReadOnlyTheirPartitions(t *testing.T) {
 	policies := fns["LeaderboardsFunction"].Policies
 	const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 	allowed := []access{
-		{"dynamodb:Query", "lbe#" + scid + "#kd"},
-		{"dynamodb:Query", "lbc#" + scid + "#kd"},
+		{"dynamodb:Query", "lbe#" + scid + "#kd#0"},
+		{"dynamodb:Query", "lbc#" + scid + "#kd#k0"},
+		{"dynamodb:GetItem", "lbt#" + scid + "#kd"},
 		{"dynamodb:GetItem", "scid#" + scid},
 		{"dynamodb:BatchGetItem", "2533274792693551#" + scid},
 		{"dynamodb:BatchGetItem", "1#" + scid},
@@ -362,6 +393,7 @@ func TestLeaderboardsReadOnlyTheirPartitions(t *testing.T) {
 	for _, pk := range []string{
 		"session#" + scid + "#lobby#" + guid, "keyword#" + scid + "#" + guid, "profile#2533274792693551",
 		"rate#userstats#1297287135#2533274792693551", "184467440737095516150#" + scid, "2533274792693551#" + scid + "x",
+		"lbj#" + scid + "#kd#0", "lbl#" + scid + "#kd",
 	} {
 		for _, action := range []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"} {
 			if allows(policies, access{action, pk}) {

@@ -254,3 +254,36 @@ func TestRefusals(t *testing.T) {
 	read(t, s, player, leaderboards.Request{Stat: "Secret"})
 	read(t, s, stranger, leaderboards.Request{Stat: "Score"})
 }
+
+// TestAroundStart: where a page around a player starts, worked by hand on
+// a board of values 9 8 8 7 7 7 7 5 (positions 1 to 8).
+func TestAroundStart(t *testing.T) {
+	values := []int{9, 8, 8, 7, 7, 7, 7, 5}
+	first := func(p uint32) (uint32, error) {
+		for p > 1 && values[p-2] == values[p-1] {
+			p--
+		}
+		return p, nil
+	}
+	for _, tt := range []struct {
+		name         string
+		better, ties uint32 // of the player's value
+		n            int
+		start        uint32
+		atPlayer     bool
+	}{
+		{"the 9, 10 rows", 0, 1, 10, 1, false},
+		{"an 8, 3 rows: from the 9, holding both 8s", 1, 2, 3, 1, false},
+		{"an 8, 1 row: the 8s do not fit", 1, 2, 1, 0, true},
+		{"a 7, 5 rows: from the first 8 misses the last 7; the 7s fit", 3, 4, 5, 4, false},
+		{"a 7, 9 rows: from the 9", 3, 4, 9, 1, false},
+		{"a 7, 3 rows: the 7s do not fit", 3, 4, 3, 0, true},
+		{"the 5, 3 rows: from the first 7 misses it; from the 5", 7, 1, 3, 8, false},
+		{"the 5, 1 row", 7, 1, 1, 8, false},
+	} {
+		start, at, err := leaderboards.AroundStart(tt.better, tt.ties, tt.n, first)
+		if err != nil || at != tt.atPlayer || !at && start != tt.start {
+			t.Errorf("%s: AroundStart(%d, %d, %d) = %d, %v, %v; want %d, %v", tt.name, tt.better, tt.ties, tt.n, start, at, err, tt.start, tt.atPlayer)
+		}
+	}
+}

@@ -35,8 +35,9 @@ func TestGolden(t *testing.T) {
 		{"score_first_of_two", "Score", "maxItems=2", 1, 2},
 		{"score_skip_to_rank", "Score", "maxItems=3&skipToRank=4", 4, 3},
 		// 2533274792693505 is 6th, tied at 750 with the 4th to the 7th
-		// (all rank 4): the page holds it in its middle.
-		{"score_skip_to_tied_user", "Score", "maxItems=3&skipToUser=2533274792693505", 5, 3},
+		// (all rank 4): the tie is longer than the page, so the page
+		// starts at the player (leaderboards.AroundStart).
+		{"score_skip_to_tied_user", "Score", "maxItems=3&skipToUser=2533274792693505", 6, 3},
 		{"time_ascending", "Time", "maxItems=100", 1, 100},
 		{"secret_by_owner", "Secret", "", 1, 10},
 		// Extra columns: each row's statistics the caller may read.
@@ -114,7 +115,8 @@ func TestFollowTokens(t *testing.T) {
 	}
 }
 
-// TestSkipToUser: every ranked player's page holds them in its middle;
+// TestSkipToUser: every ranked player's page holds them, placed as
+// leaderboards.AroundStart places it;
 // a player without a ranked value (a String value on a ranked stat, no
 // value, or an unknown xuid) gets the top page.
 func TestSkipToUser(t *testing.T) {
@@ -132,7 +134,7 @@ func TestSkipToUser(t *testing.T) {
 				}
 				start := 1
 				if r := b.rankOf(x); r > 0 {
-					start = max(1, r-(n-1)/2)
+					start = b.aroundStart(r, n)
 				}
 				checkPage(t, p, b, start, n)
 			}
@@ -262,7 +264,7 @@ func FuzzAnswerParses(f *testing.F) {
 			q = append(q, "skipToUser="+strconv.FormatUint(x, 10))
 			invalid = invalid || x == 0
 			if r := b.rankOf(x); r > 0 {
-				start = max(1, r-(n-1)/2)
+				start = b.aroundStart(r, n)
 			}
 		}
 		target := boardPath(scidBoards, stat) + "?" + strings.Join(q, "&")

@@ -132,6 +132,26 @@ func (b *oracleBoard) rankOf(x uint64) int {
 	return 1 + slices.IndexFunc(b.entries, func(e oracleEntry) bool { return e.xuid == x })
 }
 
+// aroundStart is the position a page of n rows around the player at
+// position pos starts from: the first player of the value (n-1)/2 places
+// before the player's value, when the page then holds the player's whole
+// tie; else the tie's first player, when the tie fits a page; else the
+// player (leaderboards.AroundStart, worked out here on the oracle).
+func (b *oracleBoard) aroundStart(pos, n int) int {
+	g := b.groupStart(pos)
+	end := pos
+	for end < len(b.entries) && b.entries[end].value.Cmp(b.entries[pos-1].value) == 0 {
+		end++
+	}
+	switch s := b.groupStart(max(1, g-(n-1)/2)); {
+	case s+n-1 >= end:
+		return s
+	case end-g+1 <= n:
+		return g
+	}
+	return pos
+}
+
 // groupStart is the position of the first player tied with the player
 // at position pos: that player's rank.
 func (b *oracleBoard) groupStart(pos int) int {

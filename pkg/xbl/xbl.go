@@ -209,6 +209,13 @@ const (
 	MaxLanes     = 64
 )
 
+// Batched reports whether the board counts its moves in batches: one
+// configured with more lanes than the default (for more ranked writes
+// than a few hundred a second) has its index's counter changes written
+// to journals and folded into its counters at a bounded rate, and keeps a
+// top item; another has them written with its entries.
+func (lb *Leaderboard) Batched() bool { return lb.LaneCount() > DefaultLanes }
+
 // LaneCount returns the board's lanes: Lanes, or DefaultLanes when unset.
 func (lb *Leaderboard) LaneCount() int {
 	if lb.Lanes <= 0 {

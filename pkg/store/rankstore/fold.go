@@ -278,7 +278,7 @@ func (s *Store) foldOnce(ctx context.Context, b *leaderboards.Board) (foldResult
 			}
 		}
 	}
-	s.deleteZeros(ctx, b, applied, r.units)
+	s.deleteZeros(ctx, lowered(b, applied), r.units)
 	return r, s.refreshTop(ctx, b, top, topAnyway, r.units)
 }
 
@@ -319,18 +319,17 @@ func (s *Store) applyParts(ctx context.Context, b *leaderboards.Board, parts []d
 	return err
 }
 
-// deleteZeros deletes the value counters a fold lowered, on condition
-// that they are 0 (best effort: a counter left at 0 only costs a read;
-// each delete costs a write unit, deleted or not).
-func (s *Store) deleteZeros(ctx context.Context, b *leaderboards.Board, applied map[string]int, units map[string]float64) {
+// deleteZeros deletes the value counters ks, lowered by a fold or a
+// transaction, on condition that they are 0 (best effort: a counter left
+// at 0 only costs a read; each delete costs a write unit, deleted or not,
+// added to units when not nil).
+func (s *Store) deleteZeros(ctx context.Context, ks []store.Key, units map[string]float64) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
-	for sk, d := range applied {
-		if d >= 0 || sk[0] != '3' {
-			continue
+	for _, k := range ks {
+		if units != nil {
+			units[k.PK]++
 		}
-		k := store.Key{PK: CounterPK(b, sk), SK: sk}
-		units[k.PK]++
 		g.Go(func() error {
 			s.table.Client.DeleteItem(gctx, &dynamodb.DeleteItemInput{
 				TableName:                 aws.String(s.table.Name),
@@ -343,4 +342,15 @@ func (s *Store) deleteZeros(ctx context.Context, b *leaderboards.Board, applied 
 		})
 	}
 	g.Wait()
+}
+
+// lowered returns the value counters of b that changes lowers.
+func lowered(b *leaderboards.Board, changes map[string]int) []store.Key {
+	var out []store.Key
+	for _, sk := range slices.Sorted(maps.Keys(changes)) {
+		if changes[sk] < 0 && sk[0] == '3' {
+			out = append(out, store.Key{PK: CounterPK(b, sk), SK: sk})
+		}
+	}
+	return out
 }

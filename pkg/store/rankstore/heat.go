@@ -60,13 +60,16 @@ func Plan(moves []leaderboards.Move, batch int) *Heat {
 			for k := range keep {
 				keep[k] = true
 			}
-			items, owner, _, _ := s.txOf(ms[i:j], ws, keep, time.Now())
+			items, owner, js, zeros, _ := s.txOf(ms[i:j], ws, keep, time.Now())
 			h.Transactions++
+			for _, k := range zeros {
+				h.Units[k]++
+			}
 			for n, it := range items {
 				av := itemAV(it)
 				k := keyOf(av)
 				h.Units[k] += txUnits(store.ItemSize(av))
-				if owner[n] < 0 {
+				if owner[n] < 0 && slices.Contains(slices.Collect(maps.Values(js)), k) {
 					var d delta
 					if store.Unmarshal(av, &d) == nil {
 						d.size = store.ItemSize(av)

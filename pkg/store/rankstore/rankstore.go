@@ -101,16 +101,17 @@ func EntryLanePKs(b *leaderboards.Board) []string {
 	return out
 }
 
-// CoarseParts is the number of partitions a board's coarse counters are
-// spread over, by bucket: every fold writes the coarse counters its
-// moves changed (a hundred or more on a board of spread scores), so one
-// partition would take every fold's; a page reads them all, one Query
-// each.
+// CoarseParts is the number of partitions a batched board's coarse
+// counters are spread over, by bucket: every fold writes the coarse
+// counters its moves changed (a hundred or more on a board of spread
+// scores), so one partition would take every fold's; a page reads them
+// all, one Query each.
 const CoarseParts = 8
 
 // CounterPK is the partition key of the counter with sort key sk: a
-// coarse counter is in one of the board's CoarseParts partitions
-// (CountsPK, "#k" and the part: Fibonacci hashing of the bucket); the
+// coarse counter is in CountsPK, or on a batched board in one of its
+// CoarseParts partitions (CountsPK, "#k" and the part: Fibonacci hashing
+// of the bucket); the
 // fine counters of a coarse bucket share a partition of their own, and so
 // do the value counters of a fine bucket (CountsPK, "#" and the parent
 // bucket's hex). A page reads the coarse partitions and one partition per
@@ -118,7 +119,7 @@ const CoarseParts = 8
 // (docs/ARCHITECTURE.md).
 func CounterPK(b *leaderboards.Board, sk string) string {
 	switch {
-	case len(sk) >= 5 && sk[0] == '1':
+	case len(sk) >= 5 && sk[0] == '1' && b.Batched():
 		v, _ := strconv.ParseUint(sk[1:5], 16, 64)
 		part, _ := bits.Mul64(v*0x9E3779B97F4A7C15, CoarseParts)
 		return CountsPK(b) + "#k" + strconv.Itoa(int(part))
@@ -130,8 +131,13 @@ func CounterPK(b *leaderboards.Board, sk string) string {
 	return CountsPK(b)
 }
 
-// CoarsePKs returns the partition keys of b's coarse counters.
+// CoarsePKs returns the partition keys of b's coarse counters: CountsPK
+// on a board that is not batched (xbl.Leaderboard.Batched: its coarse
+// counters are written with each transaction of moves, not by folds).
 func CoarsePKs(b *leaderboards.Board) []string {
+	if !b.Batched() {
+		return []string{CountsPK(b)}
+	}
 	out := make([]string, CoarseParts)
 	for i := range out {
 		out[i] = CountsPK(b) + "#k" + strconv.Itoa(i)
@@ -533,12 +539,12 @@ func (s *Store) sliceFrom(ctx context.Context, b *leaderboards.Board, c *counts,
 	return sl, nil
 }
 
-// At implements leaderboards.Ranking: from the board's top item when the
-// slice is within it (a page from rank 1, say), else from the counters
-// and the lanes.
+// At implements leaderboards.Ranking: on a batched board, from its top
+// item when the slice is within it (a page from rank 1, say); else from
+// the counters and the lanes.
 func (s *Store) At(ctx context.Context, b *leaderboards.Board, r uint32, n int) (*leaderboards.Slice, error) {
 	var tu xbl.Usage
-	if int(r)+n <= TopRows {
+	if b.Batched() && int(r)+n <= TopRows {
 		sl, ok, err := s.fromTop(ctx, b, r, n)
 		if err != nil {
 			return sl, err

@@ -34,10 +34,14 @@ type world struct {
 	values map[xbl.XUID]xbl.StatValue
 }
 
-func newWorld(t *testing.T, ascending bool) *world {
+func newWorld(t *testing.T, ascending bool) *world { return newWorldLanes(t, ascending, 0) }
+
+// newWorldLanes is newWorld with a board of that many lanes (0 for the
+// default; more makes it batched).
+func newWorldLanes(t *testing.T, ascending bool, lanes int) *world {
 	cfg := xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"},
 		Stats:        map[string]xbl.Access{"score": xbl.Open},
-		Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score", Ascending: ascending, Type: xbl.Integer}}}
+		Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score", Ascending: ascending, Type: xbl.Integer, Lanes: lanes}}}
 	w := &world{t: t, table: ddbtest.EmptyTable(t), mem: memstore.New(), cfg: cfg, values: map[xbl.XUID]xbl.StatValue{}}
 	w.rank = rankstore.New(w.table)
 	w.load(&xbl.Dataset{Configs: []xbl.ServiceConfig{cfg}})
@@ -217,7 +221,12 @@ func TestSameAsOracle(t *testing.T) {
 // TestBuildSameAsApply: a board written whole by Build reads as the one
 // its players' moves make.
 func TestBuildSameAsApply(t *testing.T) {
-	w := newWorld(t, false)
+	for _, lanes := range []int{0, 64} {
+		t.Run(fmt.Sprint("lanes=", lanes), func(t *testing.T) { testBuildSameAsApply(t, newWorldLanes(t, false, lanes)) })
+	}
+}
+
+func testBuildSameAsApply(t *testing.T, w *world) {
 	r := rand.New(rand.NewPCG(9, 9))
 	var ds xbl.Dataset
 	var entries []leaderboards.Entry

@@ -170,9 +170,9 @@ func entryCount(m *leaderboards.Move) int {
 }
 
 // group returns the end of the moves from moves[i] that one transaction
-// takes: as many as fit in maxTxItems with one journal per board, each
-// player at most once per board (an entry may be written once per
-// transaction).
+// takes: as many as fit in maxTxItems with one journal per batched board
+// (or the counters of another's moves, six at most a move), each player
+// at most once per board (an entry may be written once per transaction).
 func group(moves []leaderboards.Move, i int) int {
 	boards := map[string]bool{}
 	players := map[string]bool{}
@@ -183,8 +183,11 @@ func group(moves []leaderboards.Move, i int) int {
 		bk := EntriesPK(&m.Board)
 		pk := bk + "#" + m.XUID.String()
 		n := entryCount(m)
-		if !boards[bk] {
-			n++
+		switch {
+		case !m.Board.Batched():
+			n += 6 // at most ±1 on three levels' counters
+		case !boards[bk]:
+			n++ // the board's journal
 		}
 		if j > i && (players[pk] || items+n > maxTxItems) {
 			break
@@ -196,11 +199,14 @@ func group(moves []leaderboards.Move, i int) int {
 }
 
 // txOf builds the transaction of the entry writes ws that are kept, and,
-// for each board, one journal of the counter changes they make (and the
-// best place they touch, for the top item). owner[i] is the index in ws
-// of the transaction's item i (−1 for a journal); journals are the
-// journals' keys by board (EntriesPK).
-func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, now time.Time) (items []types.TransactWriteItem, owner []int, journals map[string]store.Key, err error) {
+// for each board, the counter changes they make: on a batched board
+// (xbl.Leaderboard.Batched), one journal of them (and the best place they
+// touch, for the top item); on another, the counters themselves, each
+// once, with zeros the value counters they lower (deleted after the
+// commit if 0). owner[i] is the index in ws of the transaction's item i
+// (−1 for a journal or counter); journals are the journals' keys by board
+// (EntriesPK).
+func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, now time.Time) (items []types.TransactWriteItem, owner []int, journals map[string]store.Key, zeros []store.Key, err error) {
 	type board struct {
 		b    *leaderboards.Board
 		d    map[string]int
@@ -236,16 +242,26 @@ func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, no
 	for _, bk := range order {
 		jb := boards[bk]
 		maps.DeleteFunc(jb.d, func(_ string, n int) bool { return n == 0 })
+		if !jb.b.Batched() {
+			// Counted with the entries: each counter the transaction
+			// changes, once.
+			for _, it := range s.addItems(jb.b, jb.d) {
+				items = append(items, it)
+				owner = append(owner, -1)
+			}
+			zeros = append(zeros, lowered(jb.b, jb.d)...)
+			continue
+		}
 		j := delta{Key: store.Key{PK: JournalPK(jb.b, jb.lane), SK: "1" + id}, D: jb.d, Best: jb.best}
 		av, err := store.Marshal(j)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
 		owner = append(owner, -1)
 		journals[bk] = j.Key
 	}
-	return items, owner, journals, nil
+	return items, owner, journals, zeros, nil
 }
 
 // lane returns x's lane of n: the top bits of the 64-bit product
@@ -291,15 +307,18 @@ func (s *Store) Apply(ctx context.Context, moves []leaderboards.Move) (applied, 
 			break
 		}
 		for k := i; k < j; k++ {
+			if kept[k-i] {
+				applied++
+			}
+			if !moves[k].Board.Batched() {
+				continue // counted in its transaction: nothing to fold
+			}
 			bk := EntriesPK(&moves[k].Board)
 			st := boards[bk]
 			if st == nil {
 				st = &boardState{b: &moves[k].Board, first: k}
 				boards[bk] = st
 				order = append(order, bk)
-			}
-			if kept[k-i] {
-				applied++
 			}
 			st.replay = st.replay || replayed[bk]
 		}
@@ -352,7 +371,7 @@ func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []b
 		if !slices.Contains(keep, true) {
 			return make([]bool, len(moves)), nil, replayed, nil
 		}
-		items, owner, js, err := s.txOf(moves, ws, keep, s.now())
+		items, owner, js, zeros, err := s.txOf(moves, ws, keep, s.now())
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -362,6 +381,7 @@ func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []b
 			for i, w := range ws {
 				kept[w.move] = kept[w.move] || keep[i]
 			}
+			s.deleteZeros(ctx, zeros, nil)
 			return kept, js, replayed, nil
 		}
 		var tce *types.TransactionCanceledException

@@ -3,6 +3,7 @@ package rankstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -68,8 +69,13 @@ func (w *world) batch(r *rand.Rand, n int, from xbl.XUID, players int) []leaderb
 // it was (a player's move back to a place it left applies again on the
 // way, and so does the move that leaves it again).
 func TestApplyBatch(t *testing.T) {
+	for _, lanes := range []int{0, 16} {
+		t.Run(fmt.Sprint("lanes=", lanes), func(t *testing.T) { testApplyBatch(t, newWorldLanes(t, false, lanes)) })
+	}
+}
+
+func testApplyBatch(t *testing.T, w *world) {
 	ctx := context.Background()
-	w := newWorld(t, false)
 	r := rand.New(rand.NewPCG(3, 4))
 	for round := range 3 {
 		moves := w.batch(r, 120, 100, 50)
@@ -97,14 +103,14 @@ func TestApplyBatch(t *testing.T) {
 	w.check()
 }
 
-// TestFoldFaults: a writer that stops after its transactions (before
+// TestFoldFaults: on a batched board, a writer that stops after its transactions (before
 // folding) leaves its journals to the retry of its batch, which folds
 // them; a fold that stops after writing its parts leaves them to the
 // next fold, which applies each once. The board then reads exactly as the
 // oracle.
 func TestFoldFaults(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, true)
+	w := newWorldLanes(t, true, 16)
 	r := rand.New(rand.NewPCG(5, 6))
 
 	moves := w.batch(r, 80, 100, 60)
@@ -144,8 +150,13 @@ func TestFoldFaults(t *testing.T) {
 // batches at once on one board, as Lambda's shards do; every move is
 // folded exactly once.
 func TestConcurrentWriters(t *testing.T) {
+	for _, lanes := range []int{0, 16} {
+		t.Run(fmt.Sprint("lanes=", lanes), func(t *testing.T) { testConcurrentWriters(t, newWorldLanes(t, false, lanes)) })
+	}
+}
+
+func testConcurrentWriters(t *testing.T, w *world) {
 	ctx := context.Background()
-	w := newWorld(t, false)
 	r := rand.New(rand.NewPCG(7, 7))
 	const writers = 8
 	batches := make([][][]leaderboards.Move, writers)

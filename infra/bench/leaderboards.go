@@ -25,12 +25,15 @@ import (
 // (rankstore.Build), then pages of 10 rows read through the ranking
 // store: the top page, pages from random ranks, pages around random
 // players, and the next page after each (the continuation token's read).
-func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages int) error {
+func runLeaderboards(ctx context.Context, endpoint string, sizes []int, lanes, pages int) error {
 	client, err := store.NewClient(ctx, endpoint)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Leaderboard pages of 10 rows, through rankstore (what the leaderboards function reads), eventually consistent; %d pages of each kind per size\n\n", pages)
+	if lanes < 1 || lanes > xbl.MaxLanes {
+		return fmt.Errorf("-lanes %d: must be from 1 to %d", lanes, xbl.MaxLanes)
+	}
+	fmt.Printf("Leaderboard pages of 10 rows on boards of %d lanes, through rankstore (what the leaderboards function reads), eventually consistent; %d pages of each kind per size\n\n", lanes, pages)
 	fmt.Println("| players | distinct values | page | read units p50 / max | items p50 / max | calls | latency p50 / p99 ms |")
 	fmt.Println("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
 	var heat []string
@@ -46,9 +49,9 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 		}
 		t := store.Table{Client: client, Name: name}
 		const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
-		// The board is configured for the 10,000 writes a second the
-		// burst below puts on it: 64 lanes.
-		b := &leaderboards.Board{SCID: scid, Leaderboard: xbl.Leaderboard{Stat: "Score", Type: xbl.Integer, Lanes: xbl.MaxLanes}}
+		// By default the board is configured for the 10,000 writes a
+		// second the burst below puts on it: 64 lanes.
+		b := &leaderboards.Board{SCID: scid, Leaderboard: xbl.Leaderboard{Stat: "Score", Type: xbl.Integer, Lanes: lanes}}
 		r := rand.New(rand.NewPCG(uint64(n), 1))
 		entries := make([]leaderboards.Entry, n)
 		distinct := map[int]bool{}
@@ -154,7 +157,7 @@ func runLeaderboards(ctx context.Context, endpoint string, sizes []int, pages in
 // printHeat prints the write heat table of the sizes measured.
 func printHeat(heat []string) {
 	fmt.Println()
-	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board of 64 lanes (as the index writes them, rankstore.Plan: 90 % raise their score by 1 to 50, 10 % are new), in stream batches of 100 and of 10 writes, write units per second")
+	fmt.Println("Write heat of a burst of 10,000 ranked-stat writes in one second on one board of the lanes above (as the index writes them, rankstore.Plan: 90 % raise their score by 1 to 50, 10 % are new), in stream batches of 100 and of 10 writes, write units per second")
 	fmt.Println()
 	fmt.Println("| players | batch | transactions | journals | folds | partitions written | busiest partition key | its units/s | busiest item | its units/s |")
 	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |")

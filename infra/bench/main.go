@@ -55,6 +55,7 @@ type options struct {
 	scids        int
 	statsPerSCID int
 	sessions     []int // session counts of the session cases
+	lanes        int   // the leaderboards' lanes
 }
 
 // caseNames are the cases -only names, in the order a run measures them.
@@ -112,6 +113,7 @@ func run() error {
 	only := flag.String("only", "", "run only these cases, comma-separated: "+strings.Join(caseNames, ", ")+
 		" (heavy: the heavy session batch alone, which sessions includes; rta: real-time activity, under the emulator; init: start-ups alone, without DynamoDB Local)")
 	boards := flag.String("boards", "10000,100000", "comma-separated leaderboard sizes (players), one leaderboard case each")
+	flag.IntVar(&o.lanes, "lanes", xbl.MaxLanes, "the leaderboards' lanes (1 to 64; more than 4 makes a board batched, with a top item)")
 	inits := flag.Int("init-runs", 30, "start-ups measured per bootstrap")
 	emulated := flag.Bool("emulator", true, "measure the read cases also under the Runtime Interface Emulator (make run's functions)")
 	samplesPath := flag.String("samples", "", "write each table case's per-request latencies here, as JSON (infra/plots draws make results' charts from them)")
@@ -220,7 +222,7 @@ func runCases(ctx context.Context, want map[string]bool, o options, boardSizes [
 		}
 	}
 	if want["leaderboards"] {
-		if err := part(func() error { return runLeaderboards(ctx, endpoint, boardSizes, 100) }); err != nil {
+		if err := part(func() error { return runLeaderboards(ctx, endpoint, boardSizes, o.lanes, 100) }); err != nil {
 			return err
 		}
 	}

@@ -297,6 +297,9 @@ func headroom(u units) string {
 const (
 	kindCounters = "a leaderboard's counters"
 	kindEntries  = "a leaderboard's entries"
+	kindJournals = "a leaderboard's journals"
+	kindLease    = "a leaderboard's fold lease"
+	kindTop      = "a leaderboard's top item"
 	kindSession  = "a session (document, head, claim, queue)"
 	kindKeyword  = "a keyword's index entries"
 	kindRate     = "a caller's rate counts"
@@ -312,6 +315,9 @@ var kinds = func() map[string]string {
 	return map[string]string{
 		prefixOf(rankstore.CountsPK(&b)):                     kindCounters,
 		prefixOf(rankstore.EntriesPK(&b)):                    kindEntries,
+		prefixOf(rankstore.JournalPK(&b, 0)):                 kindJournals,
+		prefixOf(rankstore.LeaseKey(&b).PK):                  kindLease,
+		prefixOf(rankstore.TopKey(&b).PK):                    kindTop,
 		prefixOf(store.SessionKey("s", "t", "n").PK):         kindSession,
 		prefixOf(store.KeywordPK("s", "k")):                  kindKeyword,
 		prefixOf(store.RateKey("s", "t", 1, time.Time{}).PK): kindRate,

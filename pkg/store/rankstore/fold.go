@@ -126,7 +126,7 @@ func partsOf(b *leaderboards.Board, sum map[string]int, best, id string) []delta
 	})
 	var out []delta
 	for k, chunk := range enumerate(slices.Chunk(sks, maxTxItems-1)) {
-		d := delta{Key: store.Key{PK: JournalPK(b, k%JournalLanes), SK: "0" + id + "#" + strconv.Itoa(k)}, D: map[string]int{}, Best: best}
+		d := delta{Key: store.Key{PK: JournalPK(b, k%b.LaneCount()), SK: "0" + id + "#" + strconv.Itoa(k)}, D: map[string]int{}, Best: best}
 		for _, sk := range chunk {
 			d.D[sk] = sum[sk]
 		}

@@ -65,7 +65,11 @@ func TestBurstHeat(t *testing.T) {
 				for _, u := range h.Units {
 					busiestItem = max(busiestItem, u)
 				}
-				kinds := map[string]float64{}
+				total := 0.0
+				for _, u := range h.Units {
+					total += u
+				}
+				kinds := map[string]float64{"per move": total / float64(len(moves))}
 				for pk, u := range byPK {
 					kind := pk[:4]
 					if strings.Contains(pk, "#k") {

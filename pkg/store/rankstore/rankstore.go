@@ -289,12 +289,6 @@ func (s *Store) readCounts(ctx context.Context, b *leaderboards.Board) (*counts,
 	return s.readCountsOf(ctx, b, false)
 }
 
-// readCountsConsistent is readCounts, strongly consistent (a fold's
-// total for the top item).
-func (s *Store) readCountsConsistent(ctx context.Context, b *leaderboards.Board) (*counts, error) {
-	return s.readCountsOf(ctx, b, true)
-}
-
 func (s *Store) readCountsOf(ctx context.Context, b *leaderboards.Board, consistent bool) (*counts, error) {
 	c := &counts{}
 	pks := CoarsePKs(b)

@@ -24,9 +24,6 @@ import (
 
 // How the index writes a board (docs/ARCHITECTURE.md, "The write path").
 const (
-	// JournalLanes is the number of partitions a board's journals (and
-	// the parts of its folds) are spread over.
-	JournalLanes = 16
 	// maxTxItems is DynamoDB's limit of items in one transaction.
 	maxTxItems = 100
 	// FoldEvery is the shortest time between two folds of one board.
@@ -57,9 +54,13 @@ func JournalPK(b *leaderboards.Board, i int) string {
 	return "lbj#" + b.SCID + "#" + xbl.StatKey(b.Stat) + "#" + strconv.Itoa(i)
 }
 
-// JournalPKs returns the partition keys of b's journals.
+// JournalPKs returns the partition keys of b's journals: as many as its
+// lanes (a journal takes a transaction's moves, and a busy board's
+// transactions hold few moves of it when its writes are spread over many
+// stream batches: each journal lane then takes as many writes as an
+// entry lane).
 func JournalPKs(b *leaderboards.Board) []string {
-	out := make([]string, JournalLanes)
+	out := make([]string, b.LaneCount())
 	for i := range out {
 		out[i] = JournalPK(b, i)
 	}
@@ -224,7 +225,7 @@ func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, no
 		jb := boards[w.board]
 		if jb == nil {
 			m := &moves[w.move]
-			jb = &board{b: &m.Board, d: map[string]int{}, lane: lane(m.XUID, JournalLanes)}
+			jb = &board{b: &m.Board, d: map[string]int{}, lane: lane(m.XUID, m.Board.LaneCount())}
 			boards[w.board] = jb
 			order = append(order, w.board)
 		}
@@ -270,7 +271,6 @@ func lane(x xbl.XUID, n int) int {
 	hi, _ := bits.Mul64(uint64(x)*0x9E3779B97F4A7C15, uint64(n))
 	return int(hi)
 }
-
 
 // faults are the failures tests inject (export_test.go): a writer that
 // stops after its transactions, before folding, and a fold that stops

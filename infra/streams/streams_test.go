@@ -33,13 +33,20 @@ const scid = "7492baca-c1b4-440d-a391-b7ef364a8d40"
 // TestIndexFollowsTheStream: statistics written to DynamoDB Local reach
 // the ranking through the table's stream and the index's handler, with
 // the handler failing often (errors and reported records): the ranking
-// ends exactly as memstore's oracle has it, and a write shows within a
-// second once the failures stop.
+// ends exactly as memstore's oracle has it, and a write shows once the
+// failures stop; on a board of the default lanes and on a batched one
+// (journals and folds).
 func TestIndexFollowsTheStream(t *testing.T) {
+	for _, lanes := range []int{0, 16} {
+		t.Run(fmt.Sprint("lanes=", lanes), func(t *testing.T) { testIndexFollowsTheStream(t, lanes) })
+	}
+}
+
+func testIndexFollowsTheStream(t *testing.T, lanes int) {
 	table := ddbtest.StreamTable(t)
 	cfg := xbl.ServiceConfig{SCID: scid, TitleIDs: []string{"1"}, Sandboxes: []string{"RETAIL"},
 		Stats:        map[string]xbl.Access{"score": xbl.Open},
-		Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score", Type: xbl.Integer}}}
+		Leaderboards: map[string]xbl.Leaderboard{"score": {Stat: "Score", Type: xbl.Integer, Lanes: lanes}}}
 	mem := memstore.New()
 	load := func(ds *xbl.Dataset) {
 		t.Helper()

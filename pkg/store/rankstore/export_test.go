@@ -8,3 +8,11 @@ func SetFaults(skipFold bool, afterParts error) (restore func()) {
 	faults.skipFold, faults.afterParts = skipFold, afterParts
 	return func() { faults = old }
 }
+
+// SetTopFault makes every refresh of a top item fail with err until
+// restore is called.
+func SetTopFault(err error) (restore func()) {
+	old := faults.top
+	faults.top = err
+	return func() { faults.top = old }
+}

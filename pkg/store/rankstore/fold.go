@@ -22,11 +22,10 @@ import (
 // journal lane.
 const perLane = 100
 
-// foldResult is what one fold did: whether it left journals or parts
-// pending (it took only some of those it read, or a lane had more than it
-// read), and the write units it gave each partition.
+// foldResult is what one fold did: whether it found journals or parts,
+// and the write units it gave each partition.
 type foldResult struct {
-	more  bool
+	found bool
 	units map[string]float64
 }
 
@@ -205,41 +204,44 @@ func conditionFailed(tce *types.TransactionCanceledException) bool {
 }
 
 // foldOnce folds b's pending journals into its counters, exactly once
-// each: the parts a fold before it left are applied first; then as many
-// journals as fit are deleted, in one transaction, with either the
-// counters they change (when the two fit in one transaction) or the parts
-// that hold those changes, each part then applied in a transaction with
-// its own delete. Value counters it leaves at 0 are deleted, and the
-// board's top item is brought up to date.
+// each: the board's top item is brought up to date first; the parts a
+// fold before it left are applied; then as many journals as fit are
+// deleted, in one transaction, with either the counters they change (when
+// the two fit in one transaction) or the parts that hold those changes,
+// each part then applied in a transaction with its own delete. Value
+// counters it leaves at 0 are deleted.
 func (s *Store) foldOnce(ctx context.Context, b *leaderboards.Board) (foldResult, error) {
 	r := foldResult{units: map[string]float64{}}
-	ds, full, _, err := s.readDeltas(ctx, b)
+	ds, _, _, err := s.readDeltas(ctx, b)
 	if err != nil || len(ds) == 0 {
 		return r, err
 	}
-	r.more = full
+	r.found = true
 	split := 0
 	for split < len(ds) && ds[split].SK[0] == '0' {
 		split++
 	}
 	parts, journals := ds[:split], ds[split:]
-	applied := map[string]int{}
-	top := ""
-	topAnyway := false
-	for _, p := range parts {
-		top = bestOf(top, p.Best)
-		topAnyway = topAnyway || p.Best == ""
+	n, sum := choose(journals)
+	take := journals[:n]
+	// The top item first, while the parts and journals it owes a refresh
+	// still exist: a fold that stops after this leaves them for the next,
+	// which refreshes it again; one that refreshed it last would leave it
+	// stale for good if it stopped in between. (Their entries are in the
+	// lanes already: they were written with the journals.)
+	top, topAnyway := "", false
+	for _, d := range slices.Concat(parts, take) {
+		top = bestOf(top, d.Best)
+		topAnyway = topAnyway || d.Best == "" && d.SK[0] == '0'
 	}
+	if err := s.refreshTop(ctx, b, top, topAnyway, r.units); err != nil {
+		return r, err
+	}
+	applied := map[string]int{}
 	if err := s.applyParts(ctx, b, parts, applied, r.units); err != nil {
 		return r, err
 	}
-	n, sum := choose(journals)
-	take := journals[:n]
-	r.more = r.more || n < len(journals)
 	if n > 0 {
-		for _, j := range take {
-			top = bestOf(top, j.Best)
-		}
 		var items []types.TransactWriteItem
 		for _, j := range take {
 			items = append(items, s.deleteItem(j.Key))
@@ -279,7 +281,7 @@ func (s *Store) foldOnce(ctx context.Context, b *leaderboards.Board) (foldResult
 		}
 	}
 	s.deleteZeros(ctx, lowered(b, applied), r.units)
-	return r, s.refreshTop(ctx, b, top, topAnyway, r.units)
+	return r, nil
 }
 
 // bestOf returns the better (lower) of two value keys in hex, "" being

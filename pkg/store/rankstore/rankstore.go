@@ -1,23 +1,28 @@
 // Package rankstore keeps the leaderboards' ranking in package store's
 // table: Store implements leaderboards.Ranking (pages with exact ranks and
-// totals) and applies leaderboards.Move (Apply).
+// totals) and leaderboards.Mover (Apply: a stream batch's moves).
 //
 // Each board (a SCID's leaderboard over one statistic) has its entries in
-// EntryLanes partitions by player (EntryPK) and its counters in a
-// partition per level and parent bucket (CounterPK):
+// its lanes by player (EntryPK; xbl.Leaderboard.Lanes, 4 by default) and
+// its counters in a partition per level and parent bucket (CounterPK):
 //
 //	pk                                      sk                          attributes
 //	lbe#{scid}#{statkey}#{lane}             hex(Board.Key): value, xuid v (value text), t (i or d), g (gamertag)
-//	lbc#{scid}#{statkey}                    1{hex(value key[0:2])}      n: players in a coarse value bucket
+//	lbc#{scid}#{statkey}[#k{part}]          1{hex(value key[0:2])}      n: players in a coarse value bucket
 //	lbc#{scid}#{statkey}#{hex(vk[0:2])}     2{hex(value key[0:3])}      n: players in a fine value bucket
 //	lbc#{scid}#{statkey}#{hex(vk[0:3])}     3{hex(value key[0:8])}      n: players with exactly that value
 //
-// where the value key is the first 8 bytes of Board.Key (the value's
-// bits, in the board's order), and the lane (0 to 3) the top 2 bits of
-// the 64-bit product xuid × 0x9E3779B97F4A7C15 (Fibonacci hashing). Each
-// lane's entries are in board order (the sort key is the board's order):
-// a page reads every lane at once, one Query each, and merges them
-// (entries, lanes).
+// and, on a batched board (more than 4 lanes: xbl.Leaderboard.Batched),
+// its journals and the parts of its folds (lbj#{scid}#{statkey}#{lane},
+// sort keys 1{id} and 0{fold id}#{part}), its fold lease (LeaseKey) and
+// its top item (TopKey), and its coarse counters in CoarseParts
+// partitions (the #k{part} above). The value key is the first 8 bytes of
+// Board.Key (the value's bits, in the board's order), and a player's lane
+// the top bits of the 64-bit product xuid × 0x9E3779B97F4A7C15 (Fibonacci
+// hashing) scaled to the lanes. Each lane's entries are in board order
+// (the sort key is the board's order): a page reads every lane at once
+// and merges them (lanes).
+//
 // A rank is 1 + the players strictly better than a value: the coarse
 // buckets before the value's (all of them are read, a few hundred at most
 // for the value ranges of games, since a coarse bucket spans a sixteenth
@@ -25,16 +30,17 @@
 // most 256), and the values before it in its fine bucket (a 4096th of a
 // power of two: at most 128 distinct integers below 2^20). The total is
 // the sum of the coarse buckets. So a page reads three ranges of small
-// counter items, one partition each, and its entries in every lane: seven
-// Query calls, whatever the number of players.
+// counter items and its entries in every lane, whatever the number of
+// players; a batched board's top page reads its top item instead of the
+// lanes.
 //
-// A move is one TransactWriteItems of at most 8 items: the old entry's
-// delete (on condition that it exists) and the new entry's put (on
-// condition that it does not), both in the player's lane, and ±1 on the
-// counters where the old and new values' buckets differ. The conditions
-// make a move applied twice (a retried batch) change nothing the second
-// time. A value's counter that drops to 0 is deleted after the move, on
-// condition that it is still 0.
+// Apply writes a batch's moves in as few transactions as fit: each entry
+// write conditional on its own (the old place's delete if it exists, the
+// new place's put if it does not), and the counters they change, in the
+// transaction (a board of the default lanes) or in a journal folded into
+// the counters later, exactly once, by the holder of the board's lease
+// (write.go, fold.go; docs/ARCHITECTURE.md, "Leaderboards: how a rank is
+// counted").
 package rankstore
 
 import (

@@ -75,6 +75,9 @@ func (s *Store) refreshTop(ctx context.Context, b *leaderboards.Board, best stri
 	if best == "" && !anyway {
 		return nil
 	}
+	if faults.top != nil {
+		return faults.top
+	}
 	var u xbl.Usage
 	t, err := s.readTop(ctx, b, true, &u)
 	if err != nil {

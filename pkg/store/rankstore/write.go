@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -273,11 +274,13 @@ func lane(x xbl.XUID, n int) int {
 }
 
 // faults are the failures tests inject (export_test.go): a writer that
-// stops after its transactions, before folding, and a fold that stops
-// after writing its parts, before applying them.
+// stops after its transactions, before folding, a fold that stops after
+// writing its parts, before applying them, and a top item that cannot be
+// refreshed.
 var faults struct {
 	skipFold   bool
 	afterParts error
+	top        error // refreshTop fails with it
 }
 
 // boardState is what Apply wrote to one board.
@@ -367,7 +370,10 @@ func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []b
 		keep[i] = true
 	}
 	replayed = map[string]bool{}
-	for attempt := 0; ; attempt++ {
+	// attempt counts the sends that failed on a conflict or throttling; a
+	// send that failed on conditions drops at least one write, so those
+	// end by themselves.
+	for attempt := 0; ; {
 		if !slices.Contains(keep, true) {
 			return make([]bool, len(moves)), nil, replayed, nil
 		}
@@ -401,6 +407,7 @@ func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []b
 			if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
 				return nil, nil, nil, err
 			}
+			attempt++
 		}
 	}
 }
@@ -492,7 +499,9 @@ func (s *Store) acquire(ctx context.Context, b *leaderboards.Board, me string) (
 		TableName:                aws.String(s.table.Name),
 		Key:                      LeaseKey(b).AV(),
 		UpdateExpression:         aws.String("SET #o = :me, #u = :until"),
-		ConditionExpression:      aws.String("(attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)"),
+		// o = me: this call's own update, sent again after its answer
+		// was lost, takes the lease it already took.
+		ConditionExpression:      aws.String("#o = :me OR (attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)"),
 		ExpressionAttributeNames: map[string]string{"#o": "o", "#u": "u", "#nx": "nx"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":me":    strVal(me),
@@ -538,12 +547,22 @@ func (s *Store) renew(ctx context.Context, b *leaderboards.Board, me string, nex
 }
 
 // hold folds b while me holds its lease, each fold after the last's
-// interval (foldResult.interval), until a fold leaves nothing it saw
-// pending or holdFor has passed. The lease is let go on the way out, with the time the next fold
-// may start.
-func (s *Store) hold(ctx context.Context, b *leaderboards.Board, me string) error {
+// interval (foldResult.interval), until a fold finds nothing or holdFor
+// has passed: a busy board's lease stays with one holder, so that the
+// writers waiting meanwhile need not race for it. The lease is let go on
+// every way out, with the time the next fold may start (even when the
+// context ended: the lease would hold for leaseFor otherwise), unless
+// another took it.
+func (s *Store) hold(ctx context.Context, b *leaderboards.Board, me string) (err error) {
 	start := s.now()
 	next := start
+	held := true
+	defer func() {
+		if held {
+			_, rerr := s.renew(context.WithoutCancel(ctx), b, me, next, true)
+			err = errors.Join(err, rerr)
+		}
+	}()
 	for {
 		if wait := next.Sub(s.now()); wait > 0 {
 			if err := store.Sleep(ctx, wait); err != nil {
@@ -553,13 +572,10 @@ func (s *Store) hold(ctx context.Context, b *leaderboards.Board, me string) erro
 		at := s.now()
 		r, err := s.foldOnce(ctx, b)
 		next = at.Add(r.interval())
-		if err != nil || !r.more || s.now().Sub(start) > holdFor {
-			// Let go even when the context ended: the lease times out
-			// otherwise.
-			_, rerr := s.renew(context.WithoutCancel(ctx), b, me, next, true)
-			return errors.Join(err, rerr)
+		if err != nil || !r.found || s.now().Sub(start) > holdFor {
+			return err
 		}
-		if held, err := s.renew(ctx, b, me, next, false); err != nil || !held {
+		if held, err = s.renew(ctx, b, me, next, false); err != nil || !held {
 			return err
 		}
 	}
@@ -569,7 +585,10 @@ func (s *Store) hold(ctx context.Context, b *leaderboards.Board, me string) erro
 // consistently.
 func (s *Store) left(ctx context.Context, ks []store.Key) ([]store.Key, error) {
 	var out []store.Key
+	var mu sync.Mutex // the chunks' answers come at once
 	err := s.table.BatchGetConsistent(ctx, ks, store.ProjectionOf[store.Key](), func(items []map[string]types.AttributeValue, _ xbl.Usage) {
+		mu.Lock()
+		defer mu.Unlock()
 		for _, av := range items {
 			var k store.Key
 			if store.Unmarshal(av, &k) == nil {

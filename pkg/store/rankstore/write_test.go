@@ -144,6 +144,36 @@ func TestFoldFaults(t *testing.T) {
 		t.Fatalf("the retry: %d applied, %d done: %v", applied, done, err)
 	}
 	w.check()
+
+	// A top item that cannot be refreshed: the fold stops before counting
+	// (the journals stay), and the retry refreshes it, so the top page
+	// shows the new first player.
+	moves = w.stage(999, iv(-1000000)) // first on this ascending board
+	restore = rankstore.SetTopFault(crash)
+	if _, done, err := w.rank.Apply(ctx, moves); !errors.Is(err, crash) || done != 0 {
+		t.Fatalf("a top item not refreshed: %d done: %v", done, err)
+	}
+	restore()
+	if _, done, err := w.rank.Apply(ctx, moves); err != nil || done != len(moves) {
+		t.Fatalf("the retry: %d done: %v", done, err)
+	}
+	w.check()
+
+	// More journals pending than one BatchGetItem takes (100 keys): 150
+	// writers stop before folding; the retry of one waits for them all.
+	restore = rankstore.SetFaults(true, nil)
+	var last []leaderboards.Move
+	for i := range 150 {
+		last = w.stage(xbl.XUID(2000+i), iv(i))
+		if _, _, err := w.rank.Apply(ctx, last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restore()
+	if _, done, err := w.rank.Apply(ctx, last); err != nil || done != len(last) {
+		t.Fatalf("the retry after 150 unfolded writers: %d done: %v", done, err)
+	}
+	w.check()
 }
 
 // TestConcurrentWriters: writers of different players apply their

@@ -496,9 +496,9 @@ func (s *Store) readLease(ctx context.Context, b *leaderboards.Board) (lease, er
 func (s *Store) acquire(ctx context.Context, b *leaderboards.Board, me string) (bool, error) {
 	now := s.now()
 	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table.Name),
-		Key:                      LeaseKey(b).AV(),
-		UpdateExpression:         aws.String("SET #o = :me, #u = :until"),
+		TableName:        aws.String(s.table.Name),
+		Key:              LeaseKey(b).AV(),
+		UpdateExpression: aws.String("SET #o = :me, #u = :until"),
 		// o = me: this call's own update, sent again after its answer
 		// was lost, takes the lease it already took.
 		ConditionExpression:      aws.String("#o = :me OR (attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)"),

@@ -207,8 +207,8 @@ func burstHeat(b *leaderboards.Board, entries []leaderboards.Entry, r *rand.Rand
 
 // clip shortens a partition key for the table: its kind and lane.
 func clip(pk string) string {
-	if i := strings.LastIndexByte(pk, '#'); i > 4 && strings.HasPrefix(pk, "lbe#") || strings.HasPrefix(pk, "lbj#") {
-		return pk[:4] + "…" + pk[i:]
+	if strings.HasPrefix(pk, "lbe#") || strings.HasPrefix(pk, "lbj#") {
+		return pk[:4] + "…" + pk[strings.LastIndexByte(pk, '#'):]
 	}
 	return pk[:min(len(pk), 4)] + "…"
 }

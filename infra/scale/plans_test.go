@@ -567,42 +567,32 @@ func TestPlanLeaderboards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The whole board first: a page reads the counters of the buckets of
-	// the value it locates (its first row's).
-	all, err := rank.At(ctx, &b, 1, 40)
-	if err != nil || len(all.Entries) < 27 {
-		t.Fatalf("the board: %v", err)
-	}
-	at := func(i int) leaderboards.Cursor { return leaderboards.CursorOf(&all.Entries[i]) }
-	pages := []struct {
-		name string
-		at   leaderboards.Cursor
-		read func() (*leaderboards.Slice, error)
-	}{
-		// After a token, the ranks are counted from the page's first row.
-		{"after a token", at(10), func() (*leaderboards.Slice, error) { return rank.After(ctx, &b, at(9), 10) }},
+	// A page of 10 rows is the plan want.
+	checkPage := func(name string, want plan, read func() (*leaderboards.Slice, error)) {
+		t.Helper()
+		e.check("page: "+name, want, func() error {
+			sl, err := read()
+			if err == nil && len(sl.Entries) != 10 {
+				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
+			}
+			return err
+		})
 	}
 	for _, tt := range []struct {
 		name string
 		r    uint32
 	}{{"the top", 1}, {"from rank 17 (within the top item)", 17}} {
-		e.check("page: "+tt.name, topPage(&b), func() error {
-			sl, err := rank.At(ctx, &b, tt.r, 10)
-			if err == nil && len(sl.Entries) != 10 {
-				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
-			}
-			return err
-		})
+		checkPage(tt.name, topPage(&b), func() (*leaderboards.Slice, error) { return rank.At(ctx, &b, tt.r, 10) })
 	}
-	for _, tt := range pages {
-		e.check("page: "+tt.name, page(&b, tt.at), func() error {
-			sl, err := tt.read()
-			if err == nil && len(sl.Entries) != 10 {
-				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
-			}
-			return err
-		})
+	// After a token, the ranks are counted from the page's first row: a
+	// page reads the counters of the buckets of the value it locates.
+	all, err := rank.At(ctx, &b, 1, 40)
+	if err != nil || len(all.Entries) < 27 {
+		t.Fatalf("the board: %v", err)
 	}
+	checkPage("after a token", page(&b, leaderboards.CursorOf(&all.Entries[10])), func() (*leaderboards.Slice, error) {
+		return rank.After(ctx, &b, leaderboards.CursorOf(&all.Entries[9]), 10)
+	})
 	// Past the top item (a board of 140 players), a page from a rank reads
 	// the counters and every lane.
 	for i := range 100 {
@@ -619,20 +609,9 @@ func TestPlanLeaderboards(t *testing.T) {
 	if err != nil || len(more.Entries) < 20 {
 		t.Fatalf("the board: %v", err)
 	}
-	pages = []struct {
-		name string
-		at   leaderboards.Cursor
-		read func() (*leaderboards.Slice, error)
-	}{{"from rank 110", leaderboards.CursorOf(&more.Entries[9]), func() (*leaderboards.Slice, error) { return rank.At(ctx, &b, 110, 10) }}}
-	for _, tt := range pages {
-		e.check("page: "+tt.name, page(&b, tt.at), func() error {
-			sl, err := tt.read()
-			if err == nil && len(sl.Entries) != 10 {
-				err = fmt.Errorf("%d rows, want 10", len(sl.Entries))
-			}
-			return err
-		})
-	}
+	checkPage("from rank 110", page(&b, leaderboards.CursorOf(&more.Entries[9])), func() (*leaderboards.Slice, error) {
+		return rank.At(ctx, &b, 110, 10)
+	})
 }
 
 // ptLobby is the simulator's lobby of the session the tests write.

@@ -145,6 +145,19 @@ func number(v xbl.StatValue) (float64, bool) {
 	return f, true
 }
 
+// Tie returns the indexes of the first and the last of the entries es
+// (in a board's order) whose value is that of es[i].
+func Tie(es []Entry, i int) (first, last int) {
+	first, last = i, i
+	for first > 0 && CompareValues(es[first-1].Value, es[i].Value) == 0 {
+		first--
+	}
+	for last+1 < len(es) && CompareValues(es[last+1].Value, es[i].Value) == 0 {
+		last++
+	}
+	return first, last
+}
+
 // CompareValues compares two ranked values as numbers: -1, 0 or +1. A
 // value that is not ranked sorts after every ranked one.
 func CompareValues(a, b xbl.StatValue) int {

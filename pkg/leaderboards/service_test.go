@@ -287,3 +287,16 @@ func TestAroundStart(t *testing.T) {
 		}
 	}
 }
+
+// TestTie: the first and last index of each entry's tie.
+func TestTie(t *testing.T) {
+	var es []leaderboards.Entry
+	for _, v := range []string{"9", "8", "8", "7", "7", "7"} {
+		es = append(es, leaderboards.Entry{Value: xbl.StatValue{Type: xbl.Integer, Value: v}})
+	}
+	for i, want := range [][2]int{{0, 0}, {1, 2}, {1, 2}, {3, 5}, {3, 5}, {3, 5}} {
+		if first, last := leaderboards.Tie(es, i); first != want[0] || last != want[1] {
+			t.Errorf("Tie(%d) = %d, %d; want %v", i, first, last, want)
+		}
+	}
+}

@@ -40,13 +40,7 @@ func slice(all []leaderboards.Entry, i, n int) *leaderboards.Slice {
 	sl.Entries = slices.Clone(all[i:end])
 	sl.More = end < len(all)
 	sl.Usage.Items = len(sl.Entries)
-	first, last := i, i
-	for first > 0 && leaderboards.CompareValues(all[first-1].Value, all[i].Value) == 0 {
-		first--
-	}
-	for last+1 < len(all) && leaderboards.CompareValues(all[last+1].Value, all[i].Value) == 0 {
-		last++
-	}
+	first, last := leaderboards.Tie(all, i)
 	sl.Rank, sl.Ties = uint32(first+1), uint32(last-first+1)
 	return sl
 }
@@ -60,8 +54,8 @@ func (s *Store) At(ctx context.Context, b *leaderboards.Board, r uint32, n int) 
 	}
 	all := s.board(b)
 	i := int(max(r, 1) - 1)
-	for i < len(all) && i > 0 && leaderboards.CompareValues(all[i-1].Value, all[i].Value) == 0 {
-		i--
+	if i < len(all) {
+		i, _ = leaderboards.Tie(all, i)
 	}
 	return slice(all, i, n), nil
 }
@@ -95,19 +89,10 @@ func (s *Store) Around(ctx context.Context, b *leaderboards.Board, x xbl.XUID, n
 	if i < 0 {
 		return &leaderboards.Slice{Usage: xbl.Usage{Calls: 1}}, false, nil
 	}
-	first := func(j int) int {
-		for j > 0 && leaderboards.CompareValues(all[j-1].Value, all[j].Value) == 0 {
-			j--
-		}
-		return j
-	}
-	better := first(i)
-	last := i
-	for last+1 < len(all) && leaderboards.CompareValues(all[last+1].Value, all[i].Value) == 0 {
-		last++
-	}
+	better, last := leaderboards.Tie(all, i)
 	start, atPlayer, _ := leaderboards.AroundStart(uint32(better), uint32(last-better+1), n, func(p uint32) (uint32, error) {
-		return uint32(first(int(p)-1) + 1), nil
+		first, _ := leaderboards.Tie(all, int(p)-1)
+		return uint32(first + 1), nil
 	})
 	if atPlayer {
 		return slice(all, i, n), true, nil

@@ -37,11 +37,7 @@ func Build(ctx context.Context, t store.Table, b *leaderboards.Board, entries []
 	slices.SortFunc(sorted, func(x, y leaderboards.Entry) int {
 		return b.Compare(leaderboards.CursorOf(&x), leaderboards.CursorOf(&y))
 	})
-	tp := top{Key: TopKey(b), All: len(entries) < TopRows}
-	for _, e := range sorted[:min(len(sorted), TopRows)] {
-		tp.Rows = append(tp.Rows, topRow{SK: entrySK(b, leaderboards.CursorOf(&e)), Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
-	}
-	tav, err := store.Marshal(tp)
+	tav, err := store.Marshal(topOf(b, sorted))
 	if err != nil {
 		return err
 	}

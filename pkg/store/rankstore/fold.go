@@ -1,11 +1,13 @@
 package rankstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +25,7 @@ import (
 const perLane = 100
 
 // foldResult is what one fold did: whether it found journals or parts,
-// and the write units it gave each partition.
+// and the write units it planned for each partition (foldWrites.units).
 type foldResult struct {
 	found bool
 	units map[string]float64
@@ -39,6 +41,50 @@ func (r foldResult) interval() time.Duration {
 	return max(FoldEvery, time.Duration(busiest/partitionBudget*float64(time.Second)))
 }
 
+// foldWrites is what one fold writes: the journals and earlier parts it
+// deletes, the parts it writes (and deletes), the counter changes it
+// applies, and whether it rewrites the top item.
+type foldWrites struct {
+	deletes, parts []delta
+	counters       map[string]int
+	top            bool
+}
+
+// units returns the write units fw costs each item: 2 a KB for each item
+// of a transaction (a delete is billed by the item's size; a part is put,
+// then deleted), 1 for each value counter it lowers (deleted on condition
+// that it is 0, deleted or not), 2 for the lease (taken and renewed or let
+// go) and, when the top item is rewritten, its size at most (topSize).
+// foldOnce paces folds by it; Plan counts a burst with it.
+func (fw *foldWrites) units(b *leaderboards.Board) map[store.Key]float64 {
+	u := map[store.Key]float64{LeaseKey(b): 2}
+	for _, d := range fw.deletes {
+		u[d.Key] += txUnits(d.size)
+	}
+	for _, p := range fw.parts {
+		u[p.Key] += 2 * txUnits(p.size)
+	}
+	for sk := range fw.counters {
+		u[store.Key{PK: CounterPK(b, sk), SK: sk}] += txUnits(counterSize)
+	}
+	for _, k := range lowered(b, fw.counters) {
+		u[k]++
+	}
+	if fw.top {
+		u[TopKey(b)] += float64((topSize + 1023) / 1024)
+	}
+	return u
+}
+
+// byPartition sums units by partition key.
+func byPartition(units map[store.Key]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, u := range units {
+		out[k.PK] += u
+	}
+	return out
+}
+
 // txUnits is the write units an item of size bytes costs in a
 // transaction: 2 a KB.
 func txUnits(size int) float64 { return 2 * float64((size+1023)/1024) }
@@ -50,44 +96,22 @@ const counterSize = 120
 // readDeltas reads b's pending parts and journals, strongly consistent,
 // up to perLane from each lane, in sort key order: parts first (sort key
 // "0…"), then journals by time.
-func (s *Store) readDeltas(ctx context.Context, b *leaderboards.Board) (ds []delta, full bool, u xbl.Usage, err error) {
+func (s *Store) readDeltas(ctx context.Context, b *leaderboards.Board) ([]delta, error) {
 	pks := JournalPKs(b)
 	got := make([][]delta, len(pks))
-	usage := make([]xbl.Usage, len(pks))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, pk := range pks {
-		g.Go(func() error {
-			var derr error
-			err := s.query(gctx, pk, "#sk >= :at", map[string]types.AttributeValue{":at": strVal("0")}, perLane, true, true, &usage[i], func(av map[string]types.AttributeValue) bool {
-				var d delta
-				if derr = store.Unmarshal(av, &d); derr != nil {
-					return false
-				}
-				d.size = store.ItemSize(av)
-				got[i] = append(got[i], d)
-				return len(got[i]) < perLane
-			})
-			return errors.Join(err, derr)
-		})
-	}
-	err = g.Wait()
-	for i := range usage {
-		u.Add(usage[i])
-		full = full || len(got[i]) == perLane
-	}
-	ds = slices.Concat(got...)
-	slices.SortFunc(ds, func(a, c delta) int { return compareStrings(a.SK, c.SK) })
-	return ds, full, u, err
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	var u xbl.Usage
+	err := s.queryEach(ctx, pks, func(int) (string, string) { return "#sk >= :at", "0" }, perLane, true, true, &u, func(i int, av map[string]types.AttributeValue) (bool, error) {
+		var d delta
+		if err := store.Unmarshal(av, &d); err != nil {
+			return false, err
+		}
+		d.size = store.ItemSize(av)
+		got[i] = append(got[i], d)
+		return len(got[i]) < perLane, nil
+	})
+	ds := slices.Concat(got...)
+	slices.SortFunc(ds, func(a, c delta) int { return strings.Compare(a.SK, c.SK) })
+	return ds, err
 }
 
 // choose returns how many of journals (in time order) one fold takes, and
@@ -115,35 +139,26 @@ func choose(journals []delta) (int, map[string]int) {
 // partsOf splits the counter changes sum into parts of at most
 // maxTxItems − 1 counters (each part is applied in one transaction with
 // its own delete), in counter partition order so that a part writes few
-// partitions; id is the fold's.
-func partsOf(b *leaderboards.Board, sum map[string]int, best, id string) []delta {
+// partitions; id is the fold's. Each part's size is set.
+func partsOf(b *leaderboards.Board, sum map[string]int, best, id string) ([]delta, error) {
 	sks := slices.SortedFunc(maps.Keys(sum), func(x, y string) int {
-		if c := compareStrings(CounterPK(b, x), CounterPK(b, y)); c != 0 {
-			return c
-		}
-		return compareStrings(x, y)
+		return cmp.Or(strings.Compare(CounterPK(b, x), CounterPK(b, y)), strings.Compare(x, y))
 	})
 	var out []delta
-	for k, chunk := range enumerate(slices.Chunk(sks, maxTxItems-1)) {
+	for chunk := range slices.Chunk(sks, maxTxItems-1) {
+		k := len(out)
 		d := delta{Key: store.Key{PK: JournalPK(b, k%b.LaneCount()), SK: "0" + id + "#" + strconv.Itoa(k)}, D: map[string]int{}, Best: best}
 		for _, sk := range chunk {
 			d.D[sk] = sum[sk]
 		}
+		av, err := store.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		d.size = store.ItemSize(av)
 		out = append(out, d)
 	}
-	return out
-}
-
-func enumerate[T any](seq func(func(T) bool)) func(func(int, T) bool) {
-	return func(yield func(int, T) bool) {
-		i := 0
-		for v := range seq {
-			if !yield(i, v) {
-				return
-			}
-			i++
-		}
-	}
+	return out, nil
 }
 
 // addItems returns the counter updates of changes d on b.
@@ -171,36 +186,33 @@ func (s *Store) deleteItem(k store.Key) types.TransactWriteItem {
 }
 
 // transact sends items as one transaction, again after a conflict or
-// throttling; done is false when a condition failed (another fold did
-// this one's work first).
-func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) (done bool, err error) {
+// throttling. When conditions failed, failed lists the items (by index)
+// whose condition failed, and nothing was written.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) (failed []int, err error) {
 	for attempt := 0; ; attempt++ {
 		_, err := s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
-			return true, nil
+			return nil, nil
 		}
 		var tce *types.TransactionCanceledException
-		if errors.As(err, &tce) && conditionFailed(tce) {
-			return false, nil
+		if errors.As(err, &tce) {
+			for i, r := range tce.CancellationReasons {
+				if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+					failed = append(failed, i)
+				}
+			}
+			if len(failed) > 0 {
+				return failed, nil
+			}
 		}
-		if !errors.As(err, &tce) || attempt >= store.MaxAttempts {
-			return false, store.CallError(ctx, "transact "+s.table.Name, err)
+		if tce == nil || attempt >= store.MaxAttempts {
+			return nil, store.CallError(ctx, "transact "+s.table.Name, err)
 		}
+		// A conflict with another transaction, or throttling.
 		if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
-}
-
-// conditionFailed reports whether a cancelled transaction failed on a
-// condition.
-func conditionFailed(tce *types.TransactionCanceledException) bool {
-	for _, r := range tce.CancellationReasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-			return true
-		}
-	}
-	return false
 }
 
 // foldOnce folds b's pending journals into its counters, exactly once
@@ -211,8 +223,8 @@ func conditionFailed(tce *types.TransactionCanceledException) bool {
 // each part then applied in a transaction with its own delete. Value
 // counters it leaves at 0 are deleted.
 func (s *Store) foldOnce(ctx context.Context, b *leaderboards.Board) (foldResult, error) {
-	r := foldResult{units: map[string]float64{}}
-	ds, _, _, err := s.readDeltas(ctx, b)
+	var r foldResult
+	ds, err := s.readDeltas(ctx, b)
 	if err != nil || len(ds) == 0 {
 		return r, err
 	}
@@ -223,64 +235,72 @@ func (s *Store) foldOnce(ctx context.Context, b *leaderboards.Board) (foldResult
 	}
 	parts, journals := ds[:split], ds[split:]
 	n, sum := choose(journals)
-	take := journals[:n]
+	fw := foldWrites{deletes: slices.Concat(parts, journals[:n]), counters: maps.Clone(sum)}
+	for _, p := range parts {
+		for sk, d := range p.D {
+			fw.counters[sk] += d
+		}
+	}
+	if n+len(sum) > maxTxItems {
+		if fw.parts, err = partsOf(b, sum, "", newID(s.now())); err != nil {
+			return r, err
+		}
+	}
 	// The top item first, while the parts and journals it owes a refresh
 	// still exist: a fold that stops after this leaves them for the next,
 	// which refreshes it again; one that refreshed it last would leave it
 	// stale for good if it stopped in between. (Their entries are in the
 	// lanes already: they were written with the journals.)
-	top, topAnyway := "", false
-	for _, d := range slices.Concat(parts, take) {
-		top = bestOf(top, d.Best)
-		topAnyway = topAnyway || d.Best == "" && d.SK[0] == '0'
+	best, anyway := "", false
+	for _, d := range fw.deletes {
+		best = bestOf(best, d.Best)
+		anyway = anyway || d.Best == "" && d.SK[0] == '0'
 	}
-	if err := s.refreshTop(ctx, b, top, topAnyway, r.units); err != nil {
+	for i := range fw.parts {
+		fw.parts[i].Best = best
+	}
+	fw.top, err = s.refreshTop(ctx, b, best, anyway)
+	r.units = byPartition(fw.units(b))
+	if err != nil {
 		return r, err
 	}
 	applied := map[string]int{}
-	if err := s.applyParts(ctx, b, parts, applied, r.units); err != nil {
+	if err := s.applyParts(ctx, b, parts, applied); err != nil {
 		return r, err
 	}
 	if n > 0 {
 		var items []types.TransactWriteItem
-		for _, j := range take {
+		for _, j := range journals[:n] {
 			items = append(items, s.deleteItem(j.Key))
-			r.units[j.PK] += txUnits(j.size)
 		}
-		if n+len(sum) <= maxTxItems {
+		if fw.parts == nil {
 			items = append(items, s.addItems(b, sum)...)
-			ok, err := s.transact(ctx, items)
-			if err != nil || !ok {
+		}
+		for _, p := range fw.parts {
+			av, err := store.Marshal(p)
+			if err != nil {
 				return r, err
 			}
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
+		}
+		failed, err := s.transact(ctx, items)
+		if err != nil || failed != nil {
+			return r, err // another fold took these journals first
+		}
+		if fw.parts == nil {
 			for sk, d := range sum {
 				applied[sk] += d
-				r.units[CounterPK(b, sk)] += txUnits(counterSize)
 			}
 		} else {
-			ps := partsOf(b, sum, top, newID(s.now()))
-			for i := range ps {
-				av, err := store.Marshal(ps[i])
-				if err != nil {
-					return r, err
-				}
-				items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
-				ps[i].size = store.ItemSize(av)
-				r.units[ps[i].PK] += txUnits(ps[i].size)
-			}
-			ok, err := s.transact(ctx, items)
-			if err != nil || !ok {
-				return r, err
-			}
 			if faults.afterParts != nil {
 				return r, faults.afterParts
 			}
-			if err := s.applyParts(ctx, b, ps, applied, r.units); err != nil {
+			if err := s.applyParts(ctx, b, fw.parts, applied); err != nil {
 				return r, err
 			}
 		}
 	}
-	s.deleteZeros(ctx, lowered(b, applied), r.units)
+	s.deleteZeros(ctx, lowered(b, applied))
 	return r, nil
 }
 
@@ -296,26 +316,23 @@ func bestOf(a, b string) string {
 // applyParts applies parts, each in one transaction with its own delete
 // (a part another fold applied first fails its condition and is left
 // alone), 8 at once, adding what they applied to applied.
-func (s *Store) applyParts(ctx context.Context, b *leaderboards.Board, parts []delta, applied map[string]int, units map[string]float64) error {
+func (s *Store) applyParts(ctx context.Context, b *leaderboards.Board, parts []delta, applied map[string]int) error {
 	done := make([]bool, len(parts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, p := range parts {
 		g.Go(func() error {
-			ok, err := s.transact(gctx, append([]types.TransactWriteItem{s.deleteItem(p.Key)}, s.addItems(b, p.D)...))
-			done[i] = ok
+			failed, err := s.transact(gctx, append([]types.TransactWriteItem{s.deleteItem(p.Key)}, s.addItems(b, p.D)...))
+			done[i] = err == nil && failed == nil
 			return err
 		})
 	}
 	err := g.Wait()
 	for i, p := range parts {
-		if !done[i] {
-			continue
-		}
-		units[p.PK] += txUnits(p.size)
-		for sk, d := range p.D {
-			applied[sk] += d
-			units[CounterPK(b, sk)] += txUnits(counterSize)
+		if done[i] {
+			for sk, d := range p.D {
+				applied[sk] += d
+			}
 		}
 	}
 	return err
@@ -323,15 +340,11 @@ func (s *Store) applyParts(ctx context.Context, b *leaderboards.Board, parts []d
 
 // deleteZeros deletes the value counters ks, lowered by a fold or a
 // transaction, on condition that they are 0 (best effort: a counter left
-// at 0 only costs a read; each delete costs a write unit, deleted or not,
-// added to units when not nil).
-func (s *Store) deleteZeros(ctx context.Context, ks []store.Key, units map[string]float64) {
+// at 0 only costs a read; each delete costs a write unit, deleted or not).
+func (s *Store) deleteZeros(ctx context.Context, ks []store.Key) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
 	for _, k := range ks {
-		if units != nil {
-			units[k.PK]++
-		}
 		g.Go(func() error {
 			s.table.Client.DeleteItem(gctx, &dynamodb.DeleteItemInput{
 				TableName:                 aws.String(s.table.Name),

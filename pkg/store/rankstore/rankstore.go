@@ -299,28 +299,44 @@ func (s *Store) readCountsOf(ctx context.Context, b *leaderboards.Board, consist
 	c := &counts{}
 	pks := CoarsePKs(b)
 	got := make([][]counter, len(pks))
-	usage := make([]xbl.Usage, len(pks))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, pk := range pks {
-		g.Go(func() error {
-			return s.query(gctx, pk, "begins_with(#sk, :p)", map[string]types.AttributeValue{":p": strVal("1")}, 0, true, consistent, &usage[i], func(av map[string]types.AttributeValue) bool {
-				if k := counterOf(av); k.n > 0 {
-					got[i] = append(got[i], k)
-				}
-				return true
-			})
-		})
-	}
-	err := g.Wait()
-	for i := range usage {
-		c.u.Add(usage[i])
-	}
+	err := s.queryEach(ctx, pks, func(int) (string, string) { return "begins_with(#sk, :at)", "1" }, 0, true, consistent, &c.u, func(i int, av map[string]types.AttributeValue) (bool, error) {
+		if k := counterOf(av); k.n > 0 {
+			got[i] = append(got[i], k)
+		}
+		return true, nil
+	})
 	c.coarse = slices.Concat(got...)
 	slices.SortFunc(c.coarse, func(x, y counter) int { return strings.Compare(x.sk, y.sk) })
 	for _, k := range c.coarse {
 		c.total += k.n
 	}
 	return c, err
+}
+
+// queryEach runs a query (all pages, as query does) in each partition of
+// pks at once: arg(i) gives pks[i]'s key condition on #sk and its :at
+// value; each is called with i and every item until it returns false or
+// an error. Their usage is added to u.
+func (s *Store) queryEach(ctx context.Context, pks []string, arg func(i int) (cond, at string), limit int32, forward, consistent bool, u *xbl.Usage, each func(i int, av map[string]types.AttributeValue) (bool, error)) error {
+	usage := make([]xbl.Usage, len(pks))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, pk := range pks {
+		cond, at := arg(i)
+		g.Go(func() error {
+			var eerr error
+			err := s.query(gctx, pk, cond, map[string]types.AttributeValue{":at": strVal(at)}, limit, forward, consistent, &usage[i], func(av map[string]types.AttributeValue) bool {
+				more, err := each(i, av)
+				eerr = err
+				return more && err == nil
+			})
+			return errors.Join(err, eerr)
+		})
+	}
+	err := g.Wait()
+	for i := range usage {
+		u.Add(usage[i])
+	}
+	return err
 }
 
 // before returns the number of players whose value is strictly better
@@ -435,88 +451,60 @@ func (s *Store) lanes(ctx context.Context, b *leaderboards.Board, cond, at strin
 		sk string
 		e  leaderboards.Entry
 	}
+	order := func(x, y found) int {
+		if forward {
+			return strings.Compare(x.sk, y.sk)
+		}
+		return strings.Compare(y.sk, x.sk)
+	}
 	pks := EntryLanePKs(b)
 	got := make([][]found, len(pks))
-	open := make([]bool, len(pks)) // the lane's last read was full: more may follow
-	usage := make([]xbl.Usage, len(pks))
+	read := make([]int, len(pks)) // the entries of the lane's last Query
 	chunk := min(limit, (2*limit+len(pks)-1)/len(pks)+2)
-	before := func(a, c string) bool {
-		if forward {
-			return a < c
-		}
-		return a > c
-	}
-	next := cond
-	nextOp := map[bool]string{true: "#sk > :at", false: "#sk < :at"}[forward]
+	after := map[bool]string{true: "#sk > :at", false: "#sk < :at"}[forward]
 	todo := make([]int, len(pks))
 	for i := range todo {
 		todo[i] = i
 	}
+	var merged []found
 	for round := 0; len(todo) > 0; round++ {
-		g, gctx := errgroup.WithContext(ctx)
-		for _, i := range todo {
-			from, c := at, next
-			if round > 0 {
-				from, c = got[i][len(got[i])-1].sk, nextOp
-			}
-			g.Go(func() error {
-				var derr error
-				n := 0
-				err := s.query(gctx, pks[i], c, map[string]types.AttributeValue{":at": strVal(from)}, int32(chunk), forward, consistent, &usage[i], func(av map[string]types.AttributeValue) bool {
-					e, err := decode(av)
-					if err != nil {
-						derr = err
-						return false
-					}
-					sk, _ := av["sk"].(*types.AttributeValueMemberS)
-					got[i] = append(got[i], found{sk.Value, e})
-					n++
-					return n < chunk
-				})
-				open[i] = n == chunk
-				return errors.Join(err, derr)
-			})
+		todoPKs := make([]string, len(todo))
+		for k, i := range todo {
+			todoPKs[k], read[i] = pks[i], 0
 		}
-		if err := g.Wait(); err != nil {
-			for i := range usage {
-				u.Add(usage[i])
+		err := s.queryEach(ctx, todoPKs, func(k int) (string, string) {
+			if l := got[todo[k]]; round > 0 {
+				return after, l[len(l)-1].sk
 			}
+			return cond, at
+		}, int32(chunk), forward, consistent, u, func(k int, av map[string]types.AttributeValue) (bool, error) {
+			i := todo[k]
+			e, err := decode(av)
+			if err != nil {
+				return false, err
+			}
+			sk, _ := av["sk"].(*types.AttributeValueMemberS)
+			got[i] = append(got[i], found{sk.Value, e})
+			read[i]++
+			return read[i] < chunk, nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		// The limit-th entry of what is read so far: a lane whose last
-		// entry comes before it may hold more of the first limit.
-		var all []string
-		for _, l := range got {
-			for _, f := range l {
-				all = append(all, f.sk)
+		merged = slices.Concat(got...)
+		slices.SortFunc(merged, order)
+		// A lane whose last Query was full and whose last entry comes
+		// before the limit-th entry read so far may hold more of the
+		// first limit. (The limit-th only moves earlier as lanes are read
+		// on, so a lane left out stays out.)
+		var next []int
+		for _, i := range todo {
+			if l := got[i]; read[i] == chunk && (len(merged) < limit || order(l[len(l)-1], merged[limit-1]) < 0) {
+				next = append(next, i)
 			}
 		}
-		slices.SortFunc(all, func(a, c string) int {
-			if forward {
-				return strings.Compare(a, c)
-			}
-			return strings.Compare(c, a)
-		})
-		todo = todo[:0]
-		for i := range pks {
-			if open[i] && (len(all) < limit || before(got[i][len(got[i])-1].sk, all[limit-1])) {
-				todo = append(todo, i)
-			}
-		}
+		todo = next
 	}
-	for i := range usage {
-		u.Add(usage[i])
-	}
-	var merged []found
-	for _, l := range got {
-		merged = append(merged, l...)
-	}
-	slices.SortFunc(merged, func(a, c found) int {
-		if forward {
-			return strings.Compare(a.sk, c.sk)
-		}
-		return strings.Compare(c.sk, a.sk)
-	})
 	out := make([]leaderboards.Entry, min(len(merged), limit))
 	for i := range out {
 		out[i] = merged[i].e

@@ -61,22 +61,7 @@ func (w *world) load(ds *xbl.Dataset) {
 // retried batch would.
 func (w *world) set(x xbl.XUID, v *xbl.StatValue) {
 	w.t.Helper()
-	before := map[string]xbl.StatValue{}
-	if old, ok := w.values[x]; ok {
-		before["score"] = old
-	}
-	after := map[string]xbl.StatValue{}
-	if v != nil {
-		after["score"] = *v
-		w.values[x] = *v
-	} else {
-		delete(w.values, x)
-	}
-	w.load(&xbl.Dataset{Stats: []xbl.UserStats{{XUID: x, SCID: scid, Stats: after}}})
-	moves := leaderboards.Moves(&w.cfg, x, before, after)
-	for i := range moves {
-		moves[i].Gamertag = "P" + x.String()
-	}
+	moves := w.stage(x, v)
 	for i := range 2 {
 		applied, done, err := w.rank.Apply(context.Background(), moves)
 		if err != nil || done != len(moves) {

@@ -2,7 +2,6 @@ package rankstore
 
 import (
 	"context"
-	"encoding/hex"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -67,45 +66,48 @@ func (s *Store) readTop(ctx context.Context, b *leaderboards.Board, consistent b
 	return &t, nil
 }
 
-// refreshTop brings b's top item up to date after a fold whose moves
+// refreshTop brings b's top item up to date for a fold whose moves
 // touched values no worse than best (a value key in hex; anyway when
 // unknown): its rows are read again, strongly consistent, when the fold
-// touched a value within them or they are the whole board.
-func (s *Store) refreshTop(ctx context.Context, b *leaderboards.Board, best string, anyway bool, units map[string]float64) error {
+// touched a value within them or they are the whole board. It reports
+// whether it wrote the item.
+func (s *Store) refreshTop(ctx context.Context, b *leaderboards.Board, best string, anyway bool) (bool, error) {
 	if best == "" && !anyway {
-		return nil
+		return false, nil
 	}
 	if faults.top != nil {
-		return faults.top
+		return false, faults.top
 	}
 	var u xbl.Usage
 	t, err := s.readTop(ctx, b, true, &u)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !anyway && t != nil && !t.All && len(t.Rows) > 0 && best > t.Rows[len(t.Rows)-1].SK[:16] {
-		return nil
+		return false, nil
 	}
-	next := &top{Key: TopKey(b)}
 	es, err := s.lanes(ctx, b, "#sk >= :at", "0", TopRows, true, true, &u)
 	if err != nil {
-		return err
+		return false, err
 	}
-	next.All = len(es) < TopRows
-	for _, e := range es {
-		k := b.Key(leaderboards.CursorOf(&e))
-		next.Rows = append(next.Rows, topRow{SK: hex.EncodeToString(k[:]), Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
-	}
-	av, err := store.Marshal(next)
+	av, err := store.Marshal(topOf(b, es))
 	if err != nil {
-		return err
+		return false, err
 	}
-	units[next.PK] += float64((store.ItemSize(av) + 1023) / 1024)
-	_, err = s.table.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table.Name), Item: av})
-	if err != nil {
-		return store.CallError(ctx, "put "+s.table.Name, err)
+	if _, err = s.table.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table.Name), Item: av}); err != nil {
+		return false, store.CallError(ctx, "put "+s.table.Name, err)
 	}
-	return nil
+	return true, nil
+}
+
+// topOf returns b's top item holding the first TopRows of es, which are
+// in board order and all of the board's first entries.
+func topOf(b *leaderboards.Board, es []leaderboards.Entry) *top {
+	t := &top{Key: TopKey(b), All: len(es) < TopRows}
+	for _, e := range es[:min(len(es), TopRows)] {
+		t.Rows = append(t.Rows, topRow{SK: entrySK(b, leaderboards.CursorOf(&e)), Value: e.Value.Value, Type: typeCode(e.Value.Type), Gamertag: e.Gamertag})
+	}
+	return t
 }
 
 // fromTop answers At(r, n) from b's top item when it holds the slice
@@ -131,26 +133,17 @@ func (s *Store) fromTop(ctx context.Context, b *leaderboards.Board, r uint32, n 
 		return &leaderboards.Slice{Usage: u}, false, nil
 	}
 	// The slice starts at the first player of the tie at position r.
-	for i > 0 && leaderboards.CompareValues(all[i-1].Value, all[i].Value) == 0 {
-		i--
-	}
+	i, last := leaderboards.Tie(all, i)
 	end := i + n
 	if end >= len(all) && !t.All {
 		return &leaderboards.Slice{Usage: u}, false, nil // whether more follow is past the rows
 	}
 	end = min(end, len(all))
-	first, last := i, i
-	for first > 0 && leaderboards.CompareValues(all[first-1].Value, all[i].Value) == 0 {
-		first--
-	}
-	for last+1 < len(all) && leaderboards.CompareValues(all[last+1].Value, all[i].Value) == 0 {
-		last++
-	}
 	if last == len(all)-1 && !t.All {
 		return &leaderboards.Slice{Usage: u}, false, nil // the tie may go on past the rows
 	}
 	return &leaderboards.Slice{
-		Entries: all[i:end], Rank: uint32(first + 1), Ties: uint32(last - first + 1),
+		Entries: all[i:end], Rank: uint32(i + 1), Ties: uint32(last - i + 1),
 		More: end < len(all), Usage: u,
 	}, true, nil
 }

@@ -43,7 +43,9 @@ const (
 	holdFor  = 3 * time.Second
 	// pollEvery is how often a writer waiting for its journals to be
 	// folded looks again.
-	pollEvery  = 100 * time.Millisecond
+	pollEvery = 100 * time.Millisecond
+	// leaseEvery is how many polls a waiting writer makes between two
+	// reads of the lease.
 	leaseEvery = 5
 	// TopRows is the number of rows a board's top item holds: a page of
 	// leaderboards.MaxItems rows from rank 1, and whether more follow.
@@ -129,11 +131,7 @@ func (s *Store) entryWrites(out []entryWrite, moves []leaderboards.Move, i int) 
 	}
 	same := m.From != nil && m.To != nil && oldK == newK
 	if m.From != nil && !same {
-		out = append(out, entryWrite{move: i, board: bk, vk: oldK[:8], delta: -1, item: types.TransactWriteItem{Delete: &types.Delete{
-			TableName:           aws.String(s.table.Name),
-			Key:                 store.Key{PK: epk, SK: hex.EncodeToString(oldK[:])}.AV(),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
-		}}})
+		out = append(out, entryWrite{move: i, board: bk, vk: oldK[:8], delta: -1, item: s.deleteItem(store.Key{PK: epk, SK: hex.EncodeToString(oldK[:])})})
 	}
 	if m.To != nil {
 		av, err := store.Marshal(entry{Key: store.Key{PK: epk, SK: hex.EncodeToString(newK[:])}, Value: m.To.Value, Type: typeCode(m.To.Type), Gamertag: m.Gamertag})
@@ -156,19 +154,31 @@ func (s *Store) entryWrites(out []entryWrite, moves []leaderboards.Move, i int) 
 	return out, nil
 }
 
-// entryCount is the number of entry writes of m (entryWrites).
+// entryCount is the number of entry writes of m (entryWrites): a put
+// when it has a new value, and a delete when it leaves another place.
 func entryCount(m *leaderboards.Move) int {
 	n := 0
 	if m.To != nil {
 		n++
 	}
-	if m.From != nil && (m.To == nil || *m.From != *m.To) {
-		b := &m.Board
-		if m.To == nil || b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID}) != b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID}) {
-			n++
-		}
+	if b := &m.Board; m.From != nil && (m.To == nil || b.Key(leaderboards.Cursor{Value: *m.From, XUID: m.XUID}) != b.Key(leaderboards.Cursor{Value: *m.To, XUID: m.XUID})) {
+		n++
 	}
 	return n
+}
+
+// writesOf returns the entry writes of moves, all kept.
+func (s *Store) writesOf(moves []leaderboards.Move) (ws []entryWrite, keep []bool, err error) {
+	for i := range moves {
+		if ws, err = s.entryWrites(ws, moves, i); err != nil {
+			return nil, nil, err
+		}
+	}
+	keep = make([]bool, len(ws))
+	for i := range keep {
+		keep[i] = true
+	}
+	return ws, keep, nil
 }
 
 // group returns the end of the moves from moves[i] that one transaction
@@ -206,9 +216,9 @@ func group(moves []leaderboards.Move, i int) int {
 // touch, for the top item); on another, the counters themselves, each
 // once, with zeros the value counters they lower (deleted after the
 // commit if 0). owner[i] is the index in ws of the transaction's item i
-// (−1 for a journal or counter); journals are the journals' keys by board
+// (−1 for a journal or counter); journals are the journals by board
 // (EntriesPK).
-func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, now time.Time) (items []types.TransactWriteItem, owner []int, journals map[string]store.Key, zeros []store.Key, err error) {
+func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, now time.Time) (items []types.TransactWriteItem, owner []int, journals map[string]delta, zeros []store.Key, err error) {
 	type board struct {
 		b    *leaderboards.Board
 		d    map[string]int
@@ -239,7 +249,7 @@ func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, no
 			jb.best = h
 		}
 	}
-	journals = map[string]store.Key{}
+	journals = map[string]delta{}
 	id := newID(now)
 	for _, bk := range order {
 		jb := boards[bk]
@@ -261,7 +271,8 @@ func (s *Store) txOf(moves []leaderboards.Move, ws []entryWrite, keep []bool, no
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table.Name), Item: av}})
 		owner = append(owner, -1)
-		journals[bk] = j.Key
+		j.size = store.ItemSize(av)
+		journals[bk] = j
 	}
 	return items, owner, journals, zeros, nil
 }
@@ -294,10 +305,10 @@ type boardState struct {
 // Apply implements leaderboards.Mover. Its moves are written in
 // transactions of at most maxTxItems items: each move's entry writes
 // (whose conditions make a move applied twice change nothing the second
-// time) and, per board, one journal of the transaction's counter changes.
-// It then folds each board's journals into its counters (fold) and
-// returns when its own journals are folded, by itself or by another
-// writer holding the board's lease.
+// time) and the counters they change, or, on a batched board, one journal
+// of them (txOf). It then folds each batched board's journals into its
+// counters (fold) and returns when its own journals are folded, by itself
+// or by another writer holding the board's lease.
 func (s *Store) Apply(ctx context.Context, moves []leaderboards.Move) (applied, done int, err error) {
 	boards := map[string]*boardState{}
 	var order []string
@@ -325,8 +336,8 @@ func (s *Store) Apply(ctx context.Context, moves []leaderboards.Move) (applied, 
 			}
 			st.replay = st.replay || replayed[bk]
 		}
-		for bk, key := range journals {
-			boards[bk].journals = append(boards[bk].journals, key)
+		for bk, j := range journals {
+			boards[bk].journals = append(boards[bk].journals, j.Key)
 		}
 		i, done = j, j
 	}
@@ -358,58 +369,39 @@ func (s *Store) Apply(ctx context.Context, moves []leaderboards.Move) (applied, 
 // conditions; it is sent again without them). kept reports the moves of
 // which a write was made, journals the journal written on each board,
 // replayed the boards a write was left out of.
-func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []bool, journals map[string]store.Key, replayed map[string]bool, err error) {
-	var ws []entryWrite
-	for i := range moves {
-		if ws, err = s.entryWrites(ws, moves, i); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	keep := make([]bool, len(ws))
-	for i := range keep {
-		keep[i] = true
+func (s *Store) commit(ctx context.Context, moves []leaderboards.Move) (kept []bool, journals map[string]delta, replayed map[string]bool, err error) {
+	ws, keep, err := s.writesOf(moves)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	replayed = map[string]bool{}
-	// attempt counts the sends that failed on a conflict or throttling; a
-	// send that failed on conditions drops at least one write, so those
-	// end by themselves.
-	for attempt := 0; ; {
-		if !slices.Contains(keep, true) {
-			return make([]bool, len(moves)), nil, replayed, nil
-		}
+	kept = make([]bool, len(moves))
+	// Each send that fails on conditions leaves out at least one write:
+	// the loop ends.
+	for slices.Contains(keep, true) {
 		items, owner, js, zeros, err := s.txOf(moves, ws, keep, s.now())
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		_, err = s.table.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if err == nil {
-			kept = make([]bool, len(moves))
+		failed, err := s.transact(ctx, items)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if failed == nil {
 			for i, w := range ws {
 				kept[w.move] = kept[w.move] || keep[i]
 			}
-			s.deleteZeros(ctx, zeros, nil)
+			s.deleteZeros(ctx, zeros)
 			return kept, js, replayed, nil
 		}
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) || attempt >= store.MaxAttempts {
-			return nil, nil, nil, store.CallError(ctx, "transact "+s.table.Name, err)
-		}
-		conditions := false
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(owner) && owner[i] >= 0 {
+		for _, i := range failed {
+			if owner[i] >= 0 {
 				keep[owner[i]] = false
 				replayed[ws[owner[i]].board] = true
-				conditions = true
 			}
-		}
-		if !conditions {
-			// A conflict with another transaction, or throttling.
-			if err := store.Sleep(ctx, store.Backoff(attempt)); err != nil {
-				return nil, nil, nil, err
-			}
-			attempt++
 		}
 	}
+	return kept, nil, replayed, nil
 }
 
 // fold returns once the journals mine are folded into b's counters: by
@@ -495,44 +487,32 @@ func (s *Store) readLease(ctx context.Context, b *leaderboards.Board) (lease, er
 // due.
 func (s *Store) acquire(ctx context.Context, b *leaderboards.Board, me string) (bool, error) {
 	now := s.now()
-	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.table.Name),
-		Key:              LeaseKey(b).AV(),
-		UpdateExpression: aws.String("SET #o = :me, #u = :until"),
+	return s.updateLease(ctx, b, "SET #o = :me, #u = :until",
 		// o = me: this call's own update, sent again after its answer
 		// was lost, takes the lease it already took.
-		ConditionExpression:      aws.String("#o = :me OR (attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)"),
-		ExpressionAttributeNames: map[string]string{"#o": "o", "#u": "u", "#nx": "nx"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":me":    strVal(me),
-			":until": num(now.Add(leaseFor).UnixMilli()),
-			":now":   num(now.UnixMilli()),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, store.CallError(ctx, "update "+s.table.Name, err)
-	}
-	return true, nil
+		"#o = :me OR (attribute_not_exists(#o) OR #u < :now) AND (attribute_not_exists(#nx) OR #nx <= :now)",
+		map[string]types.AttributeValue{":me": strVal(me), ":until": num(now.Add(leaseFor).UnixMilli()), ":now": num(now.UnixMilli())})
 }
 
 // renew sets when b's next fold may start and, unless release, holds the
 // lease on; release lets it go. It reports whether me still held it.
 func (s *Store) renew(ctx context.Context, b *leaderboards.Board, me string, next time.Time, release bool) (bool, error) {
-	expr := "SET #nx = :nx, #u = :until"
-	vals := map[string]types.AttributeValue{":me": strVal(me), ":nx": num(next.UnixMilli()), ":until": num(s.now().Add(leaseFor).UnixMilli())}
 	if release {
-		expr = "SET #nx = :nx REMOVE #o, #u"
-		delete(vals, ":until")
+		return s.updateLease(ctx, b, "SET #nx = :nx REMOVE #o, #u", "#o = :me",
+			map[string]types.AttributeValue{":me": strVal(me), ":nx": num(next.UnixMilli())})
 	}
+	return s.updateLease(ctx, b, "SET #nx = :nx, #u = :until", "#o = :me",
+		map[string]types.AttributeValue{":me": strVal(me), ":nx": num(next.UnixMilli()), ":until": num(s.now().Add(leaseFor).UnixMilli())})
+}
+
+// updateLease updates b's lease item on condition cond; false when the
+// condition failed.
+func (s *Store) updateLease(ctx context.Context, b *leaderboards.Board, update, cond string, vals map[string]types.AttributeValue) (bool, error) {
 	_, err := s.table.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table.Name),
 		Key:                       LeaseKey(b).AV(),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("#o = :me"),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#o": "o", "#u": "u", "#nx": "nx"},
 		ExpressionAttributeValues: vals,
 	})
@@ -601,7 +581,7 @@ func (s *Store) left(ctx context.Context, ks []store.Key) ([]store.Key, error) {
 
 // pending returns the keys of the journals and parts pending on b.
 func (s *Store) pending(ctx context.Context, b *leaderboards.Board) ([]store.Key, error) {
-	ds, _, _, err := s.readDeltas(ctx, b)
+	ds, err := s.readDeltas(ctx, b)
 	keys := make([]store.Key, len(ds))
 	for i := range ds {
 		keys[i] = ds[i].Key

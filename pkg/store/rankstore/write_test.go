@@ -154,6 +154,10 @@ func TestFoldFaults(t *testing.T) {
 		t.Fatalf("a top item not refreshed: %d done: %v", done, err)
 	}
 	restore()
+	// The holder let the lease go on its way out.
+	if holder, err := w.rank.LeaseHolder(ctx, w.board()); holder != "" || err != nil {
+		t.Fatalf("after a failed fold the lease is held by %q (%v)", holder, err)
+	}
 	if _, done, err := w.rank.Apply(ctx, moves); err != nil || done != len(moves) {
 		t.Fatalf("the retry: %d done: %v", done, err)
 	}
@@ -213,4 +217,24 @@ func testConcurrentWriters(t *testing.T, w *world) {
 		t.Fatal(err)
 	}
 	w.check()
+}
+
+// TestAcquireAgain: a lease is taken by one holder at a time, and taking
+// it again with the same id (an UpdateItem sent again after its answer
+// was lost) succeeds.
+func TestAcquireAgain(t *testing.T) {
+	ctx := context.Background()
+	w := newWorldLanes(t, false, 16)
+	b := w.board()
+	for _, tt := range []struct {
+		me   string
+		want bool
+	}{{"a", true}, {"a", true}, {"b", false}} {
+		if got, err := w.rank.Acquire(ctx, b, tt.me); got != tt.want || err != nil {
+			t.Errorf("Acquire(%q) = %v, %v; want %v", tt.me, got, err, tt.want)
+		}
+	}
+	if holder, err := w.rank.LeaseHolder(ctx, b); holder != "a" || err != nil {
+		t.Errorf("holder %q, %v", holder, err)
+	}
 }
